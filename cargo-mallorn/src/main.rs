@@ -1,0 +1,3 @@
+//! `cargo mallorn`: a thin command-line front end over mallorn-manifest and mallorn-engine.
+
+fn main() {}

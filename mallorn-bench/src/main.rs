@@ -1,0 +1,3 @@
+//! Corpus benchmark: one row per consecutive pair of every lineage.
+
+fn main() {}

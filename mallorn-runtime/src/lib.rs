@@ -1,0 +1,10 @@
+//! The device side of Mallorn: reads a signed patch bundle, verifies it and applies it to the
+//! inactive model slot, streaming, in a caller-supplied work buffer.
+//!
+//! The crate is `#![no_std]` and needs no allocator. The bundle wire format is defined here,
+//! once: `mallorn-engine` writes bundles with these types and applies every bundle it builds
+//! with this crate's applier before publishing it.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+#[cfg(feature = "encode")]
+extern crate alloc;
