@@ -1,0 +1,53 @@
+//! Command-line arguments shared by every subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+/// Build signed, tensor-aware model update bundles for embedded devices.
+#[derive(Debug, Parser)]
+#[command(name = "cargo-mallorn", bin_name = "cargo mallorn", version, about)]
+#[command(after_help = "Exit codes: 0 success, 1 failure (the command ran and failed), 2 usage error.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Path to Mallorn.toml, or to a Cargo.toml whose package or workspace holds one.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// How to print results: human-readable text or JSON on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+/// Output style for results and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Readable text; diagnostics rendered with source snippets.
+    Human,
+    /// One JSON document (or JSON lines) on stdout.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
