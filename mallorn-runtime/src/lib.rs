@@ -8,3 +8,12 @@
 
 #[cfg(feature = "encode")]
 extern crate alloc;
+
+pub mod apply;
+pub mod codec;
+pub mod error;
+pub mod format;
+pub mod hash;
+pub mod image;
+
+pub use error::Error;

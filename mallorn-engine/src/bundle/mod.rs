@@ -1,0 +1,9 @@
+//! Bundles on the host: assembling header, signature and payload into bytes, and applying a
+//! bundle with the runtime's own decoder (every bundle is applied and checked before it is
+//! returned to a caller).
+
+pub mod apply;
+pub mod writer;
+
+pub use apply::{ApplyError, apply_bundle};
+pub use writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};

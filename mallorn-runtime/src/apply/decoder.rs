@@ -1,0 +1,412 @@
+//! The streaming payload decoder: takes payload bytes in fragments of any size, decodes
+//! chunk after chunk into the result image, reports a checkpoint after every chunk, and
+//! checks both SHA-256 digests at the end.
+
+use crate::apply::checkpoint::Checkpoint;
+use crate::apply::output::{Io, Output};
+use crate::apply::workspace::Workspace;
+use crate::codec::{self, CodecId};
+use crate::error::Error;
+use crate::format::chunk::{ChunkHeaderError, ChunkHeaderReader};
+use crate::format::{BundleHeader, Flags};
+use crate::hash::Sha256;
+use crate::image::{BaseImage, ResultImage};
+
+/// What one call to [`PayloadDecoder::feed`] achieved.
+#[derive(Debug)]
+pub struct Fed {
+    /// Bytes of the fragment consumed. Call `feed` again with the rest.
+    pub consumed: usize,
+    /// Set when a chunk completed: persist it to resume from here after a power cut.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+enum Stage {
+    /// Reading a chunk's framing.
+    Framing(ChunkHeaderReader),
+    /// Decoding a chunk's coded bytes.
+    Body {
+        codec: CodecId,
+        coded_left: u64,
+        staged: usize,
+    },
+    /// Every chunk is decoded.
+    Done,
+}
+
+/// Decodes a bundle's payload into a result image.
+pub struct PayloadDecoder<'w> {
+    target_len: u64,
+    payload_len: u64,
+    payload_sha256: [u8; 32],
+    target_sha256: [u8; 32],
+    decoders: u16,
+    chunk_align: u64,
+    payload_offset: u64,
+    chunks_done: u32,
+    payload_hash: Sha256,
+    output_hash: Sha256,
+    stage: Stage,
+    staging: &'w mut [u8],
+    output: Output<'w>,
+    #[allow(dead_code)] // read by the entropy-coded codecs
+    model: &'w mut [u8],
+}
+
+impl<'w> PayloadDecoder<'w> {
+    /// Starts decoding a payload described by `header` (whose signature the caller has
+    /// checked), using `work` for all of its buffers.
+    pub fn new(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
+        let ws = Workspace::split(header, work)?;
+        let base_len = if header.flags.contains(Flags::FULL_IMAGE) {
+            0
+        } else {
+            header.base_len
+        };
+        Ok(Self {
+            target_len: header.target_len,
+            payload_len: header.payload_len,
+            payload_sha256: header.payload_sha256,
+            target_sha256: header.target_sha256,
+            decoders: header.decoders.0,
+            chunk_align: header.chunk_align(),
+            payload_offset: 0,
+            chunks_done: 0,
+            payload_hash: Sha256::new(),
+            output_hash: Sha256::new(),
+            stage: Stage::Framing(ChunkHeaderReader::default()),
+            staging: ws.staging,
+            output: Output {
+                buf_start: 0,
+                filled: 0,
+                buf: ws.output,
+                chunk_left: 0,
+                base_len,
+            },
+            model: ws.model,
+        })
+        .map(|d| d.finish_if_empty())
+    }
+
+    /// Continues from a checkpoint reported by an earlier run over the same bundle. The
+    /// result image must still hold the first `checkpoint.output_offset` bytes.
+    pub fn resume(
+        header: &BundleHeader,
+        work: &'w mut [u8],
+        checkpoint: &Checkpoint,
+    ) -> Result<Self, Error> {
+        let mut decoder = Self::new(header, work)?;
+        let bad = Error::CorruptPayload {
+            offset: checkpoint.payload_offset,
+            reason: "checkpoint does not fit this bundle",
+        };
+        if checkpoint.payload_offset > decoder.payload_len
+            || checkpoint.output_offset > decoder.target_len
+            || checkpoint.output_offset % decoder.chunk_align != 0
+                && checkpoint.output_offset != decoder.target_len
+        {
+            return Err(bad);
+        }
+        decoder.payload_hash = Sha256::restore(&checkpoint.payload_hash).ok_or(bad)?;
+        decoder.output_hash = Sha256::restore(&checkpoint.output_hash).ok_or(bad)?;
+        decoder.payload_offset = checkpoint.payload_offset;
+        decoder.chunks_done = checkpoint.chunks_done;
+        decoder.output.buf_start = checkpoint.output_offset;
+        decoder.stage = if checkpoint.output_offset == decoder.target_len {
+            Stage::Done
+        } else {
+            Stage::Framing(ChunkHeaderReader::default())
+        };
+        Ok(decoder)
+    }
+
+    fn finish_if_empty(mut self) -> Self {
+        if self.target_len == 0 {
+            self.stage = Stage::Done;
+        }
+        self
+    }
+
+    /// Result bytes produced so far.
+    pub fn output_offset(&self) -> u64 {
+        self.output.buf_start + self.output.filled as u64
+    }
+
+    /// Payload bytes consumed so far.
+    pub fn payload_offset(&self) -> u64 {
+        self.payload_offset
+    }
+
+    /// Whether every chunk has been decoded (call [`PayloadDecoder::finish`] next).
+    pub fn is_complete(&self) -> bool {
+        matches!(self.stage, Stage::Done)
+    }
+
+    /// The resume point after the last completed chunk.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            chunks_done: self.chunks_done,
+            payload_offset: self.payload_offset,
+            output_offset: self.output_offset(),
+            payload_hash: self.payload_hash.save(),
+            output_hash: self.output_hash.save(),
+        }
+    }
+
+    /// Consumes payload bytes from `data`. Returns after the whole fragment is consumed or
+    /// right after a chunk completes (then `checkpoint` is set and the rest of the fragment
+    /// must be fed again).
+    pub fn feed<B: BaseImage, R: ResultImage>(
+        &mut self,
+        data: &[u8],
+        base: &mut B,
+        result: &mut R,
+    ) -> Result<Fed, Error> {
+        let mut consumed = 0;
+        loop {
+            let rest = &data[consumed..];
+            match &mut self.stage {
+                Stage::Done => {
+                    if !rest.is_empty() {
+                        return Err(Error::PayloadTooLong);
+                    }
+                    return Ok(Fed {
+                        consumed,
+                        checkpoint: None,
+                    });
+                }
+                Stage::Framing(reader) => {
+                    if rest.is_empty() {
+                        return Ok(Fed {
+                            consumed,
+                            checkpoint: None,
+                        });
+                    }
+                    let at = self.payload_offset;
+                    let (n, header) = reader.push(rest).map_err(|e| Error::CorruptPayload {
+                        offset: at,
+                        reason: match e {
+                            ChunkHeaderError::BadVarint => "bad length in chunk framing",
+                            ChunkHeaderError::EmptyChunk => "empty chunk",
+                        },
+                    })?;
+                    self.take(&rest[..n])?;
+                    consumed += n;
+                    if let Some(h) = header {
+                        let codec = CodecId::from_u8(h.codec).ok_or(Error::CorruptPayload {
+                            offset: at,
+                            reason: "unknown codec id",
+                        })?;
+                        if self.decoders & codec.decoder_bit() == 0 {
+                            return Err(Error::UndeclaredDecoder { codec: h.codec });
+                        }
+                        let output_left = self.target_len - self.output_offset();
+                        let last = h.output_len == output_left;
+                        if h.output_len > output_left
+                            || (!last && h.output_len % self.chunk_align != 0)
+                        {
+                            return Err(Error::CorruptPayload {
+                                offset: at,
+                                reason: "chunk output length does not fit the result",
+                            });
+                        }
+                        if h.coded_len > self.payload_len - self.payload_offset {
+                            return Err(Error::PayloadTruncated);
+                        }
+                        if codec == CodecId::Stored && h.coded_len != h.output_len {
+                            return Err(Error::CorruptPayload {
+                                offset: at,
+                                reason: "stored chunk with different coded length",
+                            });
+                        }
+                        self.output.chunk_left = h.output_len;
+                        self.stage = Stage::Body {
+                            codec,
+                            coded_left: h.coded_len,
+                            staged: 0,
+                        };
+                        if h.coded_len == 0 {
+                            return Err(Error::CorruptPayload {
+                                offset: at,
+                                reason: "chunk without coded bytes",
+                            });
+                        }
+                    }
+                }
+                Stage::Body { .. } => {
+                    let (n, chunk_done) = self.decode_body(rest, base, result)?;
+                    consumed += n;
+                    if chunk_done {
+                        return Ok(Fed {
+                            consumed,
+                            checkpoint: Some(self.end_chunk(base, result)?),
+                        });
+                    }
+                    if n == 0 || consumed == data.len() {
+                        return Ok(Fed {
+                            consumed,
+                            checkpoint: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hashes and counts payload bytes as they are consumed.
+    fn take(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let end = self.payload_offset + bytes.len() as u64;
+        if end > self.payload_len {
+            return Err(Error::PayloadTooLong);
+        }
+        self.payload_hash.update(bytes);
+        self.payload_offset = end;
+        Ok(())
+    }
+
+    /// Decodes as much of the current chunk as `rest` allows. Returns bytes consumed and
+    /// whether the chunk's coded bytes are exhausted.
+    fn decode_body<B: BaseImage, R: ResultImage>(
+        &mut self,
+        rest: &[u8],
+        base: &mut B,
+        result: &mut R,
+    ) -> Result<(usize, bool), Error> {
+        let Stage::Body {
+            codec,
+            coded_left,
+            staged,
+        } = &mut self.stage
+        else {
+            unreachable!("decode_body is only called in the body stage")
+        };
+        let codec = *codec;
+        let lookahead = codec::lookahead(codec);
+        let mut consumed = 0;
+        loop {
+            if *coded_left == 0 {
+                return Ok((consumed, true));
+            }
+            let input_left = &rest[consumed..];
+            let chunk_input = (*coded_left).min(input_left.len() as u64) as usize;
+            // Staging is used when earlier bytes wait there, or when the fragment is too
+            // short to give the codec its lookahead.
+            let use_staging =
+                *staged > 0 || (chunk_input < lookahead && (chunk_input as u64) < *coded_left);
+            let (input, is_rest, offset_of_input) = if use_staging {
+                let room =
+                    (self.staging.len() - *staged).min((*coded_left - *staged as u64) as usize);
+                let n = room.min(input_left.len());
+                self.staging[*staged..*staged + n].copy_from_slice(&input_left[..n]);
+                // Staged bytes count as consumed payload now.
+                let end = self.payload_offset + n as u64;
+                if end > self.payload_len {
+                    return Err(Error::PayloadTooLong);
+                }
+                self.payload_hash.update(&input_left[..n]);
+                self.payload_offset = end;
+                consumed += n;
+                *staged += n;
+                let is_rest = *staged as u64 == *coded_left;
+                if *staged < lookahead && !is_rest {
+                    return Ok((consumed, false));
+                }
+                (
+                    &self.staging[..*staged],
+                    is_rest,
+                    self.payload_offset - *staged as u64,
+                )
+            } else {
+                (
+                    &input_left[..chunk_input],
+                    chunk_input as u64 == *coded_left,
+                    self.payload_offset,
+                )
+            };
+            let mut io = Io {
+                out: &mut self.output,
+                base,
+                result,
+                hash: &mut self.output_hash,
+            };
+            let used = match codec {
+                CodecId::Stored => codec::stored::decode(input, &mut io, offset_of_input)?,
+                CodecId::Fast | CodecId::Smallest => {
+                    return Err(Error::UndeclaredDecoder { codec: codec as u8 });
+                }
+            };
+            if used == 0 {
+                return Err(Error::CorruptPayload {
+                    offset: offset_of_input,
+                    reason: "decoder made no progress",
+                });
+            }
+            *coded_left -= used as u64;
+            if use_staging {
+                self.staging.copy_within(used..*staged, 0);
+                *staged -= used;
+            } else {
+                let bytes = &input_left[..used];
+                let end = self.payload_offset + used as u64;
+                if end > self.payload_len {
+                    return Err(Error::PayloadTooLong);
+                }
+                self.payload_hash.update(bytes);
+                self.payload_offset = end;
+                consumed += used;
+            }
+            if !is_rest && *coded_left > 0 && (consumed == rest.len()) && !use_staging {
+                return Ok((consumed, false));
+            }
+            if use_staging
+                && consumed == rest.len()
+                && *staged < lookahead
+                && (*staged as u64) < *coded_left
+            {
+                return Ok((consumed, false));
+            }
+        }
+    }
+
+    /// Closes a chunk: its output must be complete; flushes it and makes a checkpoint.
+    fn end_chunk<B: BaseImage, R: ResultImage>(
+        &mut self,
+        base: &mut B,
+        result: &mut R,
+    ) -> Result<Checkpoint, Error> {
+        if self.output.chunk_left != 0 {
+            return Err(Error::CorruptPayload {
+                offset: self.payload_offset,
+                reason: "chunk produced less output than declared",
+            });
+        }
+        let mut io = Io {
+            out: &mut self.output,
+            base,
+            result,
+            hash: &mut self.output_hash,
+        };
+        io.flush()?;
+        self.chunks_done = self.chunks_done.saturating_add(1);
+        self.stage = if self.output_offset() == self.target_len {
+            Stage::Done
+        } else {
+            Stage::Framing(ChunkHeaderReader::default())
+        };
+        Ok(self.checkpoint())
+    }
+
+    /// Checks that the whole payload was consumed and both digests match the header.
+    pub fn finish(self) -> Result<(), Error> {
+        if !self.is_complete() || self.payload_offset != self.payload_len {
+            return Err(Error::PayloadTruncated);
+        }
+        if self.payload_hash.finalize() != self.payload_sha256 {
+            return Err(Error::PayloadHashMismatch);
+        }
+        if self.output_hash.finalize() != self.target_sha256 {
+            return Err(Error::ResultHashMismatch);
+        }
+        Ok(())
+    }
+}

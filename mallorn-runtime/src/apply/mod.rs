@@ -1,0 +1,11 @@
+//! Streaming application of a payload: chunk framing, work-buffer layout, output buffering
+//! and resumable progress.
+
+pub mod checkpoint;
+pub mod decoder;
+pub(crate) mod output;
+pub mod workspace;
+
+pub use checkpoint::Checkpoint;
+pub use decoder::{Fed, PayloadDecoder};
+pub use workspace::required_work_len;

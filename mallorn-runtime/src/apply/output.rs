@@ -1,0 +1,189 @@
+//! The codecs' view of the result being built: an output buffer carved from the work buffer,
+//! flushed to the result image when full, and random-access reads of the base and of the
+//! result written so far. Every write is bounded by the current chunk's declared output.
+#![expect(dead_code, reason = "the fast and smallest codecs, landing next, use all of it")]
+
+use crate::error::Error;
+use crate::image::{BaseImage, ResultImage};
+
+/// Output state shared by all codecs while one chunk decodes.
+pub(crate) struct Output<'b> {
+    /// Result offset of `buf[0]`.
+    pub(crate) buf_start: u64,
+    /// Bytes of `buf` filled.
+    pub(crate) filled: usize,
+    pub(crate) buf: &'b mut [u8],
+    /// Bytes the current chunk may still produce.
+    pub(crate) chunk_left: u64,
+    /// Base length from the header: reads beyond it are refused.
+    pub(crate) base_len: u64,
+}
+
+/// Output plus the two images, handed to a codec for one decode call.
+pub(crate) struct Io<'o, 'b, B, R> {
+    pub(crate) out: &'o mut Output<'b>,
+    pub(crate) base: &'o mut B,
+    pub(crate) result: &'o mut R,
+    pub(crate) hash: &'o mut crate::hash::Sha256,
+}
+
+impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
+    /// Result offset of the next byte to be produced.
+    #[inline]
+    pub(crate) fn position(&self) -> u64 {
+        self.out.buf_start + self.out.filled as u64
+    }
+
+    /// Bytes the current chunk may still produce.
+    #[inline]
+    pub(crate) fn chunk_left(&self) -> u64 {
+        self.out.chunk_left
+    }
+
+    #[inline]
+    fn reserve(&mut self, len: u64, at: u64) -> Result<(), Error> {
+        if len > self.out.chunk_left {
+            return Err(Error::CorruptPayload {
+                offset: at,
+                reason: "operation overruns its chunk",
+            });
+        }
+        self.out.chunk_left -= len;
+        Ok(())
+    }
+
+    /// Free space in the output buffer, flushing it first if it is full.
+    #[inline]
+    fn space(&mut self) -> Result<&mut [u8], Error> {
+        if self.out.filled == self.out.buf.len() {
+            self.flush()?;
+        }
+        Ok(&mut self.out.buf[self.out.filled..])
+    }
+
+    /// Writes the buffered bytes to the result image and hashes them.
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        let data = &self.out.buf[..self.out.filled];
+        if !data.is_empty() {
+            self.hash.update(data);
+            self.result.write_result(self.out.buf_start, data)?;
+        }
+        self.out.buf_start += self.out.filled as u64;
+        self.out.filled = 0;
+        Ok(())
+    }
+
+    /// Appends one byte. `at` is the payload offset used in error reports.
+    #[inline]
+    pub(crate) fn push(&mut self, byte: u8, at: u64) -> Result<(), Error> {
+        self.reserve(1, at)?;
+        self.space()?[0] = byte;
+        self.out.filled += 1;
+        Ok(())
+    }
+
+    /// Appends bytes.
+    pub(crate) fn push_slice(&mut self, mut data: &[u8], at: u64) -> Result<(), Error> {
+        self.reserve(data.len() as u64, at)?;
+        while !data.is_empty() {
+            let space = self.space()?;
+            let n = space.len().min(data.len());
+            space[..n].copy_from_slice(&data[..n]);
+            self.out.filled += n;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Reads base bytes, refusing ranges outside the declared base.
+    pub(crate) fn read_base(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let len = buf.len() as u64;
+        match offset.checked_add(len) {
+            Some(end) if end <= self.out.base_len => self.base.read_base(offset, buf),
+            _ => Err(Error::BaseOutOfRange { offset, len }),
+        }
+    }
+
+    /// Appends `len` bytes copied from the base at `offset`.
+    pub(crate) fn copy_base(&mut self, offset: u64, len: u64, at: u64) -> Result<(), Error> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.out.base_len => {}
+            _ => return Err(Error::BaseOutOfRange { offset, len }),
+        }
+        self.reserve(len, at)?;
+        let mut done = 0u64;
+        while done < len {
+            let n = self.space()?.len().min((len - done) as usize);
+            let filled = self.out.filled;
+            self.base
+                .read_base(offset + done, &mut self.out.buf[filled..filled + n])?;
+            self.out.filled += n;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads result bytes written earlier (from the buffer or the result image).
+    pub(crate) fn read_result(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let len = buf.len() as u64;
+        let end = offset.checked_add(len);
+        if end.is_none_or(|end| end > self.position()) {
+            return Err(Error::CorruptPayload {
+                offset,
+                reason: "reference beyond the result written so far",
+            });
+        }
+        if offset >= self.out.buf_start {
+            let start = (offset - self.out.buf_start) as usize;
+            buf.copy_from_slice(&self.out.buf[start..start + buf.len()]);
+            return Ok(());
+        }
+        let in_image = ((self.out.buf_start - offset).min(len)) as usize;
+        self.result.read_result(offset, &mut buf[..in_image])?;
+        let rest = &mut buf[in_image..];
+        rest.copy_from_slice(&self.out.buf[..rest.len()]);
+        Ok(())
+    }
+
+    /// Appends `len` bytes copied from the result at `offset` (< position). The ranges may
+    /// overlap: bytes are copied front to back, so a short distance repeats a pattern.
+    pub(crate) fn copy_result(&mut self, offset: u64, len: u64, at: u64) -> Result<(), Error> {
+        if offset >= self.position() {
+            return Err(Error::CorruptPayload {
+                offset: at,
+                reason: "copy from the result's future",
+            });
+        }
+        self.reserve(len, at)?;
+        let distance = self.position() - offset;
+        let mut done = 0u64;
+        while done < len {
+            let src = offset + done;
+            // Never read past what is written: at most `distance` bytes per step.
+            let step = (len - done).min(distance);
+            if src >= self.out.buf_start {
+                let start = (src - self.out.buf_start) as usize;
+                let n = (step as usize).min(self.out.buf.len() - self.out.filled);
+                if n == 0 {
+                    self.flush()?;
+                    continue;
+                }
+                self.out.buf.copy_within(start..start + n, self.out.filled);
+                self.out.filled += n;
+                done += n as u64;
+            } else {
+                let space_len = self.space()?.len();
+                let n = (step as usize)
+                    .min(space_len)
+                    .min((self.out.buf_start - src) as usize);
+                let filled = self.out.filled;
+                // Read from the image straight into the buffer's free space.
+                self.result
+                    .read_result(src, &mut self.out.buf[filled..filled + n])?;
+                self.out.filled += n;
+                done += n as u64;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! How the applier divides the caller's work buffer: an input staging area for fragmented
+//! payload, an output buffer for writes to flash, and the entropy coder's model state.
+
+use crate::codec::{self, CodecId};
+use crate::error::Error;
+use crate::format::{BundleHeader, Decoders};
+
+/// Bytes of payload staged while a codec waits for enough lookahead.
+pub const STAGING_LEN: usize = 256;
+/// Smallest output buffer the applier accepts.
+pub const MIN_OUTPUT_LEN: usize = 256;
+/// Slack reserved so the model state can be aligned inside an unaligned buffer.
+const ALIGN_SLACK: usize = 8;
+
+/// Work-buffer bytes the applier needs to decode a payload using `decoders`.
+pub const fn required_work_len(decoders: Decoders, coder_profile: u8) -> usize {
+    let mut model = 0;
+    if decoders.contains(Decoders::FAST) {
+        model = max(model, codec::model_bytes(CodecId::Fast, coder_profile));
+    }
+    if decoders.contains(Decoders::SMALLEST) {
+        model = max(model, codec::model_bytes(CodecId::Smallest, coder_profile));
+    }
+    let slack = if model > 0 { ALIGN_SLACK } else { 0 };
+    STAGING_LEN + MIN_OUTPUT_LEN + model + slack
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// The work buffer, split.
+pub(crate) struct Workspace<'w> {
+    pub(crate) staging: &'w mut [u8],
+    pub(crate) output: &'w mut [u8],
+    pub(crate) model: &'w mut [u8],
+}
+
+impl<'w> Workspace<'w> {
+    /// Splits `work` for `header`, checking that the header's stated requirement covers what
+    /// the decoders need and that the buffer meets the stated requirement.
+    pub(crate) fn split(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
+        let needed = required_work_len(header.decoders, header.coder_profile);
+        if (header.ram_required as usize) < needed {
+            return Err(Error::RamRequirementUnderstated {
+                stated: header.ram_required,
+                needed,
+            });
+        }
+        if work.len() < header.ram_required as usize {
+            return Err(Error::WorkBufferTooSmall {
+                needed: header.ram_required as usize,
+                got: work.len(),
+            });
+        }
+        let model_len = needed - STAGING_LEN - MIN_OUTPUT_LEN;
+        let (model, rest) = work.split_at_mut(model_len);
+        let (staging, rest) = rest.split_at_mut(STAGING_LEN);
+        // The output buffer is a power of two so that flash writes stay aligned to it.
+        let output_len = prev_power_of_two(rest.len());
+        let (output, _) = rest.split_at_mut(output_len);
+        Ok(Self {
+            staging,
+            output,
+            model,
+        })
+    }
+}
+
+fn prev_power_of_two(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        1 << (usize::BITS - 1 - n.leading_zeros())
+    }
+}

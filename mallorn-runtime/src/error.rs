@@ -1,0 +1,155 @@
+//! The runtime's error type: one enum whose variants name the check that failed, with the
+//! figures that failed it. `Display` is hand-written so it works without `std`.
+
+use core::fmt;
+
+use embedded_storage::nor_flash::NorFlashErrorKind;
+
+/// Everything that can stop a bundle from being applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bundle does not start with the `MLRN` magic.
+    BadMagic,
+    /// The bundle uses a wire format version this runtime does not read.
+    UnsupportedFormatVersion {
+        /// Version in the header.
+        got: u16,
+    },
+    /// The header length field is not the version 1 length.
+    BadHeaderLength {
+        /// Length in the header.
+        got: u16,
+    },
+    /// The header sets flag bits this runtime does not know.
+    UnknownFlags {
+        /// The flags word.
+        flags: u32,
+    },
+    /// The bundle is lossy (or not marked lossless); version 1 only applies byte-exact bundles.
+    LossyNotSupported,
+    /// The header asks for decoders this runtime does not know.
+    UnknownDecoders {
+        /// The decoder bit set.
+        decoders: u16,
+    },
+    /// The chunk alignment is outside 64 B ..= 1 GiB.
+    BadChunkAlignment {
+        /// log2 of the alignment.
+        log2: u8,
+    },
+    /// A full-image bundle names a base.
+    FullImageWithBase,
+    /// An unsigned bundle names a key.
+    UnsignedWithKeyId,
+    /// The caller's work buffer is smaller than the bundle needs.
+    WorkBufferTooSmall {
+        /// Bytes the bundle needs.
+        needed: usize,
+        /// Bytes supplied.
+        got: usize,
+    },
+    /// The header states less work RAM than this runtime needs to decode the payload.
+    RamRequirementUnderstated {
+        /// Bytes stated in the header.
+        stated: u32,
+        /// Bytes the decoders need.
+        needed: usize,
+    },
+    /// A chunk uses a decoder that the header does not list.
+    UndeclaredDecoder {
+        /// The chunk's codec id.
+        codec: u8,
+    },
+    /// The payload is malformed at the given payload offset.
+    CorruptPayload {
+        /// Byte offset in the payload where the problem was found.
+        offset: u64,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// More payload bytes were supplied than the header declares.
+    PayloadTooLong,
+    /// The payload ended before the result was complete.
+    PayloadTruncated,
+    /// The payload does not hash to the value in the header.
+    PayloadHashMismatch,
+    /// The result does not hash to the value in the header.
+    ResultHashMismatch,
+    /// The payload read outside the base image.
+    BaseOutOfRange {
+        /// First byte read.
+        offset: u64,
+        /// Bytes read.
+        len: u64,
+    },
+    /// The flash driver failed.
+    Flash(NorFlashErrorKind),
+}
+
+impl From<NorFlashErrorKind> for Error {
+    fn from(kind: NorFlashErrorKind) -> Self {
+        Self::Flash(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::BadMagic => f.write_str("not a Mallorn bundle (bad magic)"),
+            Self::UnsupportedFormatVersion { got } => {
+                write!(
+                    f,
+                    "bundle format version {got} is not supported (this runtime reads version 1)"
+                )
+            }
+            Self::BadHeaderLength { got } => {
+                write!(f, "bundle header length is {got}, expected 200")
+            }
+            Self::UnknownFlags { flags } => {
+                write!(f, "bundle header has unknown flags {flags:#010x}")
+            }
+            Self::LossyNotSupported => {
+                f.write_str("lossy bundles are not supported by this runtime")
+            }
+            Self::UnknownDecoders { decoders } => {
+                write!(f, "bundle needs unknown decoders (bit set {decoders:#06x})")
+            }
+            Self::BadChunkAlignment { log2 } => {
+                write!(f, "chunk alignment 2^{log2} is outside 2^6..=2^30")
+            }
+            Self::FullImageWithBase => f.write_str("full-image bundle names a base"),
+            Self::UnsignedWithKeyId => f.write_str("unsigned bundle names a signing key"),
+            Self::WorkBufferTooSmall { needed, got } => {
+                write!(
+                    f,
+                    "work buffer of {got} bytes is smaller than the {needed} bytes the bundle needs"
+                )
+            }
+            Self::RamRequirementUnderstated { stated, needed } => write!(
+                f,
+                "bundle states {stated} bytes of work RAM but its decoders need {needed}"
+            ),
+            Self::UndeclaredDecoder { codec } => {
+                write!(
+                    f,
+                    "payload uses decoder {codec}, which the header does not declare"
+                )
+            }
+            Self::CorruptPayload { offset, reason } => {
+                write!(f, "corrupt payload at byte {offset}: {reason}")
+            }
+            Self::PayloadTooLong => f.write_str("more payload bytes than the header declares"),
+            Self::PayloadTruncated => f.write_str("payload ended before the result was complete"),
+            Self::PayloadHashMismatch => f.write_str("payload SHA-256 does not match the header"),
+            Self::ResultHashMismatch => f.write_str("result SHA-256 does not match the header"),
+            Self::BaseOutOfRange { offset, len } => {
+                write!(f, "payload reads {len} bytes at {offset}, outside the base")
+            }
+            Self::Flash(kind) => write!(f, "flash error: {kind:?}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

@@ -1,0 +1,11 @@
+//! The bundle wire format, defined once: the fixed signed header, the payload's chunk framing
+//! and the variable-length integers used inside it. See `docs/bundle-format.md`.
+
+pub mod chunk;
+pub mod header;
+pub mod varint;
+pub mod version;
+
+pub use chunk::{ChunkHeader, ChunkHeaderReader};
+pub use header::{BundleHeader, Decoders, Flags, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
+pub use version::ModelVersion;
