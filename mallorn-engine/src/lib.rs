@@ -3,3 +3,4 @@
 //! applier) and generates the firmware include files.
 
 pub mod bundle;
+pub mod delta;

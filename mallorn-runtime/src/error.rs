@@ -40,6 +40,9 @@ pub enum Error {
     },
     /// A full-image bundle names a base.
     FullImageWithBase,
+    /// The header names a model-size profile of the smallest decoder that this runtime does
+    /// not know.
+    UnknownCoderProfile,
     /// An unsigned bundle names a key.
     UnsignedWithKeyId,
     /// The caller's work buffer is smaller than the bundle needs.
@@ -119,6 +122,7 @@ impl fmt::Display for Error {
                 write!(f, "chunk alignment 2^{log2} is outside 2^6..=2^30")
             }
             Self::FullImageWithBase => f.write_str("full-image bundle names a base"),
+            Self::UnknownCoderProfile => f.write_str("bundle names an unknown coder profile"),
             Self::UnsignedWithKeyId => f.write_str("unsigned bundle names a signing key"),
             Self::WorkBufferTooSmall { needed, got } => {
                 write!(

@@ -5,9 +5,11 @@
 use crate::apply::checkpoint::Checkpoint;
 use crate::apply::output::{Io, Output};
 use crate::apply::workspace::Workspace;
+use crate::codec::smallest::Profile;
+use crate::codec::smallest::decoder::{ChunkDecoder, MAX_TAIL};
 use crate::codec::{self, CodecId};
 use crate::error::Error;
-use crate::format::chunk::{ChunkHeaderError, ChunkHeaderReader};
+use crate::format::chunk::{ChunkHeader, ChunkHeaderError, ChunkHeaderReader};
 use crate::format::{BundleHeader, Flags};
 use crate::hash::Sha256;
 use crate::image::{BaseImage, ResultImage};
@@ -21,12 +23,49 @@ pub struct Fed {
     pub checkpoint: Option<Checkpoint>,
 }
 
+/// Per-chunk state of the codec decoding it.
+enum ChunkCodec {
+    Stored,
+    Smallest(ChunkDecoder),
+}
+
+impl ChunkCodec {
+    fn lookahead(&self) -> usize {
+        match self {
+            Self::Stored => codec::lookahead(CodecId::Stored),
+            Self::Smallest(_) => codec::lookahead(CodecId::Smallest),
+        }
+    }
+
+    /// Whether no operation is half-decoded.
+    fn between_ops(&self) -> bool {
+        match self {
+            Self::Stored => true,
+            Self::Smallest(d) => d.between_ops(),
+        }
+    }
+
+    fn decode<B: BaseImage, R: ResultImage>(
+        &mut self,
+        model: &mut [u16],
+        input: &[u8],
+        is_rest: bool,
+        io: &mut Io<'_, '_, B, R>,
+        at: u64,
+    ) -> Result<usize, Error> {
+        match self {
+            Self::Stored => codec::stored::decode(input, io, at),
+            Self::Smallest(d) => d.decode(model, input, is_rest, io, at),
+        }
+    }
+}
+
 enum Stage {
     /// Reading a chunk's framing.
     Framing(ChunkHeaderReader),
     /// Decoding a chunk's coded bytes.
     Body {
-        codec: CodecId,
+        codec: ChunkCodec,
         coded_left: u64,
         staged: usize,
     },
@@ -49,8 +88,8 @@ pub struct PayloadDecoder<'w> {
     stage: Stage,
     staging: &'w mut [u8],
     output: Output<'w>,
-    #[allow(dead_code)] // read by the entropy-coded codecs
-    model: &'w mut [u8],
+    model: &'w mut [u16],
+    profile: Option<Profile>,
 }
 
 impl<'w> PayloadDecoder<'w> {
@@ -84,6 +123,7 @@ impl<'w> PayloadDecoder<'w> {
                 base_len,
             },
             model: ws.model,
+            profile: Profile::from_u8(header.coder_profile),
         })
         .map(|d| d.finish_if_empty())
     }
@@ -155,7 +195,8 @@ impl<'w> PayloadDecoder<'w> {
 
     /// Consumes payload bytes from `data`. Returns after the whole fragment is consumed or
     /// right after a chunk completes (then `checkpoint` is set and the rest of the fragment
-    /// must be fed again).
+    /// must be fed again). Every call with a non-empty fragment consumes at least one byte or
+    /// fails.
     pub fn feed<B: BaseImage, R: ResultImage>(
         &mut self,
         data: &[u8],
@@ -193,179 +234,188 @@ impl<'w> PayloadDecoder<'w> {
                     self.take(&rest[..n])?;
                     consumed += n;
                     if let Some(h) = header {
-                        let codec = CodecId::from_u8(h.codec).ok_or(Error::CorruptPayload {
-                            offset: at,
-                            reason: "unknown codec id",
-                        })?;
-                        if self.decoders & codec.decoder_bit() == 0 {
-                            return Err(Error::UndeclaredDecoder { codec: h.codec });
-                        }
-                        let output_left = self.target_len - self.output_offset();
-                        let last = h.output_len == output_left;
-                        if h.output_len > output_left
-                            || (!last && h.output_len % self.chunk_align != 0)
-                        {
-                            return Err(Error::CorruptPayload {
-                                offset: at,
-                                reason: "chunk output length does not fit the result",
-                            });
-                        }
-                        if h.coded_len > self.payload_len - self.payload_offset {
-                            return Err(Error::PayloadTruncated);
-                        }
-                        if codec == CodecId::Stored && h.coded_len != h.output_len {
-                            return Err(Error::CorruptPayload {
-                                offset: at,
-                                reason: "stored chunk with different coded length",
-                            });
-                        }
-                        self.output.chunk_left = h.output_len;
-                        self.stage = Stage::Body {
-                            codec,
-                            coded_left: h.coded_len,
-                            staged: 0,
-                        };
-                        if h.coded_len == 0 {
-                            return Err(Error::CorruptPayload {
-                                offset: at,
-                                reason: "chunk without coded bytes",
-                            });
-                        }
+                        self.start_chunk(&h, at)?;
                     }
                 }
                 Stage::Body { .. } => {
-                    let (n, chunk_done) = self.decode_body(rest, base, result)?;
+                    let n = self.decode_body(rest, base, result)?;
                     consumed += n;
-                    if chunk_done {
+                    if let Stage::Body { coded_left: 0, .. } = self.stage {
                         return Ok(Fed {
                             consumed,
                             checkpoint: Some(self.end_chunk(base, result)?),
                         });
                     }
-                    if n == 0 || consumed == data.len() {
-                        return Ok(Fed {
-                            consumed,
-                            checkpoint: None,
-                        });
-                    }
+                    // The body needs more input than this fragment had.
+                    return Ok(Fed {
+                        consumed,
+                        checkpoint: None,
+                    });
                 }
             }
         }
     }
 
-    /// Hashes and counts payload bytes as they are consumed.
-    fn take(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let end = self.payload_offset + bytes.len() as u64;
-        if end > self.payload_len {
-            return Err(Error::PayloadTooLong);
+    /// Checks a chunk's framing against the header and what is left to produce.
+    fn start_chunk(&mut self, h: &ChunkHeader, at: u64) -> Result<(), Error> {
+        let codec = CodecId::from_u8(h.codec).ok_or(Error::CorruptPayload {
+            offset: at,
+            reason: "unknown codec id",
+        })?;
+        if self.decoders & codec.decoder_bit() == 0 {
+            return Err(Error::UndeclaredDecoder { codec: h.codec });
         }
-        self.payload_hash.update(bytes);
-        self.payload_offset = end;
+        let output_left = self.target_len - self.output_offset();
+        let last = h.output_len == output_left;
+        if h.output_len > output_left || (!last && h.output_len % self.chunk_align != 0) {
+            return Err(Error::CorruptPayload {
+                offset: at,
+                reason: "chunk output length does not fit the result",
+            });
+        }
+        if h.coded_len == 0 {
+            return Err(Error::CorruptPayload {
+                offset: at,
+                reason: "chunk without coded bytes",
+            });
+        }
+        if h.coded_len > self.payload_len - self.payload_offset {
+            return Err(Error::PayloadTruncated);
+        }
+        let codec = match codec {
+            CodecId::Stored if h.coded_len != h.output_len => {
+                return Err(Error::CorruptPayload {
+                    offset: at,
+                    reason: "stored chunk with different coded length",
+                });
+            }
+            CodecId::Stored => ChunkCodec::Stored,
+            CodecId::Smallest => {
+                let profile = self.profile.ok_or(Error::UnknownCoderProfile)?;
+                ChunkCodec::Smallest(ChunkDecoder::new(profile, self.output_offset()))
+            }
+            CodecId::Fast => return Err(Error::UndeclaredDecoder { codec: h.codec }),
+        };
+        self.output.chunk_left = h.output_len;
+        self.stage = Stage::Body {
+            codec,
+            coded_left: h.coded_len,
+            staged: 0,
+        };
         Ok(())
     }
 
-    /// Decodes as much of the current chunk as `rest` allows. Returns bytes consumed and
-    /// whether the chunk's coded bytes are exhausted.
+    /// Hashes and counts payload bytes as they are consumed.
+    fn take(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        take(
+            &mut self.payload_hash,
+            &mut self.payload_offset,
+            self.payload_len,
+            bytes,
+        )
+    }
+
+    /// Decodes as much of the current chunk as `rest` allows; returns bytes consumed. Input
+    /// goes straight from the fragment to the codec when the fragment gives it enough
+    /// lookahead, and through the staging buffer otherwise.
     fn decode_body<B: BaseImage, R: ResultImage>(
         &mut self,
         rest: &[u8],
         base: &mut B,
         result: &mut R,
-    ) -> Result<(usize, bool), Error> {
+    ) -> Result<usize, Error> {
         let Stage::Body {
             codec,
             coded_left,
             staged,
         } = &mut self.stage
         else {
-            unreachable!("decode_body is only called in the body stage")
+            return Ok(0);
         };
-        let codec = *codec;
-        let lookahead = codec::lookahead(codec);
+        let lookahead = codec.lookahead();
         let mut consumed = 0;
-        loop {
-            if *coded_left == 0 {
-                return Ok((consumed, true));
-            }
+        while *coded_left > 0 {
             let input_left = &rest[consumed..];
-            let chunk_input = (*coded_left).min(input_left.len() as u64) as usize;
-            // Staging is used when earlier bytes wait there, or when the fragment is too
-            // short to give the codec its lookahead.
-            let use_staging =
-                *staged > 0 || (chunk_input < lookahead && (chunk_input as u64) < *coded_left);
-            let (input, is_rest, offset_of_input) = if use_staging {
-                let room =
-                    (self.staging.len() - *staged).min((*coded_left - *staged as u64) as usize);
-                let n = room.min(input_left.len());
-                self.staging[*staged..*staged + n].copy_from_slice(&input_left[..n]);
-                // Staged bytes count as consumed payload now.
-                let end = self.payload_offset + n as u64;
-                if end > self.payload_len {
-                    return Err(Error::PayloadTooLong);
+            let avail = (*coded_left - *staged as u64).min(input_left.len() as u64) as usize;
+            if self.output.chunk_left == 0 && codec.between_ops() {
+                // Output complete: what is left is the coder's flush, hashed but not decoded.
+                if *coded_left > MAX_TAIL {
+                    return Err(Error::CorruptPayload {
+                        offset: self.payload_offset,
+                        reason: "data after the end of a chunk",
+                    });
                 }
-                self.payload_hash.update(&input_left[..n]);
-                self.payload_offset = end;
+                let n = avail.min(*coded_left as usize - *staged);
+                take(
+                    &mut self.payload_hash,
+                    &mut self.payload_offset,
+                    self.payload_len,
+                    &input_left[..n],
+                )?;
                 consumed += n;
-                *staged += n;
-                let is_rest = *staged as u64 == *coded_left;
-                if *staged < lookahead && !is_rest {
-                    return Ok((consumed, false));
+                *coded_left -= (n + *staged) as u64;
+                *staged = 0;
+                if *coded_left > 0 {
+                    break;
                 }
-                (
-                    &self.staging[..*staged],
-                    is_rest,
-                    self.payload_offset - *staged as u64,
-                )
-            } else {
-                (
-                    &input_left[..chunk_input],
-                    chunk_input as u64 == *coded_left,
-                    self.payload_offset,
-                )
-            };
+                continue;
+            }
             let mut io = Io {
                 out: &mut self.output,
                 base,
                 result,
                 hash: &mut self.output_hash,
             };
-            let used = match codec {
-                CodecId::Stored => codec::stored::decode(input, &mut io, offset_of_input)?,
-                CodecId::Fast | CodecId::Smallest => {
-                    return Err(Error::UndeclaredDecoder { codec: codec as u8 });
+            if *staged == 0 && (avail as u64 == *coded_left || avail >= lookahead) {
+                let input = &input_left[..avail];
+                let is_rest = avail as u64 == *coded_left;
+                let used =
+                    codec.decode(self.model, input, is_rest, &mut io, self.payload_offset)?;
+                take(
+                    &mut self.payload_hash,
+                    &mut self.payload_offset,
+                    self.payload_len,
+                    &input[..used],
+                )?;
+                consumed += used;
+                *coded_left -= used as u64;
+                if used == 0 {
+                    if is_rest || !(self.output.chunk_left == 0 && codec.between_ops()) {
+                        return Err(Error::CorruptPayload {
+                            offset: self.payload_offset,
+                            reason: "decoder made no progress",
+                        });
+                    }
                 }
-            };
-            if used == 0 {
+                continue;
+            }
+            let room = (self.staging.len() - *staged).min(avail);
+            self.staging[*staged..*staged + room].copy_from_slice(&input_left[..room]);
+            take(
+                &mut self.payload_hash,
+                &mut self.payload_offset,
+                self.payload_len,
+                &input_left[..room],
+            )?;
+            consumed += room;
+            *staged += room;
+            let is_rest = *staged as u64 == *coded_left;
+            if *staged < lookahead && !is_rest {
+                break;
+            }
+            let at = self.payload_offset - *staged as u64;
+            let used = codec.decode(self.model, &self.staging[..*staged], is_rest, &mut io, at)?;
+            if used == 0 && !(self.output.chunk_left == 0 && codec.between_ops()) {
                 return Err(Error::CorruptPayload {
-                    offset: offset_of_input,
+                    offset: at,
                     reason: "decoder made no progress",
                 });
             }
+            self.staging.copy_within(used..*staged, 0);
+            *staged -= used;
             *coded_left -= used as u64;
-            if use_staging {
-                self.staging.copy_within(used..*staged, 0);
-                *staged -= used;
-            } else {
-                let bytes = &input_left[..used];
-                let end = self.payload_offset + used as u64;
-                if end > self.payload_len {
-                    return Err(Error::PayloadTooLong);
-                }
-                self.payload_hash.update(bytes);
-                self.payload_offset = end;
-                consumed += used;
-            }
-            if !is_rest && *coded_left > 0 && (consumed == rest.len()) && !use_staging {
-                return Ok((consumed, false));
-            }
-            if use_staging
-                && consumed == rest.len()
-                && *staged < lookahead
-                && (*staged as u64) < *coded_left
-            {
-                return Ok((consumed, false));
-            }
         }
+        Ok(consumed)
     }
 
     /// Closes a chunk: its output must be complete; flushes it and makes a checkpoint.
@@ -409,4 +459,14 @@ impl<'w> PayloadDecoder<'w> {
         }
         Ok(())
     }
+}
+
+fn take(hash: &mut Sha256, offset: &mut u64, limit: u64, bytes: &[u8]) -> Result<(), Error> {
+    let end = *offset + bytes.len() as u64;
+    if end > limit {
+        return Err(Error::PayloadTooLong);
+    }
+    hash.update(bytes);
+    *offset = end;
+    Ok(())
 }

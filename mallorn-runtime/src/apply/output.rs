@@ -1,7 +1,6 @@
 //! The codecs' view of the result being built: an output buffer carved from the work buffer,
 //! flushed to the result image when full, and random-access reads of the base and of the
 //! result written so far. Every write is bounded by the current chunk's declared output.
-#![expect(dead_code, reason = "the fast and smallest codecs, landing next, use all of it")]
 
 use crate::error::Error;
 use crate::image::{BaseImage, ResultImage};
@@ -32,6 +31,12 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
     #[inline]
     pub(crate) fn position(&self) -> u64 {
         self.out.buf_start + self.out.filled as u64
+    }
+
+    /// Length of the base.
+    #[inline]
+    pub(crate) fn base_len(&self) -> u64 {
+        self.out.base_len
     }
 
     /// Bytes the current chunk may still produce.

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::format::{BundleHeader, Decoders};
 
 /// Bytes of payload staged while a codec waits for enough lookahead.
-pub const STAGING_LEN: usize = 256;
+pub const STAGING_LEN: usize = 512;
 /// Smallest output buffer the applier accepts.
 pub const MIN_OUTPUT_LEN: usize = 256;
 /// Slack reserved so the model state can be aligned inside an unaligned buffer.
@@ -33,7 +33,7 @@ const fn max(a: usize, b: usize) -> usize {
 pub(crate) struct Workspace<'w> {
     pub(crate) staging: &'w mut [u8],
     pub(crate) output: &'w mut [u8],
-    pub(crate) model: &'w mut [u8],
+    pub(crate) model: &'w mut [u16],
 }
 
 impl<'w> Workspace<'w> {
@@ -55,6 +55,14 @@ impl<'w> Workspace<'w> {
         }
         let model_len = needed - STAGING_LEN - MIN_OUTPUT_LEN;
         let (model, rest) = work.split_at_mut(model_len);
+        // Probabilities are u16: skip a byte if the buffer starts unaligned.
+        let skip = model
+            .as_ptr()
+            .align_offset(core::mem::align_of::<u16>())
+            .min(model.len());
+        let model = &mut model[skip..];
+        let even = model.len() & !1;
+        let model: &mut [u16] = bytemuck::cast_slice_mut(&mut model[..even]);
         let (staging, rest) = rest.split_at_mut(STAGING_LEN);
         // The output buffer is a power of two so that flash writes stay aligned to it.
         let output_len = prev_power_of_two(rest.len());

@@ -1,16 +1,21 @@
 //! Chunk decoders. Each turns one chunk's coded bytes into its output, reading the base and
 //! the result written so far through [`crate::apply`]'s output view.
 
+pub mod layout;
+pub mod range;
+pub mod smallest;
 pub(crate) mod stored;
 
 pub use crate::format::chunk::CodecId;
 
 /// Work-buffer bytes each codec needs beyond the applier's own buffers.
-pub const fn model_bytes(codec: CodecId, _profile: u8) -> usize {
+pub const fn model_bytes(codec: CodecId, profile: u8) -> usize {
     match codec {
-        CodecId::Stored => 0,
-        CodecId::Fast => 0,
-        CodecId::Smallest => 0,
+        CodecId::Stored | CodecId::Fast => 0,
+        CodecId::Smallest => match smallest::Profile::from_u8(profile) {
+            Some(p) => smallest::model_bytes(p),
+            None => 0,
+        },
     }
 }
 
@@ -19,6 +24,7 @@ pub const fn model_bytes(codec: CodecId, _profile: u8) -> usize {
 pub(crate) const fn lookahead(codec: CodecId) -> usize {
     match codec {
         CodecId::Stored => 1,
-        CodecId::Fast | CodecId::Smallest => 128,
+        CodecId::Fast => 128,
+        CodecId::Smallest => smallest::decoder::LOOKAHEAD,
     }
 }

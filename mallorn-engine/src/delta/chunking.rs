@@ -1,0 +1,164 @@
+//! Cuts a whole-file operation plan into chunks whose outputs (all but the last) are
+//! multiples of the chunk alignment, splitting operations that straddle a boundary. A typed
+//! operation is split at an element boundary; the bytes of a straddling element go out as a
+//! byte operation on each side, so every chunk starts its typed operations on whole elements.
+
+use std::collections::VecDeque;
+
+use mallorn_runtime::codec::layout::LayoutId;
+use mallorn_runtime::codec::smallest::encoder::Op;
+
+/// Splits `ops` (which produce the result front to back from offset 0) into chunks that end
+/// at multiples of `chunk_len` (itself a multiple of the alignment).
+pub fn split(ops: &[Op], chunk_len: u64) -> Vec<Vec<Op>> {
+    assert!(chunk_len > 0);
+    let mut chunks = vec![Vec::new()];
+    let mut pos = 0u64;
+    let mut boundary = chunk_len;
+    let mut queue: VecDeque<Op> = ops.iter().copied().collect();
+    while let Some(op) = queue.pop_front() {
+        let len = op.output_len();
+        if len == 0 {
+            continue;
+        }
+        if pos + len > boundary {
+            // The operation crosses the boundary: queue its pieces in its place.
+            let (head, rest) = cut(op, boundary - pos);
+            for part in rest.into_iter().rev() {
+                queue.push_front(part);
+            }
+            for part in head.into_iter().rev() {
+                queue.push_front(part);
+            }
+            continue;
+        }
+        chunks.last_mut().expect("never empty").push(op);
+        pos += len;
+        if pos == boundary {
+            chunks.push(Vec::new());
+            boundary += chunk_len;
+        }
+    }
+    if chunks.last().is_some_and(|c| c.is_empty()) {
+        chunks.pop();
+    }
+    chunks
+}
+
+/// Cuts `op` after `head_len` output bytes. Returns the operations producing the head and
+/// those producing the rest.
+fn cut(op: Op, head_len: u64) -> (Vec<Op>, Vec<Op>) {
+    match op {
+        Op::CopyBase { offset, len } => (
+            vec![Op::CopyBase {
+                offset,
+                len: head_len,
+            }],
+            vec![Op::CopyBase {
+                offset: offset + head_len,
+                len: len - head_len,
+            }],
+        ),
+        Op::CopyResult { distance, len } => (
+            vec![Op::CopyResult {
+                distance,
+                len: head_len,
+            }],
+            vec![Op::CopyResult {
+                distance,
+                len: len - head_len,
+            }],
+        ),
+        Op::Literal { layout, count } => cut_typed(layout, count, head_len, None, false),
+        Op::Aligned {
+            layout,
+            xor,
+            count,
+            offset,
+        } => cut_typed(layout, count, head_len, Some(offset), xor),
+    }
+}
+
+fn cut_typed(
+    layout: LayoutId,
+    count: u64,
+    head_len: u64,
+    offset: Option<u64>,
+    xor: bool,
+) -> (Vec<Op>, Vec<Op>) {
+    let size = layout.element_size() as u64;
+    let whole = head_len / size;
+    let partial = head_len % size;
+    let make = |count: u64, at: u64| -> Option<Op> {
+        (count > 0).then(|| match offset {
+            Some(o) => Op::Aligned {
+                layout,
+                xor,
+                count,
+                offset: o + at,
+            },
+            None => Op::Literal { layout, count },
+        })
+    };
+    let bytes = |len: u64, at: u64| -> Option<Op> {
+        (len > 0).then(|| match offset {
+            Some(o) => Op::Aligned {
+                layout: LayoutId::Bytes,
+                xor: false,
+                count: len,
+                offset: o + at,
+            },
+            None => Op::Literal {
+                layout: LayoutId::Bytes,
+                count: len,
+            },
+        })
+    };
+    let mut head = Vec::new();
+    head.extend(make(whole, 0));
+    head.extend(bytes(partial, whole * size));
+    let mut rest = Vec::new();
+    if partial > 0 {
+        rest.extend(bytes(size - partial, whole * size + partial));
+        rest.extend(make(count - whole - 1, (whole + 1) * size));
+    } else {
+        rest.extend(make(count - whole, whole * size));
+    }
+    (head, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_boundaries_and_keeps_order() {
+        let ops = [
+            Op::CopyBase {
+                offset: 0,
+                len: 100,
+            },
+            Op::Aligned {
+                layout: LayoutId::F32,
+                xor: false,
+                count: 50,
+                offset: 100,
+            },
+            Op::Literal {
+                layout: LayoutId::GgufQ8_0,
+                count: 3,
+            },
+        ];
+        let total: u64 = ops.iter().map(Op::output_len).sum();
+        let chunks = split(&ops, 64);
+        let mut pos = 0;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let len: u64 = chunk.iter().map(Op::output_len).sum();
+            if i + 1 < chunks.len() {
+                assert_eq!(len, 64, "chunk {i}: {chunk:?}");
+            }
+            pos += len;
+        }
+        assert_eq!(pos, total);
+    }
+}

@@ -1,0 +1,135 @@
+//! Range decoder over a borrowed input slice. Reading past the slice never happens: the
+//! decoder records an overrun, feeds zeros, and the caller turns the overrun into an error.
+
+use super::{Coder, Prob, TOP, adapt, bound};
+
+/// Decodes decisions from `input`.
+#[derive(Debug)]
+pub struct RangeDecoder {
+    range: u32,
+    code: u32,
+    /// Bytes taken from the input.
+    pos: usize,
+    /// Set when a decision needed bytes beyond the input.
+    overrun: bool,
+}
+
+/// Bytes the decoder takes before its first decision.
+pub const INIT_BYTES: usize = 5;
+
+impl RangeDecoder {
+    /// A decoder positioned before its first byte.
+    pub const fn new() -> Self {
+        Self {
+            range: u32::MAX,
+            code: 0,
+            pos: 0,
+            overrun: false,
+        }
+    }
+
+    /// Reads the initial bytes from the front of `input`. The first byte the encoder writes
+    /// is always 0. Returns the bytes used.
+    pub fn start(&mut self, input: &[u8]) -> Result<usize, &'static str> {
+        let Some(init) = input.get(..INIT_BYTES) else {
+            return Err("coded stream shorter than its start");
+        };
+        if init[0] != 0 {
+            return Err("coded stream does not start with 0");
+        }
+        self.code = u32::from_be_bytes([init[1], init[2], init[3], init[4]]);
+        self.range = u32::MAX;
+        Ok(INIT_BYTES)
+    }
+
+    /// Whether a decision read beyond the input.
+    pub fn overran(&self) -> bool {
+        self.overrun
+    }
+
+    /// Binds the decoder to `input` for a run of decisions, reading from its front.
+    #[inline(always)]
+    pub fn with<'a>(&'a mut self, input: &'a [u8]) -> BoundDecoder<'a> {
+        self.pos = 0;
+        BoundDecoder { dec: self, input }
+    }
+}
+
+impl Default for RangeDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A decoder bound to its input for a run of decisions.
+pub struct BoundDecoder<'a> {
+    dec: &'a mut RangeDecoder,
+    input: &'a [u8],
+}
+
+impl BoundDecoder<'_> {
+    #[inline(always)]
+    fn next_byte(&mut self) -> u32 {
+        match self.input.get(self.dec.pos) {
+            Some(&b) => {
+                self.dec.pos += 1;
+                u32::from(b)
+            }
+            None => {
+                self.dec.overrun = true;
+                0
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn normalize(&mut self) {
+        while self.dec.range < TOP {
+            self.dec.range <<= 8;
+            self.dec.code = (self.dec.code << 8) | self.next_byte();
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> usize {
+        self.dec.pos
+    }
+
+    /// Whether a decision read beyond the input.
+    pub fn overran(&self) -> bool {
+        self.dec.overrun
+    }
+}
+
+impl Coder for BoundDecoder<'_> {
+    #[inline(always)]
+    fn bit(&mut self, p: &mut Prob, _bit: u32) -> u32 {
+        let b = bound(self.dec.range, *p);
+        let bit = if self.dec.code < b {
+            self.dec.range = b;
+            0
+        } else {
+            self.dec.code -= b;
+            self.dec.range -= b;
+            1
+        };
+        adapt(p, bit);
+        self.normalize();
+        bit
+    }
+
+    #[inline(always)]
+    fn direct(&mut self, _value: u32, count: u32) -> u32 {
+        let mut value = 0;
+        for _ in 0..count {
+            self.dec.range >>= 1;
+            let bit = u32::from(self.dec.code >= self.dec.range);
+            if bit == 1 {
+                self.dec.code -= self.dec.range;
+            }
+            value = (value << 1) | bit;
+            self.normalize();
+        }
+        value
+    }
+}

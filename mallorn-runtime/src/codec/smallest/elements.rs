@@ -1,0 +1,141 @@
+//! Walks the values of a literal or aligned operation field by field and codes each with the
+//! coder for its kind. Shared by encoder and decoder, so both visit values in the same order
+//! with the same contexts.
+
+use super::model::Model;
+use super::values::{
+    Corrupt, FieldState, ScaleState, glue_aligned, glue_literal, int8_aligned, int8_literal,
+    nibbles_aligned, nibbles_literal, number_aligned, number_literal, xor_aligned,
+};
+use crate::codec::layout::{FieldKind, LayoutId};
+use crate::codec::range::Coder;
+
+/// Most fields any layout has.
+pub(crate) const MAX_FIELDS: usize = 4;
+
+/// Position inside a literal or aligned operation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpCursor {
+    pub layout: LayoutId,
+    pub aligned: bool,
+    pub xor: bool,
+    pub elements_left: u64,
+    field: u8,
+    in_field: u16,
+    scale: ScaleState,
+    scale_changed: bool,
+}
+
+impl OpCursor {
+    /// A cursor at the first value of `elements` elements.
+    pub(crate) fn new(layout: LayoutId, aligned: bool, xor: bool, elements: u64) -> Self {
+        Self {
+            layout,
+            aligned,
+            xor,
+            elements_left: elements,
+            field: 0,
+            in_field: 0,
+            scale: 0,
+            scale_changed: false,
+        }
+    }
+
+    /// Kind of the next value.
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> FieldKind {
+        self.layout.fields()[usize::from(self.field)].kind
+    }
+
+    /// Whether every value has been coded.
+    #[inline(always)]
+    pub(crate) fn done(&self) -> bool {
+        self.elements_left == 0
+    }
+
+    fn advance(&mut self) {
+        let fields = self.layout.fields();
+        let field = &fields[usize::from(self.field)];
+        if field.kind.is_float() && self.aligned {
+            // Quantised values after a block's scale see whether the scale moved.
+            self.scale = if self.scale_changed { 2 } else { 1 };
+        }
+        self.in_field += 1;
+        if self.in_field == field.count {
+            self.in_field = 0;
+            self.field += 1;
+            if usize::from(self.field) == fields.len() {
+                self.field = 0;
+                self.elements_left -= 1;
+                self.scale = 0;
+                self.scale_changed = false;
+            }
+        }
+    }
+}
+
+/// Contexts that persist across operations within a chunk.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ValueContext {
+    fields: [FieldState; MAX_FIELDS],
+    glue_history: u8,
+    prev_byte: u8,
+}
+
+impl ValueContext {
+    /// Per-field contexts restart with each operation (a new tensor); the opaque-byte
+    /// history carries on.
+    pub(crate) fn start_op(&mut self) {
+        self.fields = [FieldState::default(); MAX_FIELDS];
+    }
+
+    /// Notes the last byte written, the context of the next opaque literal.
+    pub(crate) fn set_prev_byte(&mut self, byte: u8) {
+        self.prev_byte = byte;
+    }
+}
+
+/// Codes the next value of `cur` (bits in little-endian order; `old` is the aligned base
+/// value, ignored in literal mode) and advances the cursor. `pos` is the output offset of
+/// the value's first byte.
+#[inline]
+pub(crate) fn code_value<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    cur: &mut OpCursor,
+    ctx: &mut ValueContext,
+    pos: u64,
+    old: u64,
+    value: u64,
+) -> Result<u64, Corrupt> {
+    let kind = cur.kind();
+    let st = &mut ctx.fields[usize::from(cur.field)];
+    let out = match (kind, cur.aligned, cur.xor) {
+        (FieldKind::U8, false, _) => u64::from(glue_literal(c, m, pos, ctx.prev_byte, value as u8)),
+        (FieldKind::U8, true, _) => u64::from(glue_aligned(
+            c,
+            m,
+            &mut ctx.glue_history,
+            pos,
+            old as u8,
+            value as u8,
+        )),
+        (_, true, true) => xor_aligned(c, m, st, kind.size(), old, value),
+        (FieldKind::I8, false, _) => u64::from(int8_literal(c, m, st, value as u8)),
+        (FieldKind::I8, true, false) => {
+            u64::from(int8_aligned(c, m, st, cur.scale, old as u8, value as u8)?)
+        }
+        (FieldKind::Nibbles, false, _) => u64::from(nibbles_literal(c, m, st, value as u8)),
+        (FieldKind::Nibbles, true, false) => {
+            u64::from(nibbles_aligned(c, m, st, cur.scale, old as u8, value as u8))
+        }
+        (_, false, _) => number_literal(c, m, kind, st, value)?,
+        (_, true, false) => number_aligned(c, m, kind, st, old, value)?,
+    };
+    if cur.aligned && kind.is_float() && out != old {
+        cur.scale_changed = true;
+    }
+    ctx.prev_byte = (out >> (8 * (kind.size() - 1))) as u8;
+    cur.advance();
+    Ok(out)
+}

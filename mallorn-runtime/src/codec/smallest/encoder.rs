@@ -1,0 +1,262 @@
+//! The encoding half of the smallest codec (host side, `encode` feature): mirrors
+//! [`super::decoder::ChunkDecoder`] step for step through the same shared model code. Generic
+//! over [`Coder`], so the same walk either writes bytes ([`RangeEncoder`]) or only prices
+//! them ([`CostCoder`]) while the encoder weighs alternatives.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::elements::{OpCursor, ValueContext, code_value};
+use super::model::{Model, plan};
+use super::ops::{OpHeader, OpKind, code_header};
+use super::profile::Profile;
+use crate::codec::layout::LayoutId;
+use crate::codec::range::cost::CostCoder;
+use crate::codec::range::encoder::RangeEncoder;
+use crate::codec::range::{Coder, PROB_INIT, Prob};
+
+/// One operation, as the encoder plans it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Copy `len` bytes of the base from `offset`.
+    CopyBase {
+        /// Base offset.
+        offset: u64,
+        /// Bytes.
+        len: u64,
+    },
+    /// Copy `len` bytes of the result from `distance` bytes back.
+    CopyResult {
+        /// Distance back from the current position (>= 1).
+        distance: u64,
+        /// Bytes.
+        len: u64,
+    },
+    /// `count` elements of `layout` without reference.
+    Literal {
+        /// Element layout.
+        layout: LayoutId,
+        /// Elements.
+        count: u64,
+    },
+    /// `count` elements of `layout` as residuals against the base at `offset`.
+    Aligned {
+        /// Element layout.
+        layout: LayoutId,
+        /// Byte-wise XOR residuals instead of subtraction.
+        xor: bool,
+        /// Elements.
+        count: u64,
+        /// Base offset of the first element.
+        offset: u64,
+    },
+}
+
+impl Op {
+    /// Result bytes this operation produces.
+    pub fn output_len(&self) -> u64 {
+        match *self {
+            Op::CopyBase { len, .. } | Op::CopyResult { len, .. } => len,
+            Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
+                count * layout.element_size() as u64
+            }
+        }
+    }
+}
+
+/// Encodes (or prices) the operations of one chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkEncoder<C: Coder> {
+    coder: C,
+    probs: Vec<Prob>,
+    profile: Profile,
+    prev_kind: u8,
+    base_cursor: u64,
+    last_distance: u64,
+    values: ValueContext,
+}
+
+impl<C: Coder> ChunkEncoder<C> {
+    /// An encoder for a chunk whose output starts at `chunk_start`.
+    pub fn with_coder(coder: C, profile: Profile, chunk_start: u64) -> Self {
+        Self {
+            coder,
+            probs: vec![PROB_INIT; plan(profile).total],
+            profile,
+            prev_kind: 4,
+            base_cursor: chunk_start,
+            last_distance: 1,
+            values: ValueContext::default(),
+        }
+    }
+
+    /// The coder (to read a cost, for instance).
+    pub fn coder(&self) -> &C {
+        &self.coder
+    }
+
+    /// Distance of the last copy from the result (the repeat shortcut's distance).
+    pub fn last_distance(&self) -> u64 {
+        self.last_distance
+    }
+
+    /// Where the base cursor stands (the offset a base reference is coded against).
+    pub fn base_cursor(&self) -> u64 {
+        self.base_cursor
+    }
+
+    /// Codes `op`, which produces `result[pos..pos + op.output_len()]`. `base` and `result`
+    /// are the whole files. Panics if the operation does not describe the data (a planner
+    /// bug), so that no bundle is ever built from an inconsistent plan.
+    pub fn op(&mut self, op: &Op, base: &[u8], result: &[u8], pos: u64) {
+        let mut model = Model::attach(self.profile, &mut self.probs);
+        let (header, base_start) = match *op {
+            Op::CopyBase { offset, len } => (
+                OpHeader {
+                    kind: OpKind::CopyBase,
+                    len,
+                    base_delta: delta(offset, self.base_cursor),
+                    ..OpHeader::blank()
+                },
+                offset,
+            ),
+            Op::CopyResult { distance, len } => (
+                OpHeader {
+                    kind: OpKind::CopyResult,
+                    len,
+                    distance,
+                    ..OpHeader::blank()
+                },
+                0,
+            ),
+            Op::Literal { layout, count } => (
+                OpHeader {
+                    kind: OpKind::Literal,
+                    len: count,
+                    layout,
+                    ..OpHeader::blank()
+                },
+                0,
+            ),
+            Op::Aligned {
+                layout,
+                xor,
+                count,
+                offset,
+            } => (
+                // Opaque bytes have one aligned mode: XOR and subtraction coincide in it.
+                OpHeader {
+                    kind: OpKind::Aligned,
+                    len: count,
+                    layout,
+                    xor: xor && layout != LayoutId::Bytes,
+                    base_delta: delta(offset, self.base_cursor),
+                    ..OpHeader::blank()
+                },
+                offset,
+            ),
+        };
+        let coded = code_header(
+            &mut self.coder,
+            &mut model,
+            self.prev_kind,
+            self.last_distance,
+            &header,
+        )
+        .expect("planned operation headers are in range");
+        debug_assert_eq!(coded, header);
+        self.prev_kind = header.kind as u8;
+        let out_len = op.output_len();
+        let end = (pos + out_len) as usize;
+        match *op {
+            Op::CopyBase { offset, len } => {
+                assert_eq!(
+                    base[offset as usize..(offset + len) as usize],
+                    result[pos as usize..end],
+                    "copy from base mismatch"
+                );
+                self.base_cursor = offset + len;
+                self.values.set_prev_byte(result[end - 1]);
+            }
+            Op::CopyResult { distance, len } => {
+                let src = pos - distance;
+                for i in 0..len {
+                    assert_eq!(
+                        result[(src + i) as usize],
+                        result[(pos + i) as usize],
+                        "copy from result mismatch"
+                    );
+                }
+                self.last_distance = distance;
+                self.values.set_prev_byte(result[end - 1]);
+            }
+            Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
+                let aligned = matches!(op, Op::Aligned { .. });
+                let xor = matches!(op, Op::Aligned { xor: true, .. }) && layout != LayoutId::Bytes;
+                self.values.start_op();
+                let mut cur = OpCursor::new(layout, aligned, xor, count);
+                let mut at = pos as usize;
+                let mut base_at = base_start as usize;
+                while !cur.done() {
+                    let size = cur.kind().size();
+                    let value = read_le(&result[at..at + size]);
+                    let old = if aligned {
+                        read_le(&base[base_at..base_at + size])
+                    } else {
+                        0
+                    };
+                    let coded = code_value(
+                        &mut self.coder,
+                        &mut model,
+                        &mut cur,
+                        &mut self.values,
+                        at as u64,
+                        old,
+                        value,
+                    )
+                    .expect("values of planned operations are in range");
+                    debug_assert_eq!(coded, value);
+                    at += size;
+                    base_at += size;
+                }
+                if aligned {
+                    self.base_cursor = base_start + out_len;
+                }
+            }
+        }
+    }
+}
+
+fn delta(offset: u64, cursor: u64) -> i64 {
+    offset.wrapping_sub(cursor) as i64
+}
+
+fn read_le(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(buf)
+}
+
+impl ChunkEncoder<RangeEncoder> {
+    /// An encoder that writes bytes.
+    pub fn new(profile: Profile, chunk_start: u64) -> Self {
+        Self::with_coder(RangeEncoder::new(), profile, chunk_start)
+    }
+
+    /// The chunk's coded bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.coder.finish()
+    }
+}
+
+impl ChunkEncoder<CostCoder> {
+    /// An encoder that only measures.
+    pub fn pricing(profile: Profile, chunk_start: u64) -> Self {
+        Self::with_coder(CostCoder::default(), profile, chunk_start)
+    }
+
+    /// Cost so far in 1/256 bit.
+    pub fn cost(&self) -> u64 {
+        self.coder.cost
+    }
+}

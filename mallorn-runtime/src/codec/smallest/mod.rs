@@ -1,0 +1,16 @@
+//! The smallest codec: operations in output order whose every decision is coded by the
+//! binary range coder with adaptive, context-selected probabilities. Values of typed
+//! operations are coded in their own domain with per-field statistics (see `values`).
+
+pub(crate) mod decoder;
+pub(crate) mod elements;
+#[cfg(feature = "encode")]
+pub mod encoder;
+pub(crate) mod model;
+pub mod ops;
+pub(crate) mod primitives;
+pub mod profile;
+pub(crate) mod values;
+
+pub use model::model_bytes;
+pub use profile::Profile;

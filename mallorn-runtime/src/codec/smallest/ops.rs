@@ -1,0 +1,156 @@
+//! The operations of a smallest-codec chunk and how their headers are coded. Operations come
+//! in output order; each produces the next bytes of the result:
+//!
+//! | kind | produces |
+//! |---|---|
+//! | `CopyBase { len, offset }` | `len` bytes copied from the base at `offset` |
+//! | `CopyResult { len, distance }` | `len` bytes copied from `distance` bytes back in the result |
+//! | `Literal { layout, count }` | `count` elements coded without reference |
+//! | `Aligned { layout, xor, count, offset }` | `count` elements coded as residuals against the base's elements at `offset` |
+//!
+//! Base offsets are coded relative to the base cursor (the end of the previous operation
+//! that read the base; a chunk starts with the cursor at its own output offset, the right
+//! guess when base and result share a layout).
+
+use super::model::Model;
+use super::primitives::{gamma, signed_gamma, tree};
+use crate::codec::layout::LayoutId;
+use crate::codec::range::Coder;
+
+/// Operation kinds, as coded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OpKind {
+    /// Copy from the base.
+    CopyBase = 0,
+    /// Copy from the result written so far.
+    CopyResult = 1,
+    /// Elements without reference.
+    Literal = 2,
+    /// Elements as residuals against the base.
+    Aligned = 3,
+}
+
+impl OpKind {
+    const fn from_bits(bits: u32) -> Self {
+        match bits & 3 {
+            0 => Self::CopyBase,
+            1 => Self::CopyResult,
+            2 => Self::Literal,
+            _ => Self::Aligned,
+        }
+    }
+}
+
+/// One decoded operation header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpHeader {
+    /// What the operation does.
+    pub kind: OpKind,
+    /// Bytes for copies, elements for literal and aligned operations (never 0).
+    pub len: u64,
+    /// Base offset delta from the cursor (copies from the base, aligned operations).
+    pub base_delta: i64,
+    /// Distance back into the result (copies from the result).
+    pub distance: u64,
+    /// Element layout (literal and aligned operations).
+    pub layout: LayoutId,
+    /// Residuals are byte-wise XOR rather than subtraction (aligned operations).
+    pub xor: bool,
+}
+
+impl OpHeader {
+    /// A header with every field at its neutral value, for the decoder to fill in.
+    pub const fn blank() -> Self {
+        Self {
+            kind: OpKind::CopyBase,
+            len: 1,
+            base_delta: 0,
+            distance: 1,
+            layout: LayoutId::Bytes,
+            xor: false,
+        }
+    }
+}
+
+/// Op-header integer banks.
+const LEN_COPY_BASE: usize = 0;
+const BASE_OFFSET: usize = 1;
+const DISTANCE: usize = 2;
+const LEN_COPY_RESULT: usize = 3;
+const LEN_LITERAL: usize = 4;
+const LEN_ALIGNED: usize = 5;
+
+/// Why an operation header is invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// An integer's magnitude class is out of range.
+    BadInteger,
+    /// The layout id is unknown.
+    UnknownLayout,
+}
+
+/// Codes an operation header. `prev_kind` is the previous operation's kind (4 at the start
+/// of a chunk); `last_distance` enables the repeat-distance shortcut.
+pub(crate) fn code_header<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    prev_kind: u8,
+    last_distance: u64,
+    op: &OpHeader,
+) -> Result<OpHeader, HeaderError> {
+    let modelled = m.params.mantissa_modelled;
+    let o = m.o;
+    let kind = OpKind::from_bits(tree(
+        c,
+        m.p,
+        o.op_kind + usize::from(prev_kind) * 4,
+        2,
+        op.kind as u32,
+    ));
+    let int = |c: &mut C, p: &mut [crate::codec::range::Prob], bank: usize, v: u64| {
+        gamma(c, p, o.gamma[bank], modelled, v).ok_or(HeaderError::BadInteger)
+    };
+    let mut out = OpHeader {
+        kind,
+        ..OpHeader::blank()
+    };
+    match kind {
+        OpKind::CopyBase => {
+            out.len = int(c, m.p, LEN_COPY_BASE, op.len.wrapping_sub(1))? + 1;
+            out.base_delta = signed_gamma(c, m.p, o.gamma[BASE_OFFSET], modelled, op.base_delta)
+                .ok_or(HeaderError::BadInteger)?;
+        }
+        OpKind::CopyResult => {
+            let rep = c.bit(&mut m.p[o.rep], u32::from(op.distance == last_distance));
+            out.distance = if rep == 1 {
+                last_distance
+            } else {
+                int(c, m.p, DISTANCE, op.distance.wrapping_sub(1))? + 1
+            };
+            out.len = int(c, m.p, LEN_COPY_RESULT, op.len.wrapping_sub(1))? + 1;
+        }
+        OpKind::Literal | OpKind::Aligned => {
+            let id = tree(c, m.p, o.layout, 5, op.layout as u32);
+            out.layout = LayoutId::from_u8(id as u8).ok_or(HeaderError::UnknownLayout)?;
+            let bank = if kind == OpKind::Literal {
+                LEN_LITERAL
+            } else {
+                LEN_ALIGNED
+            };
+            if kind == OpKind::Aligned {
+                if out.layout != LayoutId::Bytes {
+                    out.xor = c.bit(
+                        &mut m.p[o.mode + usize::from(out.layout.fields().len() > 1)],
+                        u32::from(op.xor),
+                    ) == 1;
+                }
+                out.base_delta =
+                    signed_gamma(c, m.p, o.gamma[BASE_OFFSET], modelled, op.base_delta)
+                        .ok_or(HeaderError::BadInteger)?;
+            }
+            out.len = int(c, m.p, bank, op.len.wrapping_sub(1))? + 1;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,422 @@
+//! How one value of each field kind is coded, in literal mode (no reference) and aligned mode
+//! (as a residual against the base's value at the aligned position). The functions are
+//! generic over [`Coder`]: the encoder passes the real value, the decoder gets it back.
+//!
+//! Residuals are taken in the value's own domain: wrap-around subtraction for integers and
+//! quantised values, subtraction in an order-preserving integer image for floats (so a
+//! small change of a float is a small number), or byte-wise XOR when the encoder finds that
+//! cheaper.
+
+use super::model::Model;
+use super::primitives::{direct, matched_byte, tree};
+use crate::codec::layout::FieldKind;
+use crate::codec::range::Coder;
+
+/// Context carried from one value of a field to the next.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FieldState {
+    /// Previous value (or, for floats in literal mode, its exponent).
+    pub prev: u64,
+    /// Magnitude class of the previous residual.
+    pub prev_k: u8,
+    /// Recent zero/non-zero history, newest in bit 0 (1 = non-zero).
+    pub history: u8,
+    /// Sign of the previous non-zero residual.
+    pub prev_sign: u8,
+}
+
+/// Whether the block's scale changed, as context for its quantised values:
+/// 0 = no scale seen, 1 = unchanged, 2 = changed.
+pub(crate) type ScaleState = usize;
+
+/// A value outside what its kind allows was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Corrupt;
+
+#[inline(always)]
+fn glue_position(m: &Model<'_>, pos: u64) -> usize {
+    if m.params.glue_position {
+        (pos & 3) as usize
+    } else {
+        0
+    }
+}
+
+/// An opaque byte without reference: context is the position modulo 4 and the previous byte.
+#[inline]
+pub(crate) fn glue_literal<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    pos: u64,
+    prev: u8,
+    value: u8,
+) -> u8 {
+    let bits = m.params.glue_prev_bits;
+    let ctx = (glue_position(m, pos) << bits) | (usize::from(prev) >> (8 - bits));
+    tree(c, m.p, m.o.glue_literal + ctx * 256, 8, u32::from(value)) as u8
+}
+
+/// An opaque byte aligned with `old`: a "differs" flag, then the byte with `old` as context.
+#[inline]
+pub(crate) fn glue_aligned<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    history: &mut u8,
+    pos: u64,
+    old: u8,
+    value: u8,
+) -> u8 {
+    let position = glue_position(m, pos);
+    let flag_ctx = position * 4 + usize::from(*history & 3);
+    let differs = c.bit(&mut m.p[m.o.glue_flag + flag_ctx], u32::from(value != old));
+    *history = (*history << 1) | differs as u8;
+    if differs == 0 {
+        return old;
+    }
+    if m.params.matched_literal {
+        matched_byte(c, m.p, m.o.glue_match + position * 0x300, old, value)
+    } else {
+        tree(c, m.p, m.o.glue_literal, 8, u32::from(value)) as u8
+    }
+}
+
+/// An int8 quantised value without reference; context is the previous value's magnitude.
+#[inline]
+pub(crate) fn int8_literal<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    st: &mut FieldState,
+    value: u8,
+) -> u8 {
+    let b = m.params.int8_buckets_log2;
+    let bucket = usize::from(((st.prev as u8 as i8).unsigned_abs() >> 4).min(7)) >> (3 - b);
+    let v = tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
+    st.prev = u64::from(v);
+    v
+}
+
+/// An int8 quantised value as a wrap-around residual against `old`.
+#[inline]
+pub(crate) fn int8_aligned<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    st: &mut FieldState,
+    scale: ScaleState,
+    old: u8,
+    value: u8,
+) -> Result<u8, Corrupt> {
+    let base = m.o.int8_residual;
+    let r = value.wrapping_sub(old) as i8;
+    let zctx = usize::from(st.history & 1) * 3 + scale;
+    let nonzero = c.bit(&mut m.p[base + zctx], u32::from(r != 0));
+    st.history = (st.history << 1) | nonzero as u8;
+    if nonzero == 0 {
+        return Ok(old);
+    }
+    let old_signed = old as i8;
+    let sign_ctx = match old_signed {
+        i8::MIN..=-1 => 0,
+        0 => 1,
+        1..=i8::MAX => 2,
+    };
+    let negative = c.bit(&mut m.p[base + 8 + sign_ctx], u32::from(r < 0));
+    let magnitude = u32::from(r.unsigned_abs());
+    let mag_ctx = usize::from((old_signed.unsigned_abs() >> 5).min(3));
+    let head = tree(
+        c,
+        m.p,
+        base + 12 + mag_ctx * 16,
+        4,
+        magnitude.clamp(1, 16) - 1,
+    );
+    let magnitude = if head == 15 {
+        16 + direct(c, u64::from(magnitude.saturating_sub(16)), 7) as u32
+    } else {
+        head + 1
+    };
+    if magnitude > 128 || (magnitude == 128 && negative == 0) {
+        return Err(Corrupt);
+    }
+    let r = if negative == 1 {
+        (magnitude as i32).wrapping_neg()
+    } else {
+        magnitude as i32
+    };
+    Ok(old.wrapping_add(r as u8))
+}
+
+/// A byte of two 4-bit values without reference; context is the previous nibble.
+#[inline]
+pub(crate) fn nibbles_literal<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    st: &mut FieldState,
+    value: u8,
+) -> u8 {
+    let contexts = m.params.glue_prev_bits != 0;
+    let mut out = 0u8;
+    for shift in [0u32, 4] {
+        let ctx = if contexts { (st.prev & 15) as usize } else { 0 };
+        let nibble = tree(
+            c,
+            m.p,
+            m.o.nibble_literal + ctx * 16,
+            4,
+            u32::from(value >> shift) & 15,
+        ) as u8;
+        st.prev = u64::from(nibble);
+        out |= nibble << shift;
+    }
+    out
+}
+
+/// A byte of two 4-bit values as per-nibble wrap-around residuals against `old`.
+#[inline]
+pub(crate) fn nibbles_aligned<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    st: &mut FieldState,
+    scale: ScaleState,
+    old: u8,
+    value: u8,
+) -> u8 {
+    let contexts = m.params.glue_prev_bits != 0;
+    let base = m.o.nibble_residual;
+    let mut out = 0u8;
+    for shift in [0u32, 4] {
+        let o = (old >> shift) & 15;
+        let r = ((value >> shift).wrapping_sub(o)) & 15;
+        let zctx = usize::from(st.history & 1) * 3 + scale;
+        let nonzero = c.bit(&mut m.p[base + zctx], u32::from(r != 0));
+        st.history = (st.history << 1) | nonzero as u8;
+        let r = if nonzero == 1 {
+            let ctx = if contexts { usize::from(o) } else { 0 };
+            tree(c, m.p, base + 8 + ctx * 16, 4, u32::from(r)) as u8
+        } else {
+            0
+        };
+        out |= (o.wrapping_add(r) & 15) << shift;
+    }
+    out
+}
+
+/// Maps a value's bits to an integer whose order follows the numeric order of the value
+/// (sign-magnitude floats become offset binary; two's complement integers are used as is).
+#[inline]
+pub(crate) fn to_ordered(kind: FieldKind, bits: u64) -> u64 {
+    if !kind.is_float() {
+        return bits;
+    }
+    let width = kind.bits();
+    let mask = mask(width);
+    let sign = 1u64 << (width - 1);
+    if bits & sign != 0 {
+        !bits & mask
+    } else {
+        bits | sign
+    }
+}
+
+/// Inverse of [`to_ordered`].
+#[inline]
+pub(crate) fn from_ordered(kind: FieldKind, ordered: u64) -> u64 {
+    if !kind.is_float() {
+        return ordered;
+    }
+    let width = kind.bits();
+    let mask = mask(width);
+    let sign = 1u64 << (width - 1);
+    if ordered & sign != 0 {
+        ordered & !sign
+    } else {
+        !ordered & mask
+    }
+}
+
+#[inline(always)]
+const fn mask(width: u32) -> u64 {
+    if width == 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
+/// Sign-extends the low `width` bits.
+#[inline(always)]
+fn sign_extend(v: u64, width: u32) -> i64 {
+    let shift = 64 - width;
+    ((v << shift) as i64) >> shift
+}
+
+/// Codes a signed number as zero flag, sign, magnitude class and mantissa, in `bank`.
+fn signed_number<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    bank: usize,
+    st: &mut FieldState,
+    width: u32,
+    d: i64,
+) -> Result<i64, Corrupt> {
+    let zctx = usize::from(st.history & 3);
+    let nonzero = c.bit(&mut m.p[bank + zctx], u32::from(d != 0));
+    st.history = (st.history << 1) | nonzero as u8;
+    if nonzero == 0 {
+        st.prev_k = 0;
+        return Ok(0);
+    }
+    let negative = c.bit(
+        &mut m.p[bank + 8 + usize::from(st.prev_sign)],
+        u32::from(d < 0),
+    );
+    st.prev_sign = negative as u8;
+    let magnitude = d.unsigned_abs();
+    let class = 63 - magnitude.max(1).leading_zeros();
+    let kb = m.params.k_buckets_log2;
+    let bucket = (usize::from(st.prev_k) / 6).min((1 << kb) - 1);
+    let class = tree(c, m.p, bank + 12 + bucket * 64, 6, class);
+    if class >= width {
+        return Err(Corrupt);
+    }
+    st.prev_k = class as u8 + 1;
+    let mantissa = magnitude & ((1u64 << class) - 1);
+    let top = if m.params.mantissa_modelled {
+        class.min(2)
+    } else {
+        0
+    };
+    let rest = class - top;
+    let high = if top > 0 {
+        let at = bank + 12 + (64 << kb) + class as usize * 4;
+        u64::from(tree(c, m.p, at, top, (mantissa >> rest) as u32))
+    } else {
+        0
+    };
+    let low = direct(c, mantissa, rest);
+    let magnitude = (1u64 << class) | (high << rest) | low;
+    // Callers reduce the result modulo 2^width, so every magnitude below 2^width is valid.
+    Ok(if negative == 1 {
+        (magnitude as i64).wrapping_neg()
+    } else {
+        magnitude as i64
+    })
+}
+
+/// A multi-byte number aligned with `old`: the difference of the order-preserving images.
+pub(crate) fn number_aligned<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    kind: FieldKind,
+    st: &mut FieldState,
+    old: u64,
+    value: u64,
+) -> Result<u64, Corrupt> {
+    let width = kind.bits();
+    let ordered_old = to_ordered(kind, old);
+    let d = sign_extend(to_ordered(kind, value).wrapping_sub(ordered_old), width);
+    let bank = m.number_bank(kind, false);
+    let d = signed_number(c, m, bank, st, width, d)?;
+    Ok(from_ordered(
+        kind,
+        ordered_old.wrapping_add(d as u64) & mask(width),
+    ))
+}
+
+/// A multi-byte number without reference: integers as signed numbers, floats as exponent
+/// (context: previous exponent), sign and mantissa (top bits modelled per exponent).
+pub(crate) fn number_literal<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    kind: FieldKind,
+    st: &mut FieldState,
+    value: u64,
+) -> Result<u64, Corrupt> {
+    let width = kind.bits();
+    if !kind.is_float() {
+        let bank = m.number_bank(kind, true);
+        let v = signed_number(c, m, bank, st, width, sign_extend(value, width))?;
+        return Ok(v as u64 & mask(width));
+    }
+    let exp_bits = kind.exponent_bits();
+    let man_bits = width - 1 - exp_bits;
+    let exponent = (value >> man_bits) & mask(exp_bits);
+    let eb = m.params.exponent_buckets_log2;
+    let ctx = (st.prev as usize) & ((1 << eb) - 1);
+    let (kind_index, e) = match kind {
+        FieldKind::F16 => (
+            0,
+            tree(c, m.p, m.o.exponent[0] + ctx * 32, 5, exponent as u32) as u64,
+        ),
+        FieldKind::BF16 | FieldKind::F32 => (
+            if kind == FieldKind::BF16 { 1 } else { 2 },
+            tree(c, m.p, m.o.exponent[1] + ctx * 256, 8, exponent as u32) as u64,
+        ),
+        _ => {
+            let high = tree(c, m.p, m.o.exponent[2], 3, (exponent >> 8) as u32) as u64;
+            let low = tree(
+                c,
+                m.p,
+                m.o.exponent[1] + ctx * 256,
+                8,
+                exponent as u32 & 0xff,
+            ) as u64;
+            (3, (high << 8) | low)
+        }
+    };
+    st.prev = e;
+    let sign = c.bit(
+        &mut m.p[m.o.sign + kind_index],
+        ((value >> (width - 1)) & 1) as u32,
+    ) as u64;
+    let mantissa = value & mask(man_bits);
+    let top = 3;
+    let rest = man_bits - top;
+    let mctx = if m.params.mantissa_modelled {
+        (e & 15) as usize
+    } else {
+        0
+    };
+    let high = u64::from(tree(
+        c,
+        m.p,
+        m.o.mantissa[kind_index] + mctx * 8,
+        top,
+        (mantissa >> rest) as u32,
+    ));
+    let low = direct(c, mantissa, rest);
+    Ok((sign << (width - 1)) | (e << man_bits) | (high << rest) | low)
+}
+
+/// A value of `size` bytes as byte-wise XOR against `old`, most significant byte first.
+pub(crate) fn xor_aligned<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    st: &mut FieldState,
+    size: usize,
+    old: u64,
+    value: u64,
+) -> u64 {
+    let x = old ^ value;
+    let separate = m.o.xor_byte != m.o.glue_literal;
+    let mut out = 0u64;
+    let mut mask_now = 0u8;
+    for j in (0..size).rev() {
+        let byte = ((x >> (8 * j)) & 0xff) as u32;
+        let ctx = j * 4 + usize::from((st.history >> j) & 1) * 2 + usize::from(mask_now != 0);
+        let nonzero = c.bit(&mut m.p[m.o.xor_flag + ctx], u32::from(byte != 0));
+        let b = if nonzero == 1 {
+            let base = if separate {
+                m.o.xor_byte + j * 256
+            } else {
+                m.o.xor_byte
+            };
+            tree(c, m.p, base, 8, byte)
+        } else {
+            0
+        };
+        mask_now |= (nonzero as u8) << j;
+        out |= u64::from(b) << (8 * j);
+    }
+    st.history = mask_now;
+    old ^ out
+}
