@@ -1,3 +1,5 @@
 //! The host side of Mallorn: parses model files into byte-exact tensor maps, builds
 //! tensor-aware deltas, writes and signs bundles (checking each one with the runtime's own
 //! applier) and generates the firmware include files.
+
+pub mod model;
