@@ -4,3 +4,4 @@
 
 pub mod bundle;
 pub mod delta;
+pub mod model;

@@ -1,0 +1,51 @@
+//! Model parsers: turn a TFLite, GGUF, ONNX or safetensors file into a byte-exact
+//! [`ModelMap`] of tensor regions and opaque glue, without re-serialising anything.
+//!
+//! Parsing is zero-copy: the map borrows names from the input slice (which the caller may
+//! memory-map with [`ModelFile`]). Every parser treats its input as hostile: it returns a
+//! [`ModelError`] naming the format, the byte offset and the problem; it never panics, never
+//! allocates more than the file size justifies and never loops on cyclic offsets.
+//!
+//! ```
+//! use mallorn_engine::model::{parse, Format, Region};
+//! let map = parse(b"not a model").unwrap();
+//! assert_eq!(map.format, Format::Unknown);
+//! assert!(matches!(map.regions[..], [Region::Opaque { offset: 0, len: 11 }]));
+//! ```
+
+mod dtype;
+mod error;
+mod file;
+mod format;
+mod gguf;
+mod map;
+mod onnx;
+mod reader;
+mod safetensors;
+mod tflite;
+
+pub use dtype::{
+    BlockField, BlockLayout, DType, ElementLayout, FieldKind, FloatFormat, GGML_TYPES, GgmlType,
+    GgmlTypeInfo,
+};
+pub use error::{ErrorKind, ModelError};
+pub use file::ModelFile;
+pub use format::{Format, detect};
+pub use map::{Declared, ExternalTensor, ModelMap, Quantization, Region, TensorRegion};
+
+/// Detects the format of `bytes` and maps it. A file of no known format maps to a single
+/// opaque region; a file that looks like a known format but is malformed is an error.
+pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
+    parse_as(detect(bytes), bytes)
+}
+
+/// Maps `bytes` as the given format (no detection).
+pub fn parse_as(format: Format, bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
+    match format {
+        Format::Tflite => tflite::parse(bytes),
+        Format::Gguf => gguf::parse(bytes),
+        Format::Onnx => onnx::parse(bytes),
+        Format::Safetensors => safetensors::parse(bytes),
+        Format::Unknown => Ok(ModelMap::opaque(bytes.len() as u64)),
+    }
+}
