@@ -2,12 +2,17 @@
 //! into chunks and codes each chunk with the runtime's own codec.
 
 pub mod chunking;
+pub mod layouts;
+pub mod matcher;
+pub mod plan;
+pub mod pricing;
 
 use mallorn_runtime::codec::CodecId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
 
 use crate::bundle::PayloadBuilder;
+use crate::model::{self, ModelMap};
 
 /// How payloads are chunked and coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,4 +70,39 @@ pub fn encode_plan(
         payload.set_coder_profile(options.profile as u8);
     }
     payload
+}
+
+/// Which plan a payload was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Tensors matched and coded in their own domain, glue coded as a delta.
+    Structured,
+    /// The whole file coded as opaque bytes (no structure, or structure did not pay).
+    Opaque,
+}
+
+/// A coded payload and how it was planned.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The payload.
+    pub payload: PayloadBuilder,
+    /// The plan it came from.
+    pub plan: PlanKind,
+    /// Operations in the plan.
+    pub ops: usize,
+}
+
+/// Builds the smallest payload turning `base` into `target`: the structured plan when both
+/// files parse, the opaque plan otherwise, and whichever is smaller when both exist.
+pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
+    let base_map = model::parse(base).unwrap_or_else(|_| ModelMap::opaque(base.len() as u64));
+    let target_map = model::parse(target).unwrap_or_else(|_| ModelMap::opaque(target.len() as u64));
+    let opaque_ops = plan::plan_opaque(base, target, options.profile);
+    let opaque = Encoded { payload: encode_plan(base, target, &opaque_ops, options), plan: PlanKind::Opaque, ops: opaque_ops.len() };
+    if target_map.format == model::Format::Unknown {
+        return opaque;
+    }
+    let ops = plan::plan(base, target, &base_map, &target_map, options.profile);
+    let structured = Encoded { payload: encode_plan(base, target, &ops, options), plan: PlanKind::Structured, ops: ops.len() };
+    if structured.payload.bytes().len() <= opaque.payload.bytes().len() { structured } else { opaque }
 }

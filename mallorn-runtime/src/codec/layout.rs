@@ -88,7 +88,7 @@ use FieldKind::*;
 
 /// Layouts by id. The id is what the bundle carries; the table is part of the wire format
 /// and only grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum LayoutId {
     /// Opaque bytes.

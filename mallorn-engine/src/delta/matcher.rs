@@ -1,0 +1,142 @@
+//! Finds exact repeats for opaque bytes: earlier occurrences in the base or in the result
+//! written so far, through hash chains over 4-byte prefixes. Only the ranges the planner
+//! indexes are searched (the base's opaque regions and small tensors, and the result's
+//! opaque bytes as the plan passes them), which keeps memory proportional to the glue, not
+//! to the model.
+
+/// Where a match's bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Offset in the base.
+    Base(u64),
+    /// Offset in the result (before the current position).
+    Result(u64),
+}
+
+/// An exact match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// Where the bytes come from.
+    pub source: Source,
+    /// Matching bytes.
+    pub len: u64,
+}
+
+const HASH_BITS: u32 = 18;
+const MAX_CHAIN: usize = 48;
+const EMPTY: u32 = u32::MAX;
+
+/// Hash chains over indexed positions of base and result.
+pub struct MatchFinder<'a> {
+    base: &'a [u8],
+    result: &'a [u8],
+    head: Vec<u32>,
+    /// Per indexed entry: the position (base offsets below `base.len()`, result offsets
+    /// after it) and the previous entry with the same hash.
+    entries: Vec<(u64, u32)>,
+}
+
+impl<'a> MatchFinder<'a> {
+    /// An empty index over `base` and `result`.
+    pub fn new(base: &'a [u8], result: &'a [u8]) -> Self {
+        Self { base, result, head: vec![EMPTY; 1 << HASH_BITS], entries: Vec::new() }
+    }
+
+    fn hash(bytes: &[u8]) -> usize {
+        let v = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+    }
+
+    fn insert(&mut self, combined: u64, bytes: &[u8]) {
+        if bytes.len() < 4 || self.entries.len() >= EMPTY as usize - 1 {
+            return;
+        }
+        let h = Self::hash(bytes);
+        self.entries.push((combined, self.head[h]));
+        self.head[h] = (self.entries.len() - 1) as u32;
+    }
+
+    /// Indexes every position of `base[start..end]`.
+    pub fn index_base(&mut self, start: u64, end: u64) {
+        let base = self.base;
+        for p in start..end {
+            self.insert(p, &base[p as usize..]);
+        }
+    }
+
+    /// Indexes result position `pos` (call in increasing order as the plan passes it).
+    pub fn index_result(&mut self, pos: u64) {
+        let result = self.result;
+        let combined = self.base.len() as u64 + pos;
+        self.insert(combined, &result[pos as usize..]);
+    }
+
+    /// The longest match for `result[pos..limit]` among indexed positions before `pos`.
+    /// Ties go to the base, then to the nearest offset to `hint` (a base offset).
+    pub fn find(&self, pos: u64, limit: u64, hint: u64) -> Option<Match> {
+        let target = &self.result[pos as usize..limit as usize];
+        if target.len() < 4 {
+            return None;
+        }
+        let base_len = self.base.len() as u64;
+        let mut entry = self.head[Self::hash(target)];
+        let mut best: Option<(Match, u64)> = None;
+        for _ in 0..MAX_CHAIN {
+            if entry == EMPTY {
+                break;
+            }
+            let (combined, prev) = self.entries[entry as usize];
+            entry = prev;
+            let (source, bytes) = if combined < base_len {
+                (Source::Base(combined), &self.base[combined as usize..])
+            } else {
+                let r = combined - base_len;
+                if r >= pos {
+                    continue;
+                }
+                (Source::Result(r), &self.result[r as usize..])
+            };
+            let len = common_prefix(bytes, target) as u64;
+            if len < 4 {
+                continue;
+            }
+            let distance = match source {
+                Source::Base(b) => b.abs_diff(hint),
+                Source::Result(r) => u64::MAX / 2 + (pos - r),
+            };
+            let better = match best {
+                None => true,
+                Some((m, d)) => len > m.len || (len == m.len && distance < d),
+            };
+            if better {
+                best = Some((Match { source, len }, distance));
+            }
+        }
+        best.map(|(m, _)| m)
+    }
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_base_and_result_repeats() {
+        let base = b"the quick brown fox jumps over the lazy dog".to_vec();
+        let result = b"lazy dog and the quick brown cat; the quick brown cat".to_vec();
+        let mut finder = MatchFinder::new(&base, &result);
+        finder.index_base(0, base.len() as u64);
+        let m = finder.find(0, result.len() as u64, 0).unwrap();
+        assert_eq!(m, Match { source: Source::Base(35), len: 8 });
+        for p in 0..34 {
+            finder.index_result(p);
+        }
+        let m = finder.find(34, result.len() as u64, 0).unwrap();
+        assert_eq!(m.len, 19);
+        assert_eq!(m.source, Source::Result(13));
+    }
+}
