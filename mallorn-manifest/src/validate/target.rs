@@ -419,10 +419,9 @@ fn overlaps(placed: &[PlacedRegion], out: &mut Diagnostics) {
                 .with_label("overlaps")
                 .with_related(earlier.span, format!("`{}`", earlier.name))
                 .with_hint(format!(
-                    "regions of one target must not share flash: start `{}` at {:#x} or later, or move it below {:#x}",
+                    "regions of one target must not share flash: start `{}` at {:#x} or later",
                     later.name,
                     earlier.region.end().unwrap_or(u64::MAX),
-                    earlier.region.offset
                 )),
             );
         }
