@@ -130,6 +130,7 @@ pub fn check(global: &GlobalArgs) -> miette::Result<Checked> {
             };
             Err(miette!(help = help, "cannot read {display}: {source}"))
         }
+        Err(other) => Err(miette!("{other}")),
     }
 }
 

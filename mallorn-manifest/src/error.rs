@@ -16,6 +16,14 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_MANIFEST_SIZE`](crate::MAX_MANIFEST_SIZE).
+    #[error("{} is larger than {limit} bytes; is it really a Mallorn.toml?", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The file was read but has problems; every problem found is listed.
     #[error(transparent)]
     Invalid(Box<InvalidManifest>),

@@ -19,15 +19,32 @@ use crate::model::{LoadedManifest, Manifest};
 use crate::raw::RawManifest;
 use crate::validate;
 
+/// Largest Mallorn.toml accepted (real ones are a few KiB).
+pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
+
 impl Manifest {
     /// Reads and validates the Mallorn.toml at `path`. Relative paths inside it are resolved
     /// against its directory; release files are checked to exist and measured.
     pub fn load(path: impl AsRef<Path>) -> Result<LoadedManifest, ManifestError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let read_error = |source| ManifestError::Read {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        // Read at most one byte past the limit: a huge file is refused without loading it.
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(file, MAX_MANIFEST_SIZE + 1),
+            &mut text,
+        )
+        .map_err(read_error)?;
+        if text.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(ManifestError::TooLarge {
+                path: path.to_owned(),
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
         Self::load_from_str(path, text)
     }
 
@@ -38,6 +55,12 @@ impl Manifest {
         text: String,
     ) -> Result<LoadedManifest, ManifestError> {
         let path = path.as_ref();
+        if text.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(ManifestError::TooLarge {
+                path: path.to_owned(),
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let base_dir = absolute.parent().map_or_else(PathBuf::new, Path::to_owned);
         let (manifest, mut diagnostics) = parse(&text, &base_dir);

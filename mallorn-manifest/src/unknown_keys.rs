@@ -6,6 +6,8 @@
 //! reported, so the rest of validation can still look at its value (and does not add a
 //! confusing "missing key" error for the same slip).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
@@ -160,9 +162,14 @@ impl<'s> Walker<'s> {
             }
             out.push(diagnostic);
         }
+        if renames.is_empty() {
+            return;
+        }
+        let mut present: HashSet<String> =
+            table.keys().map(|key| key.get_ref().to_string()).collect();
         for (wrong, right) in renames {
-            let present = table.keys().any(|key| key.get_ref().as_ref() == right);
-            if present {
+            // Rename once: the first misspelling of a key stands in for it, later ones do not.
+            if !present.insert(right.to_owned()) {
                 continue;
             }
             let Some((old_key, mut value)) = table.remove_entry(wrong.as_str()) else {

@@ -118,6 +118,7 @@ fn trusted_keys(
         return None;
     }
     let mut keys: Vec<ResolvedPath> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut valid = true;
     for key in &list.value {
         if !non_empty_path(key, "trusted key path", out) {
@@ -125,7 +126,7 @@ fn trusted_keys(
             continue;
         }
         let path = ResolvedPath::new(base_dir, &key.value);
-        if keys.contains(&path) {
+        if !seen.insert(path.absolute.clone()) {
             out.push(
                 Diagnostic::warning(
                     "duplicate-trusted-key",

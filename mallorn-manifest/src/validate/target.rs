@@ -1,6 +1,6 @@
 //! Rules for `[[target]]`: SKU, RAM buffer, flash geometry, slot layout and model fit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
@@ -19,6 +19,8 @@ pub(super) fn targets(
     out: &mut Diagnostics,
 ) -> Vec<Target> {
     let mut first_use: HashMap<&str, Span> = HashMap::new();
+    let models: HashMap<&str, &Model> = models.iter().map(|m| (m.name.as_str(), m)).collect();
+    let unreadable: HashSet<&str> = unreadable_models.iter().map(String::as_str).collect();
     let mut targets = Vec::new();
     for target in raw {
         let sku = &target.sku;
@@ -65,7 +67,7 @@ pub(super) fn targets(
             );
         }
         let flash = flash(&target.flash, out);
-        let slots = layouts(target, flash.as_ref(), models, unreadable_models, out);
+        let slots = layouts(target, flash.as_ref(), &models, &unreadable, out);
         let codec = codec::policy(global_codec, target.codec.as_ref(), out);
         if let Some(flash) = flash {
             targets.push(Target {
@@ -182,8 +184,8 @@ struct PlacedRegion {
 fn layouts(
     target: &RawTarget,
     flash: Option<&FlashGeometry>,
-    models: &[Model],
-    unreadable_models: &[String],
+    models: &HashMap<&str, &Model>,
+    unreadable_models: &HashSet<&str>,
     out: &mut Diagnostics,
 ) -> Vec<ModelSlots> {
     let Some(entries) = &target.models else {
@@ -192,9 +194,11 @@ fn layouts(
     let mut placed: Vec<PlacedRegion> = Vec::new();
     let mut layouts = Vec::new();
     for (name, layout) in &entries.value.0 {
-        let model = models.iter().find(|model| model.name == name.value);
-        if model.is_none() && !unreadable_models.contains(&name.value) {
-            let hint = match closest(&name.value, models.iter().map(|m| m.name.as_str())) {
+        let model = models.get(name.value.as_str()).copied();
+        if model.is_none() && !unreadable_models.contains(name.value.as_str()) {
+            let mut names: Vec<&str> = models.keys().copied().collect();
+            names.sort_unstable();
+            let hint = match closest(&name.value, names) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => "define it with a `[[model]]` section, or remove this table".to_owned(),
             };
@@ -397,33 +401,51 @@ fn releases_fit(model: &Model, sku: &str, layout: &RawTargetModel, out: &mut Dia
 }
 
 /// No two regions of one target may share a byte.
+///
+/// A sweep in offset order (O(n log n), even for a hostile file with many regions): each region
+/// that starts before the furthest end seen so far overlaps the region reaching that end. The
+/// report points at whichever of the two is written later in the file.
 fn overlaps(placed: &[PlacedRegion], out: &mut Diagnostics) {
-    for (index, later) in placed.iter().enumerate() {
-        for earlier in &placed[..index] {
-            if !later.region.overlaps(&earlier.region) {
-                continue;
+    let mut order: Vec<&PlacedRegion> = placed.iter().collect();
+    order.sort_by_key(|placed| (placed.region.offset, placed.span.start));
+    let mut furthest: Option<&PlacedRegion> = None;
+    for current in order {
+        let current_end = current.region.end().unwrap_or(u64::MAX);
+        match furthest {
+            Some(reach) if current.region.overlaps(&reach.region) => {
+                let (later, earlier) = if current.span.start > reach.span.start {
+                    (current, reach)
+                } else {
+                    (reach, current)
+                };
+                out.push(overlap(later, earlier));
+                if current_end > reach.region.end().unwrap_or(u64::MAX) {
+                    furthest = Some(current);
+                }
             }
-            let range = |r: &Region| format!("{:#x}..{:#x}", r.offset, r.end().unwrap_or(u64::MAX));
-            out.push(
-                Diagnostic::error(
-                    "region-overlap",
-                    later.span,
-                    format!(
-                        "`{}` ({}) overlaps `{}` ({})",
-                        later.name,
-                        range(&later.region),
-                        earlier.name,
-                        range(&earlier.region)
-                    ),
-                )
-                .with_label("overlaps")
-                .with_related(earlier.span, format!("`{}`", earlier.name))
-                .with_hint(format!(
-                    "regions of one target must not share flash: start `{}` at {:#x} or later",
-                    later.name,
-                    earlier.region.end().unwrap_or(u64::MAX),
-                )),
-            );
+            _ => furthest = Some(current),
         }
     }
+}
+
+fn overlap(later: &PlacedRegion, earlier: &PlacedRegion) -> Diagnostic {
+    let range = |r: &Region| format!("{:#x}..{:#x}", r.offset, r.end().unwrap_or(u64::MAX));
+    Diagnostic::error(
+        "region-overlap",
+        later.span,
+        format!(
+            "`{}` ({}) overlaps `{}` ({})",
+            later.name,
+            range(&later.region),
+            earlier.name,
+            range(&earlier.region)
+        ),
+    )
+    .with_label("overlaps")
+    .with_related(earlier.span, format!("`{}`", earlier.name))
+    .with_hint(format!(
+        "regions of one target must not share flash: start `{}` at {:#x} or later",
+        later.name,
+        earlier.region.end().unwrap_or(u64::MAX),
+    ))
 }

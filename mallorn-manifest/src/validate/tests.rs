@@ -508,3 +508,110 @@ fn an_empty_manifest_is_valid() {
     assert!(loaded.models.is_empty() && loaded.targets.is_empty() && loaded.signing.is_none());
     assert_eq!(loaded.codec, crate::CodecPolicy::default());
 }
+
+#[test]
+fn overlaps_are_found_across_the_models_of_a_target() {
+    let second_model = "[codec]";
+    let with_model = "[[model]]\nname = \"vad\"\n[[model.release]]\nversion = \"0.1.0\"\npath = \"models/a.tflite\"\n\n[codec]";
+    let layout = "[target.codec]";
+    let with_layout = "[target.models.vad]\nslot-a = { offset = \"2052KiB\", size = \"8KiB\" }\nslot-b = { offset = \"3MiB\", size = \"8KiB\" }\nstate = { offset = \"1MiB\", size = \"8KiB\" }\n[target.codec]";
+    let text = VALID
+        .replacen(second_model, with_model, 1)
+        .replacen(layout, with_layout, 1);
+    let dir = project();
+    let problems = load_in(dir.path(), &text).unwrap_err();
+    let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`vad.slot-a` (0x201000..0x203000) overlaps `okay-nabu.state` (0x200000..0x202000)",
+            "`vad.state` (0x100000..0x102000) overlaps `okay-nabu.slot-a` (0x100000..0x180000)",
+        ]
+    );
+}
+
+#[test]
+fn oversized_files_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = " ".repeat(usize::try_from(crate::MAX_MANIFEST_SIZE).unwrap() + 1);
+    let path = dir.path().join("Mallorn.toml");
+    std::fs::write(&path, &huge).unwrap();
+    assert!(matches!(
+        Manifest::load(&path),
+        Err(ManifestError::TooLarge { .. })
+    ));
+}
+
+mod robustness {
+    //! Mutated manifests never panic, and every span they produce lies inside the text.
+
+    use proptest::prelude::*;
+
+    use super::{VALID, project};
+    use crate::{Manifest, ManifestError};
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Delete(usize, usize),
+        Insert(usize, String),
+        DuplicateLine(usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (0..VALID.len(), 1..12usize).prop_map(|(at, len)| Edit::Delete(at, len)),
+            (0..VALID.len(), "[\\[\\]{}=,.\"#0-9a-zA-Z_ -]{1,8}|\n")
+                .prop_map(|(at, s)| Edit::Insert(at, s)),
+            (0..40usize).prop_map(Edit::DuplicateLine),
+        ]
+    }
+
+    fn apply(text: &str, edit: &Edit) -> String {
+        let clamp = |at: usize| {
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        match edit {
+            Edit::Delete(at, len) => {
+                let (start, end) = (clamp(*at), clamp(at + len));
+                format!("{}{}", &text[..start], &text[end..])
+            }
+            Edit::Insert(at, inserted) => {
+                let at = clamp(*at);
+                format!("{}{inserted}{}", &text[..at], &text[at..])
+            }
+            Edit::DuplicateLine(line) => {
+                let mut lines: Vec<&str> = text.lines().collect();
+                if let Some(copy) = lines.get(*line % lines.len().max(1)).copied() {
+                    lines.insert(*line % lines.len(), copy);
+                }
+                lines.join("\n")
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn mutated_manifests_give_diagnostics_not_panics(edits in proptest::collection::vec(edit(), 1..6)) {
+            let dir = project();
+            let text = edits.iter().fold(VALID.to_owned(), |text, edit| apply(&text, edit));
+            match Manifest::load_from_str(dir.path().join("Mallorn.toml"), text.clone()) {
+                Ok(loaded) => prop_assert!(!loaded.warnings().has_errors()),
+                Err(ManifestError::Invalid(invalid)) => {
+                    prop_assert!(invalid.diagnostics.has_errors());
+                    for diagnostic in invalid.diagnostics.iter() {
+                        prop_assert!(diagnostic.span.end <= text.len(), "{diagnostic:?}");
+                        for related in &diagnostic.related {
+                            prop_assert!(related.span.end <= text.len());
+                        }
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+    }
+}
