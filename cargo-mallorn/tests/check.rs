@@ -185,3 +185,37 @@ fn usage_errors_exit_with_2() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("Exit codes"));
 }
+
+/// The complete example in docs/mallorn-toml.md is a valid manifest (given its files).
+#[test]
+fn the_documented_example_is_valid() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/mallorn-toml.md"
+    ))
+    .expect("docs/mallorn-toml.md exists");
+    let section = docs
+        .split("## A complete example")
+        .nth(1)
+        .expect("example section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("a toml block");
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "models/okay_nabu-1.0.0.tflite",
+        "models/okay_nabu-1.1.0.tflite",
+        "keys/release.pub",
+        "keys/next.pub",
+    ] {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, [7u8; 64]).unwrap();
+    }
+    std::fs::write(dir.path().join("Mallorn.toml"), example).unwrap();
+    let run = mallorn(dir.path(), &["check", "--message-format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.trim(), "[]", "no warning either");
+}

@@ -32,8 +32,19 @@ pub(crate) fn value_error(error: &toml::de::Error, fallback: Span) -> Diagnostic
         Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
         None => (raw.to_owned(), None),
     };
+    let message = plain_type_names(&message);
     if hint.is_none() {
-        hint = unknown_variant_hint(&message);
+        hint = unknown_variant_hint(&message)
+            .or_else(|| quoted_number_hint(&message))
+            .or_else(|| {
+                message.contains("expected a sequence").then(|| {
+                    "this key takes a list: `[a, b]` for values, `[[name]]` (double brackets) for tables"
+                        .to_owned()
+                })
+            })
+            .or_else(|| {
+                Some("see docs/mallorn-toml.md for the keys and types Mallorn.toml accepts".to_owned())
+            });
     }
     let code = if message.starts_with("missing field") {
         "missing-key"
@@ -44,6 +55,31 @@ pub(crate) fn value_error(error: &toml::de::Error, fallback: Span) -> Diagnostic
     let mut diagnostic = Diagnostic::error(code, span, message);
     diagnostic.hint = hint;
     diagnostic
+}
+
+/// Replaces Rust type names in serde messages with words a TOML author knows.
+fn plain_type_names(message: &str) -> String {
+    let mut message = message.to_owned();
+    for (rust, plain) in [
+        ("expected u32", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected f64", "expected a number"),
+        ("expected a string", "expected a string in quotes"),
+    ] {
+        if let Some(rest) = message.strip_suffix(rust) {
+            message = format!("{rest}{plain}");
+        }
+    }
+    message
+}
+
+/// For `invalid type: string "1", expected ...`: a number written in quotes.
+fn quoted_number_hint(message: &str) -> Option<String> {
+    let quoted = message.strip_prefix("invalid type: string \"")?;
+    let (text, _) = quoted.split_once('"')?;
+    text.parse::<f64>()
+        .is_ok()
+        .then(|| format!("write the number without quotes: {text}"))
 }
 
 /// For serde's "unknown variant `x`, expected one of `a`, `b`": suggests the closest variant.
@@ -67,6 +103,23 @@ fn unknown_variant_hint(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_quotes_get_a_hint() {
+        let message = plain_type_names("invalid type: string \"1\", expected u32");
+        assert_eq!(
+            message,
+            "invalid type: string \"1\", expected a non-negative integer"
+        );
+        assert_eq!(
+            quoted_number_hint(&message).as_deref(),
+            Some("write the number without quotes: 1")
+        );
+        assert_eq!(
+            quoted_number_hint("invalid type: string \"x\", expected u32"),
+            None
+        );
+    }
 
     #[test]
     fn unknown_variants_get_a_suggestion() {

@@ -104,7 +104,10 @@ fn read_sections(root: Spanned<DeTable<'_>>, out: &mut Diagnostics) -> RawManife
     let mut raw = RawManifest::default();
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
-            "schema-version" => raw.schema_version = read(value, out),
+            "schema-version" => {
+                raw.schema_version_written = true;
+                raw.schema_version = read(value, out);
+            }
             "model" => {
                 let (models, unreadable) = read_array(key.get_ref(), value, out);
                 raw.model = models;

@@ -47,6 +47,9 @@ pub(crate) struct RawManifest {
     /// A device target (SKU): its flash geometry and the slots of each model it carries.
     #[serde(default)]
     pub target: Vec<RawTarget>,
+    /// `schema-version` is present, even if its value could not be read (already reported).
+    #[schemars(skip)]
+    pub schema_version_written: bool,
     /// Names of `[[model]]` elements that could not be read (already reported).
     #[schemars(skip)]
     pub unreadable_models: Vec<String>,

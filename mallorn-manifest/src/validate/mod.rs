@@ -27,7 +27,10 @@ pub(crate) fn manifest(
     base_dir: &Path,
     out: &mut Diagnostics,
 ) -> Option<Manifest> {
-    let schema_version = schema_version(raw.schema_version.as_ref(), out);
+    let schema_version = match (&raw.schema_version, raw.schema_version_written) {
+        (None, true) => None, // present but unreadable: already reported
+        (version, _) => schema_version(version.as_ref(), out),
+    };
     let codec = codec::policy(&CodecPolicy::default(), raw.codec.as_ref(), out);
     let models = lineage::models(&raw.model, base_dir, out);
     let signing = raw
