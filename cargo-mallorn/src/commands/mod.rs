@@ -46,11 +46,31 @@ pub fn run(cli: Cli) -> ExitCode {
                 .handler()
                 .render_report(&mut rendered, report.as_ref());
             eprint!("{rendered}");
-            if report.downcast_ref::<UsageError>().is_some() {
-                ExitCode::from(exit::USAGE)
-            } else {
-                ExitCode::from(exit::FAILURE)
-            }
+            ExitCode::from(exit_code_for(&report))
         }
+    }
+}
+
+/// 2 for a [`UsageError`], 1 for anything else.
+fn exit_code_for(report: &miette::Report) -> u8 {
+    if report.downcast_ref::<UsageError>().is_some() {
+        exit::USAGE
+    } else {
+        exit::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_map_to_2_and_failures_to_1() {
+        let usage = miette::Report::new(UsageError {
+            message: "--from and --to name the same release".into(),
+            help: None,
+        });
+        assert_eq!(exit_code_for(&usage), 2);
+        assert_eq!(exit_code_for(&miette::miette!("bundle rejected")), 1);
     }
 }

@@ -18,9 +18,8 @@ pub(crate) struct RawModel {
     #[schemars(extend("default" = "auto"))]
     pub format: Option<Located<ModelFormat>>,
     /// The lineage: releases oldest first, with strictly increasing versions.
-    #[serde(default)]
     #[schemars(required, length(min = 1))]
-    pub release: Vec<RawRelease>,
+    pub release: Option<Vec<RawRelease>>,
 }
 
 /// One release of a model.

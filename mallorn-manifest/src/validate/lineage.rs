@@ -38,7 +38,8 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
         } else {
             first_use.insert(&name.value, name.span);
         }
-        if model.release.is_empty() {
+        let raw_releases = model.release.as_deref().unwrap_or_default();
+        if raw_releases.is_empty() {
             out.push(
                 Diagnostic::error(
                     "no-releases",
@@ -53,7 +54,7 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
         models.push(Model {
             name: name.value.clone(),
             format: model.format.as_ref().map(|f| f.value).unwrap_or_default(),
-            releases: releases(&model.release, base_dir, out),
+            releases: releases(raw_releases, base_dir, out),
             span: name.span,
         });
     }
