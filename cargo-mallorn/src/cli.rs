@@ -10,7 +10,9 @@ use crate::commands;
 #[derive(Debug, Parser)]
 #[command(name = "cargo-mallorn", bin_name = "cargo mallorn", version, about)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 failure (the command ran and failed), 2 usage error."
+    after_help = "Exit codes: 0 success, 1 failure (the command ran and failed), 2 usage error.\n\
+Mallorn.toml is found from --manifest-path, else in the current directory or a parent, else through\n\
+the package's `[package.metadata.mallorn] manifest` key."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -25,7 +27,8 @@ pub struct GlobalArgs {
     /// Path to Mallorn.toml, or to a Cargo.toml whose package or workspace holds one.
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// How to print results: human-readable text or JSON on stdout.
+    /// How to print results: human-readable text, or JSON (check prints its diagnostics as a
+    /// JSON array on stdout).
     #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
 }
@@ -41,7 +44,14 @@ pub enum MessageFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Write a commented Mallorn.toml (and mallorn.schema.json) for the current package.
+    Init(commands::init::Args),
+    /// Validate Mallorn.toml and report every problem, with its place in the file.
+    Check(commands::check::Args),
+    /// Print the JSON schema of Mallorn.toml (for editors) on stdout.
+    Schema(commands::schema::Args),
+}
 
 #[cfg(test)]
 mod tests {

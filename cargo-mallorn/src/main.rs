@@ -8,7 +8,10 @@
 
 mod cli;
 mod commands;
+mod diagnostics;
 mod exit;
+mod manifest;
+mod package;
 
 use std::process::ExitCode;
 

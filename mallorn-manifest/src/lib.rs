@@ -1,2 +1,45 @@
 //! `Mallorn.toml`: the declarative description of model lineages, device targets, codec policy,
 //! signing and outputs, with validation that reports every problem at once with source spans.
+//!
+//! ```no_run
+//! let loaded = mallorn_manifest::Manifest::load("Mallorn.toml")?;
+//! for target in &loaded.targets {
+//!     for (model, slots) in loaded.carried_models(target) {
+//!         println!("{}: {} in {:#x}", target.sku, model.name, target.flash.address_of(slots.slot_a));
+//!     }
+//! }
+//! # Ok::<(), mallorn_manifest::ManifestError>(())
+//! ```
+//!
+//! Pipeline: TOML syntax → unknown keys (a walk over the JSON schema) → typed sections (the
+//! `raw` types, which the schema is derived from) → rules (`validate`) → [`Manifest`]. All
+//! stages report into one [`Diagnostics`] list.
+
+mod de_error;
+mod diagnostic;
+mod error;
+mod load;
+mod located;
+mod model;
+mod raw;
+mod schema;
+mod size;
+mod suggest;
+mod unknown_keys;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics, LineCol, Related, Severity, Span};
+pub use error::{InvalidManifest, ManifestError};
+pub use load::MAX_MANIFEST_SIZE;
+pub use model::{
+    CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource, LoadedManifest, Manifest,
+    Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release, ResolvedPath, Signing,
+    Target,
+};
+pub use schema::json_schema;
+pub use size::{ByteSize, SizeError, format_size, parse_size};
+pub use suggest::{closest, edit_distance};
+pub use validate::MIN_RAM_BUFFER;
+
+/// The file name `cargo mallorn` looks for.
+pub const MANIFEST_FILE_NAME: &str = "Mallorn.toml";

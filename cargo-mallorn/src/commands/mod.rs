@@ -1,10 +1,76 @@
 //! One file per subcommand; each parses its own arguments and calls into the libraries.
+//!
+//! A command module has an `Args` struct (deriving `clap::Args`) and
+//! `run(args, &GlobalArgs) -> CommandResult`. It returns `Ok(exit code)` when it ran to the
+//! end (a check that found problems returns `Ok` with [`exit::FAILURE`] after printing them),
+//! or an error, which [`run`] prints and maps to exit code 1, or 2 for a [`UsageError`].
+//! To add a command: a file here, a variant in `cli::Command`, an arm in [`run`].
+
+pub mod check;
+pub mod init;
+pub mod schema;
 
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::diagnostics::Style;
+use crate::exit;
+
+/// What a command returns.
+pub type CommandResult = Result<ExitCode, miette::Report>;
+
+/// The command line was wrong in a way clap could not see (exit code 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What is wrong.
+    pub message: String,
+    /// How to call it instead.
+    #[help]
+    pub help: Option<String>,
+}
 
 /// Runs the selected subcommand and maps its outcome to a process exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    let Cli { global, command } = cli;
+    let result = match command {
+        Command::Init(args) => init::run(args, &global),
+        Command::Check(args) => check::run(args, &global),
+        Command::Schema(args) => schema::run(args, &global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            let mut rendered = String::new();
+            let _ = Style::for_stderr()
+                .handler()
+                .render_report(&mut rendered, report.as_ref());
+            eprint!("{rendered}");
+            ExitCode::from(exit_code_for(&report))
+        }
+    }
+}
+
+/// 2 for a [`UsageError`], 1 for anything else.
+fn exit_code_for(report: &miette::Report) -> u8 {
+    if report.downcast_ref::<UsageError>().is_some() {
+        exit::USAGE
+    } else {
+        exit::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_map_to_2_and_failures_to_1() {
+        let usage = miette::Report::new(UsageError {
+            message: "--from and --to name the same release".into(),
+            help: None,
+        });
+        assert_eq!(exit_code_for(&usage), 2);
+        assert_eq!(exit_code_for(&miette::miette!("bundle rejected")), 1);
+    }
 }

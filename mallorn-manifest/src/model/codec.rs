@@ -1,0 +1,101 @@
+//! Codec policy: how deltas are coded for a target.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Reconstruction mode. Only lossless exists so far; lossy is parsed and refused by validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum CodecMode {
+    /// Bit-exact reconstruction.
+    #[default]
+    Lossless,
+}
+
+/// How hard the encoder works.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effort {
+    /// Quick builds during development.
+    Fast,
+    /// Balanced.
+    #[default]
+    Default,
+    /// Smallest bundles, slowest builds.
+    Max,
+}
+
+/// A decoder a bundle may use; the device firmware must include it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decoder {
+    /// Bytes copied as they are.
+    Stored,
+    /// Fast decoder, modest ratio.
+    Fast,
+    /// Best ratio, slower decoder.
+    Smallest,
+}
+
+impl Decoder {
+    /// Every decoder, in the default order.
+    pub const ALL: [Decoder; 3] = [Decoder::Stored, Decoder::Fast, Decoder::Smallest];
+
+    /// The kebab-case name used in Mallorn.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decoder::Stored => "stored",
+            Decoder::Fast => "fast",
+            Decoder::Smallest => "smallest",
+        }
+    }
+}
+
+/// The effective codec policy of a target (`[codec]` merged with `[target.codec]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodecPolicy {
+    /// Reconstruction mode.
+    pub mode: CodecMode,
+    /// Encoder effort.
+    pub effort: Effort,
+    /// Ship the full image when delta size > threshold × coded full image size. In (0, 1].
+    pub full_image_threshold: f64,
+    /// Allowed decoders, as listed (no duplicates, never empty).
+    pub decoders: Vec<Decoder>,
+}
+
+impl CodecPolicy {
+    /// Default `full-image-threshold`.
+    pub const DEFAULT_FULL_IMAGE_THRESHOLD: f64 = 0.9;
+
+    /// True when bundles may use `decoder`.
+    pub fn allows(&self, decoder: Decoder) -> bool {
+        self.decoders.contains(&decoder)
+    }
+}
+
+impl Default for CodecPolicy {
+    fn default() -> Self {
+        Self {
+            mode: CodecMode::Lossless,
+            effort: Effort::Default,
+            full_image_threshold: Self::DEFAULT_FULL_IMAGE_THRESHOLD,
+            decoders: Decoder::ALL.to_vec(),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `[[model]]` and its `[[model.release]]` lineage, as written.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::located::Located;
+use crate::model::ModelFormat;
+
+/// A model shipped to devices, with its releases oldest first.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields, rename = "Model")]
+pub(crate) struct RawModel {
+    /// Unique name: lower-case letters, digits, `-` and `_`. Used in generated symbol names.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub name: Located<String>,
+    /// File format of the releases; `auto` detects it from the file contents.
+    #[schemars(extend("default" = "auto"))]
+    pub format: Option<Located<ModelFormat>>,
+    /// The lineage: releases oldest first, with strictly increasing versions.
+    #[schemars(required, length(min = 1))]
+    pub release: Option<Vec<RawRelease>>,
+}
+
+/// One release of a model.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields, rename = "Release")]
+pub(crate) struct RawRelease {
+    /// Semantic version (MAJOR.MINOR.PATCH), greater than the previous release's.
+    pub version: Located<String>,
+    /// The model file, relative to the directory holding Mallorn.toml.
+    pub path: Located<String>,
+    /// Anti-rollback security counter; must strictly increase along the lineage. Default: the
+    /// release's 1-based position in the lineage.
+    #[schemars(range(min = 0, max = 4_294_967_295_u32))]
+    pub counter: Option<Located<u32>>,
+}

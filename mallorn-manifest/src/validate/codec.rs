@@ -1,0 +1,90 @@
+//! Rules for `[codec]` and `[target.codec]`, and their merge into an effective policy.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::located::Located;
+use crate::model::{CodecMode, CodecPolicy, Decoder};
+use crate::raw::{RawCodec, RawCodecMode};
+
+/// `base` with the keys set in `raw` replaced; invalid values keep the base value.
+pub(super) fn policy(
+    base: &CodecPolicy,
+    raw: Option<&Located<RawCodec>>,
+    out: &mut Diagnostics,
+) -> CodecPolicy {
+    let mut policy = base.clone();
+    let Some(raw) = raw else {
+        return policy;
+    };
+    let raw = &raw.value;
+    if let Some(mode) = &raw.mode {
+        match mode.value {
+            RawCodecMode::Lossless => policy.mode = CodecMode::Lossless,
+            RawCodecMode::Lossy { max_abs_error } => out.push(
+                Diagnostic::error(
+                    "lossy-unsupported",
+                    mode.span,
+                    format!("lossy mode (max-abs-error = {max_abs_error}) is not yet supported"),
+                )
+                    .with_label("not yet supported")
+                    .with_hint("use `mode = \"lossless\"` (the default): bundles reproduce every byte of the release"),
+            ),
+        }
+    }
+    if let Some(effort) = &raw.effort {
+        policy.effort = effort.value;
+    }
+    if let Some(threshold) = &raw.full_image_threshold {
+        let value = threshold.value;
+        if value.is_finite() && value > 0.0 && value <= 1.0 {
+            policy.full_image_threshold = value;
+        } else {
+            out.push(
+                Diagnostic::error(
+                    "invalid-threshold",
+                    threshold.span,
+                    format!("full-image-threshold {value} is outside (0, 1]"),
+                )
+                .with_label("must be > 0 and <= 1")
+                .with_hint("it is a fraction of the full image's coded size; 0.9 (the default) ships the full image when the delta saves less than 10%"),
+            );
+        }
+    }
+    if let Some(decoders) = &raw.decoders {
+        if let Some(list) = decoder_list(decoders, out) {
+            policy.decoders = list;
+        }
+    }
+    policy
+}
+
+fn decoder_list(
+    decoders: &Located<Vec<Located<Decoder>>>,
+    out: &mut Diagnostics,
+) -> Option<Vec<Decoder>> {
+    if decoders.value.is_empty() {
+        out.push(
+            Diagnostic::error("no-decoders", decoders.span, "no decoder allowed")
+                .with_label("empty list")
+                .with_hint("allow at least one of \"stored\", \"fast\", \"smallest\""),
+        );
+        return None;
+    }
+    let mut list: Vec<Decoder> = Vec::new();
+    let mut valid = true;
+    for decoder in &decoders.value {
+        if list.contains(&decoder.value) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-decoder",
+                    decoder.span,
+                    format!("decoder `{}` is listed twice", decoder.value.as_str()),
+                )
+                .with_hint("list each decoder once"),
+            );
+            valid = false;
+        } else {
+            list.push(decoder.value);
+        }
+    }
+    valid.then_some(list)
+}

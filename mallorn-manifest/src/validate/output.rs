@@ -1,0 +1,54 @@
+//! Rules for `[output]`: usable paths, no two generated files at the same place.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Span};
+use crate::located::Located;
+use crate::model::{Output, ResolvedPath};
+use crate::raw::RawOutput;
+use crate::validate::non_empty_path;
+
+/// Validates `[output]` (absent means all defaults).
+pub(super) fn output(
+    raw: Option<&Located<RawOutput>>,
+    base_dir: &Path,
+    out: &mut Diagnostics,
+) -> Output {
+    let Some(raw) = raw else {
+        return Output::default();
+    };
+    let raw = &raw.value;
+    let mut files: Vec<(ResolvedPath, Span, &str)> = Vec::new();
+    let mut resolve = |value: &Option<Located<String>>, key: &'static str, is_file: bool| {
+        let value = value.as_ref()?;
+        if !non_empty_path(value, &format!("`output.{key}`"), out) {
+            return None;
+        }
+        let path = ResolvedPath::new(base_dir, &value.value);
+        if is_file {
+            if let Some((_, first_span, first_key)) =
+                files.iter().find(|(p, _, _)| p.absolute == path.absolute)
+            {
+                out.push(
+                    Diagnostic::error(
+                        "output-collision",
+                        value.span,
+                        format!("`output.{key}` and `output.{first_key}` name the same file"),
+                    )
+                    .with_related(*first_span, "also written here")
+                    .with_hint("give each generated file its own path"),
+                );
+                return None;
+            }
+            files.push((path.clone(), value.span, key));
+        }
+        Some(path)
+    };
+    Output {
+        dir: resolve(&raw.dir, "dir", false),
+        rust: resolve(&raw.rust, "rust", true),
+        c_header: resolve(&raw.c_header, "c-header", true),
+        linker: resolve(&raw.linker, "linker", true),
+        templates: resolve(&raw.templates, "templates", false),
+    }
+}

@@ -1,0 +1,153 @@
+//! Rules for `[signing]`: one key source, at least one trusted key, never the key itself.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::located::Located;
+use crate::model::{KeySource, ResolvedPath, Signing};
+use crate::raw::RawSigning;
+use crate::validate::non_empty_path;
+
+/// Validates `[signing]`; `None` when it is unusable.
+pub(super) fn signing(
+    raw: &Located<RawSigning>,
+    base_dir: &Path,
+    out: &mut Diagnostics,
+) -> Option<Signing> {
+    let key = key_source(raw, base_dir, out);
+    let trusted = trusted_keys(raw, base_dir, out);
+    Some(Signing {
+        key: key?,
+        trusted_keys: trusted?,
+    })
+}
+
+fn key_source(
+    raw: &Located<RawSigning>,
+    base_dir: &Path,
+    out: &mut Diagnostics,
+) -> Option<KeySource> {
+    match (&raw.value.key_file, &raw.value.key_env) {
+        (Some(file), Some(env)) => {
+            out.push(
+                Diagnostic::error(
+                    "key-source-conflict",
+                    env.span,
+                    "both `key-file` and `key-env` are set",
+                )
+                .with_label("second key source")
+                .with_related(file.span, "first key source")
+                .with_hint("keep exactly one: `key-file` for local builds or `key-env` for CI"),
+            );
+            None
+        }
+        (None, None) => {
+            out.push(
+                Diagnostic::error(
+                    "missing-key-source",
+                    raw.span,
+                    "`[signing]` names no private key",
+                )
+                .with_hint(
+                    "add `key-file = \"keys/release.key\"` or `key-env = \"MALLORN_SIGNING_KEY\"`",
+                ),
+            );
+            None
+        }
+        (Some(file), None) => non_empty_path(file, "`key-file`", out)
+            .then(|| KeySource::File(ResolvedPath::new(base_dir, &file.value))),
+        (None, Some(env)) => env_name(env, out).then(|| KeySource::Env(env.value.clone())),
+    }
+}
+
+/// An environment variable name, and not a pasted key.
+fn env_name(env: &Located<String>, out: &mut Diagnostics) -> bool {
+    let name = env.value.as_str();
+    let looks_like_key = name.len() >= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+        && name.chars().any(|c| c.is_ascii_digit())
+        && !name.contains('_');
+    if looks_like_key {
+        out.push(
+            Diagnostic::error("key-in-manifest", env.span, "`key-env` looks like a key, not a variable name")
+                .with_label("a secret?")
+                .with_hint("never put the private key in Mallorn.toml: store it in an environment variable and write that variable's name here, then rotate this key"),
+        );
+        return false;
+    }
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        out.push(
+            Diagnostic::error(
+                "invalid-env-name",
+                env.span,
+                format!("`{name}` is not an environment variable name"),
+            )
+            .with_hint(
+                "use letters, digits and `_`, not starting with a digit, e.g. MALLORN_SIGNING_KEY",
+            ),
+        );
+    }
+    valid
+}
+
+fn trusted_keys(
+    raw: &Located<RawSigning>,
+    base_dir: &Path,
+    out: &mut Diagnostics,
+) -> Option<Vec<ResolvedPath>> {
+    let Some(list) = &raw.value.trusted_keys else {
+        out.push(
+            Diagnostic::error("missing-key", raw.span, "missing key `trusted-keys` in `signing`")
+                .with_hint("list the public key files devices accept, e.g. `trusted-keys = [\"keys/release.pub\"]`"),
+        );
+        return None;
+    };
+    if list.value.is_empty() {
+        out.push(
+            Diagnostic::error("no-trusted-keys", list.span, "`trusted-keys` is empty")
+                .with_label("empty list")
+                .with_hint("devices need at least one public key to verify bundles"),
+        );
+        return None;
+    }
+    let mut keys: Vec<ResolvedPath> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut valid = true;
+    for key in &list.value {
+        if !non_empty_path(key, "trusted key path", out) {
+            valid = false;
+            continue;
+        }
+        let path = ResolvedPath::new(base_dir, &key.value);
+        if !seen.insert(path.absolute.clone()) {
+            out.push(
+                Diagnostic::warning(
+                    "duplicate-trusted-key",
+                    key.span,
+                    format!("`{}` is listed twice", key.value),
+                )
+                .with_hint("list each public key once"),
+            );
+            continue;
+        }
+        if !path.absolute.is_file() {
+            out.push(
+                Diagnostic::warning(
+                    "missing-trusted-key",
+                    key.span,
+                    format!("trusted key file `{}` does not exist yet", key.value),
+                )
+                .with_hint("create the key pair before building bundles; paths are relative to Mallorn.toml"),
+            );
+        }
+        keys.push(path);
+    }
+    valid.then_some(keys)
+}

@@ -1,0 +1,451 @@
+//! Rules for `[[target]]`: SKU, RAM buffer, flash geometry, slot layout and model fit.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Span};
+use crate::located::Located;
+use crate::model::{CodecPolicy, FlashGeometry, Model, ModelSlots, Region, RegionKind, Target};
+use crate::raw::{RawFlash, RawRegion, RawTarget, RawTargetModel};
+use crate::size::format_size;
+use crate::suggest::closest;
+use crate::validate::{MIN_RAM_BUFFER, codec};
+
+/// Validates every target against the (already validated) models.
+pub(super) fn targets(
+    raw: &[RawTarget],
+    models: &[Model],
+    unreadable_models: &[String],
+    global_codec: &CodecPolicy,
+    out: &mut Diagnostics,
+) -> Vec<Target> {
+    let mut first_use: HashMap<&str, Span> = HashMap::new();
+    let models: HashMap<&str, &Model> = models.iter().map(|m| (m.name.as_str(), m)).collect();
+    let unreadable: HashSet<&str> = unreadable_models.iter().map(String::as_str).collect();
+    let mut targets = Vec::new();
+    for target in raw {
+        let sku = &target.sku;
+        if !is_valid_sku(&sku.value) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    sku.span,
+                    format!("SKU `{}` is not allowed", sku.value),
+                )
+                .with_hint("use letters, digits, `.`, `-` and `_` (it becomes part of file names)"),
+            );
+        }
+        if let Some(first) = first_use.get(sku.value.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    sku.span,
+                    format!("target `{}` is defined twice", sku.value),
+                )
+                .with_label("second definition")
+                .with_related(*first, "first defined here")
+                .with_hint("give each target a unique `sku`"),
+            );
+        } else {
+            first_use.insert(&sku.value, sku.span);
+        }
+        let ram = &target.ram_buffer;
+        if ram.value.0 < MIN_RAM_BUFFER {
+            out.push(
+                Diagnostic::error(
+                    "ram-buffer-too-small",
+                    ram.span,
+                    format!(
+                        "ram-buffer of {} is below the minimum of {}",
+                        format_size(ram.value.0),
+                        format_size(MIN_RAM_BUFFER)
+                    ),
+                )
+                .with_label("too small")
+                .with_hint(
+                    "the applier needs at least 1 KiB of work buffer; give it \"1KiB\" or more",
+                ),
+            );
+        }
+        let flash = flash(&target.flash, out);
+        let slots = layouts(target, flash.as_ref(), &models, &unreadable, out);
+        let codec = codec::policy(global_codec, target.codec.as_ref(), out);
+        if let Some(flash) = flash {
+            targets.push(Target {
+                sku: sku.value.clone(),
+                ram_buffer: ram.value.0,
+                flash,
+                models: slots,
+                codec,
+                span: sku.span,
+            });
+        }
+    }
+    targets
+}
+
+fn is_valid_sku(sku: &str) -> bool {
+    !sku.is_empty()
+        && sku
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// Checks the flash geometry; `None` when region checks would be meaningless.
+fn flash(raw: &Located<RawFlash>, out: &mut Diagnostics) -> Option<FlashGeometry> {
+    let raw = &raw.value;
+    let mut valid = true;
+    let erase = &raw.erase_size;
+    if !erase.value.0.is_power_of_two() {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                erase.span,
+                format!("erase-size {} is not a power of two", erase.value.0),
+            )
+            .with_hint("use the sector size from the flash datasheet, e.g. \"4KiB\""),
+        );
+        valid = false;
+    }
+    let write = &raw.write_size;
+    if !write.value.0.is_power_of_two() {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                write.span,
+                format!("write-size {} is not a power of two", write.value.0),
+            )
+            .with_hint("use the program unit from the flash datasheet, e.g. 4 or 256"),
+        );
+        valid = false;
+    } else if valid && write.value.0 > erase.value.0 {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                write.span,
+                format!(
+                    "write-size {} does not divide erase-size {}",
+                    write.value, erase.value
+                ),
+            )
+            .with_hint("the program unit must divide the erase block"),
+        );
+        valid = false;
+    }
+    let size = &raw.size;
+    if size.value.0 == 0 {
+        out.push(
+            Diagnostic::error("invalid-geometry", size.span, "flash size is zero")
+                .with_hint("give the flash size, e.g. \"8MiB\""),
+        );
+        valid = false;
+    } else if erase.value.0.is_power_of_two() && size.value.0 % erase.value.0 != 0 {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                size.span,
+                format!(
+                    "flash size {} is not a multiple of erase-size {}",
+                    size.value, erase.value
+                ),
+            )
+            .with_hint(
+                "flash is made of whole erase blocks; check both values against the datasheet",
+            ),
+        );
+        valid = false;
+    }
+    if raw.base.value.0.checked_add(size.value.0).is_none() {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                raw.base.span,
+                "flash base + size does not fit in 64 bits",
+            )
+            .with_hint("`base` is the address of the first byte of flash, e.g. 0x0800_0000"),
+        );
+        valid = false;
+    }
+    valid.then_some(FlashGeometry {
+        base: raw.base.value.0,
+        size: size.value.0,
+        erase_size: erase.value.0,
+        write_size: write.value.0,
+    })
+}
+
+/// A region with its name and where it is written, for overlap reports.
+struct PlacedRegion {
+    name: String,
+    region: Region,
+    span: Span,
+}
+
+/// Checks the slot layout of every model the target carries, then overlaps across them all.
+fn layouts(
+    target: &RawTarget,
+    flash: Option<&FlashGeometry>,
+    models: &HashMap<&str, &Model>,
+    unreadable_models: &HashSet<&str>,
+    out: &mut Diagnostics,
+) -> Vec<ModelSlots> {
+    let Some(entries) = &target.models else {
+        return Vec::new();
+    };
+    let mut placed: Vec<PlacedRegion> = Vec::new();
+    let mut layouts = Vec::new();
+    for (name, layout) in &entries.value.0 {
+        let model = models.get(name.value.as_str()).copied();
+        if model.is_none() && !unreadable_models.contains(name.value.as_str()) {
+            let mut names: Vec<&str> = models.keys().copied().collect();
+            names.sort_unstable();
+            let hint = match closest(&name.value, names) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "define it with a `[[model]]` section, or remove this table".to_owned(),
+            };
+            out.push(
+                Diagnostic::error(
+                    "unknown-model",
+                    name.span,
+                    format!(
+                        "target `{}` carries model `{}`, which is not defined",
+                        target.sku.value, name.value
+                    ),
+                )
+                .with_label("no such model")
+                .with_hint(hint),
+            );
+        }
+        let slots = ModelSlots {
+            model: name.value.clone(),
+            slot_a: region(&layout.value.slot_a),
+            slot_b: region(&layout.value.slot_b),
+            state: region(&layout.value.state),
+            span: name.span,
+        };
+        if let Some(flash) = flash {
+            for (kind, raw_region) in raw_regions(&layout.value) {
+                let where_ = format!("{}.{}", name.value, kind);
+                if region_fits_flash(&where_, raw_region, flash, out) {
+                    placed.push(PlacedRegion {
+                        name: where_,
+                        region: region(raw_region),
+                        span: raw_region.span,
+                    });
+                }
+            }
+            state_size(&name.value, &layout.value.state, flash, out);
+        }
+        if let Some(model) = model {
+            releases_fit(model, &target.sku.value, &layout.value, out);
+        }
+        layouts.push(slots);
+    }
+    overlaps(&placed, out);
+    layouts
+}
+
+fn raw_regions(layout: &RawTargetModel) -> [(RegionKind, &Located<RawRegion>); 3] {
+    [
+        (RegionKind::SlotA, &layout.slot_a),
+        (RegionKind::SlotB, &layout.slot_b),
+        (RegionKind::State, &layout.state),
+    ]
+}
+
+fn region(raw: &Located<RawRegion>) -> Region {
+    Region {
+        offset: raw.value.offset.value.0,
+        size: raw.value.size.value.0,
+    }
+}
+
+/// Non-empty, erase-aligned, inside flash. Returns true when the region can be placed.
+fn region_fits_flash(
+    name: &str,
+    raw: &Located<RawRegion>,
+    flash: &FlashGeometry,
+    out: &mut Diagnostics,
+) -> bool {
+    let (offset, size) = (&raw.value.offset, &raw.value.size);
+    let erase = flash.erase_size;
+    let mut valid = true;
+    if size.value.0 == 0 {
+        out.push(
+            Diagnostic::error("empty-region", size.span, format!("`{name}` has size zero"))
+                .with_hint(format!(
+                    "give it at least one erase block ({})",
+                    format_size(erase)
+                )),
+        );
+        return false;
+    }
+    if offset.value.0 % erase != 0 {
+        let below = offset.value.0 - offset.value.0 % erase;
+        out.push(
+            Diagnostic::error(
+                "misaligned-region",
+                offset.span,
+                format!(
+                    "`{name}` offset {:#x} is not a multiple of erase-size {}",
+                    offset.value.0,
+                    format_size(erase)
+                ),
+            )
+            .with_label("not erase-aligned")
+            .with_hint(format!(
+                "regions are erased block by block: use {below:#x} or {:#x}",
+                below.saturating_add(erase)
+            )),
+        );
+        valid = false;
+    }
+    if size.value.0 % erase != 0 {
+        let rounded = size.value.0.div_ceil(erase).saturating_mul(erase);
+        out.push(
+            Diagnostic::error(
+                "misaligned-region",
+                size.span,
+                format!(
+                    "`{name}` size {} is not a multiple of erase-size {}",
+                    format_size(size.value.0),
+                    format_size(erase)
+                ),
+            )
+            .with_label("not erase-aligned")
+            .with_hint(format!("round it up to {}", format_size(rounded))),
+        );
+        valid = false;
+    }
+    let region = region(raw);
+    if !flash.contains(region) {
+        let end = region.end().map_or_else(
+            || "past 2^64".to_owned(),
+            |end| format!("at offset {end:#x}"),
+        );
+        out.push(
+            Diagnostic::error(
+                "region-outside-flash",
+                raw.span,
+                format!(
+                    "`{name}` ends {end}, beyond the end of flash ({:#x}, {})",
+                    flash.size,
+                    format_size(flash.size)
+                ),
+            )
+            .with_label("outside flash")
+            .with_hint(
+                "offsets count from `flash.base`; move or shrink the region, or check `flash.size`",
+            ),
+        );
+        valid = false;
+    }
+    valid
+}
+
+/// The journal alternates between two erase blocks, so it needs at least two.
+fn state_size(
+    model: &str,
+    state: &Located<RawRegion>,
+    flash: &FlashGeometry,
+    out: &mut Diagnostics,
+) {
+    let size = &state.value.size;
+    let minimum = flash.erase_size.saturating_mul(2);
+    if size.value.0 != 0 && size.value.0 < minimum {
+        out.push(
+            Diagnostic::error(
+                "state-too-small",
+                size.span,
+                format!("`{model}.state` is {}, smaller than two erase blocks ({})", format_size(size.value.0), format_size(minimum)),
+            )
+            .with_label("too small")
+            .with_hint(format!(
+                "the update journal alternates between two erase blocks so a power cut never loses it; make it at least \"{}\"",
+                format_size(minimum).replace(' ', "")
+            )),
+        );
+    }
+}
+
+/// Every release of `model` must fit both slots.
+fn releases_fit(model: &Model, sku: &str, layout: &RawTargetModel, out: &mut Diagnostics) {
+    for release in &model.releases {
+        for (kind, slot) in [
+            (RegionKind::SlotA, &layout.slot_a),
+            (RegionKind::SlotB, &layout.slot_b),
+        ] {
+            let capacity = slot.value.size.value.0;
+            if release.size > capacity {
+                out.push(
+                    Diagnostic::error(
+                        "release-too-large",
+                        release.span,
+                        format!(
+                            "release {} of `{}` ({}) does not fit {kind} of target `{sku}` ({})",
+                            release.version,
+                            model.name,
+                            format_size(release.size),
+                            format_size(capacity)
+                        ),
+                    )
+                    .with_label("too large")
+                    .with_related(slot.span, format!("{kind} of `{sku}`"))
+                    .with_hint(format!(
+                        "grow {kind} to at least {} (rounded up to the erase size)",
+                        format_size(release.size)
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// No two regions of one target may share a byte.
+///
+/// A sweep in offset order (O(n log n), even for a hostile file with many regions): each region
+/// that starts before the furthest end seen so far overlaps the region reaching that end. The
+/// report points at whichever of the two is written later in the file.
+fn overlaps(placed: &[PlacedRegion], out: &mut Diagnostics) {
+    let mut order: Vec<&PlacedRegion> = placed.iter().collect();
+    order.sort_by_key(|placed| (placed.region.offset, placed.span.start));
+    let mut furthest: Option<&PlacedRegion> = None;
+    for current in order {
+        let current_end = current.region.end().unwrap_or(u64::MAX);
+        match furthest {
+            Some(reach) if current.region.overlaps(&reach.region) => {
+                let (later, earlier) = if current.span.start > reach.span.start {
+                    (current, reach)
+                } else {
+                    (reach, current)
+                };
+                out.push(overlap(later, earlier));
+                if current_end > reach.region.end().unwrap_or(u64::MAX) {
+                    furthest = Some(current);
+                }
+            }
+            _ => furthest = Some(current),
+        }
+    }
+}
+
+fn overlap(later: &PlacedRegion, earlier: &PlacedRegion) -> Diagnostic {
+    let range = |r: &Region| format!("{:#x}..{:#x}", r.offset, r.end().unwrap_or(u64::MAX));
+    Diagnostic::error(
+        "region-overlap",
+        later.span,
+        format!(
+            "`{}` ({}) overlaps `{}` ({})",
+            later.name,
+            range(&later.region),
+            earlier.name,
+            range(&earlier.region)
+        ),
+    )
+    .with_label("overlaps")
+    .with_related(earlier.span, format!("`{}`", earlier.name))
+    .with_hint(format!(
+        "regions of one target must not share flash: start `{}` at {:#x} or later",
+        later.name,
+        earlier.region.end().unwrap_or(u64::MAX),
+    ))
+}
