@@ -9,7 +9,9 @@ use crate::commands;
 /// Build signed, tensor-aware model update bundles for embedded devices.
 #[derive(Debug, Parser)]
 #[command(name = "cargo-mallorn", bin_name = "cargo mallorn", version, about)]
-#[command(after_help = "Exit codes: 0 success, 1 failure (the command ran and failed), 2 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 failure (the command ran and failed), 2 usage error."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -39,7 +41,10 @@ pub enum MessageFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Show where every tensor's bytes live in a model file, and how much is glue.
+    Inspect(commands::inspect::InspectArgs),
+}
 
 #[cfg(test)]
 mod tests {
