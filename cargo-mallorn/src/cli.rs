@@ -51,6 +51,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Print the JSON schema of Mallorn.toml (for editors) on stdout.
     Schema(commands::schema::Args),
+    /// Show where every tensor's bytes live in a model file, and how much is glue.
+    Inspect(commands::inspect::InspectArgs),
 }
 
 #[cfg(test)]

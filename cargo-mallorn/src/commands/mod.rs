@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod init;
+pub mod inspect;
 pub mod schema;
 
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(args, &global),
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
+        Command::Inspect(args) => Ok(inspect::run(&args, &global)),
     };
     match result {
         Ok(code) => code,

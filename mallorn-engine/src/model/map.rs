@@ -36,12 +36,13 @@ pub struct ModelMap<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Declared {
     /// Tensors that carry data (in this file, in another file, or zero-length). TFLite: tensors
-    /// whose buffer is non-empty; GGUF: `tensor_count`; ONNX: tensor messages with data;
-    /// safetensors: header entries.
+    /// whose buffer is non-empty; GGUF: `tensor_count`; ONNX: every `TensorProto` (initializers,
+    /// attribute tensors, sparse values and indices); safetensors: header entries.
     pub tensors: u64,
     /// Bytes of tensor data in this file, each shared range counted once. TFLite: the distinct
     /// non-empty buffers that tensors use; GGUF: the sum of `ggml_nbytes` over tensor infos;
-    /// ONNX: `raw_data` plus numeric typed-field payloads; safetensors: the byte buffer.
+    /// ONNX: `raw_data` plus numeric typed-field payloads (strings excluded); safetensors: the
+    /// byte buffer.
     pub data_bytes: u64,
 }
 

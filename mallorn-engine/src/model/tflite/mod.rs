@@ -451,3 +451,261 @@ impl ExternalBuffers {
         Ok((Cow::Borrowed(group_name), offset, len))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use planus::{Builder, Offset, WriteAsOffset};
+
+    use super::schema_generated::tflite::{
+        BlockwiseQuantization, Buffer, ExternalBuffer, ExternalBufferGroup, Model,
+        QuantizationDetails, QuantizationParameters, SubGraph, Tensor,
+    };
+    use super::*;
+    use crate::model::ElementLayout;
+
+    fn tensor(name: &str, type_: i8, buffer: u32, shape: &[i32]) -> Tensor {
+        Tensor {
+            name: Some(name.to_owned()),
+            type_,
+            buffer,
+            shape: Some(shape.to_vec()),
+            ..Default::default()
+        }
+    }
+
+    fn buffer(data: &[u8]) -> Buffer {
+        Buffer {
+            data: Some(data.to_vec()),
+            ..Default::default()
+        }
+    }
+
+    fn serialize(model: &Model) -> Vec<u8> {
+        with_identifier(Builder::new().finish(model, Some(*b"TFL3")))
+    }
+
+    /// planus 1.3's builder writes the file identifier before the root offset, the reverse of
+    /// the FlatBuffers layout (root offset at 0, identifier at 4) that TFLite files use; swap
+    /// them. The root offset it wrote is relative to byte 4.
+    fn with_identifier(finished: &[u8]) -> Vec<u8> {
+        let mut file = finished.to_vec();
+        assert_eq!(&file[..4], b"TFL3");
+        let root = u32::from_le_bytes(file[4..8].try_into().unwrap()) + 4;
+        file[..4].copy_from_slice(&root.to_le_bytes());
+        file[4..8].copy_from_slice(b"TFL3");
+        file
+    }
+
+    fn model(tensors: Vec<Tensor>, buffers: Vec<Buffer>) -> Model {
+        Model {
+            version: 3,
+            subgraphs: Some(vec![SubGraph {
+                tensors: Some(tensors),
+                name: None,
+            }]),
+            buffers: Some(buffers),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn maps_shared_buffers_once_with_aliases_and_quantisation() {
+        let mut weights = tensor("w", 9, 1, &[2, 4]);
+        weights.quantization = Some(Box::new(QuantizationParameters {
+            scale: Some(vec![0.5, 0.25]),
+            zero_point: Some(vec![0, 0]),
+            quantized_dimension: 0,
+            ..Default::default()
+        }));
+        let file = serialize(&model(
+            vec![
+                weights,
+                tensor("w_again", 9, 1, &[8]),
+                tensor("bias", 2, 2, &[2]),
+                tensor("act", 9, 3, &[8]),
+            ],
+            vec![
+                buffer(&[]),
+                buffer(&[7; 8]),
+                buffer(&[1, 0, 0, 0, 2, 0, 0, 0]),
+                buffer(&[]),
+            ],
+        ));
+        assert_eq!(crate::model::detect(&file), Format::Tflite);
+        let map = parse(&file).unwrap();
+        map.check_tiling().unwrap();
+        let tensors: Vec<_> = map.tensors().collect();
+        assert_eq!(tensors.len(), 2);
+        let w = tensors.iter().find(|t| t.name == "w").unwrap();
+        assert_eq!(w.aliases, ["w_again"]);
+        assert_eq!(w.bytes(&file), &[7; 8]);
+        assert_eq!(
+            w.quant,
+            Some(Quantization::Affine {
+                scale: vec![0.5, 0.25],
+                zero_point: vec![0, 0],
+                axis: Some(0)
+            })
+        );
+        let bias = tensors.iter().find(|t| t.name == "bias").unwrap();
+        assert_eq!(
+            (bias.dtype, bias.layout),
+            (
+                DType::I32,
+                ElementLayout::Int {
+                    bytes: 4,
+                    signed: true
+                }
+            )
+        );
+        assert_eq!(map.declared.tensors, 3);
+        assert_eq!(map.tensor_count(), 3);
+        assert_eq!(map.declared.data_bytes, 16);
+    }
+
+    #[test]
+    fn maps_data_stored_after_the_flatbuffer_and_external_buffers() {
+        let mut m = model(
+            vec![
+                tensor("big", 0, 1, &[4]),
+                Tensor {
+                    external_buffer: 7,
+                    ..tensor("ext", 1, 0, &[2])
+                },
+            ],
+            vec![
+                buffer(&[]),
+                Buffer {
+                    data: None,
+                    offset: u64::MAX,
+                    size: 16,
+                },
+            ],
+        );
+        m.external_buffer_groups = Some(vec![ExternalBufferGroup {
+            name: Some("weights.bin".to_owned()),
+        }]);
+        m.external_buffers = Some(vec![ExternalBuffer {
+            id: 7,
+            group: 0,
+            offset: 64,
+            length: 4,
+            packing: None,
+        }]);
+        // The offset is only known once the FlatBuffer is serialised: size it with a placeholder
+        // (non-zero, so the field is stored), then set it.
+        let flatbuffer_len = serialize(&m).len() as u64;
+        let data_offset = flatbuffer_len.div_ceil(16) * 16;
+        m.buffers.as_mut().unwrap()[1].offset = data_offset;
+        let mut file = serialize(&m);
+        assert_eq!(file.len() as u64, flatbuffer_len);
+        file.resize(data_offset as usize, 0);
+        file.extend_from_slice(&[9; 16]);
+        let map = parse(&file).unwrap();
+        map.check_tiling().unwrap();
+        let big = map.tensors().next().unwrap();
+        assert_eq!((big.offset, big.len), (data_offset, 16));
+        assert_eq!(map.external.len(), 1);
+        assert_eq!(
+            (map.external[0].location.as_ref(), map.external[0].offset),
+            ("weights.bin", 64)
+        );
+        assert_eq!(map.tensor_count(), map.declared.tensors);
+
+        // The same buffer pointing past the end of the file is an error, not a panic.
+        file.truncate(file.len() - 1);
+        assert!(matches!(
+            parse(&file).unwrap_err().kind,
+            ErrorKind::OutOfBounds { .. }
+        ));
+    }
+
+    #[test]
+    fn blockwise_quantisation_names_its_scale_tensor() {
+        let mut w = tensor("w", 17, 1, &[64]);
+        w.quantization = Some(Box::new(QuantizationParameters {
+            details: Some(QuantizationDetails::BlockwiseQuantization(Box::new(
+                BlockwiseQuantization {
+                    scales: 1,
+                    zero_points: -1,
+                    block_size: 32,
+                },
+            ))),
+            ..Default::default()
+        }));
+        let file = serialize(&model(
+            vec![w, tensor("w_scales", 1, 2, &[2])],
+            vec![buffer(&[]), buffer(&[3; 32]), buffer(&[1; 4])],
+        ));
+        let map = parse(&file).unwrap();
+        let w = map.tensors().find(|t| t.name == "w").unwrap();
+        assert_eq!(w.layout, ElementLayout::Packed { bits: 4 });
+        assert_eq!(
+            w.quant,
+            Some(Quantization::ScaleTensors {
+                scales: "w_scales".to_owned(),
+                zero_points: None,
+                block_size: 32,
+                axes: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_bad_references_and_types() {
+        let bad_index = serialize(&model(
+            vec![tensor("t", 9, 5, &[1])],
+            vec![buffer(&[]), buffer(&[1])],
+        ));
+        assert!(
+            parse(&bad_index)
+                .unwrap_err()
+                .to_string()
+                .contains("uses buffer 5")
+        );
+        let bad_type = serialize(&model(
+            vec![tensor("t", 99, 1, &[1])],
+            vec![buffer(&[]), buffer(&[1])],
+        ));
+        assert!(matches!(
+            parse(&bad_type).unwrap_err().kind,
+            ErrorKind::UnknownDType { .. }
+        ));
+        let negative = serialize(&model(
+            vec![tensor("t", 9, 1, &[-1])],
+            vec![buffer(&[]), buffer(&[1])],
+        ));
+        assert!(
+            parse(&negative)
+                .unwrap_err()
+                .to_string()
+                .contains("negative")
+        );
+        let old = Model {
+            version: 2,
+            ..model(vec![], vec![])
+        };
+        assert!(matches!(
+            parse(&serialize(&old)).unwrap_err().kind,
+            ErrorKind::UnsupportedVersion { .. }
+        ));
+    }
+
+    #[test]
+    fn shared_offsets_cannot_amplify_the_work() {
+        // 1000 subgraphs that all point at one vector of 1000 tensor offsets, which all point
+        // at one tensor: a few KB of file, a million tensor visits. The budget must stop it.
+        let mut builder = Builder::new();
+        let one_tensor: Offset<Tensor> = tensor("t", 9, 1, &[1]).prepare(&mut builder);
+        let tensors: Offset<[Offset<Tensor>]> = vec![one_tensor; 1000].prepare(&mut builder);
+        let subgraph = SubGraph::create(&mut builder, tensors, ());
+        let subgraphs: Offset<[Offset<SubGraph>]> = vec![subgraph; 1000].prepare(&mut builder);
+        let buffers: Offset<[Offset<Buffer>]> =
+            vec![buffer(&[]), buffer(&[1])].prepare(&mut builder);
+        let root = Model::create(&mut builder, 3u32, subgraphs, (), buffers, (), (), (), ());
+        let file = with_identifier(builder.finish(root, Some(*b"TFL3")));
+        assert!(file.len() < 16 * 1024);
+        let err = parse(&file).unwrap_err();
+        assert!(matches!(err.kind, ErrorKind::Implausible { .. }), "{err}");
+    }
+}

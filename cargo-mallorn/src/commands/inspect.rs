@@ -1,0 +1,220 @@
+//! `cargo mallorn inspect FILE [--json]`: shows where every tensor's bytes live in a model file
+//! (name, dtype, shape, size, offset) and how much of the file is tensor data versus glue.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mallorn_engine::model::{ModelFile, ModelMap, Region, parse};
+use serde_json::{Value, json};
+
+use crate::cli::{GlobalArgs, MessageFormat};
+use crate::exit;
+
+/// Arguments of `cargo mallorn inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Model file: TFLite, GGUF, ONNX or safetensors (any other file shows as one opaque region).
+    pub file: PathBuf,
+    /// Print one JSON document instead of a table (same as `--message-format json`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
+    let json = args.json || global.message_format == MessageFormat::Json;
+    let bytes = match ModelFile::open(&args.file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match inspect_model(&args.file, &bytes, json) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot map {}: {e}", args.file.display());
+            eprintln!(
+                "  help: the file looks like a {} model but is damaged or uses a feature Mallorn does not read; \
+                 re-export it, or check that the download is complete",
+                e.format
+            );
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// Maps a model file and renders the report (JSON or a table). Only the file name of `path`
+/// appears in the output, so reports do not depend on where the file is.
+pub fn inspect_model(
+    path: &Path,
+    bytes: &[u8],
+    json: bool,
+) -> Result<String, mallorn_engine::model::ModelError> {
+    let map = parse(bytes)?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(if json {
+        let mut text = serde_json::to_string_pretty(&model_json(&name, &map)).unwrap_or_default();
+        text.push('\n');
+        text
+    } else {
+        model_table(&name, &map)
+    })
+}
+
+fn coverage(map: &ModelMap<'_>) -> f64 {
+    if map.file_len == 0 {
+        0.0
+    } else {
+        map.tensor_bytes() as f64 / map.file_len as f64
+    }
+}
+
+fn opaque_regions(map: &ModelMap<'_>) -> usize {
+    map.regions
+        .iter()
+        .filter(|r| matches!(r, Region::Opaque { .. }))
+        .count()
+}
+
+/// The JSON report: `format`, `file_size`, `tensors` (name, dtype, shape, offset, length, ...),
+/// `opaque_bytes`, plus external and unmapped tensors and the counts.
+pub fn model_json(file_name: &str, map: &ModelMap<'_>) -> Value {
+    let tensors: Vec<Value> = map
+        .tensors()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "aliases": t.aliases,
+                "dtype": t.dtype,
+                "shape": t.shape,
+                "offset": t.offset,
+                "length": t.len,
+                "layout": t.layout.describe(),
+                "quantization": t.quant,
+                "sparse": t.sparse,
+            })
+        })
+        .collect();
+    let external: Vec<Value> = map
+        .external
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "dtype": t.dtype,
+                "shape": t.shape,
+                "location": t.location,
+                "offset": t.offset,
+                "length": t.len,
+            })
+        })
+        .collect();
+    json!({
+        "file": file_name,
+        "format": map.format.id(),
+        "file_size": map.file_len,
+        "tensors": tensors,
+        "external_tensors": external,
+        "unmapped_tensors": map.unmapped_tensors,
+        "tensor_bytes": map.tensor_bytes(),
+        "opaque_bytes": map.opaque_bytes(),
+        "coverage": (coverage(map) * 1e6).round() / 1e6,
+        "counts": {
+            "tensors": map.tensor_count(),
+            "data_regions": map.tensors().count(),
+            "opaque_regions": opaque_regions(map),
+            "declared_tensors": map.declared.tensors,
+            "declared_data_bytes": map.declared.data_bytes,
+        },
+    })
+}
+
+/// The human-readable report: one row per tensor region, then the coverage summary.
+pub fn model_table(file_name: &str, map: &ModelMap<'_>) -> String {
+    let rows: Vec<[String; 5]> = map
+        .tensors()
+        .map(|t| {
+            let name = if t.aliases.is_empty() {
+                t.name.to_string()
+            } else {
+                format!("{} (+{} aliases)", t.name, t.aliases.len())
+            };
+            let shape = format!(
+                "[{}]",
+                t.shape
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            [
+                name,
+                t.dtype.to_string(),
+                shape,
+                t.len.to_string(),
+                t.offset.to_string(),
+            ]
+        })
+        .collect();
+    let headers = ["NAME", "DTYPE", "SHAPE", "BYTES", "OFFSET"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = format!(
+        "{file_name}: {} model, {} bytes\n",
+        map.format, map.file_len
+    );
+    let line = |cells: [&str; 5]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        )
+    };
+    if !rows.is_empty() {
+        out += &line(headers);
+        for row in &rows {
+            out += &line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        }
+    }
+    for t in &map.external {
+        out += &format!(
+            "external: {} {} in {} at {}\n",
+            t.name, t.dtype, t.location, t.offset
+        );
+    }
+    if !map.unmapped_tensors.is_empty() {
+        out += &format!(
+            "{} tensors hold no contiguous data in this file\n",
+            map.unmapped_tensors.len()
+        );
+    }
+    out += &format!(
+        "{} tensors in {} data regions; tensor bytes {} ({:.2}% of the file), opaque bytes {} in {} regions\n",
+        map.tensor_count(),
+        map.tensors().count(),
+        map.tensor_bytes(),
+        100.0 * coverage(map),
+        map.opaque_bytes(),
+        opaque_regions(map),
+    );
+    out
+}
