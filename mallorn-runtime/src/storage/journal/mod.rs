@@ -1,7 +1,9 @@
 //! The state journal: an append-only log of complete [`DeviceState`] snapshots in a ring of
-//! banks. Appending never rewrites a written word; when the current bank is full, the oldest
-//! bank is erased and the log continues there, so the newest valid record is never in the
-//! bank being erased. The highest valid sequence number is the current state.
+//! banks. Appending never rewrites a written word; when the current bank is full (and at the
+//! first append after a reboot), the oldest bank is erased and the log continues there, so
+//! the newest valid record is never in the bank being erased, and records are only written
+//! into a bank erased in the same power cycle. The highest valid sequence number is the
+//! current state.
 
 pub(crate) mod geometry;
 pub mod record;
@@ -23,7 +25,8 @@ pub(crate) struct Journal {
     geometry: JournalGeometry,
     /// Bank of the newest record.
     bank: u32,
-    /// Next record slot to write in `bank`; `per_bank` when the bank is full.
+    /// Next record slot to write in `bank`; `per_bank` when the next append must first erase
+    /// the following bank (the bank is full, or it was not erased in this power cycle).
     next: u32,
     /// Sequence number of the newest record.
     seq: u32,
@@ -49,17 +52,11 @@ impl Journal {
                 }
             }
         }
-        let (seq, bank, index, state) = newest.ok_or(Error::JournalBlank)?;
-        // Append after the last slot of the bank that is not blank: torn records written after
-        // the newest one are skipped, never written over.
-        let mut next = index + 1;
-        for later in (index + 1..geometry.per_bank).rev() {
-            flash_io::read(flash, geometry.slot_offset(bank, later), slot)?;
-            if decode(slot) != Decoded::Blank {
-                next = later + 1;
-                break;
-            }
-        }
+        let (seq, bank, _, state) = newest.ok_or(Error::JournalBlank)?;
+        // The first append of this power cycle goes to a freshly erased bank: a write torn by
+        // the last power cut may have left a slot that reads erased but is not (a partly
+        // programmed word, its ECC bits), so nothing read back after a cut is written into.
+        let next = geometry.per_bank;
         Ok(Self {
             geometry,
             bank,
@@ -144,7 +141,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{CutMode, SimFlash};
+    use crate::sim::{CutMode, FlashOp, SimFlash};
     use crate::storage::journal::record::tests::updating;
     use crate::storage::layout::Region;
 
@@ -168,10 +165,15 @@ mod tests {
             let reopened = Journal::open(&mut f, geometry()).unwrap();
             assert_eq!(reopened.state(), &updating(n));
             assert_eq!(reopened.seq(), n + 1);
-            assert_eq!((reopened.bank, reopened.next), (j.bank, j.next));
+            assert_eq!(reopened.bank, j.bank);
         }
         // 40 records in banks of 2: the ring went round more than six times.
         assert_eq!(f.counts().erases, 3 + 19);
+        // After a reboot the first append starts a fresh bank.
+        let mut reopened = Journal::open(&mut f, geometry()).unwrap();
+        reopened.append(&mut f, updating(40)).unwrap();
+        assert_eq!(f.counts().erases, 3 + 20);
+        assert_eq!((reopened.bank, reopened.next), ((j.bank + 1) % 3, 1));
         assert_eq!(f.refused_writes(), 0);
     }
 
@@ -228,6 +230,30 @@ mod tests {
                 assert_eq!(f.refused_writes(), 0);
             }
         }
+    }
+
+    /// A write cut before it programmed a single bit reads as erased, yet the word was
+    /// written to (the simulator, like ECC flash, refuses to program it again). The journal
+    /// must not write there after the reboot.
+    #[test]
+    fn a_torn_write_that_reads_erased_is_not_written_over() {
+        let mut f = flash();
+        let j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        let torn_at = geometry().slot_offset(j.bank, j.next) as u32;
+        f.replay_interrupted(
+            &FlashOp::Write {
+                offset: torn_at,
+                data: vec![0xFF; 376],
+            },
+            7,
+        )
+        .unwrap();
+        f.reboot();
+        assert!(f.bytes()[torn_at as usize..][..376].iter().all(|&b| b == 0xFF));
+        let mut j = Journal::open(&mut f, geometry()).unwrap();
+        j.append(&mut f, updating(1)).unwrap();
+        assert_eq!(Journal::open(&mut f, geometry()).unwrap().state(), &updating(1));
+        assert_eq!(f.refused_writes(), 0);
     }
 
     #[test]
