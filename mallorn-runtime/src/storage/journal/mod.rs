@@ -249,10 +249,17 @@ mod tests {
         )
         .unwrap();
         f.reboot();
-        assert!(f.bytes()[torn_at as usize..][..376].iter().all(|&b| b == 0xFF));
+        assert!(
+            f.bytes()[torn_at as usize..][..376]
+                .iter()
+                .all(|&b| b == 0xFF)
+        );
         let mut j = Journal::open(&mut f, geometry()).unwrap();
         j.append(&mut f, updating(1)).unwrap();
-        assert_eq!(Journal::open(&mut f, geometry()).unwrap().state(), &updating(1));
+        assert_eq!(
+            Journal::open(&mut f, geometry()).unwrap().state(),
+            &updating(1)
+        );
         assert_eq!(f.refused_writes(), 0);
     }
 
