@@ -22,6 +22,9 @@ const FRAGMENTS: &[usize] = &[1500];
 
 #[derive(Debug, Default)]
 struct Coverage {
+    /// Erases and writes of the clean run.
+    erases: usize,
+    writes: usize,
     cut_points: usize,
     resumed_mid_update: usize,
     reverted_trials: usize,
@@ -32,6 +35,18 @@ impl Coverage {
         self.cut_points += 1;
         self.resumed_mid_update += usize::from(drive.resumed_at.iter().any(|&at| at > 0));
         self.reverted_trials += usize::from(drive.reverted);
+    }
+
+    fn clean_run(log: &[FlashOp]) -> Self {
+        let erases = log
+            .iter()
+            .filter(|op| matches!(op, FlashOp::Erase { .. }))
+            .count();
+        Self {
+            erases,
+            writes: log.len() - erases,
+            ..Self::default()
+        }
     }
 
     fn merge(&mut self, other: Coverage) {
@@ -73,9 +88,10 @@ fn every_cut_live<const W: usize, const E: usize, const R: usize>(
     source: Source<'_>,
     double: bool,
 ) -> Coverage {
-    let ops = clean_run(rig, start, source).len() as u64;
+    let log = clean_run(rig, start, source);
+    let ops = log.len() as u64;
     let first = start.counts().mutations();
-    let mut coverage = Coverage::default();
+    let mut coverage = Coverage::clean_run(&log);
     for at in first..first + ops {
         for mode in [CutMode::Before, CutMode::During] {
             let mut flash = start.clone();
@@ -141,7 +157,7 @@ fn every_cut_replayed<const W: usize, const E: usize, const R: usize>(
         .map_or(2, |n| n.get())
         .min(8);
     let per_thread = log.len().div_ceil(threads);
-    let mut coverage = Coverage::default();
+    let mut coverage = Coverage::clean_run(&log);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -181,7 +197,10 @@ fn every_cut_replayed<const W: usize, const E: usize, const R: usize>(
 
 fn print(name: &str, coverage: &Coverage, started: Instant) {
     report(&format!(
-        "power cuts, {name}: {} cut points covered ({} resumed mid-update, {} reverted a trial) in {:.1} s",
+        "power cuts, {name}: clean run {} erases + {} writes; {} cut points covered \
+         ({} resumed mid-update, {} reverted a trial) in {:.1} s",
+        coverage.erases,
+        coverage.writes,
         coverage.cut_points,
         coverage.resumed_mid_update,
         coverage.reverted_trials,
