@@ -5,6 +5,8 @@ use core::fmt;
 
 use embedded_storage::nor_flash::NorFlashErrorKind;
 
+use crate::storage::LayoutError;
+
 /// Everything that can stop a bundle from being applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -88,6 +90,52 @@ pub enum Error {
     },
     /// The flash driver failed.
     Flash(NorFlashErrorKind),
+    // Storage and update lifecycle (slots, journal, staging).
+    /// The flash layout does not fit the flash device.
+    Layout(LayoutError),
+    /// The state journal holds no valid record: the device was never provisioned.
+    JournalBlank,
+    /// A journal record did not read back as written.
+    JournalWriteFailed,
+    /// The journal's 32-bit sequence number is used up.
+    JournalExhausted,
+    /// A model does not fit its slot.
+    SlotTooSmall {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes in the slot.
+        slot_len: u64,
+    },
+    /// The bundle's chunk alignment is not a multiple of the flash erase size, so an
+    /// interrupted update could not resume on an erase-block boundary.
+    ChunkAlignBelowEraseSize {
+        /// The bundle's chunk alignment.
+        chunk_align: u64,
+        /// The device's erase size.
+        erase_size: usize,
+    },
+    /// The bundle's base is not the confirmed model in the active slot (length or SHA-256).
+    BaseNotActiveImage,
+    /// A new model is on trial: confirm it (or reset to revert it) before the next update.
+    UpdateDuringTrial,
+    /// `confirm` was called without a trial booted in this power cycle.
+    NotInTrial,
+    /// The applier wrote the result out of order (an internal contract was broken).
+    ResultWriteOutOfOrder {
+        /// Offset of the write.
+        offset: u64,
+        /// Offset expected.
+        expected: u64,
+    },
+    /// The staging region is shorter than the bundle its header describes.
+    StagingTooSmall {
+        /// Bundle length from its header.
+        bundle_len: u64,
+        /// Staging region length.
+        region_len: u64,
+    },
+    /// The layout has no staging region.
+    NoStagingRegion,
 }
 
 impl From<NorFlashErrorKind> for Error {
@@ -151,6 +199,46 @@ impl fmt::Display for Error {
                 write!(f, "payload reads {len} bytes at {offset}, outside the base")
             }
             Self::Flash(kind) => write!(f, "flash error: {kind:?}"),
+            Self::Layout(e) => write!(f, "flash layout: {e}"),
+            Self::JournalBlank => {
+                f.write_str("the state journal holds no valid record: provision the device first")
+            }
+            Self::JournalWriteFailed => {
+                f.write_str("a state journal record did not read back as written")
+            }
+            Self::JournalExhausted => {
+                f.write_str("the state journal's sequence numbers are used up")
+            }
+            Self::SlotTooSmall { needed, slot_len } => {
+                write!(f, "{needed} bytes do not fit a slot of {slot_len} bytes")
+            }
+            Self::ChunkAlignBelowEraseSize {
+                chunk_align,
+                erase_size,
+            } => write!(
+                f,
+                "bundle chunk alignment {chunk_align} is not a multiple of the flash erase size \
+                 {erase_size}: rebuild the bundle with the device's erase size"
+            ),
+            Self::BaseNotActiveImage => {
+                f.write_str("the bundle's base is not the model in the active slot")
+            }
+            Self::UpdateDuringTrial => f.write_str(
+                "a new model is on trial: confirm it or reset before starting another update",
+            ),
+            Self::NotInTrial => f.write_str("no model on trial in this power cycle to confirm"),
+            Self::ResultWriteOutOfOrder { offset, expected } => write!(
+                f,
+                "result written at {offset}, expected {expected} (applier contract broken)"
+            ),
+            Self::StagingTooSmall {
+                bundle_len,
+                region_len,
+            } => write!(
+                f,
+                "staged bundle of {bundle_len} bytes does not fit the {region_len}-byte staging region"
+            ),
+            Self::NoStagingRegion => f.write_str("the flash layout has no staging region"),
         }
     }
 }

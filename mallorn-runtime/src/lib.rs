@@ -15,5 +15,8 @@ pub mod error;
 pub mod format;
 pub mod hash;
 pub mod image;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
+pub mod storage;
 
 pub use error::Error;

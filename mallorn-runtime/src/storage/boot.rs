@@ -1,0 +1,49 @@
+//! What the boot-time call tells the firmware: which slot to load, how long the model is, and
+//! whether it is on trial.
+
+use crate::format::SIGNED_BUNDLE_PREFIX;
+use crate::storage::layout::{Region, Slot};
+use crate::storage::state::SlotImage;
+
+/// Why the chosen slot is booted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootKind {
+    /// The confirmed model.
+    Confirmed,
+    /// A new model on trial: call `confirm` once it has proved itself; a reset before that
+    /// reverts to the old model.
+    Trial,
+    /// The new model was on trial and the device reset before `confirm`: back to the old model.
+    Reverted,
+}
+
+/// Where an interrupted download continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// SHA-256 of the bundle's header and signature: which bundle to fetch again.
+    pub bundle_hash: [u8; 32],
+    /// Payload bytes already applied.
+    pub payload_offset: u64,
+}
+
+impl ResumePoint {
+    /// Bundle offset to fetch from after re-sending the header and signature to `begin`.
+    pub const fn bundle_offset(&self) -> u64 {
+        SIGNED_BUNDLE_PREFIX as u64 + self.payload_offset
+    }
+}
+
+/// The model to load at this boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootDecision {
+    /// The slot to load.
+    pub slot: Slot,
+    /// Its flash region.
+    pub region: Region,
+    /// The model in it: load `image.len` bytes from the start of `region`.
+    pub image: SlotImage,
+    /// Confirmed, on trial, or reverted.
+    pub kind: BootKind,
+    /// Set when an update was interrupted: fetch the bundle again from here.
+    pub resume: Option<ResumePoint>,
+}

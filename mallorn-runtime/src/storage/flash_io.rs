@@ -1,0 +1,71 @@
+//! Flash access in the runtime's terms: 64-bit offsets checked into the driver's 32-bit ones,
+//! driver errors mapped to [`Error::Flash`], and reads of any alignment bounced through one
+//! read unit when the device needs aligned reads.
+
+use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
+
+use crate::error::Error;
+use crate::storage::layout::MAX_READ_SIZE;
+
+fn offset32(offset: u64) -> Result<u32, Error> {
+    u32::try_from(offset).map_err(|_| Error::Flash(NorFlashErrorKind::OutOfBounds))
+}
+
+fn kind<E: NorFlashError>(e: E) -> Error {
+    Error::Flash(e.kind())
+}
+
+/// Reads `buf.len()` bytes at `offset`, whatever the device's read alignment. The layout
+/// guarantees that the read unit divides the erase size, so the bounced units stay inside
+/// the erase-aligned region being read.
+pub(crate) fn read<F: ReadNorFlash>(
+    flash: &mut F,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<(), Error> {
+    let unit = F::READ_SIZE;
+    let unit64 = unit as u64;
+    if unit <= 1 || (offset % unit64 == 0 && buf.len() % unit == 0) {
+        return flash.read(offset32(offset)?, buf).map_err(kind);
+    }
+    let mut bounce = [0u8; MAX_READ_SIZE];
+    let bounce = bounce
+        .get_mut(..unit)
+        .ok_or(Error::Flash(NorFlashErrorKind::NotAligned))?;
+    let mut pos = offset;
+    let mut out = buf;
+    let skew = (pos % unit64) as usize;
+    if skew != 0 || out.len() < unit {
+        flash
+            .read(offset32(pos - skew as u64)?, bounce)
+            .map_err(kind)?;
+        let n = (unit - skew).min(out.len());
+        out[..n].copy_from_slice(&bounce[skew..skew + n]);
+        pos += n as u64;
+        out = &mut out[n..];
+    }
+    let middle = out.len() / unit * unit;
+    if middle > 0 {
+        flash
+            .read(offset32(pos)?, &mut out[..middle])
+            .map_err(kind)?;
+        pos += middle as u64;
+        out = &mut out[middle..];
+    }
+    if !out.is_empty() {
+        flash.read(offset32(pos)?, bounce).map_err(kind)?;
+        let n = out.len();
+        out.copy_from_slice(&bounce[..n]);
+    }
+    Ok(())
+}
+
+/// Programs `data` at `offset` (both write-unit aligned, the range erased).
+pub(crate) fn write<F: NorFlash>(flash: &mut F, offset: u64, data: &[u8]) -> Result<(), Error> {
+    flash.write(offset32(offset)?, data).map_err(kind)
+}
+
+/// Erases `[from, to)` (erase-unit aligned).
+pub(crate) fn erase<F: NorFlash>(flash: &mut F, from: u64, to: u64) -> Result<(), Error> {
+    flash.erase(offset32(from)?, offset32(to)?).map_err(kind)
+}

@@ -1,0 +1,285 @@
+//! The state journal: an append-only log of complete [`DeviceState`] snapshots in a ring of
+//! banks. Appending never rewrites a written word; when the current bank is full (and at the
+//! first append after a reboot), the oldest bank is erased and the log continues there, so
+//! the newest valid record is never in the bank being erased, and records are only written
+//! into a bank erased in the same power cycle. The highest valid sequence number is the
+//! current state.
+
+pub(crate) mod geometry;
+pub mod record;
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::error::Error;
+use crate::storage::flash_io;
+use crate::storage::journal::geometry::JournalGeometry;
+use crate::storage::journal::record::{Decoded, MAX_RECORD_LEN, decode, encode};
+use crate::storage::state::DeviceState;
+
+/// Bytes compared per step when a written record is read back.
+const VERIFY_STEP: usize = 64;
+
+/// The journal of one device, with the current state and where the next record goes.
+#[derive(Debug, Clone)]
+pub(crate) struct Journal {
+    geometry: JournalGeometry,
+    /// Bank of the newest record.
+    bank: u32,
+    /// Next record slot to write in `bank`; `per_bank` when the next append must first erase
+    /// the following bank (the bank is full, or it was not erased in this power cycle).
+    next: u32,
+    /// Sequence number of the newest record.
+    seq: u32,
+    state: DeviceState,
+}
+
+impl Journal {
+    /// Reads the journal: the valid record with the highest sequence number is the state.
+    pub(crate) fn open<F: NorFlash>(
+        flash: &mut F,
+        geometry: JournalGeometry,
+    ) -> Result<Self, Error> {
+        let mut buf = [0u8; MAX_RECORD_LEN];
+        let slot = &mut buf[..geometry.rec_len];
+        let mut newest: Option<(u32, u32, u32, DeviceState)> = None;
+        for bank in 0..geometry.banks {
+            for index in 0..geometry.per_bank {
+                flash_io::read(flash, geometry.slot_offset(bank, index), slot)?;
+                if let Decoded::Valid { seq, state } = decode(slot) {
+                    if newest.as_ref().is_none_or(|n| seq > n.0) {
+                        newest = Some((seq, bank, index, state));
+                    }
+                }
+            }
+        }
+        let (seq, bank, _, state) = newest.ok_or(Error::JournalBlank)?;
+        // The first append of this power cycle goes to a freshly erased bank: a write torn by
+        // the last power cut may have left a slot that reads erased but is not (a partly
+        // programmed word, its ECC bits), so nothing read back after a cut is written into.
+        let next = geometry.per_bank;
+        Ok(Self {
+            geometry,
+            bank,
+            next,
+            seq,
+            state,
+        })
+    }
+
+    /// Erases the whole state region and writes `state` as the first record. For provisioning
+    /// a device: it forgets everything the journal held.
+    pub(crate) fn format<F: NorFlash>(
+        flash: &mut F,
+        geometry: JournalGeometry,
+        state: DeviceState,
+    ) -> Result<Self, Error> {
+        for bank in 0..geometry.banks {
+            let from = geometry.bank_offset(bank);
+            flash_io::erase(flash, from, from + geometry.bank_len as u64)?;
+        }
+        let mut journal = Self {
+            geometry,
+            bank: 0,
+            next: 0,
+            seq: 0,
+            state: state.clone(),
+        };
+        journal.append(flash, state)?;
+        Ok(journal)
+    }
+
+    /// The current state.
+    pub(crate) fn state(&self) -> &DeviceState {
+        &self.state
+    }
+
+    /// Sequence number of the current state's record.
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// Appends a record for `state`, which becomes the current state once it is written and
+    /// read back intact.
+    pub(crate) fn append<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        state: DeviceState,
+    ) -> Result<(), Error> {
+        let seq = self.seq.checked_add(1).ok_or(Error::JournalExhausted)?;
+        let g = self.geometry;
+        if self.next >= g.per_bank {
+            // The oldest bank holds only records older than the newest one (which is in
+            // `self.bank`), so erasing it loses nothing current, wherever power fails.
+            let bank = (self.bank + 1) % g.banks;
+            let from = g.bank_offset(bank);
+            flash_io::erase(flash, from, from + g.bank_len as u64)?;
+            self.bank = bank;
+            self.next = 0;
+        }
+        let index = self.next;
+        // Move on before writing: a failed write may leave the slot dirty.
+        self.next += 1;
+        let mut buf = [0u8; MAX_RECORD_LEN];
+        let record = &mut buf[..g.rec_len];
+        encode(&state, seq, record);
+        let at = g.slot_offset(self.bank, index);
+        flash_io::write(flash, at, record)?;
+        let mut back = [0u8; VERIFY_STEP];
+        for (i, expected) in record.chunks(VERIFY_STEP).enumerate() {
+            let got = &mut back[..expected.len()];
+            flash_io::read(flash, at + (i * VERIFY_STEP) as u64, got)?;
+            if got != expected {
+                return Err(Error::JournalWriteFailed);
+            }
+        }
+        self.seq = seq;
+        self.state = state;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{CutMode, FlashOp, SimFlash};
+    use crate::storage::journal::record::tests::updating;
+    use crate::storage::layout::Region;
+
+    type Flash = SimFlash<8, 1024, 4>;
+
+    fn geometry() -> JournalGeometry {
+        // 3 banks of 1 KiB, 2 records (376 bytes) each.
+        JournalGeometry::new(Region::new(1024, 3 * 1024), 1024, 8)
+    }
+
+    fn flash() -> Flash {
+        Flash::new(8 * 1024)
+    }
+
+    #[test]
+    fn appends_wrap_around_the_banks_and_reopen_finds_the_newest() {
+        let mut f = flash();
+        let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        for n in 1..40 {
+            j.append(&mut f, updating(n)).unwrap();
+            let reopened = Journal::open(&mut f, geometry()).unwrap();
+            assert_eq!(reopened.state(), &updating(n));
+            assert_eq!(reopened.seq(), n + 1);
+            assert_eq!(reopened.bank, j.bank);
+        }
+        // 40 records in banks of 2: the ring went round more than six times.
+        assert_eq!(f.counts().erases, 3 + 19);
+        // After a reboot the first append starts a fresh bank.
+        let mut reopened = Journal::open(&mut f, geometry()).unwrap();
+        reopened.append(&mut f, updating(40)).unwrap();
+        assert_eq!(f.counts().erases, 3 + 20);
+        assert_eq!((reopened.bank, reopened.next), ((j.bank + 1) % 3, 1));
+        assert_eq!(f.refused_writes(), 0);
+    }
+
+    #[test]
+    fn a_blank_region_is_reported() {
+        let mut f = flash();
+        assert_eq!(
+            Journal::open(&mut f, geometry()).err(),
+            Some(Error::JournalBlank)
+        );
+    }
+
+    /// Cuts power at every mutation of a run of appends, before and in the middle of it:
+    /// the reopened journal always holds the last completed state or the one being written,
+    /// and appending continues without writing over anything.
+    #[test]
+    fn every_power_cut_leaves_the_old_or_the_new_state() {
+        let mut clean = flash();
+        let mut j = Journal::format(&mut clean, geometry(), updating(0)).unwrap();
+        let start = clean.clone();
+        let first = clean.counts().mutations();
+        let mut completed_after = vec![];
+        for n in 1..12 {
+            j.append(&mut clean, updating(n)).unwrap();
+            completed_after.push(clean.counts().mutations());
+        }
+        let end = clean.counts().mutations();
+        for at in first..end {
+            for mode in [CutMode::Before, CutMode::During] {
+                let mut f = start.clone();
+                f.cut_power_at(at, mode);
+                let mut j = Journal::open(&mut f, geometry()).unwrap();
+                let mut done = 0;
+                for n in 1..12 {
+                    if j.append(&mut f, updating(n)).is_err() {
+                        break;
+                    }
+                    done = n;
+                }
+                f.reboot();
+                let mut j = Journal::open(&mut f, geometry()).unwrap();
+                let got = j.state().clone();
+                assert!(
+                    got == updating(done) || got == updating(done + 1),
+                    "cut at {at} {mode:?}: state after {done} appends is {got:?}"
+                );
+                for n in 100..106 {
+                    j.append(&mut f, updating(n)).unwrap();
+                }
+                assert_eq!(
+                    Journal::open(&mut f, geometry()).unwrap().state(),
+                    &updating(105)
+                );
+                assert_eq!(f.refused_writes(), 0);
+            }
+        }
+    }
+
+    /// A write cut before it programmed a single bit reads as erased, yet the word was
+    /// written to (the simulator, like ECC flash, refuses to program it again). The journal
+    /// must not write there after the reboot.
+    #[test]
+    fn a_torn_write_that_reads_erased_is_not_written_over() {
+        let mut f = flash();
+        let j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        let torn_at = geometry().slot_offset(j.bank, j.next) as u32;
+        f.replay_interrupted(
+            &FlashOp::Write {
+                offset: torn_at,
+                data: vec![0xFF; 376],
+            },
+            7,
+        )
+        .unwrap();
+        f.reboot();
+        assert!(
+            f.bytes()[torn_at as usize..][..376]
+                .iter()
+                .all(|&b| b == 0xFF)
+        );
+        let mut j = Journal::open(&mut f, geometry()).unwrap();
+        j.append(&mut f, updating(1)).unwrap();
+        assert_eq!(
+            Journal::open(&mut f, geometry()).unwrap().state(),
+            &updating(1)
+        );
+        assert_eq!(f.refused_writes(), 0);
+    }
+
+    #[test]
+    fn garbage_and_stale_records_in_other_banks_are_ignored() {
+        let mut f = flash();
+        let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        for n in 1..4 {
+            j.append(&mut f, updating(n)).unwrap();
+        }
+        // Bank 2 is blank; fill its first slot with garbage as a half-finished erase would.
+        f.program_at(1024 + 2 * 1024, &[0x5A; 376]);
+        let mut j = Journal::open(&mut f, geometry()).unwrap();
+        assert_eq!(j.state(), &updating(3));
+        j.append(&mut f, updating(4)).unwrap();
+        j.append(&mut f, updating(5)).unwrap();
+        assert_eq!(
+            Journal::open(&mut f, geometry()).unwrap().state(),
+            &updating(5)
+        );
+        assert_eq!(f.refused_writes(), 0);
+    }
+}

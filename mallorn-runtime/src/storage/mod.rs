@@ -1,0 +1,28 @@
+//! Updates on a device's NOR flash: two model slots and a power-loss-safe state journal.
+//!
+//! A firmware opens an [`Updater`] over its flash and [`FlashLayout`] at every boot, asks
+//! [`Updater::boot`] which slot to load, and applies bundles with [`Updater::begin`] /
+//! [`UpdateSession::feed`] / [`UpdateSession::finish`] (or [`Updater::apply_staged`]); a new
+//! model boots on trial and is committed by [`Updater::confirm`]. The journal's on-flash
+//! format is documented in `docs/journal-format.md`.
+
+pub mod admit;
+pub mod base_slot;
+pub mod boot;
+pub(crate) mod flash_io;
+pub mod journal;
+pub mod layout;
+pub mod result_slot;
+pub mod session;
+mod staged;
+pub mod state;
+pub mod updater;
+
+pub use admit::Admit;
+pub use base_slot::FlashBase;
+pub use boot::{BootDecision, BootKind, ResumePoint};
+pub use layout::{FlashLayout, LayoutError, Region, RegionName, Slot};
+pub use result_slot::FlashResult;
+pub use session::{Finished, UpdateSession};
+pub use state::{DeviceState, Phase, SlotImage, UpdateTarget};
+pub use updater::Updater;

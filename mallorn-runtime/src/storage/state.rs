@@ -1,0 +1,81 @@
+//! The device's update state as the journal records it: which slot holds the confirmed model,
+//! the committed anti-rollback counter, and where an update stands.
+
+use crate::apply::Checkpoint;
+use crate::storage::layout::Slot;
+
+/// A model image in a slot: its length and SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotImage {
+    /// Bytes of the model from the start of the slot.
+    pub len: u64,
+    /// SHA-256 of those bytes.
+    pub sha256: [u8; 32],
+}
+
+/// The model an update writes into the inactive slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpdateTarget {
+    /// SHA-256 of the bundle's header and signature: identifies the bundle.
+    pub bundle_hash: [u8; 32],
+    /// The result image.
+    pub image: SlotImage,
+    /// The result release's anti-rollback counter, committed by `confirm`.
+    pub security_counter: u64,
+}
+
+/// Where an update stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "no allocator to box into; one state is held at a time"
+)]
+pub enum Phase {
+    /// No update: the active slot holds the confirmed model.
+    Idle,
+    /// An update is being written into the inactive slot.
+    Updating {
+        /// The bundle being applied.
+        target: UpdateTarget,
+        /// The last completed chunk; `None` before the first one.
+        checkpoint: Option<Checkpoint>,
+    },
+    /// The inactive slot holds a complete, verified result; the next boot tries it.
+    Pending(UpdateTarget),
+    /// The device booted the new model once; `confirm` commits it, a reset reverts it.
+    Trial(UpdateTarget),
+}
+
+impl Phase {
+    pub(crate) const fn code(&self) -> u8 {
+        match self {
+            Self::Idle => 0,
+            Self::Updating { .. } => 1,
+            Self::Pending(_) => 2,
+            Self::Trial(_) => 3,
+        }
+    }
+
+    /// The update this phase is about, if any.
+    pub const fn target(&self) -> Option<&UpdateTarget> {
+        match self {
+            Self::Idle => None,
+            Self::Updating { target, .. } | Self::Pending(target) | Self::Trial(target) => {
+                Some(target)
+            }
+        }
+    }
+}
+
+/// Everything the journal keeps. Each journal record holds one complete `DeviceState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceState {
+    /// The slot holding the confirmed model (the base of the next update).
+    pub active: Slot,
+    /// The confirmed model.
+    pub active_image: SlotImage,
+    /// The highest security counter the device has committed to.
+    pub committed_counter: u64,
+    /// Where an update stands.
+    pub phase: Phase,
+}

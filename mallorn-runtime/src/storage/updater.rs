@@ -1,0 +1,321 @@
+//! The device's update state machine over one NOR flash: provisioning, the boot-time slot
+//! choice, starting or resuming an update, confirming or cancelling it.
+//!
+//! ```text
+//! Idle --begin--> Updating --finish--> Pending --boot--> Trial --confirm--> Idle (new active)
+//!                    |  ^ resume                           |
+//!                    |  '--begin (same bundle)             '--boot (reset before confirm)--> Idle (old active)
+//! ```
+//! Every transition is one journal record, written before the state it announces is relied
+//! on. Updates write only the inactive slot; the active slot is only read.
+
+use core::cell::RefCell;
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::apply::PayloadDecoder;
+use crate::error::Error;
+use crate::format::{Flags, HEADER_LEN, SIGNATURE_LEN};
+use crate::hash::Sha256;
+use crate::storage::admit::Admit;
+use crate::storage::base_slot::FlashBase;
+use crate::storage::boot::{BootDecision, BootKind, ResumePoint};
+use crate::storage::flash_io;
+use crate::storage::journal::Journal;
+use crate::storage::journal::geometry::JournalGeometry;
+use crate::storage::layout::{FlashLayout, Slot};
+use crate::storage::result_slot::FlashResult;
+use crate::storage::session::UpdateSession;
+use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
+
+/// Owns the flash for the lifetime of the firmware's update logic (pass `&mut flash` to keep
+/// it). Open it once per boot, then call [`Updater::boot`] before loading a model.
+#[derive(Debug)]
+pub struct Updater<F: NorFlash> {
+    flash: RefCell<F>,
+    layout: FlashLayout,
+    journal: Journal,
+    booted: Option<BootDecision>,
+}
+
+impl<F: NorFlash> Updater<F> {
+    fn geometry(flash: &F, layout: &FlashLayout) -> Result<JournalGeometry, Error> {
+        layout
+            .validate(F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE, flash.capacity())
+            .map_err(Error::Layout)?;
+        Ok(JournalGeometry::new(
+            layout.state,
+            F::ERASE_SIZE,
+            F::WRITE_SIZE,
+        ))
+    }
+
+    /// Reads the journal. Fails with [`Error::JournalBlank`] on a device that was never
+    /// provisioned.
+    pub fn open(mut flash: F, layout: FlashLayout) -> Result<Self, Error> {
+        let geometry = Self::geometry(&flash, &layout)?;
+        let journal = Journal::open(&mut flash, geometry)?;
+        Ok(Self {
+            flash: RefCell::new(flash),
+            layout,
+            journal,
+            booted: None,
+        })
+    }
+
+    /// Factory provisioning: erases the state region and records that `active` holds `image`
+    /// (programmed there by the factory) with anti-rollback counter `committed_counter`.
+    pub fn provision(
+        mut flash: F,
+        layout: FlashLayout,
+        active: Slot,
+        image: SlotImage,
+        committed_counter: u64,
+    ) -> Result<Self, Error> {
+        let geometry = Self::geometry(&flash, &layout)?;
+        let slot_len = u64::from(layout.slot(active).len);
+        if image.len > slot_len {
+            return Err(Error::SlotTooSmall {
+                needed: image.len,
+                slot_len,
+            });
+        }
+        let state = DeviceState {
+            active,
+            active_image: image,
+            committed_counter,
+            phase: Phase::Idle,
+        };
+        let journal = Journal::format(&mut flash, geometry, state)?;
+        Ok(Self {
+            flash: RefCell::new(flash),
+            layout,
+            journal,
+            booted: None,
+        })
+    }
+
+    /// The state as the journal records it.
+    pub fn state(&self) -> &DeviceState {
+        self.journal.state()
+    }
+
+    /// Sequence number of the journal's current record (grows by one per transition and per
+    /// applied chunk).
+    pub fn journal_sequence(&self) -> u32 {
+        self.journal.seq()
+    }
+
+    /// The layout in use.
+    pub fn layout(&self) -> &FlashLayout {
+        &self.layout
+    }
+
+    /// The flash device, to load the booted model from (or for drivers that share the
+    /// device). Writing into the slots or the state region through it voids every guarantee.
+    pub fn flash(&mut self) -> &mut F {
+        self.flash.get_mut()
+    }
+
+    /// Reads `buf.len()` bytes at `offset` of `slot` (to load the booted model).
+    pub fn read_slot(&mut self, slot: Slot, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let region = self.layout.slot(slot);
+        match offset.checked_add(buf.len() as u64) {
+            Some(end) if end <= u64::from(region.len) => {}
+            _ => {
+                return Err(Error::SlotTooSmall {
+                    needed: offset.saturating_add(buf.len() as u64),
+                    slot_len: u64::from(region.len),
+                });
+            }
+        }
+        flash_io::read(self.flash.get_mut(), u64::from(region.offset) + offset, buf)
+    }
+
+    /// Gives the flash back.
+    pub fn into_flash(self) -> F {
+        self.flash.into_inner()
+    }
+
+    /// Where an interrupted update continues, if one is in progress.
+    pub fn resume_point(&self) -> Option<ResumePoint> {
+        match &self.state().phase {
+            Phase::Updating { target, checkpoint } => Some(ResumePoint {
+                bundle_hash: target.bundle_hash,
+                payload_offset: checkpoint.as_ref().map_or(0, |c| c.payload_offset),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Decides which model to load at this boot. Call it once per reset, before loading a
+    /// model (later calls return the same decision). A pending update becomes a trial (and
+    /// its slot is booted); a trial that was not confirmed before this reset is reverted.
+    pub fn boot(&mut self) -> Result<BootDecision, Error> {
+        if let Some(decision) = self.booted {
+            return Ok(decision);
+        }
+        let state = self.state().clone();
+        let (slot, image, kind) = match state.phase {
+            Phase::Pending(target) => {
+                let trial = DeviceState {
+                    phase: Phase::Trial(target),
+                    ..state.clone()
+                };
+                self.journal.append(self.flash.get_mut(), trial)?;
+                (state.active.other(), target.image, BootKind::Trial)
+            }
+            Phase::Trial(_) => {
+                let reverted = DeviceState {
+                    phase: Phase::Idle,
+                    ..state.clone()
+                };
+                self.journal.append(self.flash.get_mut(), reverted)?;
+                (state.active, state.active_image, BootKind::Reverted)
+            }
+            Phase::Idle | Phase::Updating { .. } => {
+                (state.active, state.active_image, BootKind::Confirmed)
+            }
+        };
+        let decision = BootDecision {
+            slot,
+            region: self.layout.slot(slot),
+            image,
+            kind,
+            resume: self.resume_point(),
+        };
+        self.booted = Some(decision);
+        Ok(decision)
+    }
+
+    /// Commits the model on trial: its slot becomes the active slot and its security counter
+    /// the committed counter. Only valid after [`Updater::boot`] returned a trial in this
+    /// power cycle; a no-op when there is nothing to confirm (idle).
+    pub fn confirm(&mut self) -> Result<(), Error> {
+        let state = self.state().clone();
+        match (&state.phase, &mut self.booted) {
+            (Phase::Idle, _) => Ok(()),
+            (Phase::Trial(target), Some(decision)) if decision.kind == BootKind::Trial => {
+                let confirmed = DeviceState {
+                    active: state.active.other(),
+                    active_image: target.image,
+                    committed_counter: state.committed_counter.max(target.security_counter),
+                    phase: Phase::Idle,
+                };
+                self.journal.append(self.flash.get_mut(), confirmed)?;
+                decision.kind = BootKind::Confirmed;
+                Ok(())
+            }
+            _ => Err(Error::NotInTrial),
+        }
+    }
+
+    /// Abandons the update: one in progress or pending is discarded; a trial is rejected (the
+    /// next boot loads the old model). A no-op when idle.
+    pub fn cancel(&mut self) -> Result<(), Error> {
+        if self.state().phase == Phase::Idle {
+            return Ok(());
+        }
+        let idle = DeviceState {
+            phase: Phase::Idle,
+            ..self.state().clone()
+        };
+        self.journal.append(self.flash.get_mut(), idle)
+    }
+
+    /// Starts applying a bundle, or resumes it if the journal shows this same bundle in
+    /// progress. `work` must hold at least the header's `ram_required` bytes. Admission and
+    /// every check run before anything is written. Feed the payload from
+    /// [`UpdateSession::payload_offset`] on.
+    pub fn begin<'u, 'w, A: Admit>(
+        &'u mut self,
+        admit: &mut A,
+        header_bytes: &[u8; HEADER_LEN],
+        signature: &[u8; SIGNATURE_LEN],
+        work: &'w mut [u8],
+    ) -> Result<UpdateSession<'u, 'w, F>, Error> {
+        let state = self.journal.state().clone();
+        let header = admit.admit(header_bytes, signature, state.committed_counter)?;
+        if let Phase::Trial(_) = state.phase {
+            return Err(Error::UpdateDuringTrial);
+        }
+        let erase_size = F::ERASE_SIZE as u64;
+        if header.chunk_align() % erase_size != 0 {
+            return Err(Error::ChunkAlignBelowEraseSize {
+                chunk_align: header.chunk_align(),
+                erase_size: F::ERASE_SIZE,
+            });
+        }
+        let target_slot = state.active.other();
+        let target_region = self.layout.slot(target_slot);
+        if header.target_len > u64::from(target_region.len) {
+            return Err(Error::SlotTooSmall {
+                needed: header.target_len,
+                slot_len: u64::from(target_region.len),
+            });
+        }
+        let full_image = header.flags.contains(Flags::FULL_IMAGE);
+        if !full_image
+            && (header.base_len != state.active_image.len
+                || header.base_sha256 != state.active_image.sha256)
+        {
+            return Err(Error::BaseNotActiveImage);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(header_bytes);
+        hasher.update(signature);
+        let target = UpdateTarget {
+            bundle_hash: hasher.finalize(),
+            image: SlotImage {
+                len: header.target_len,
+                sha256: header.target_sha256,
+            },
+            security_counter: header.security_counter,
+        };
+        let in_progress = match &state.phase {
+            Phase::Updating {
+                target: current,
+                checkpoint,
+            } if current.bundle_hash == target.bundle_hash => Some(checkpoint.clone()),
+            _ => None,
+        };
+        // The RAM check (inside the decoder) comes before anything is written.
+        let decoder = match &in_progress {
+            Some(Some(checkpoint)) => PayloadDecoder::resume(&header, work, checkpoint)?,
+            _ => PayloadDecoder::new(&header, work)?,
+        };
+        let Self {
+            flash,
+            layout,
+            journal,
+            ..
+        } = self;
+        let flash: &'u RefCell<F> = flash;
+        let mut base = FlashBase::new(flash, layout.slot(state.active));
+        if in_progress.is_none() {
+            if !full_image {
+                admit.check_base(&header, &mut base)?;
+            }
+            let updating = DeviceState {
+                phase: Phase::Updating {
+                    target,
+                    checkpoint: None,
+                },
+                ..state
+            };
+            journal.append(&mut *flash.borrow_mut(), updating)?;
+        }
+        let result = FlashResult::new(flash, target_region, decoder.output_offset())?;
+        Ok(UpdateSession::new(
+            flash,
+            journal,
+            decoder,
+            base,
+            result,
+            target,
+            target_slot,
+            header.payload_len,
+            in_progress.is_some(),
+        ))
+    }
+}

@@ -1,0 +1,318 @@
+//! What the storage tests share: the bundle builder, a test admission, model pairs (real ones
+//! from the shared corpus, synthetic ones that are always there), a provisioned simulated
+//! device, and a firmware-like driver that boots, applies, confirms and checks what it loads.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+use mallorn_runtime::Error;
+use mallorn_runtime::apply::workspace::STAGING_LEN;
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_runtime::hash::{Sha256, sha256};
+use mallorn_runtime::image::BaseImage;
+use mallorn_runtime::sim::SimFlash;
+use mallorn_runtime::storage::{
+    Admit, BootDecision, BootKind, FlashLayout, Phase, Region, Slot, SlotImage, Updater,
+};
+
+/// Work buffer of the tests: the decoder's staging area plus a 4 KiB output buffer, so each
+/// flash write is one 4 KiB block (a realistic device buffer).
+pub const WORK_LEN: usize = STAGING_LEN + 4096;
+
+/// Security counter the device is provisioned with; bundles to the next release carry one more.
+pub const PROVISIONED_COUNTER: u64 = 1;
+
+/// Builds the bundle that turns `old` into `new`, with chunks aligned to `1 << chunk_align_log2`
+/// (the device's erase size). The one place the tests make bundles: it stores the new model
+/// verbatim until the delta codec lands, then this is where the codec plugs in.
+pub fn build_bundle(
+    old: &[u8],
+    new: &[u8],
+    chunk_align_log2: u8,
+    security_counter: u64,
+) -> Vec<u8> {
+    let mut payload = PayloadBuilder::new(chunk_align_log2);
+    payload.push_stored(new);
+    let identity = BundleIdentity {
+        security_counter,
+        ..BundleIdentity::default()
+    };
+    let header = payload.header(&identity, Some(old), new);
+    assemble_unsigned(&header, payload.bytes())
+}
+
+/// Header, signature and payload of a bundle.
+pub fn split(bundle: &[u8]) -> (&[u8; HEADER_LEN], &[u8; SIGNATURE_LEN], &[u8]) {
+    let (header, rest) = bundle.split_first_chunk::<HEADER_LEN>().unwrap();
+    let (signature, payload) = rest.split_first_chunk::<SIGNATURE_LEN>().unwrap();
+    (header, signature, payload)
+}
+
+/// Admission for these tests: the header's structure only. Signature, SKU and anti-rollback
+/// checks belong to `mallorn_runtime::verify` and are tested there; this records what the
+/// updater hands over so the tests can check it, and checks the base bytes for real.
+#[derive(Debug, Default)]
+pub struct ParseOnlyAdmission {
+    /// The committed counter passed to each `admit` call.
+    pub committed_seen: Vec<u64>,
+    /// How many times the base was checked.
+    pub base_checks: usize,
+}
+
+impl Admit for ParseOnlyAdmission {
+    fn admit(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        _signature: &[u8; SIGNATURE_LEN],
+        committed_counter: u64,
+    ) -> Result<BundleHeader, Error> {
+        self.committed_seen.push(committed_counter);
+        BundleHeader::parse(header)
+    }
+
+    fn check_base<B: BaseImage>(
+        &mut self,
+        header: &BundleHeader,
+        base: &mut B,
+    ) -> Result<(), Error> {
+        self.base_checks += 1;
+        let mut hash = Sha256::new();
+        let mut buf = [0u8; 4096];
+        let mut at = 0;
+        while at < header.base_len {
+            let n = (header.base_len - at).min(buf.len() as u64) as usize;
+            base.read_base(at, &mut buf[..n])?;
+            hash.update(&buf[..n]);
+            at += n as u64;
+        }
+        assert_eq!(
+            hash.finalize(),
+            header.base_sha256,
+            "the active slot does not hold the base"
+        );
+        Ok(())
+    }
+}
+
+/// Writes a line to stderr past the test harness's capture, so figures show in CI logs.
+pub fn report(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Reads `lineage/old` and `lineage/new` from the shared corpus, or prints a notice and
+/// returns `None` when the corpus is absent.
+pub fn corpus_pair(lineage: &str, old: &str, new: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(lineage);
+    match (std::fs::read(dir.join(old)), std::fs::read(dir.join(new))) {
+        (Ok(a), Ok(b)) => Some((a, b)),
+        _ => {
+            report(&format!(
+                "notice: {} not found; skipping the {lineage} pair",
+                dir.display()
+            ));
+            None
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn synthetic_model(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A next release of `model`: some bytes changed, a tail added, as a retrain might do.
+pub fn next_release(model: &[u8], seed: u64) -> Vec<u8> {
+    let mut out = model.to_vec();
+    let noise = synthetic_model(out.len() / 7 + 1000, seed);
+    for (i, byte) in noise.iter().enumerate().take(out.len() / 7) {
+        out[(i * 7 + seed as usize) % model.len()] ^= byte | 1;
+    }
+    out.extend_from_slice(&noise[..1000 + (seed as usize % 500)]);
+    out
+}
+
+/// Which model a boot loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// The model before the update.
+    Old,
+    /// The model the update writes.
+    New,
+}
+
+/// A device with `old` provisioned in slot A, and the bundle to `new`.
+#[derive(Clone)]
+pub struct Rig<const W: usize, const E: usize, const R: usize> {
+    pub layout: FlashLayout,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+    pub bundle: Vec<u8>,
+    /// The provisioned device before the update.
+    pub start: SimFlash<W, E, R>,
+    old_sha: [u8; 32],
+    new_sha: [u8; 32],
+}
+
+fn round_up(n: usize, unit: usize) -> usize {
+    n.div_ceil(unit) * unit
+}
+
+impl<const W: usize, const E: usize, const R: usize> Rig<W, E, R> {
+    /// Slots sized for the larger model, a two-bank state region, and a staging region that
+    /// holds the bundle (which the staged tests program there).
+    pub fn new(old: Vec<u8>, new: Vec<u8>) -> Self {
+        let bundle = build_bundle(
+            &old,
+            &new,
+            E.trailing_zeros() as u8,
+            PROVISIONED_COUNTER + 1,
+        );
+        let slot = round_up(old.len().max(new.len()), E);
+        let state = 2 * round_up(512, E);
+        let staging = round_up(bundle.len(), E);
+        let at = |n: usize| u32::try_from(n).unwrap();
+        let layout = FlashLayout::new(
+            Region::new(0, at(slot)),
+            Region::new(at(slot), at(slot)),
+            Region::new(at(2 * slot), at(state)),
+        )
+        .with_staging(Region::new(at(2 * slot + state), at(staging)));
+        let mut flash = SimFlash::new(2 * slot + state + staging);
+        flash.program_at(0, &old);
+        let old_sha = sha256(&old);
+        let image = SlotImage {
+            len: old.len() as u64,
+            sha256: old_sha,
+        };
+        Updater::provision(&mut flash, layout, Slot::A, image, PROVISIONED_COUNTER).unwrap();
+        Self {
+            layout,
+            new_sha: sha256(&new),
+            old_sha,
+            old,
+            new,
+            bundle,
+            start: flash,
+        }
+    }
+
+    /// The provisioned device with the bundle also stored in the staging region.
+    pub fn staged_start(&self) -> SimFlash<W, E, R> {
+        let mut flash = self.start.clone();
+        let at = self.layout.staging.unwrap().offset as usize;
+        flash.program_at(at, &self.bundle);
+        flash
+    }
+
+    /// The model a boot decision points at; panics unless it is exactly OLD or exactly NEW.
+    pub fn loaded(&self, flash: &[u8], decision: &BootDecision) -> Model {
+        let start = decision.region.offset as usize;
+        let bytes = &flash[start..start + decision.image.len as usize];
+        if bytes == self.old.as_slice() && decision.image.sha256 == self.old_sha {
+            Model::Old
+        } else if bytes == self.new.as_slice() && decision.image.sha256 == self.new_sha {
+            Model::New
+        } else {
+            panic!("boot would load neither the old nor the new model: {decision:?}")
+        }
+    }
+
+    /// Checks the end state: NEW confirmed in slot B, counter committed, boots confirmed.
+    pub fn assert_new_confirmed(&self, flash: &mut SimFlash<W, E, R>) {
+        let mut up = Updater::open(&mut *flash, self.layout).unwrap();
+        let state = up.state().clone();
+        assert_eq!(state.phase, Phase::Idle);
+        assert_eq!(state.active, Slot::B);
+        assert_eq!(state.committed_counter, PROVISIONED_COUNTER + 1);
+        let decision = up.boot().unwrap();
+        assert_eq!(decision.kind, BootKind::Confirmed);
+        assert_eq!(self.loaded(up.flash().bytes(), &decision), Model::New);
+    }
+}
+
+/// How a drive to the new model went.
+#[derive(Debug, Default, Clone)]
+pub struct Drive {
+    /// Boots (journal openings) it took.
+    pub boots: u32,
+    /// Payload offsets at which update sessions resumed an interrupted update.
+    pub resumed_at: Vec<u64>,
+    /// Whether a trial was reverted on the way.
+    pub reverted: bool,
+}
+
+/// How the firmware gets the bundle.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Downloaded in fragments of these sizes, in turn.
+    Download(&'a [usize]),
+    /// Stored whole in the staging region.
+    Staged,
+}
+
+/// Does what a firmware does at each boot until the new model is confirmed: open the journal,
+/// boot (checking that the slot it points at holds exactly OLD or exactly NEW), confirm a
+/// trial, or (re)apply the bundle. Returns the first error (a power cut) as is.
+pub fn drive_to_new<const W: usize, const E: usize, const R: usize>(
+    flash: &mut SimFlash<W, E, R>,
+    rig: &Rig<W, E, R>,
+    source: Source<'_>,
+) -> Result<Drive, Error> {
+    let mut drive = Drive::default();
+    let (header, signature, payload) = split(&rig.bundle);
+    for _ in 0..6 {
+        let mut up = Updater::open(&mut *flash, rig.layout)?;
+        let decision = up.boot()?;
+        drive.boots += 1;
+        drive.reverted |= decision.kind == BootKind::Reverted;
+        match (decision.kind, rig.loaded(up.flash().bytes(), &decision)) {
+            (BootKind::Confirmed, Model::New) => return Ok(drive),
+            (BootKind::Trial, Model::New) => up.confirm()?,
+            (BootKind::Confirmed | BootKind::Reverted, Model::Old) => {
+                let mut admission = ParseOnlyAdmission::default();
+                let mut work = vec![0u8; WORK_LEN];
+                if let Some(point) = decision.resume {
+                    drive.resumed_at.push(point.payload_offset);
+                }
+                match source {
+                    Source::Download(sizes) => {
+                        let mut session = up.begin(&mut admission, header, signature, &mut work)?;
+                        assert_eq!(
+                            session.bundle_offset(),
+                            decision
+                                .resume
+                                .map_or(SIGNED_BUNDLE_PREFIX as u64, |r| r.bundle_offset())
+                        );
+                        let mut at = session.payload_offset() as usize;
+                        for &size in sizes.iter().cycle() {
+                            if at == payload.len() {
+                                break;
+                            }
+                            let end = at.saturating_add(size).min(payload.len());
+                            session.feed(&payload[at..end])?;
+                            at = end;
+                        }
+                        session.finish()?;
+                    }
+                    Source::Staged => {
+                        let mut read_buf = [0u8; 1536];
+                        up.apply_staged(&mut admission, &mut work, &mut read_buf)?;
+                    }
+                }
+            }
+            (kind, model) => panic!("boot {kind:?} loads the {model:?} model"),
+        }
+    }
+    panic!("the device did not reach the new model in 6 boots")
+}

@@ -1,0 +1,8 @@
+//! Slots, state journal and update lifecycle of `mallorn_runtime::storage` on a simulated NOR
+//! flash: exhaustive power cuts over real model pairs, fragmented ingestion, and the
+//! pending / trial / confirm / revert lifecycle.
+
+mod common;
+mod fragments;
+mod lifecycle;
+mod power_cut;
