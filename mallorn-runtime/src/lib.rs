@@ -15,5 +15,6 @@ pub mod error;
 pub mod format;
 pub mod hash;
 pub mod image;
+pub mod verify;
 
 pub use error::Error;

@@ -1,7 +1,10 @@
 //! The codecs' view of the result being built: an output buffer carved from the work buffer,
 //! flushed to the result image when full, and random-access reads of the base and of the
 //! result written so far. Every write is bounded by the current chunk's declared output.
-#![expect(dead_code, reason = "the fast and smallest codecs, landing next, use all of it")]
+#![expect(
+    dead_code,
+    reason = "the fast and smallest codecs, landing next, use all of it"
+)]
 
 use crate::error::Error;
 use crate::image::{BaseImage, ResultImage};
