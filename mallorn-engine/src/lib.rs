@@ -2,4 +2,6 @@
 //! tensor-aware deltas, writes and signs bundles (checking each one with the runtime's own
 //! applier) and generates the firmware include files.
 
+pub mod atomic_write;
 pub mod bundle;
+pub mod signing;
