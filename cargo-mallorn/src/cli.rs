@@ -41,7 +41,12 @@ pub enum MessageFormat {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Create an Ed25519 signing key pair (FILE, mode 0600, and FILE.pub).
+    Keygen(commands::keygen::KeygenArgs),
+    /// Check a bundle's signature, target and base as a device would, and print its header.
+    Verify(commands::verify::VerifyArgs),
+}
 
 #[cfg(test)]
 mod tests {

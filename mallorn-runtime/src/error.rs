@@ -196,8 +196,8 @@ impl fmt::Display for Error {
             }
             Self::Flash(kind) => write!(f, "flash error: {kind:?}"),
             Self::UnsignedRejected => f.write_str(
-                "bundle is unsigned; this runtime accepts only signed bundles \
-                 (unsigned ones need the `dev-unsigned` development feature)",
+                "bundle is unsigned, and only signed bundles are accepted \
+                 (devices take unsigned ones only when built with `dev-unsigned`)",
             ),
             Self::UnknownKey { key_id } => write!(
                 f,
@@ -214,13 +214,13 @@ impl fmt::Display for Error {
             }
             Self::WrongSku { bundle, device } => write!(
                 f,
-                "bundle is for SKU id {}, this device is SKU id {}",
+                "bundle is for SKU id {}, not {}",
                 Hex(&bundle),
                 Hex(&device)
             ),
             Self::WrongModel { bundle, device } => write!(
                 f,
-                "bundle is for model id {}, this slot holds model id {}",
+                "bundle is for model id {}, not {}",
                 Hex(&bundle),
                 Hex(&device)
             ),

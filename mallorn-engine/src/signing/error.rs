@@ -23,7 +23,7 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// Key files are never overwritten.
-    #[error("{} already exists; key files are never overwritten (choose another name or move it away)", path.display())]
+    #[error("{} already exists; key files are never overwritten", path.display())]
     AlreadyExists {
         /// The existing file.
         path: PathBuf,
