@@ -53,6 +53,10 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Show where every tensor's bytes live in a model file, and how much is glue.
     Inspect(commands::inspect::InspectArgs),
+    /// Create an Ed25519 signing key pair (FILE, mode 0600, and FILE.pub).
+    Keygen(commands::keygen::KeygenArgs),
+    /// Check a bundle's signature, target and base as a device would, and print its header.
+    Verify(commands::verify::VerifyArgs),
 }
 
 #[cfg(test)]

@@ -136,6 +136,54 @@ pub enum Error {
     },
     /// The layout has no staging region.
     NoStagingRegion,
+    /// The bundle is unsigned and this runtime was built without the `dev-unsigned` feature.
+    UnsignedRejected,
+    /// The bundle was signed by a key that is not in the device's trusted key set.
+    UnknownKey {
+        /// Key id in the header.
+        key_id: [u8; 8],
+    },
+    /// A trusted key is not a valid Ed25519 public key (or is a weak, small-order point).
+    InvalidTrustedKey {
+        /// Id of the trusted key.
+        key_id: [u8; 8],
+    },
+    /// The signature does not verify against the trusted key the header names: the header
+    /// (or the signature) was altered, or it was signed by another key with a colliding id.
+    BadSignature,
+    /// The bundle was built for another device SKU.
+    WrongSku {
+        /// SKU id in the bundle.
+        bundle: [u8; 8],
+        /// The device's SKU id.
+        device: [u8; 8],
+    },
+    /// The bundle updates another model than the one in this slot.
+    WrongModel {
+        /// Model id in the bundle.
+        bundle: [u8; 8],
+        /// The slot's model id.
+        device: [u8; 8],
+    },
+    /// The bundle's security counter is not above the device's committed counter: applying it
+    /// would be a rollback (or a replay).
+    CounterNotIncreasing {
+        /// Security counter in the bundle.
+        bundle: u64,
+        /// Counter committed on the device.
+        device: u64,
+    },
+    /// The active slot does not hold the base the bundle was built from (length or SHA-256).
+    WrongBase,
+}
+
+/// Formats an id as lowercase hex without allocating.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 impl From<NorFlashErrorKind> for Error {
@@ -239,6 +287,43 @@ impl fmt::Display for Error {
                 "staged bundle of {bundle_len} bytes does not fit the {region_len}-byte staging region"
             ),
             Self::NoStagingRegion => f.write_str("the flash layout has no staging region"),
+            Self::UnsignedRejected => f.write_str(
+                "bundle is unsigned, and only signed bundles are accepted \
+                 (devices take unsigned ones only when built with `dev-unsigned`)",
+            ),
+            Self::UnknownKey { key_id } => write!(
+                f,
+                "bundle is signed by key {}, which is not a trusted key",
+                Hex(&key_id)
+            ),
+            Self::InvalidTrustedKey { key_id } => write!(
+                f,
+                "trusted key {} is not a valid Ed25519 public key",
+                Hex(&key_id)
+            ),
+            Self::BadSignature => {
+                f.write_str("bundle signature does not verify: the header or signature was altered")
+            }
+            Self::WrongSku { bundle, device } => write!(
+                f,
+                "bundle is for SKU id {}, not {}",
+                Hex(&bundle),
+                Hex(&device)
+            ),
+            Self::WrongModel { bundle, device } => write!(
+                f,
+                "bundle is for model id {}, not {}",
+                Hex(&bundle),
+                Hex(&device)
+            ),
+            Self::CounterNotIncreasing { bundle, device } => write!(
+                f,
+                "bundle security counter {bundle} is not above the committed counter {device} \
+                 (rollback or replay)"
+            ),
+            Self::WrongBase => f.write_str(
+                "the base is not the one this bundle was built from (length or SHA-256 differs)",
+            ),
         }
     }
 }

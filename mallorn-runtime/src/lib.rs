@@ -18,5 +18,6 @@ pub mod image;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod storage;
+pub mod verify;
 
 pub use error::Error;

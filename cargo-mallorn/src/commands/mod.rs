@@ -9,7 +9,9 @@
 pub mod check;
 pub mod init;
 pub mod inspect;
+pub mod keygen;
 pub mod schema;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
         Command::Inspect(args) => Ok(inspect::run(&args, &global)),
+        Command::Keygen(args) => Ok(keygen::run(&global, &args)),
+        Command::Verify(args) => Ok(verify::run(&global, &args)),
     };
     match result {
         Ok(code) => code,

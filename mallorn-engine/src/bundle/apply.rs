@@ -1,9 +1,15 @@
-//! Host-side application of a bundle with the runtime's own decoder.
+//! Host-side application of a bundle with the runtime's own decoder, optionally after the
+//! runtime's admission checks (signature, SKU, model, counter, base, payload digest).
+
+use std::path::{Path, PathBuf};
 
 use mallorn_runtime::apply::PayloadDecoder;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
-use mallorn_runtime::hash::sha256;
 use mallorn_runtime::image::SliceResult;
+
+use crate::atomic_write::write_atomically;
+use crate::signing::verify::check_host_base;
+use crate::signing::{VerifiedHeader, VerifyError, VerifyPolicy, verify_bundle_with};
 
 /// Why a bundle could not be applied on the host.
 #[derive(Debug, thiserror::Error)]
@@ -16,22 +22,42 @@ pub enum ApplyError {
         /// Bundle length.
         len: usize,
     },
-    /// The base is not the one the bundle was built from.
-    #[error("the base file is not the one this bundle was built from (SHA-256 or length differs)")]
-    WrongBase,
     /// The result would not fit in memory on this host.
     #[error("result of {len} bytes is too large for this host")]
     ResultTooLarge {
         /// Declared result length.
         len: u64,
     },
-    /// The runtime refused the bundle.
+    /// The bundle failed verification (signature, SKU, model, counter, base or payload).
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The runtime refused the bundle (a wrong base is [`mallorn_runtime::Error::WrongBase`]).
     #[error(transparent)]
     Runtime(#[from] mallorn_runtime::Error),
+    /// The result could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl ApplyError {
+    /// The runtime's reason, if a runtime check refused the bundle.
+    pub fn runtime_error(&self) -> Option<mallorn_runtime::Error> {
+        match self {
+            Self::Runtime(e) => Some(*e),
+            Self::Verify(e) => e.runtime_error(),
+            _ => None,
+        }
+    }
 }
 
 /// Applies `bundle` to `base` and returns the result, checked against the header's digests.
-/// Signatures are not checked here.
+/// Signatures are not checked here: this is the writer's self-check of a bundle it just built.
+/// Bundles from elsewhere go through [`apply_signed_bundle`].
 pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
     let (header_bytes, rest) = bundle
         .split_first_chunk::<HEADER_LEN>()
@@ -40,19 +66,48 @@ pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
     let payload = rest
         .get(SIGNED_BUNDLE_PREFIX - HEADER_LEN..)
         .ok_or(ApplyError::TooShort { len: bundle.len() })?;
-    let full_image = header
-        .flags
-        .contains(mallorn_runtime::format::Flags::FULL_IMAGE);
-    if !full_image && (header.base_len != base.len() as u64 || header.base_sha256 != sha256(base)) {
-        return Err(ApplyError::WrongBase);
-    }
+    check_host_base(&header, base)?;
+    decode(&header, payload, base)
+}
+
+/// Verifies `bundle` under `policy` (its signature against the trusted keys, the device facts
+/// the policy names, `base`, the payload digest) and only then decodes it. Returns the
+/// verified header and the result, which the decoder has checked against the result SHA-256.
+pub fn apply_signed_bundle(
+    bundle: &[u8],
+    base: &[u8],
+    policy: &VerifyPolicy<'_>,
+) -> Result<(VerifiedHeader, Vec<u8>), ApplyError> {
+    let verified = verify_bundle_with(bundle, policy, Some(base))?;
+    let result = decode(&verified.header, &bundle[SIGNED_BUNDLE_PREFIX..], base)?;
+    Ok((verified, result))
+}
+
+/// [`apply_signed_bundle`], then writes the result to `output` atomically: on any error the
+/// output file is neither created nor changed.
+pub fn apply_signed_bundle_to_file(
+    bundle: &[u8],
+    base: &[u8],
+    policy: &VerifyPolicy<'_>,
+    output: &Path,
+) -> Result<VerifiedHeader, ApplyError> {
+    let (verified, result) = apply_signed_bundle(bundle, base, policy)?;
+    write_atomically(output, &result).map_err(|source| ApplyError::Write {
+        path: output.to_owned(),
+        source,
+    })?;
+    Ok(verified)
+}
+
+/// Runs the runtime's payload decoder over an in-memory payload.
+fn decode(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
     let target_len =
         usize::try_from(header.target_len).map_err(|_| ApplyError::ResultTooLarge {
             len: header.target_len,
         })?;
     let mut result = vec![0; target_len];
     let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
-    let mut decoder = PayloadDecoder::new(&header, &mut work)?;
+    let mut decoder = PayloadDecoder::new(header, &mut work)?;
     let mut base_image: &[u8] = base;
     let mut sink = SliceResult::new(&mut result);
     let mut rest = payload;

@@ -5,5 +5,5 @@
 pub mod apply;
 pub mod writer;
 
-pub use apply::{ApplyError, apply_bundle};
+pub use apply::{ApplyError, apply_bundle, apply_signed_bundle, apply_signed_bundle_to_file};
 pub use writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};

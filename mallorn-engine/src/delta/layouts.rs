@@ -67,7 +67,11 @@ mod tests {
             GgmlType::Q6_K,
             GgmlType::Q8_K,
         ] {
-            assert_eq!(ggml_layout(g).element_size() as u64, g.layout().unit_bytes(), "{g:?}");
+            assert_eq!(
+                ggml_layout(g).element_size() as u64,
+                g.layout().unit_bytes(),
+                "{g:?}"
+            );
         }
     }
 }

@@ -39,7 +39,12 @@ pub struct MatchFinder<'a> {
 impl<'a> MatchFinder<'a> {
     /// An empty index over `base` and `result`.
     pub fn new(base: &'a [u8], result: &'a [u8]) -> Self {
-        Self { base, result, head: vec![EMPTY; 1 << HASH_BITS], entries: Vec::new() }
+        Self {
+            base,
+            result,
+            head: vec![EMPTY; 1 << HASH_BITS],
+            entries: Vec::new(),
+        }
     }
 
     fn hash(bytes: &[u8]) -> usize {
@@ -131,7 +136,13 @@ mod tests {
         let mut finder = MatchFinder::new(&base, &result);
         finder.index_base(0, base.len() as u64);
         let m = finder.find(0, result.len() as u64, 0).unwrap();
-        assert_eq!(m, Match { source: Source::Base(35), len: 8 });
+        assert_eq!(
+            m,
+            Match {
+                source: Source::Base(35),
+                len: 8
+            }
+        );
         for p in 0..34 {
             finder.index_result(p);
         }

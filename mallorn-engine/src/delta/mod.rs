@@ -98,11 +98,23 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
     let base_map = model::parse(base).unwrap_or_else(|_| ModelMap::opaque(base.len() as u64));
     let target_map = model::parse(target).unwrap_or_else(|_| ModelMap::opaque(target.len() as u64));
     let opaque_ops = plan::plan_opaque(base, target, options.profile);
-    let opaque = Encoded { payload: encode_plan(base, target, &opaque_ops, options), plan: PlanKind::Opaque, ops: opaque_ops.len() };
+    let opaque = Encoded {
+        payload: encode_plan(base, target, &opaque_ops, options),
+        plan: PlanKind::Opaque,
+        ops: opaque_ops.len(),
+    };
     if target_map.format == model::Format::Unknown {
         return opaque;
     }
     let ops = plan::plan(base, target, &base_map, &target_map, options.profile);
-    let structured = Encoded { payload: encode_plan(base, target, &ops, options), plan: PlanKind::Structured, ops: ops.len() };
-    if structured.payload.bytes().len() <= opaque.payload.bytes().len() { structured } else { opaque }
+    let structured = Encoded {
+        payload: encode_plan(base, target, &ops, options),
+        plan: PlanKind::Structured,
+        ops: ops.len(),
+    };
+    if structured.payload.bytes().len() <= opaque.payload.bytes().len() {
+        structured
+    } else {
+        opaque
+    }
 }

@@ -37,7 +37,13 @@ const FULL_INDEX_LIMIT: u64 = 64 << 20;
 
 /// Plans `base -> target` using both files' maps. Returns the operations, which produce the
 /// target front to back.
-pub fn plan(base: &[u8], target: &[u8], base_map: &ModelMap<'_>, target_map: &ModelMap<'_>, profile: Profile) -> Vec<Op> {
+pub fn plan(
+    base: &[u8],
+    target: &[u8],
+    base_map: &ModelMap<'_>,
+    target_map: &ModelMap<'_>,
+    profile: Profile,
+) -> Vec<Op> {
     let mut planner = Planner::new(base, target, base_map, profile);
     for region in &target_map.regions {
         if let Region::Tensor(t) = region {
@@ -108,8 +114,14 @@ impl<'a> Planner<'a> {
             match region {
                 Region::Tensor(t) => {
                     let layout = usable_layout(t);
-                    let entry = BaseTensor { offset: t.offset, len: t.len, layout };
-                    by_content.entry(content_key(t.bytes(base))).or_insert(t.offset);
+                    let entry = BaseTensor {
+                        offset: t.offset,
+                        len: t.len,
+                        layout,
+                    };
+                    by_content
+                        .entry(content_key(t.bytes(base)))
+                        .or_insert(t.offset);
                     by_name.entry(t.name.to_string()).or_insert(entry);
                     by_shape.entry((layout, t.len)).or_default().push(entry);
                     if !full_index && t.len < SMALL_TENSOR * 16 {
@@ -174,13 +186,26 @@ impl<'a> Planner<'a> {
         let count = t.len / layout.element_size() as u64;
         let mut candidates: Vec<Vec<Op>> = vec![vec![Op::Literal { layout, count }]];
         for matched in self.matches_for(t, layout) {
-            candidates.push(vec![Op::Aligned { layout, xor: false, count, offset: matched.offset }]);
+            candidates.push(vec![Op::Aligned {
+                layout,
+                xor: false,
+                count,
+                offset: matched.offset,
+            }]);
             if layout != LayoutId::Bytes {
-                candidates.push(vec![Op::Aligned { layout, xor: true, count, offset: matched.offset }]);
+                candidates.push(vec![Op::Aligned {
+                    layout,
+                    xor: true,
+                    count,
+                    offset: matched.offset,
+                }]);
             }
         }
         if layout != LayoutId::Bytes {
-            candidates.push(vec![Op::Literal { layout: LayoutId::Bytes, count: t.len }]);
+            candidates.push(vec![Op::Literal {
+                layout: LayoutId::Bytes,
+                count: t.len,
+            }]);
         }
         let choice = self.cheapest(&candidates, t.len, layout.element_size() as u64);
         if let Some(Op::Aligned { offset, .. }) = candidates[choice].first() {
@@ -225,7 +250,8 @@ impl<'a> Planner<'a> {
                 .iter()
                 .map(|&(from, n)| {
                     let window: Vec<Op> = ops.iter().map(|op| restrict(*op, from, n)).collect();
-                    self.pricer.price(&window, self.base, self.target, self.pos + from)
+                    self.pricer
+                        .price(&window, self.base, self.target, self.pos + from)
                 })
                 .sum();
             if cost < best.0 {
@@ -249,7 +275,9 @@ impl<'a> Planner<'a> {
         for segment in merge_aligned(&segments) {
             match segment {
                 Segment::Literal { start, end } => self.flush_literal(start, end),
-                Segment::Result { distance, len, .. } => self.emit(vec![Op::CopyResult { distance, len }]),
+                Segment::Result { distance, len, .. } => {
+                    self.emit(vec![Op::CopyResult { distance, len }])
+                }
                 Segment::Base { start, len, delta } => self.emit_aligned(start, start + len, delta),
             }
         }
@@ -277,7 +305,10 @@ impl<'a> Planner<'a> {
                 }
             }
             if p > literal_start {
-                out.push(Segment::Literal { start: literal_start, end: p });
+                out.push(Segment::Literal {
+                    start: literal_start,
+                    end: p,
+                });
             }
             if let Segment::Base { delta, .. } = found {
                 self.note_delta(delta);
@@ -290,7 +321,10 @@ impl<'a> Planner<'a> {
             out.push(found);
         }
         if end > literal_start {
-            out.push(Segment::Literal { start: literal_start, end });
+            out.push(Segment::Literal {
+                start: literal_start,
+                end,
+            });
         }
         out
     }
@@ -307,23 +341,44 @@ impl<'a> Planner<'a> {
         for &delta in &self.recent_deltas {
             let len = self.match_len(p, delta, end);
             if len >= MIN_REPEAT_MATCH {
-                consider(Segment::Base { start: p, len, delta });
+                consider(Segment::Base {
+                    start: p,
+                    len,
+                    delta,
+                });
             }
         }
         if let Some(r) = p.checked_sub(self.last_distance) {
-            let len = common_prefix(&self.target[r as usize..end as usize], &self.target[p as usize..end as usize]) as u64;
+            let len = common_prefix(
+                &self.target[r as usize..end as usize],
+                &self.target[p as usize..end as usize],
+            ) as u64;
             if len >= MIN_REPEAT_MATCH {
-                consider(Segment::Result { start: p, distance: self.last_distance, len, repeat: true });
+                consider(Segment::Result {
+                    start: p,
+                    distance: self.last_distance,
+                    len,
+                    repeat: true,
+                });
             }
         }
         let hint = (p as i64 + self.recent_deltas[0]).max(0) as u64;
         if let Some(m) = self.finder.find(p, end, hint) {
             match m.source {
                 Source::Base(b) if m.len >= MIN_BASE_MATCH => {
-                    consider(Segment::Base { start: p, len: m.len, delta: b as i64 - p as i64 });
+                    consider(Segment::Base {
+                        start: p,
+                        len: m.len,
+                        delta: b as i64 - p as i64,
+                    });
                 }
                 Source::Result(r) if m.len >= MIN_RESULT_MATCH => {
-                    consider(Segment::Result { start: p, distance: p - r, len: m.len, repeat: p - r == self.last_distance });
+                    consider(Segment::Result {
+                        start: p,
+                        distance: p - r,
+                        len: m.len,
+                        repeat: p - r == self.last_distance,
+                    });
                 }
                 _ => {}
             }
@@ -337,19 +392,29 @@ impl<'a> Planner<'a> {
         if b < 0 || b as u64 >= self.base.len() as u64 {
             return 0;
         }
-        common_prefix(&self.base[b as usize..], &self.target[p as usize..end as usize]) as u64
+        common_prefix(
+            &self.base[b as usize..],
+            &self.target[p as usize..end as usize],
+        ) as u64
     }
 
     /// Moves `delta` to the front of the recent alignments.
     fn note_delta(&mut self, delta: i64) {
-        let at = self.recent_deltas.iter().position(|&d| d == delta).unwrap_or(self.recent_deltas.len() - 1);
+        let at = self
+            .recent_deltas
+            .iter()
+            .position(|&d| d == delta)
+            .unwrap_or(self.recent_deltas.len() - 1);
         self.recent_deltas.copy_within(0..at, 1);
         self.recent_deltas[0] = delta;
     }
 
     fn flush_literal(&mut self, start: u64, end: u64) {
         if end > start {
-            self.emit(vec![Op::Literal { layout: LayoutId::Bytes, count: end - start }]);
+            self.emit(vec![Op::Literal {
+                layout: LayoutId::Bytes,
+                count: end - start,
+            }]);
         }
     }
 
@@ -367,9 +432,17 @@ impl<'a> Planner<'a> {
             if e - q >= COPY_MIN || e == end {
                 if e > q {
                     if e - q >= COPY_MIN {
-                        self.emit(vec![Op::CopyBase { offset: base_at(q), len: e - q }]);
+                        self.emit(vec![Op::CopyBase {
+                            offset: base_at(q),
+                            len: e - q,
+                        }]);
                     } else {
-                        self.emit(vec![Op::Aligned { layout: LayoutId::Bytes, xor: false, count: e - q, offset: base_at(q) }]);
+                        self.emit(vec![Op::Aligned {
+                            layout: LayoutId::Bytes,
+                            xor: false,
+                            count: e - q,
+                            offset: base_at(q),
+                        }]);
                     }
                 }
                 q = e;
@@ -392,7 +465,9 @@ impl<'a> Planner<'a> {
             }
             let cluster_end = c.min(end);
             let candidates = self.cluster_candidates(q, cluster_end, delta);
-            let (choice, _) = self.pricer.choose(&candidates, self.base, self.target, self.pos);
+            let (choice, _) = self
+                .pricer
+                .choose(&candidates, self.base, self.target, self.pos);
             for op in &candidates[choice] {
                 self.pos += op.output_len();
                 self.ops.push(*op);
@@ -404,18 +479,32 @@ impl<'a> Planner<'a> {
     /// Ways to code the changed cluster `[start, end)` aligned by `delta`.
     fn cluster_candidates(&self, start: u64, end: u64, delta: i64) -> Vec<Vec<Op>> {
         let base_at = |q: u64| (q as i64 + delta) as u64;
-        let bytes = |from: u64, to: u64| Op::Aligned { layout: LayoutId::Bytes, xor: false, count: to - from, offset: base_at(from) };
+        let bytes = |from: u64, to: u64| Op::Aligned {
+            layout: LayoutId::Bytes,
+            xor: false,
+            count: to - from,
+            offset: base_at(from),
+        };
         let mut out = vec![vec![bytes(start, end)]];
         // Words on the result's 4-byte grid, with byte pieces before and after.
         let w_start = start.div_ceil(4) * 4;
         let w_end = end / 4 * 4;
         if w_end > w_start {
-            for (layout, xor) in [(LayoutId::F32, false), (LayoutId::I32, false), (LayoutId::F32, true)] {
+            for (layout, xor) in [
+                (LayoutId::F32, false),
+                (LayoutId::I32, false),
+                (LayoutId::F32, true),
+            ] {
                 let mut ops = Vec::new();
                 if w_start > start {
                     ops.push(bytes(start, w_start));
                 }
-                ops.push(Op::Aligned { layout, xor, count: (w_end - w_start) / 4, offset: base_at(w_start) });
+                ops.push(Op::Aligned {
+                    layout,
+                    xor,
+                    count: (w_end - w_start) / 4,
+                    offset: base_at(w_start),
+                });
                 if end > w_end {
                     ops.push(bytes(w_end, end));
                 }
@@ -429,7 +518,11 @@ impl<'a> Planner<'a> {
 /// The codec layout for a tensor, or `Bytes` when its length is not whole elements of it.
 fn usable_layout(t: &TensorRegion<'_>) -> LayoutId {
     let layout = layout_for(t.dtype);
-    if t.len % layout.element_size() as u64 == 0 { layout } else { LayoutId::Bytes }
+    if t.len % layout.element_size() as u64 == 0 {
+        layout
+    } else {
+        LayoutId::Bytes
+    }
 }
 
 /// Windows `(offset, len)` of whole elements to price a tensor of `len` bytes on.
@@ -450,12 +543,26 @@ fn sample_windows(len: u64, element: u64) -> Vec<(u64, u64)> {
 /// `op` (which starts at the window's origin) restricted to `len` bytes from `from`.
 fn restrict(op: Op, from: u64, len: u64) -> Op {
     match op {
-        Op::CopyBase { offset, .. } => Op::CopyBase { offset: offset + from, len },
+        Op::CopyBase { offset, .. } => Op::CopyBase {
+            offset: offset + from,
+            len,
+        },
         Op::CopyResult { distance, .. } => Op::CopyResult { distance, len },
-        Op::Literal { layout, .. } => Op::Literal { layout, count: len / layout.element_size() as u64 },
-        Op::Aligned { layout, xor, offset, .. } => {
-            Op::Aligned { layout, xor, count: len / layout.element_size() as u64, offset: offset + from }
-        }
+        Op::Literal { layout, .. } => Op::Literal {
+            layout,
+            count: len / layout.element_size() as u64,
+        },
+        Op::Aligned {
+            layout,
+            xor,
+            offset,
+            ..
+        } => Op::Aligned {
+            layout,
+            xor,
+            count: len / layout.element_size() as u64,
+            offset: offset + from,
+        },
     }
 }
 
@@ -467,7 +574,12 @@ enum Segment {
     /// Bytes matching (or, after merging, aligned with) the base at `start + delta`.
     Base { start: u64, len: u64, delta: i64 },
     /// Bytes repeating the result `distance` bytes back.
-    Result { start: u64, distance: u64, len: u64, repeat: bool },
+    Result {
+        start: u64,
+        distance: u64,
+        len: u64,
+        repeat: bool,
+    },
 }
 
 impl Segment {
@@ -483,7 +595,9 @@ impl Segment {
         match *self {
             Segment::Literal { .. } => 0,
             Segment::Base { len, .. } => len as i64 - 2,
-            Segment::Result { len, repeat: true, .. } => len as i64 - 1,
+            Segment::Result {
+                len, repeat: true, ..
+            } => len as i64 - 1,
             Segment::Result { len, .. } => len as i64 - 3,
         }
     }
@@ -498,9 +612,11 @@ fn merge_aligned(segments: &[Segment]) -> Vec<Segment> {
             // Look back over at most one short literal to a base match at the same alignment.
             let n = out.len();
             let merge_into = match out.as_slice() {
-                [.., Segment::Base { delta: d, .. }, Segment::Literal { start: ls, end: le }]
-                    if *d == delta && le - ls <= ALIGN_GAP && base_in_range(*ls, delta) =>
-                {
+                [
+                    ..,
+                    Segment::Base { delta: d, .. },
+                    Segment::Literal { start: ls, end: le },
+                ] if *d == delta && le - ls <= ALIGN_GAP && base_in_range(*ls, delta) => {
                     Some(n - 2)
                 }
                 [.., Segment::Base { delta: d, .. }] if *d == delta => Some(n - 1),
@@ -508,7 +624,10 @@ fn merge_aligned(segments: &[Segment]) -> Vec<Segment> {
             };
             if let Some(i) = merge_into {
                 out.truncate(i + 1);
-                if let Segment::Base { start: s, len: l, .. } = &mut out[i] {
+                if let Segment::Base {
+                    start: s, len: l, ..
+                } = &mut out[i]
+                {
                     *l = start + len - *s;
                 }
                 continue;

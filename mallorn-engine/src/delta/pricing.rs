@@ -1,8 +1,8 @@
 //! Prices candidate operations with the real model: a cost-only encoder that follows the
 //! plan as it is decided, cloned to try each alternative.
 
-use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::range::cost::CostCoder;
+use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
 
 /// A cost-only encoder tracking the plan so far.
@@ -14,7 +14,9 @@ pub struct Pricer {
 impl Pricer {
     /// A pricer at the start of the result.
     pub fn new(profile: Profile) -> Self {
-        Self { encoder: ChunkEncoder::pricing(profile, 0) }
+        Self {
+            encoder: ChunkEncoder::pricing(profile, 0),
+        }
     }
 
     /// Cost of `ops` (producing `result[pos..]`) from the current state, in 1/256 bit,
@@ -40,7 +42,13 @@ impl Pricer {
     }
 
     /// Picks the cheapest of `candidates`, commits it and returns its index and cost.
-    pub fn choose(&mut self, candidates: &[Vec<Op>], base: &[u8], result: &[u8], pos: u64) -> (usize, u64) {
+    pub fn choose(
+        &mut self,
+        candidates: &[Vec<Op>],
+        base: &[u8],
+        result: &[u8],
+        pos: u64,
+    ) -> (usize, u64) {
         let (best, cost) = candidates
             .iter()
             .enumerate()

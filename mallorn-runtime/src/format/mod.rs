@@ -3,9 +3,11 @@
 
 pub mod chunk;
 pub mod header;
+pub mod ids;
 pub mod varint;
 pub mod version;
 
 pub use chunk::{ChunkHeader, ChunkHeaderReader};
 pub use header::{BundleHeader, Decoders, Flags, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
+pub use ids::{key_id, model_id, sku_id};
 pub use version::ModelVersion;

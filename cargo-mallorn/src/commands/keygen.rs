@@ -1,0 +1,68 @@
+//! `cargo mallorn keygen -o FILE`: creates an Ed25519 signing key pair. The private key goes
+//! to FILE (PKCS#8 PEM, mode 0600, never overwriting anything), the public key to FILE.pub
+//! (SPKI PEM). Stdout gets the public key and its key id, never the private key.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mallorn_engine::signing::{KeyError, SigningKey, hex, write_key_pair};
+
+use crate::cli::{GlobalArgs, MessageFormat};
+use crate::exit;
+
+/// Arguments of `cargo mallorn keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Private key file to create (mode 0600; an existing file is never overwritten). The
+    /// public key is written next to it as FILE.pub.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// Generates and writes the key pair, then prints the public half.
+pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
+    let written = SigningKey::generate().and_then(|key| {
+        let public_path = write_key_pair(&args.output, &key)?;
+        Ok((key.public_key(), public_path))
+    });
+    let (public, public_path) = match written {
+        Ok(written) => written,
+        Err(err) => {
+            let mut diagnostic = miette::MietteDiagnostic::new(err.to_string());
+            if let KeyError::AlreadyExists { .. } = err {
+                diagnostic = diagnostic.with_help(
+                    "keygen never replaces a key file: pick a new name with -o, or move the old \
+                     files away if you really mean to retire that key",
+                );
+            }
+            eprintln!("{:?}", miette::Report::new(diagnostic));
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let key_id = hex(&public.key_id());
+    let public_hex = hex(&public.to_bytes());
+    let pem = public.to_spki_pem();
+    match global.message_format {
+        MessageFormat::Human => {
+            println!("key id      {key_id}");
+            println!("public key  {public_hex}");
+            print!("{pem}");
+        }
+        MessageFormat::Json => {
+            let json = serde_json::json!({
+                "key_id": key_id,
+                "public_key": public_hex,
+                "public_key_pem": pem,
+                "private_key_file": args.output,
+                "public_key_file": public_path,
+            });
+            println!("{json}");
+        }
+    }
+    eprintln!(
+        "wrote {} (private key, mode 0600: keep it secret) and {} (public key)",
+        args.output.display(),
+        public_path.display()
+    );
+    ExitCode::SUCCESS
+}
