@@ -31,18 +31,22 @@ pub struct MatchFinder<'a> {
     base: &'a [u8],
     result: &'a [u8],
     head: Vec<u32>,
+    /// Only positions that are multiples of `step` are indexed (sparse indexing keeps large
+    /// files affordable; matches are then extended backwards by the caller).
+    step: u64,
     /// Per indexed entry: the position (base offsets below `base.len()`, result offsets
     /// after it) and the previous entry with the same hash.
     entries: Vec<(u64, u32)>,
 }
 
 impl<'a> MatchFinder<'a> {
-    /// An empty index over `base` and `result`.
-    pub fn new(base: &'a [u8], result: &'a [u8]) -> Self {
+    /// An empty index over `base` and `result` that indexes every `step`-th position.
+    pub fn new(base: &'a [u8], result: &'a [u8], step: u64) -> Self {
         Self {
             base,
             result,
             head: vec![EMPTY; 1 << HASH_BITS],
+            step: step.max(1),
             entries: Vec::new(),
         }
     }
@@ -64,13 +68,18 @@ impl<'a> MatchFinder<'a> {
     /// Indexes every position of `base[start..end]`.
     pub fn index_base(&mut self, start: u64, end: u64) {
         let base = self.base;
-        for p in start..end {
+        let mut p = start.div_ceil(self.step) * self.step;
+        while p < end {
             self.insert(p, &base[p as usize..]);
+            p += self.step;
         }
     }
 
     /// Indexes result position `pos` (call in increasing order as the plan passes it).
     pub fn index_result(&mut self, pos: u64) {
+        if pos % self.step != 0 {
+            return;
+        }
         let result = self.result;
         let combined = self.base.len() as u64 + pos;
         self.insert(combined, &result[pos as usize..]);
@@ -133,7 +142,7 @@ mod tests {
     fn finds_base_and_result_repeats() {
         let base = b"the quick brown fox jumps over the lazy dog".to_vec();
         let result = b"lazy dog and the quick brown cat; the quick brown cat".to_vec();
-        let mut finder = MatchFinder::new(&base, &result);
+        let mut finder = MatchFinder::new(&base, &result, 1);
         finder.index_base(0, base.len() as u64);
         let m = finder.find(0, result.len() as u64, 0).unwrap();
         assert_eq!(

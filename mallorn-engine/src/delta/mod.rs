@@ -7,9 +7,11 @@ pub mod matcher;
 pub mod plan;
 pub mod pricing;
 
+use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::CodecId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
+use mallorn_runtime::format::Decoders;
 
 use crate::bundle::PayloadBuilder;
 use crate::model::{self, ModelMap};
@@ -24,6 +26,57 @@ pub struct EncodeOptions {
     /// Output bytes per chunk (a multiple of the alignment): the most an interrupted update
     /// redoes, and how often the model restarts.
     pub chunk_len: u64,
+}
+
+/// Why no encoding fits a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// The erase size is not a power of two between 64 B and 1 GiB.
+    #[error("erase size {erase_size} is not a power of two between 64 B and 1 GiB")]
+    EraseSize {
+        /// The erase size.
+        erase_size: u64,
+    },
+    /// Even the smallest profile needs more work RAM than the device allows.
+    #[error("the applier needs at least {needed} bytes of work RAM; the target allows {allowed}")]
+    RamTooSmall {
+        /// Bytes the smallest profile needs.
+        needed: u64,
+        /// Bytes the target allows.
+        allowed: u64,
+    },
+}
+
+/// Output bytes per chunk unless the erase size is larger: a power cut redoes at most this
+/// much, and each chunk restarts the model (measured cost well under 1% at this size).
+pub const DEFAULT_CHUNK_LEN: u64 = 256 * 1024;
+
+impl EncodeOptions {
+    /// Options for a device whose flash erases `erase_size` bytes at a time and whose applier
+    /// may use `ram_buffer` bytes: the largest profile that fits, chunks aligned to erase
+    /// blocks.
+    pub fn for_target(erase_size: u64, ram_buffer: u64) -> Result<Self, TargetError> {
+        if !erase_size.is_power_of_two() || !(64..=1 << 30).contains(&erase_size) {
+            return Err(TargetError::EraseSize { erase_size });
+        }
+        let needed = |p: Profile| {
+            required_work_len(Decoders(Decoders::STORED | Decoders::SMALLEST), p as u8) as u64
+        };
+        let profile = Profile::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|&p| needed(p) <= ram_buffer)
+            .ok_or(TargetError::RamTooSmall {
+                needed: needed(Profile::Tiny),
+                allowed: ram_buffer,
+            })?;
+        Ok(Self {
+            profile,
+            chunk_align_log2: erase_size.trailing_zeros() as u8,
+            chunk_len: DEFAULT_CHUNK_LEN.max(erase_size),
+        })
+    }
 }
 
 impl Default for EncodeOptions {

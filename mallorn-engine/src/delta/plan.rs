@@ -34,6 +34,12 @@ const MIN_RESULT_MATCH: u64 = 5;
 const SAMPLE_BYTES: u64 = 128 * 1024;
 /// Bases up to this size are indexed in full for glue matches; larger ones only in their glue.
 const FULL_INDEX_LIMIT: u64 = 64 << 20;
+/// Index at most about this many positions; beyond it, index every n-th position.
+const INDEX_BUDGET: u64 = 4 << 20;
+/// Base matches at one alignment are merged across a gap up to this long when at least one
+/// gap byte in [`MERGE_SIMILARITY`] still matches the base.
+const MERGE_GAP_MAX: u64 = 512;
+const MERGE_SIMILARITY: u64 = 8;
 
 /// Plans `base -> target` using both files' maps. Returns the operations, which produce the
 /// target front to back.
@@ -44,7 +50,8 @@ pub fn plan(
     target_map: &ModelMap<'_>,
     profile: Profile,
 ) -> Vec<Op> {
-    let mut planner = Planner::new(base, target, base_map, profile);
+    let glue_len = target_map.opaque_bytes();
+    let mut planner = Planner::new(base, target, base_map, profile, glue_len);
     for region in &target_map.regions {
         if let Region::Tensor(t) = region {
             if t.len >= SMALL_TENSOR && !t.sparse {
@@ -60,7 +67,7 @@ pub fn plan(
 /// Plans `base -> target` treating both as opaque bytes.
 pub fn plan_opaque(base: &[u8], target: &[u8], profile: Profile) -> Vec<Op> {
     let map = ModelMap::opaque(base.len() as u64);
-    let mut planner = Planner::new(base, target, &map, profile);
+    let mut planner = Planner::new(base, target, &map, profile, target.len() as u64);
     planner.glue(0, target.len() as u64);
     planner.ops
 }
@@ -101,12 +108,24 @@ fn content_key(bytes: &[u8]) -> (u64, u64) {
 }
 
 impl<'a> Planner<'a> {
-    fn new(base: &'a [u8], target: &'a [u8], base_map: &ModelMap<'_>, profile: Profile) -> Self {
-        let mut finder = MatchFinder::new(base, target);
+    fn new(
+        base: &'a [u8],
+        target: &'a [u8],
+        base_map: &ModelMap<'_>,
+        profile: Profile,
+        glue_len: u64,
+    ) -> Self {
+        let full_index = (base.len() as u64) <= FULL_INDEX_LIMIT;
+        let indexed_base = if full_index {
+            base.len() as u64
+        } else {
+            base_map.opaque_bytes()
+        };
+        let step = (indexed_base + glue_len).div_ceil(INDEX_BUDGET).max(1);
+        let mut finder = MatchFinder::new(base, target, step);
         let mut by_content = HashMap::new();
         let mut by_name = HashMap::new();
         let mut by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>> = HashMap::new();
-        let full_index = (base.len() as u64) <= FULL_INDEX_LIMIT;
         if full_index {
             finder.index_base(0, base.len() as u64);
         }
@@ -272,7 +291,7 @@ impl<'a> Planner<'a> {
         }
         debug_assert_eq!(start, self.pos);
         let segments = self.parse_matches(start, end);
-        for segment in merge_aligned(&segments) {
+        for segment in merge_aligned(&segments, self.base, self.target) {
             match segment {
                 Segment::Literal { start, end } => self.flush_literal(start, end),
                 Segment::Result { distance, len, .. } => {
@@ -384,6 +403,47 @@ impl<'a> Planner<'a> {
             }
         }
         best
+    }
+
+    /// Grows a match backwards over bytes not yet parsed (sparse indexing finds matches late).
+    fn extend_back(&self, found: Segment, floor: u64) -> Segment {
+        match found {
+            Segment::Base { start, len, delta } => {
+                let mut s = start;
+                while s > floor
+                    && s as i64 + delta > 0
+                    && self.target[(s - 1) as usize] == self.base[(s as i64 + delta - 1) as usize]
+                {
+                    s -= 1;
+                }
+                Segment::Base {
+                    start: s,
+                    len: len + (start - s),
+                    delta,
+                }
+            }
+            Segment::Result {
+                start,
+                distance,
+                len,
+                repeat,
+            } => {
+                let mut s = start;
+                while s > floor
+                    && s > distance
+                    && self.target[(s - 1) as usize] == self.target[(s - 1 - distance) as usize]
+                {
+                    s -= 1;
+                }
+                Segment::Result {
+                    start: s,
+                    distance,
+                    len: len + (start - s),
+                    repeat,
+                }
+            }
+            literal => literal,
+        }
     }
 
     /// Bytes from `p` that equal the base at `p + delta`.
@@ -583,6 +643,14 @@ enum Segment {
 }
 
 impl Segment {
+    fn start(&self) -> u64 {
+        match *self {
+            Segment::Literal { start, .. }
+            | Segment::Base { start, .. }
+            | Segment::Result { start, .. } => start,
+        }
+    }
+
     fn len(&self) -> u64 {
         match *self {
             Segment::Literal { start, end } => end - start,
@@ -605,18 +673,21 @@ impl Segment {
 
 /// Merges base matches at the same alignment separated only by short literal gaps into one
 /// aligned stretch (the gap bytes become residuals against the base).
-fn merge_aligned(segments: &[Segment]) -> Vec<Segment> {
+fn merge_aligned(segments: &[Segment], base: &[u8], target: &[u8]) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     for &segment in segments {
         if let Segment::Base { start, len, delta } = segment {
-            // Look back over at most one short literal to a base match at the same alignment.
+            // Look back over at most one literal gap to a base match at the same alignment.
             let n = out.len();
             let merge_into = match out.as_slice() {
                 [
                     ..,
                     Segment::Base { delta: d, .. },
                     Segment::Literal { start: ls, end: le },
-                ] if *d == delta && le - ls <= ALIGN_GAP && base_in_range(*ls, delta) => {
+                ] if *d == delta
+                    && base_in_range(*ls, delta)
+                    && gap_still_aligned(base, target, *ls, *le, delta) =>
+                {
                     Some(n - 2)
                 }
                 [.., Segment::Base { delta: d, .. }] if *d == delta => Some(n - 1),
@@ -640,6 +711,22 @@ fn merge_aligned(segments: &[Segment]) -> Vec<Segment> {
 
 fn base_in_range(start: u64, delta: i64) -> bool {
     start as i64 + delta >= 0
+}
+
+/// Whether the gap `[start, end)` is short, or still resembles the base at `delta` (numbers
+/// that changed keep some bytes, so the gap codes better as residuals than as literals).
+fn gap_still_aligned(base: &[u8], target: &[u8], start: u64, end: u64, delta: i64) -> bool {
+    let len = end - start;
+    if len <= ALIGN_GAP {
+        return true;
+    }
+    if len > MERGE_GAP_MAX {
+        return false;
+    }
+    let same = (start..end)
+        .filter(|&q| base.get((q as i64 + delta) as usize) == Some(&target[q as usize]))
+        .count() as u64;
+    same * MERGE_SIMILARITY >= len
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {

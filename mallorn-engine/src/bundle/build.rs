@@ -1,0 +1,79 @@
+//! One call from inputs to a finished bundle: code the payload, lay out the header, apply the
+//! bundle with the runtime's own decoder and compare the result with the target, then sign.
+//! No bundle leaves this function without having been applied once.
+
+use mallorn_runtime::format::BundleHeader;
+
+use super::apply::{ApplyError, apply_bundle};
+use super::writer::{BundleIdentity, assemble_unsigned};
+use crate::delta::{EncodeOptions, PlanKind, encode};
+use crate::signing::{SignError, SigningKey, sign_bundle};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BundleRequest<'a> {
+    /// The base the device holds, or `None` for a full-image bundle that applies to any base.
+    pub base: Option<&'a [u8]>,
+    /// The model the bundle produces.
+    pub target: &'a [u8],
+    /// Model, SKU, versions and counter bound into the header.
+    pub identity: BundleIdentity,
+    /// Chunking and codec profile.
+    pub options: EncodeOptions,
+    /// The signing key; `None` leaves the bundle unsigned (for development only).
+    pub key: Option<&'a SigningKey>,
+}
+
+/// A finished bundle.
+#[derive(Debug, Clone)]
+pub struct BuiltBundle {
+    /// The bundle bytes.
+    pub bytes: Vec<u8>,
+    /// Its header (signed fields included).
+    pub header: BundleHeader,
+    /// Which plan the payload came from.
+    pub plan: PlanKind,
+}
+
+/// Why a bundle could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Applying the freshly built bundle did not reproduce the target: a Mallorn bug. The
+    /// bundle is discarded.
+    #[error("internal error: the bundle failed its self-check ({0}); please report this")]
+    SelfCheck(ApplyError),
+    /// The applied bundle produced different bytes than the target: a Mallorn bug.
+    #[error("internal error: the bundle's result differs from the target; please report this")]
+    SelfCheckMismatch,
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// Builds, self-checks and (with a key) signs a bundle.
+pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildError> {
+    let base = request.base.unwrap_or(&[]);
+    let encoded = encode(base, request.target, &request.options);
+    let header = encoded
+        .payload
+        .header(&request.identity, request.base, request.target);
+    let unsigned = assemble_unsigned(&header, encoded.payload.bytes());
+    let result = apply_bundle(&unsigned, base).map_err(BuildError::SelfCheck)?;
+    if result != request.target {
+        return Err(BuildError::SelfCheckMismatch);
+    }
+    let bytes = match request.key {
+        Some(key) => sign_bundle(&unsigned, key)?,
+        None => unsigned,
+    };
+    let header_bytes: &[u8; mallorn_runtime::format::HEADER_LEN] = bytes
+        [..mallorn_runtime::format::HEADER_LEN]
+        .try_into()
+        .expect("bundle has a header");
+    let header = BundleHeader::parse(header_bytes).expect("a header this crate wrote parses");
+    Ok(BuiltBundle {
+        bytes,
+        header,
+        plan: encoded.plan,
+    })
+}
