@@ -1,7 +1,7 @@
 //! Range decoder over a borrowed input slice. Reading past the slice never happens: the
 //! decoder records an overrun, feeds zeros, and the caller turns the overrun into an error.
 
-use super::{Coder, Prob, TOP, adapt, bound};
+use super::{Coder, Prob, Schedule, TOP, adapt, bound};
 
 /// Decodes decisions from `input`.
 #[derive(Debug)]
@@ -103,7 +103,7 @@ impl BoundDecoder<'_> {
 
 impl Coder for BoundDecoder<'_> {
     #[inline(always)]
-    fn bit(&mut self, p: &mut Prob, _bit: u32) -> u32 {
+    fn code(&mut self, p: &mut Prob, _bit: u32, schedule: &'static Schedule) -> u32 {
         let b = bound(self.dec.range, *p);
         let bit = if self.dec.code < b {
             self.dec.range = b;
@@ -113,7 +113,7 @@ impl Coder for BoundDecoder<'_> {
             self.dec.range -= b;
             1
         };
-        adapt(p, bit);
+        adapt(p, bit, schedule);
         self.normalize();
         bit
     }

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{Coder, Prob, TOP, adapt, bound};
+use super::{Coder, Prob, Schedule, TOP, adapt, bound};
 
 /// Encodes decisions into bytes.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ impl RangeEncoder {
 
 impl Coder for RangeEncoder {
     #[inline(always)]
-    fn bit(&mut self, p: &mut Prob, bit: u32) -> u32 {
+    fn code(&mut self, p: &mut Prob, bit: u32, schedule: &'static Schedule) -> u32 {
         let b = bound(self.range, *p);
         if bit == 0 {
             self.range = b;
@@ -87,7 +87,7 @@ impl Coder for RangeEncoder {
             self.low += u64::from(b);
             self.range -= b;
         }
-        adapt(p, bit);
+        adapt(p, bit, schedule);
         self.normalize();
         bit
     }

@@ -8,7 +8,7 @@
 //! cheaper.
 
 use super::model::Model;
-use super::primitives::{direct, matched_byte, tree};
+use super::primitives::{direct, matched_byte, tree, value_tree};
 use crate::codec::layout::FieldKind;
 use crate::codec::range::Coder;
 
@@ -90,7 +90,7 @@ pub(crate) fn int8_literal<C: Coder>(
 ) -> u8 {
     let b = m.params.int8_buckets_log2;
     let bucket = usize::from(((st.prev as u8 as i8).unsigned_abs() >> 4).min(7)) >> (3 - b);
-    let v = tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
+    let v = value_tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
     st.prev = u64::from(v);
     v
 }
@@ -274,7 +274,7 @@ fn signed_number<C: Coder>(
     let class = 63 - magnitude.max(1).leading_zeros();
     let kb = m.params.k_buckets_log2;
     let bucket = (usize::from(st.prev_k) / 6).min((1 << kb) - 1);
-    let class = tree(c, m.p, bank + 12 + bucket * 64, 6, class);
+    let class = value_tree(c, m.p, bank + 12 + bucket * 64, 6, class);
     if class >= width {
         return Err(Corrupt);
     }
@@ -288,7 +288,7 @@ fn signed_number<C: Coder>(
     let rest = class - top;
     let high = if top > 0 {
         let at = bank + 12 + (64 << kb) + class as usize * 4;
-        u64::from(tree(c, m.p, at, top, (mantissa >> rest) as u32))
+        u64::from(value_tree(c, m.p, at, top, (mantissa >> rest) as u32))
     } else {
         0
     };
@@ -345,14 +345,14 @@ pub(crate) fn number_literal<C: Coder>(
     let (kind_index, e) = match kind {
         FieldKind::F16 => (
             0,
-            tree(c, m.p, m.o.exponent[0] + ctx * 32, 5, exponent as u32) as u64,
+            value_tree(c, m.p, m.o.exponent[0] + ctx * 32, 5, exponent as u32) as u64,
         ),
         FieldKind::BF16 | FieldKind::F32 => (
             if kind == FieldKind::BF16 { 1 } else { 2 },
-            tree(c, m.p, m.o.exponent[1] + ctx * 256, 8, exponent as u32) as u64,
+            value_tree(c, m.p, m.o.exponent[1] + ctx * 256, 8, exponent as u32) as u64,
         ),
         _ => {
-            let high = tree(c, m.p, m.o.exponent[2], 3, (exponent >> 8) as u32) as u64;
+            let high = value_tree(c, m.p, m.o.exponent[2], 3, (exponent >> 8) as u32) as u64;
             let low = tree(
                 c,
                 m.p,
@@ -376,7 +376,7 @@ pub(crate) fn number_literal<C: Coder>(
     } else {
         0
     };
-    let high = u64::from(tree(
+    let high = u64::from(value_tree(
         c,
         m.p,
         m.o.mantissa[kind_index] + mctx * 8,
