@@ -87,7 +87,11 @@ fn main() {
             }
             let old = std::fs::read(&pair[0]).unwrap();
             let new = std::fs::read(&pair[1]).unwrap();
-            let options = EncodeOptions::default();
+            let mut options = EncodeOptions::default();
+            if let Ok(p) = std::env::var("PROFILE") {
+                options.profile =
+                    mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
+            }
             let t = Instant::now();
             let enc = delta::encode(&old, &new, &options);
             let secs = t.elapsed().as_secs_f64();

@@ -323,10 +323,12 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
-            if p > literal_start {
+            // Sparse indexing finds matches late: grow them back over unparsed bytes.
+            let found = self.extend_back(found, literal_start);
+            if found.start() > literal_start {
                 out.push(Segment::Literal {
                     start: literal_start,
-                    end: p,
+                    end: found.start(),
                 });
             }
             if let Segment::Base { delta, .. } = found {
@@ -335,7 +337,7 @@ impl<'a> Planner<'a> {
             if let Segment::Result { distance, .. } = found {
                 self.last_distance = distance;
             }
-            p += found.len();
+            p = found.start() + found.len();
             literal_start = p;
             out.push(found);
         }

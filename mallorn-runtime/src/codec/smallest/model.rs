@@ -3,6 +3,7 @@
 //! profile several roles share a bank, which is what keeps it within 2 KiB.
 
 use super::profile::{Params, Profile};
+use super::values::{int8_residual_len, nibble_residual_len};
 use crate::codec::layout::FieldKind;
 use crate::codec::range::{PROB_INIT, Prob};
 
@@ -65,7 +66,8 @@ impl Alloc {
 pub(crate) const fn plan(profile: Profile) -> Offsets {
     let p = profile.params();
     let mut a = Alloc { next: 0 };
-    let op_kind = a.take(8 * 4);
+    // Contexts: the previous operation's kind, or 4 at the start of a chunk.
+    let op_kind = a.take(5 * 4);
     let layout = a.take(32);
     let mode = a.take(4);
     let rep = a.take(4);
@@ -82,8 +84,9 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     let positions = if p.glue_position { 4 } else { 1 };
     let glue_literal = a.take((positions << p.glue_prev_bits) * 256);
     let glue_flag = a.take(16);
+    let match_positions = if p.match_positions { positions } else { 1 };
     let glue_match = if p.matched_literal {
-        a.take(positions * 0x300)
+        a.take(match_positions * 0x300)
     } else {
         glue_literal
     };
@@ -92,9 +95,12 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     } else {
         a.take(256 << p.int8_buckets_log2)
     };
-    let int8_residual = a.take(8 + 4 + 4 * 16);
+    let int8_residual = a.take(int8_residual_len(p.int8_buckets_log2));
     let nibble_literal = a.take(if p.glue_prev_bits == 0 { 16 } else { 16 * 16 });
-    let nibble_residual = a.take(8 + if p.glue_prev_bits == 0 { 16 } else { 16 * 16 });
+    let nibble_residual = a.take(nibble_residual_len(
+        p.int8_buckets_log2,
+        p.glue_prev_bits != 0,
+    ));
     let mut number = [[0; 2]; NUMBER_KINDS];
     let mut k = 0;
     while k < NUMBER_KINDS {
@@ -124,10 +130,10 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     ];
     let sign = a.take(8);
     let xor_flag = a.take(8 * 4);
-    let xor_byte = if p.int8_buckets_log2 == 0 {
-        glue_literal
-    } else {
+    let xor_byte = if p.separate_xor {
         a.take(8 * 256)
+    } else {
+        glue_literal
     };
     Offsets {
         op_kind,
@@ -210,6 +216,6 @@ mod tests {
     fn profiles_grow() {
         let sizes = Profile::ALL.map(model_bytes);
         assert!(sizes[0] < sizes[1] && sizes[1] < sizes[2], "{sizes:?}");
-        assert!(sizes[1] <= 20 * 1024 && sizes[2] <= 72 * 1024, "{sizes:?}");
+        assert!(sizes[1] <= 16 * 1024 && sizes[2] <= 56 * 1024, "{sizes:?}");
     }
 }
