@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use miette::{Context, IntoDiagnostic};
 use mallorn_engine::bundle::apply_signed_bundle_to_file;
 use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
+use miette::{Context, IntoDiagnostic};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::{CommandResult, UsageError};
@@ -46,13 +46,27 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         .iter()
         .map(|path| PublicKey::load(path).into_diagnostic())
         .collect::<miette::Result<Vec<_>>>()?;
-    let read = |path: &PathBuf| std::fs::read(path).into_diagnostic().wrap_err_with(|| format!("cannot read {}", path.display()));
+    let read = |path: &PathBuf| {
+        std::fs::read(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read {}", path.display()))
+    };
     let old = read(&args.old)?;
     let bundle = read(&args.bundle)?;
-    let policy = VerifyPolicy { trusted_keys: &keys, allow_unsigned: args.allow_unsigned, ..VerifyPolicy::default() };
+    let policy = VerifyPolicy {
+        trusted_keys: &keys,
+        allow_unsigned: args.allow_unsigned,
+        ..VerifyPolicy::default()
+    };
     let verified = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output)
         .into_diagnostic()
-        .wrap_err_with(|| format!("{} was not applied to {}; nothing was written", args.bundle.display(), args.old.display()))?;
+        .wrap_err_with(|| {
+            format!(
+                "{} was not applied to {}; nothing was written",
+                args.bundle.display(),
+                args.old.display()
+            )
+        })?;
     let h = &verified.header;
     match global.message_format {
         MessageFormat::Human => eprintln!(

@@ -6,13 +6,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use miette::{Context, IntoDiagnostic, miette};
 use mallorn_engine::atomic_write::write_atomically;
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
 use mallorn_engine::delta::EncodeOptions;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
-use mallorn_runtime::format::{ModelVersion, model_id, sku_id};
 use mallorn_manifest::parse_size;
+use mallorn_runtime::format::{ModelVersion, model_id, sku_id};
+use miette::{Context, IntoDiagnostic, miette};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::{CommandResult, UsageError};
@@ -60,14 +60,21 @@ pub struct Args {
 }
 
 fn version(v: &semver::Version) -> miette::Result<ModelVersion> {
-    let part = |n: u64| u32::try_from(n).map_err(|_| miette!("version {v} has a part above {}", u32::MAX));
-    Ok(ModelVersion::new(part(v.major)?, part(v.minor)?, part(v.patch)?))
+    let part =
+        |n: u64| u32::try_from(n).map_err(|_| miette!("version {v} has a part above {}", u32::MAX));
+    Ok(ModelVersion::new(
+        part(v.major)?,
+        part(v.minor)?,
+        part(v.patch)?,
+    ))
 }
 
 fn size(arg: &str, flag: &str) -> Result<u64, UsageError> {
     parse_size(arg).map_err(|e| UsageError {
         message: format!("{flag} {arg:?}: {e}"),
-        help: Some(format!("write a byte count such as 16384 or \"16KiB\" for {flag}")),
+        help: Some(format!(
+            "write a byte count such as 16384 or \"16KiB\" for {flag}"
+        )),
     })
 }
 
@@ -77,7 +84,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let erase_size = size(&args.erase_size, "--erase-size")?;
     let options = EncodeOptions::for_target(erase_size, buffer_limit).map_err(|e| UsageError {
         message: e.to_string(),
-        help: Some("raise --buffer-limit, or give --erase-size as a power of two of at least 64".into()),
+        help: Some(
+            "raise --buffer-limit, or give --erase-size as a power of two of at least 64".into(),
+        ),
     })?;
     let key = match KeySource::resolve(args.key.as_deref()) {
         Some(source) => Some(source.load().into_diagnostic()?),
@@ -92,7 +101,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
             .into());
         }
     };
-    let read = |path: &PathBuf| std::fs::read(path).into_diagnostic().wrap_err_with(|| format!("cannot read {}", path.display()));
+    let read = |path: &PathBuf| {
+        std::fs::read(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read {}", path.display()))
+    };
     let old = read(&args.old)?;
     let new = read(&args.new)?;
     let identity = BundleIdentity {
@@ -102,8 +115,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         to_version: version(&args.to_version)?,
         security_counter: args.counter,
     };
-    let built = build_bundle(&BundleRequest { base: Some(&old), target: &new, identity, options, key: key.as_ref() })
-        .into_diagnostic()?;
+    let built = build_bundle(&BundleRequest {
+        base: Some(&old),
+        target: &new,
+        identity,
+        options,
+        key: key.as_ref(),
+    })
+    .into_diagnostic()?;
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;
@@ -122,7 +141,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 format!("{:?}", built.plan).to_lowercase(),
                 options.profile,
                 h.ram_required,
-                if key.is_some() { format!("signed by key {}", hex(&h.key_id)) } else { "UNSIGNED".into() }
+                if key.is_some() {
+                    format!("signed by key {}", hex(&h.key_id))
+                } else {
+                    "UNSIGNED".into()
+                }
             );
         }
         MessageFormat::Json => println!(

@@ -145,19 +145,26 @@ pub struct Encoded {
     pub ops: usize,
 }
 
-/// Builds the smallest payload turning `base` into `target`: the structured plan when both
-/// files parse, the opaque plan otherwise, and whichever is smaller when both exist.
+/// Targets up to this size are also planned as opaque bytes, and the smaller plan wins;
+/// larger ones with a known structure are planned structurally only (their tensors are priced
+/// against byte coding one by one, and a whole-file opaque parse of them costs minutes).
+pub const OPAQUE_PLAN_LIMIT: u64 = 16 << 20;
+
+/// Builds the smallest payload turning `base` into `target`: the structured plan when the
+/// target parses, the opaque plan otherwise, and whichever is smaller when both are tried.
 pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
     let base_map = model::parse(base).unwrap_or_else(|_| ModelMap::opaque(base.len() as u64));
     let target_map = model::parse(target).unwrap_or_else(|_| ModelMap::opaque(target.len() as u64));
-    let opaque_ops = plan::plan_opaque(base, target, options.profile);
-    let opaque = Encoded {
-        payload: encode_plan(base, target, &opaque_ops, options),
-        plan: PlanKind::Opaque,
-        ops: opaque_ops.len(),
+    let opaque = || {
+        let ops = plan::plan_opaque(base, target, options.profile);
+        Encoded {
+            payload: encode_plan(base, target, &ops, options),
+            plan: PlanKind::Opaque,
+            ops: ops.len(),
+        }
     };
     if target_map.format == model::Format::Unknown {
-        return opaque;
+        return opaque();
     }
     let ops = plan::plan(base, target, &base_map, &target_map, options.profile);
     let structured = Encoded {
@@ -165,6 +172,10 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
         plan: PlanKind::Structured,
         ops: ops.len(),
     };
+    if target.len() as u64 > OPAQUE_PLAN_LIMIT {
+        return structured;
+    }
+    let opaque = opaque();
     if structured.payload.bytes().len() <= opaque.payload.bytes().len() {
         structured
     } else {

@@ -122,7 +122,7 @@ impl<'a> Planner<'a> {
             base_map.opaque_bytes()
         };
         let step = (indexed_base + glue_len).div_ceil(INDEX_BUDGET).max(1);
-        let mut finder = MatchFinder::new(base, target, step);
+        let mut finder = MatchFinder::new(base, target, step, (indexed_base + glue_len) / step);
         let mut by_content = HashMap::new();
         let mut by_name = HashMap::new();
         let mut by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>> = HashMap::new();
@@ -731,6 +731,4 @@ fn gap_still_aligned(base: &[u8], target: &[u8], start: u64, end: u64, delta: i6
     same * MERGE_SIMILARITY >= len
 }
 
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
+use super::matcher::common_prefix;

@@ -120,16 +120,11 @@ impl Coder for BoundDecoder<'_> {
 
     #[inline(always)]
     fn direct(&mut self, _value: u32, count: u32) -> u32 {
-        let mut value = 0;
-        for _ in 0..count {
-            self.dec.range >>= 1;
-            let bit = u32::from(self.dec.code >= self.dec.range);
-            if bit == 1 {
-                self.dec.code -= self.dec.range;
-            }
-            value = (value << 1) | bit;
-            self.normalize();
-        }
+        // `count` equiprobable bits at once: the range splits into 2^count equal parts.
+        self.dec.range >>= count;
+        let value = (self.dec.code / self.dec.range).min((1 << count) - 1);
+        self.dec.code -= value * self.dec.range;
+        self.normalize();
         value
     }
 }

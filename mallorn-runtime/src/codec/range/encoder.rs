@@ -94,13 +94,10 @@ impl Coder for RangeEncoder {
 
     #[inline(always)]
     fn direct(&mut self, value: u32, count: u32) -> u32 {
-        for i in (0..count).rev() {
-            self.range >>= 1;
-            if (value >> i) & 1 == 1 {
-                self.low += u64::from(self.range);
-            }
-            self.normalize();
-        }
-        value & ((1u32 << count) - 1)
+        let value = value & ((1u32 << count) - 1);
+        self.range >>= count;
+        self.low += u64::from(value) * u64::from(self.range);
+        self.normalize();
+        value
     }
 }

@@ -39,8 +39,8 @@ pub trait Coder {
         self.code(p, bit, &STEADY)
     }
 
-    /// Codes the low `count` bits (at most 16) of `value`, each with probability one half,
-    /// most significant first.
+    /// Codes the low `count` bits (1 to 16) of `value` as one of 2^count equiprobable
+    /// symbols.
     fn direct(&mut self, value: u32, count: u32) -> u32;
 }
 
