@@ -2,18 +2,24 @@
 //! operation kind, layout and profile.
 
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle, assemble_unsigned};
-use mallorn_engine::delta::{EncodeOptions, encode_plan};
+use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::Op;
 use proptest::prelude::*;
 
+/// Round-trips `ops` with both codecs; returns the smallest codec's payload size.
 fn roundtrip(base: &[u8], target: &[u8], ops: &[Op], options: &EncodeOptions) -> usize {
-    let payload = encode_plan(base, target, ops, options);
-    let header = payload.header(&BundleIdentity::default(), Some(base), target);
-    let bundle = assemble_unsigned(&header, payload.bytes());
-    assert_eq!(apply_bundle(&bundle, base).unwrap(), target);
-    payload.bytes().len()
+    let mut sizes = [0; 2];
+    for (i, coder) in [Coder::Smallest, Coder::Fast].into_iter().enumerate() {
+        let options = EncodeOptions { coder, ..*options };
+        let payload = encode_plan(base, target, ops, &options);
+        let header = payload.header(&BundleIdentity::default(), Some(base), target);
+        let bundle = assemble_unsigned(&header, payload.bytes());
+        assert_eq!(apply_bundle(&bundle, base).unwrap(), target, "{coder:?}");
+        sizes[i] = payload.bytes().len();
+    }
+    sizes[0]
 }
 
 fn mutate(base: &[u8], seed: u64, rate: u32) -> Vec<u8> {
@@ -56,6 +62,7 @@ fn every_layout_aligned_and_literal() {
                     ops.push(tail);
                 }
                 let options = EncodeOptions {
+                    coder: Coder::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 1024,
@@ -71,6 +78,7 @@ fn every_layout_aligned_and_literal() {
                 &target,
                 &ops,
                 &EncodeOptions {
+                    coder: Coder::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 4096,
@@ -117,6 +125,7 @@ fn copies_from_base_and_result() {
         &target,
         &ops,
         &EncodeOptions {
+            coder: Coder::Smallest,
             profile: Profile::Tiny,
             chunk_align_log2: 6,
             chunk_len: 1 << 20,
@@ -147,7 +156,7 @@ proptest! {
         if rest > 0 {
             ops.push(Op::Aligned { layout: LayoutId::Bytes, xor: false, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
-        let options = EncodeOptions { profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
+        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
         roundtrip(&base, &target, &ops, &options);
     }
 }

@@ -88,6 +88,9 @@ fn main() {
             let old = std::fs::read(&pair[0]).unwrap();
             let new = std::fs::read(&pair[1]).unwrap();
             let mut options = EncodeOptions::default();
+            if std::env::var("CODER").is_ok_and(|c| c == "fast") {
+                options.coder = mallorn_engine::delta::Coder::Fast;
+            }
             if let Ok(p) = std::env::var("PROFILE") {
                 options.profile =
                     mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
