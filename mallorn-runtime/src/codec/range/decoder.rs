@@ -105,14 +105,11 @@ impl Coder for BoundDecoder<'_> {
     #[inline(always)]
     fn code(&mut self, p: &mut Prob, _bit: u32, schedule: &'static Schedule) -> u32 {
         let b = bound(self.dec.range, *p);
-        let bit = if self.dec.code < b {
-            self.dec.range = b;
-            0
-        } else {
-            self.dec.code -= b;
-            self.dec.range -= b;
-            1
-        };
+        // Branch-free: high-entropy data would mispredict half of these.
+        let bit = u32::from(self.dec.code >= b);
+        let mask = bit.wrapping_neg();
+        self.dec.code -= b & mask;
+        self.dec.range = (b & !mask) | (self.dec.range.wrapping_sub(b) & mask);
         adapt(p, bit, schedule);
         self.normalize();
         bit

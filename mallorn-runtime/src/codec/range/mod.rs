@@ -59,12 +59,10 @@ const COUNT_MASK: u16 = 7;
 pub(crate) fn adapt(p: &mut Prob, bit: u32, schedule: &Schedule) {
     let count = *p & COUNT_MASK;
     let shift = schedule[usize::from(count)];
-    let mut prob = u32::from(*p & !COUNT_MASK);
-    if bit == 0 {
-        prob += (65536 - prob) >> shift;
-    } else {
-        prob -= prob >> shift;
-    }
+    // Branch-free: move towards 65536 after a 0, towards 0 after a 1.
+    let prob = i32::from(*p & !COUNT_MASK);
+    let target = ((bit ^ 1) << 16) as i32;
+    let prob = prob + ((target - prob) >> shift);
     // Keep clear of 0 and 1 so a surprise stays codable.
     let prob = prob.clamp(32, 65536 - 32) as u16 & !COUNT_MASK;
     *p = prob | (count + u16::from(count < COUNT_MASK));
