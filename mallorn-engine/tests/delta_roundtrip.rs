@@ -59,7 +59,7 @@ fn every_layout_aligned_and_literal() {
                     offset: 0,
                 }];
                 if base.len() > used {
-                    ops.push(tail);
+                    ops.push(tail.clone());
                 }
                 let options = EncodeOptions {
                     coder: Coder::Smallest,
@@ -158,5 +158,54 @@ proptest! {
         }
         let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
         roundtrip(&base, &target, &ops, &options);
+    }
+}
+
+#[test]
+fn lz_runs_reach_base_and_result() {
+    use mallorn_runtime::codec::smallest::lz::LzItem;
+    let base: Vec<u8> = b"header: abcdefgh; table 0123456789 end".to_vec();
+    let mut target = b"XY".to_vec();
+    target.extend_from_slice(&base[8..20]); // 12 bytes from the base
+    target.extend_from_slice(b"XY"); // repeat of the result
+    target.push(b'!');
+    let b = base.len() as u64;
+    let items = vec![
+        LzItem::Literal,
+        LzItem::Literal,
+        LzItem::Match {
+            distance: b + 2 - 8,
+            len: 12,
+        },
+        LzItem::Match {
+            distance: 14,
+            len: 2,
+        },
+        LzItem::Literal,
+    ];
+    for profile in [Profile::Compact, Profile::Large] {
+        let ops = [Op::Lz {
+            items: items.clone(),
+        }];
+        let options = EncodeOptions {
+            coder: Coder::Smallest,
+            profile,
+            chunk_align_log2: 6,
+            chunk_len: 64,
+        };
+        roundtrip(&base, &target, &ops, &options);
+        // Chunks that cut through a match keep it valid.
+        let options = EncodeOptions {
+            chunk_len: 64,
+            chunk_align_log2: 6,
+            ..options
+        };
+        let long: Vec<u8> = target.iter().cycle().take(300).copied().collect();
+        let mut items = vec![LzItem::Literal; target.len()];
+        items.push(LzItem::Match {
+            distance: target.len() as u64,
+            len: 300 - target.len() as u64,
+        });
+        roundtrip(&base, &long, &[Op::Lz { items }], &options);
     }
 }

@@ -29,8 +29,8 @@ fn breakdown(old: &[u8], new: &[u8], options: &EncodeOptions, all: bool) {
     let mut cats: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let mut pos = 0;
     for op in &ops {
-        let cost = pricer.price(&[*op], old, new, pos);
-        pricer.commit(&[*op], old, new, pos);
+        let cost = pricer.price(std::slice::from_ref(op), old, new, pos);
+        pricer.commit(std::slice::from_ref(op), old, new, pos);
         if all {
             println!("  {pos:>8} {:>9.1} bits {op:?}", cost as f64 / 256.0);
         }
@@ -41,6 +41,7 @@ fn breakdown(old: &[u8], new: &[u8], options: &EncodeOptions, all: bool) {
             }
             Op::CopyBase { .. } => "copy base".into(),
             Op::CopyResult { .. } => "copy result".into(),
+            Op::Lz { .. } => "lz".into(),
         };
         let e = cats.entry(key).or_default();
         e.0 += 1;

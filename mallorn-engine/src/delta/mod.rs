@@ -3,6 +3,7 @@
 
 pub mod chunking;
 pub mod layouts;
+pub mod lz_parse;
 pub mod matcher;
 pub mod plan;
 pub mod pricing;

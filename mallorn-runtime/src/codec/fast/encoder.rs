@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use super::{ALIGNED, COPY_BASE, COPY_RESULT, LITERAL, SHORT_LEN};
 use crate::codec::smallest::encoder::Op;
+use crate::codec::smallest::lz::LzItem;
 use crate::format::varint;
 
 /// Encodes the operations of one chunk in the fast form.
@@ -50,6 +51,46 @@ impl ChunkEncoder {
         let len = op.output_len();
         let range = pos as usize..(pos + len) as usize;
         match *op {
+            Op::Lz { ref items } => {
+                // Literal runs stay literal; matches become copies from the base or result.
+                let mut at = pos;
+                let mut run_start = at;
+                let base_len = base.len() as u64;
+                for item in items {
+                    match *item {
+                        LzItem::Literal => at += 1,
+                        LzItem::Match { distance, len } => {
+                            if at > run_start {
+                                self.tag(LITERAL, at - run_start);
+                                self.out
+                                    .extend_from_slice(&result[run_start as usize..at as usize]);
+                            }
+                            let src = base_len + at - distance;
+                            if src >= base_len {
+                                self.tag(COPY_RESULT, len);
+                                self.varint(distance);
+                            } else {
+                                // A match crossing from the base into the result splits in two.
+                                let from_base = (base_len - src).min(len);
+                                self.tag(COPY_BASE, from_base);
+                                self.base_delta(src);
+                                self.base_cursor = src + from_base;
+                                if len > from_base {
+                                    self.tag(COPY_RESULT, len - from_base);
+                                    self.varint(at + from_base);
+                                }
+                            }
+                            at += len;
+                            run_start = at;
+                        }
+                    }
+                }
+                if at > run_start {
+                    self.tag(LITERAL, at - run_start);
+                    self.out
+                        .extend_from_slice(&result[run_start as usize..at as usize]);
+                }
+            }
             Op::CopyBase { offset, .. } => {
                 self.tag(COPY_BASE, len);
                 self.base_delta(offset);

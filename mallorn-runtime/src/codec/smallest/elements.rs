@@ -102,6 +102,11 @@ impl ValueContext {
         self.fields = [FieldState::default(); MAX_FIELDS];
     }
 
+    /// The last byte written.
+    pub(crate) fn prev_byte(&self) -> u8 {
+        self.prev_byte
+    }
+
     /// Notes the last byte written, the context of the next opaque literal.
     pub(crate) fn set_prev_byte(&mut self, byte: u8) {
         self.prev_byte = byte;

@@ -29,6 +29,11 @@ impl Profile {
         }
     }
 
+    /// Whether the profile has the LZ model for opaque bytes.
+    pub const fn has_lz(self) -> bool {
+        self.params().lz
+    }
+
     /// The context sizing of this profile.
     pub(crate) const fn params(self) -> Params {
         match self {
@@ -36,7 +41,7 @@ impl Profile {
                 glue_prev_bits: 0,
                 glue_position: false,
                 matched_literal: false,
-                match_positions: false,
+                lz: false,
                 separate_xor: false,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
@@ -50,7 +55,7 @@ impl Profile {
                 glue_prev_bits: 0,
                 glue_position: true,
                 matched_literal: true,
-                match_positions: false,
+                lz: true,
                 separate_xor: false,
                 int8_buckets_log2: 1,
                 exponent_buckets_log2: 2,
@@ -64,12 +69,12 @@ impl Profile {
                 glue_prev_bits: 2,
                 glue_position: true,
                 matched_literal: true,
-                match_positions: true,
+                lz: true,
                 separate_xor: true,
                 int8_buckets_log2: 3,
                 exponent_buckets_log2: 4,
                 k_buckets_log2: 2,
-                gamma_banks: 6,
+                gamma_banks: 7,
                 separate_modes: true,
                 separate_kinds: true,
                 mantissa_modelled: true,
@@ -87,8 +92,8 @@ pub(crate) struct Params {
     pub glue_position: bool,
     /// Whether aligned opaque bytes use the LZMA matched-literal model.
     pub matched_literal: bool,
-    /// Whether the matched-literal model is split by position modulo 4.
-    pub match_positions: bool,
+    /// Whether the LZ model (operations coding opaque bytes LZMA-style) is available.
+    pub lz: bool,
     /// Whether XOR residual bytes have their own trees per byte position.
     pub separate_xor: bool,
     /// log2 of int8 literal context buckets.

@@ -95,9 +95,8 @@ pub(crate) fn glue_literal<C: Coder>(
     prev: u8,
     value: u8,
 ) -> u8 {
-    let bits = m.params.glue_prev_bits;
-    let ctx = (glue_position(m, pos) << bits) | (usize::from(prev) >> (8 - bits));
-    tree(c, m.p, m.o.glue_literal + ctx * 256, 8, u32::from(value)) as u8
+    let block = super::lz::literal_block(m, pos, prev);
+    tree(c, m.p, block, 8, u32::from(value)) as u8
 }
 
 /// An opaque byte aligned with `old`: a "differs" flag, then the byte with `old` as context.
@@ -117,15 +116,12 @@ pub(crate) fn glue_aligned<C: Coder>(
     if differs == 0 {
         return old;
     }
+    // The literal block of this position.
+    let block = super::lz::literal_block(m, pos, 0);
     if m.params.matched_literal {
-        let position = if m.params.match_positions {
-            position
-        } else {
-            0
-        };
-        matched_byte(c, m.p, m.o.glue_match + position * 0x300, old, value)
+        matched_byte(c, m.p, block, old, value)
     } else {
-        tree(c, m.p, m.o.glue_literal, 8, u32::from(value)) as u8
+        tree(c, m.p, block, 8, u32::from(value)) as u8
     }
 }
 
