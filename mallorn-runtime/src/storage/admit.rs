@@ -66,6 +66,9 @@ impl<'k, 's> VerifyingAdmit<'k, 's> {
 }
 
 impl Admit for VerifyingAdmit<'_, '_> {
+    // Not inlined: the Ed25519 check needs several KiB of stack, which must be released
+    // when admission ends instead of staying in the caller's frame for the whole update.
+    #[inline(never)]
     fn admit(
         &mut self,
         header: &[u8; HEADER_LEN],
