@@ -137,11 +137,15 @@ fn main() -> ! {
         figures.admit_ticks,
         clock::instructions(figures.admit_ticks)
     );
-    hprintln!(
-        "apply             {} ticks = {} instructions (decode, flash writes, checkpoints, digests)",
-        figures.apply_ticks,
-        clock::instructions(figures.apply_ticks)
-    );
+    if figures.apply_ticks == 0 {
+        hprintln!("apply             not reached");
+    } else {
+        hprintln!(
+            "apply             {} ticks = {} instructions (decode, flash writes, checkpoints, digests)",
+            figures.apply_ticks,
+            clock::instructions(figures.apply_ticks)
+        );
+    }
     hprintln!(
         "flash             {} blocks erased, {} writes, {} bytes programmed, journal sequence {}",
         figures.flash.blocks_erased,
