@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use mallorn_engine::bundle::{
-    ApplyError, BundleIdentity, PayloadBuilder, apply_signed_bundle, apply_signed_bundle_to_file,
-    assemble_unsigned,
+    ApplyError, BundleIdentity, BundleRequest, apply_signed_bundle, apply_signed_bundle_to_file,
+    build_bundle as build_delta,
 };
+use mallorn_engine::delta::EncodeOptions;
 use mallorn_engine::signing::{
     PublicKey, SigningKey, VerifyError, VerifyPolicy, sign_bundle, verify_bundle,
     verify_bundle_with,
@@ -53,10 +54,16 @@ fn build_bundle(old: &[u8], new: &[u8], model: &str, sku: &str, counter: u64) ->
         to_version: ModelVersion::new(2022, 4, 8),
         security_counter: counter,
     };
-    let mut payload = PayloadBuilder::new(12);
-    payload.push_stored(new);
-    let header = payload.header(&identity, Some(old), new);
-    assemble_unsigned(&header, payload.bytes())
+    let request = BundleRequest {
+        base: Some(old),
+        target: new,
+        identity,
+        options: EncodeOptions::default(),
+        key: None,
+    };
+    build_delta(&request)
+        .expect("the corpus pair encodes")
+        .bytes
 }
 
 fn keys() -> (SigningKey, SigningKey, SigningKey) {

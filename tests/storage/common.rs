@@ -5,9 +5,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle as build_signed_or_not};
+use mallorn_engine::delta::{Coder, EncodeOptions};
 use mallorn_runtime::Error;
-use mallorn_runtime::apply::workspace::STAGING_LEN;
+use mallorn_runtime::apply::required_work_len;
+use mallorn_runtime::apply::workspace::MIN_OUTPUT_LEN;
+use mallorn_runtime::codec::smallest::Profile;
+use mallorn_runtime::format::Decoders;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::{Sha256, sha256};
 use mallorn_runtime::image::BaseImage;
@@ -16,30 +20,63 @@ use mallorn_runtime::storage::{
     Admit, BootDecision, BootKind, FlashLayout, Phase, Region, Slot, SlotImage, Updater,
 };
 
-/// Work buffer of the tests: the decoder's staging area plus a 4 KiB output buffer, so each
+/// The codec profile the tests' bundles use.
+pub const PROFILE: Profile = Profile::Compact;
+/// Work buffer of the tests: what the profile needs, with a 4 KiB output buffer, so each
 /// flash write is one 4 KiB block (a realistic device buffer).
-pub const WORK_LEN: usize = STAGING_LEN + 4096;
+pub const WORK_LEN: usize =
+    required_work_len(Decoders(Decoders::ALL), PROFILE as u8) - MIN_OUTPUT_LEN + 4096;
 
 /// Security counter the device is provisioned with; bundles to the next release carry one more.
 pub const PROVISIONED_COUNTER: u64 = 1;
 
-/// Builds the bundle that turns `old` into `new`, with chunks aligned to `1 << chunk_align_log2`
-/// (the device's erase size). The one place the tests make bundles: it stores the new model
-/// verbatim until the delta codec lands, then this is where the codec plugs in.
+/// Builds the delta bundle that turns `old` into `new` with `coder`, with chunks aligned to
+/// `1 << chunk_align_log2` (the device's erase size). The one place the tests make bundles.
+pub fn build_bundle_with(
+    old: &[u8],
+    new: &[u8],
+    chunk_align_log2: u8,
+    security_counter: u64,
+    coder: Coder,
+) -> Vec<u8> {
+    let identity = BundleIdentity {
+        security_counter,
+        ..BundleIdentity::default()
+    };
+    // One erase block per chunk, so power cuts land in many chunks.
+    let options = EncodeOptions {
+        chunk_align_log2,
+        chunk_len: 1 << chunk_align_log2,
+        profile: PROFILE,
+        coder,
+        ..EncodeOptions::default()
+    };
+    let request = BundleRequest {
+        base: Some(old),
+        target: new,
+        identity,
+        options,
+        key: None,
+    };
+    build_signed_or_not(&request)
+        .expect("the corpus pair encodes")
+        .bytes
+}
+
+/// A bundle coded by the smallest codec (see [`build_bundle_with`]).
 pub fn build_bundle(
     old: &[u8],
     new: &[u8],
     chunk_align_log2: u8,
     security_counter: u64,
 ) -> Vec<u8> {
-    let mut payload = PayloadBuilder::new(chunk_align_log2);
-    payload.push_stored(new);
-    let identity = BundleIdentity {
+    build_bundle_with(
+        old,
+        new,
+        chunk_align_log2,
         security_counter,
-        ..BundleIdentity::default()
-    };
-    let header = payload.header(&identity, Some(old), new);
-    assemble_unsigned(&header, payload.bytes())
+        Coder::Smallest,
+    )
 }
 
 /// Header, signature and payload of a bundle.
@@ -172,11 +209,17 @@ impl<const W: usize, const E: usize, const R: usize> Rig<W, E, R> {
     /// Slots sized for the larger model, a two-bank state region, and a staging region that
     /// holds the bundle (which the staged tests program there).
     pub fn new(old: Vec<u8>, new: Vec<u8>) -> Self {
-        let bundle = build_bundle(
+        Self::with_coder(old, new, Coder::Smallest)
+    }
+
+    /// [`Rig::new`] with the bundle coded by `coder`.
+    pub fn with_coder(old: Vec<u8>, new: Vec<u8>, coder: Coder) -> Self {
+        let bundle = build_bundle_with(
             &old,
             &new,
             E.trailing_zeros() as u8,
             PROVISIONED_COUNTER + 1,
+            coder,
         );
         let slot = round_up(old.len().max(new.len()), E);
         let state = 2 * round_up(512, E);

@@ -385,13 +385,11 @@ impl<'w> PayloadDecoder<'w> {
                 )?;
                 consumed += used;
                 *coded_left -= used as u64;
-                if used == 0 {
-                    if is_rest || !(self.output.chunk_left == 0 && codec.between_ops()) {
-                        return Err(Error::CorruptPayload {
-                            offset: self.payload_offset,
-                            reason: "decoder made no progress",
-                        });
-                    }
+                if used == 0 && (is_rest || !(self.output.chunk_left == 0 && codec.between_ops())) {
+                    return Err(Error::CorruptPayload {
+                        offset: self.payload_offset,
+                        reason: "decoder made no progress",
+                    });
                 }
                 continue;
             }

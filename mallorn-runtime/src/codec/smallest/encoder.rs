@@ -213,7 +213,7 @@ impl<C: Coder> ChunkEncoder<C> {
                         }
                         LzItem::Match { distance, len } => {
                             assert!(
-                                len >= 1 && len <= lz::MAX_MATCH && distance <= lz::MAX_DISTANCE,
+                                (1..=lz::MAX_MATCH).contains(&len) && distance <= lz::MAX_DISTANCE,
                                 "LZ match out of range"
                             );
                             LzItem::Match { distance, len }

@@ -1,6 +1,6 @@
 //! Model-size profiles of the smallest codec. A profile fixes how many contexts each part of
 //! the model has, and so the decoder's state size: from a 2 KiB `Tiny` profile for the
-//! smallest microcontrollers to a `Large` one (about 52 KiB) for parts with RAM to spare. The bundle header
+//! smallest microcontrollers to a `Large` one (about 65 KiB) for parts with RAM to spare. The bundle header
 //! names the profile; the build picks the largest one that fits a target's RAM budget.
 
 /// A model-size profile.
@@ -9,9 +9,9 @@
 pub enum Profile {
     /// At most 2 KiB of model state: few contexts, banks shared between roles.
     Tiny = 0,
-    /// About 16 KiB of model state.
+    /// About 20 KiB of model state.
     Compact = 1,
-    /// About 52 KiB of model state: the most contexts.
+    /// About 65 KiB of model state: the most contexts.
     Large = 2,
 }
 
@@ -42,6 +42,7 @@ impl Profile {
                 glue_position: false,
                 matched_literal: false,
                 lz: false,
+                kind_context: false,
                 separate_xor: false,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
@@ -56,6 +57,7 @@ impl Profile {
                 glue_position: true,
                 matched_literal: true,
                 lz: true,
+                kind_context: true,
                 separate_xor: false,
                 int8_buckets_log2: 1,
                 exponent_buckets_log2: 2,
@@ -70,6 +72,7 @@ impl Profile {
                 glue_position: true,
                 matched_literal: true,
                 lz: true,
+                kind_context: true,
                 separate_xor: true,
                 int8_buckets_log2: 3,
                 exponent_buckets_log2: 4,
@@ -94,6 +97,8 @@ pub(crate) struct Params {
     pub matched_literal: bool,
     /// Whether the LZ model (operations coding opaque bytes LZMA-style) is available.
     pub lz: bool,
+    /// Whether an operation's kind is coded in the context of the previous kind.
+    pub kind_context: bool,
     /// Whether XOR residual bytes have their own trees per byte position.
     pub separate_xor: bool,
     /// log2 of int8 literal context buckets.
