@@ -49,7 +49,6 @@ pub fn build_bundle_with(
         chunk_len: 1 << chunk_align_log2,
         profile: PROFILE,
         coder,
-        ..EncodeOptions::default()
     };
     let request = BundleRequest {
         base: Some(old),
