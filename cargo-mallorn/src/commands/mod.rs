@@ -6,10 +6,12 @@
 //! or an error, which [`run`] prints and maps to exit code 1, or 2 for a [`UsageError`].
 //! To add a command: a file here, a variant in `cli::Command`, an arm in [`run`].
 
+pub mod build;
 pub mod check;
 pub mod init;
 pub mod inspect;
 pub mod keygen;
+pub mod plan;
 pub mod schema;
 pub mod verify;
 
@@ -38,6 +40,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let Cli { global, command } = cli;
     let result = match command {
         Command::Init(args) => init::run(args, &global),
+        Command::Build(args) => build::run(args, &global),
+        Command::Plan(args) => plan::run(args, &global),
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
         Command::Inspect(args) => Ok(inspect::run(&args, &global)),
