@@ -61,6 +61,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
             .jobs
             .unwrap_or_else(build::parallel::default_threads)
             .max(1),
+        write_source_tree: true,
         observer: progress
             .as_ref()
             .map_or(&Quiet as &dyn BuildObserver, |p| p),

@@ -75,6 +75,9 @@ pub struct BuildOptions<'a> {
     pub output_dir: PathBuf,
     /// Worker threads for encoding.
     pub threads: usize,
+    /// Update the generated files in the source tree (`[output] rust/c-header/linker`).
+    /// Tests that build a committed example into a temporary directory turn it off.
+    pub write_source_tree: bool,
     /// Progress reports.
     pub observer: &'a dyn BuildObserver,
 }
@@ -239,8 +242,12 @@ pub fn build(
     let build_key = build_key(loaded, &prepared, &full_jobs, &delta_jobs);
     let previous = Cache::load(out).unwrap_or_default();
     let bundle_count = prepared.plan.bundle_count();
+    let sync_source_tree = || match options.write_source_tree {
+        true => source_tree::sync(&prepared.source_tree_files()),
+        false => Ok(Vec::new()),
+    };
     if previous.build_key == build_key && previous.files_intact(out) {
-        let written = source_tree::sync(&prepared.source_tree_files())?;
+        let written = sync_source_tree()?;
         return Ok(BuildReport {
             output_dir: out.clone(),
             up_to_date: true,
@@ -447,7 +454,7 @@ pub fn build(
     write(INDEX_FILE, &index.to_bytes(), &mut cache)?;
     staging.write(cache::CACHE_FILE, &cache.to_bytes())?;
     staging.commit()?;
-    let written = source_tree::sync(&prepared.source_tree_files())?;
+    let written = sync_source_tree()?;
     Ok(BuildReport {
         output_dir: out.clone(),
         up_to_date: false,
