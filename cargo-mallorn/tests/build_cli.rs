@@ -47,7 +47,10 @@ fn edit(dir: &Path, from: &str, to: &str) {
 #[test]
 fn builds_the_example_then_finds_nothing_to_do() {
     let dir = example();
-    let run = mallorn(dir.path(), &["mallorn", "build", "--manifest-path", "Mallorn.toml"]);
+    let run = mallorn(
+        dir.path(),
+        &["mallorn", "build", "--manifest-path", "Mallorn.toml"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
@@ -55,10 +58,17 @@ fn builds_the_example_then_finds_nothing_to_do() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("wakeword-m4-1mb: smallest (profile tiny)"));
+    assert!(
+        run.stdout
+            .contains("wakeword-m4-1mb: smallest (profile tiny)")
+    );
     assert!(run.stdout.contains("micro-speech 1.0.0 -> 1.1.0"));
     assert!(dir.path().join("target/mallorn/index.json").is_file());
-    assert!(dir.path().join("target/mallorn/wakeword-s3-8mb/okay-nabu/okay-nabu-3.0.0-full.mlrn").is_file());
+    assert!(
+        dir.path()
+            .join("target/mallorn/wakeword-s3-8mb/okay-nabu/okay-nabu-3.0.0-full.mlrn")
+            .is_file()
+    );
 
     let again = mallorn(dir.path(), &["build"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
@@ -98,7 +108,11 @@ fn check_passes_on_fresh_files_and_fails_with_a_diff_on_stale_ones() {
     let dir = example();
     let run = mallorn(dir.path(), &["build", "--check"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("6 generated files are up to date"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("6 generated files are up to date"),
+        "{}",
+        run.stderr
+    );
 
     // A release added but the generated files not regenerated: stale.
     std::fs::copy(
@@ -111,16 +125,39 @@ fn check_passes_on_fresh_files_and_fails_with_a_diff_on_stale_ones() {
         "path = \"models/micro_speech-1.1.0.tflite\"\n",
         "path = \"models/micro_speech-1.1.0.tflite\"\n[[model.release]]\nversion = \"1.2.0\"\npath = \"models/micro_speech-1.2.0.tflite\"\n",
     );
-    let header = dir.path().join("firmware/include/wakeword-m4-1mb/mallorn.h");
+    let header = dir
+        .path()
+        .join("firmware/include/wakeword-m4-1mb/mallorn.h");
     let before = std::fs::read(&header).unwrap();
     let run = mallorn(dir.path(), &["build", "--check"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stdout.contains("--- firmware/src/generated/wakeword-m4-1mb.rs (committed)"));
-    assert!(run.stdout.contains("-    pub const VERSION_STR: &str = \"1.1.0\";"), "{}", run.stdout);
-    assert!(run.stdout.contains("+    pub const VERSION_STR: &str = \"1.2.0\";"), "{}", run.stdout);
-    assert!(run.stderr.contains("6 generated files are stale"), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("--- firmware/src/generated/wakeword-m4-1mb.rs (committed)")
+    );
+    assert!(
+        run.stdout
+            .contains("-    pub const VERSION_STR: &str = \"1.1.0\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("+    pub const VERSION_STR: &str = \"1.2.0\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("6 generated files are stale"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("run `cargo mallorn build`"));
-    assert_eq!(std::fs::read(&header).unwrap(), before, "--check wrote a file");
+    assert_eq!(
+        std::fs::read(&header).unwrap(),
+        before,
+        "--check wrote a file"
+    );
     assert!(!dir.path().join("target").exists(), "--check built bundles");
 
     // The private key is not needed for a check.
@@ -135,7 +172,10 @@ fn plan_lists_every_bundle_for_ci_matrices() {
     let run = mallorn(dir.path(), &["plan", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(plan["skus"], serde_json::json!(["wakeword-s3-8mb", "wakeword-m4-1mb"]));
+    assert_eq!(
+        plan["skus"],
+        serde_json::json!(["wakeword-s3-8mb", "wakeword-m4-1mb"])
+    );
     assert_eq!(plan["bundles"].as_array().unwrap().len(), 14);
     assert_eq!(plan["output_dir"], "target/mallorn");
     assert!(!dir.path().join("target").exists(), "plan wrote something");
@@ -158,7 +198,11 @@ fn a_single_target_build_and_an_unknown_target() {
 
     let run = mallorn(dir.path(), &["build", "--target", "nrf52"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no target `nrf52` in Mallorn.toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no target `nrf52` in Mallorn.toml"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -174,11 +218,23 @@ fn failures_exit_1_with_a_clear_message_and_leave_the_output_alone() {
         dir.path().join("keys/moved.pem"),
     )
     .unwrap();
-    edit(dir.path(), "full-image-threshold = 0.9", "full-image-threshold = 0.8");
+    edit(
+        dir.path(),
+        "full-image-threshold = 0.9",
+        "full-image-threshold = 0.8",
+    );
     let run = mallorn(dir.path(), &["build"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("signing key: cannot read key file"), "{}", run.stderr);
-    assert!(run.stderr.contains("cargo mallorn keygen"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("signing key: cannot read key file"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cargo mallorn keygen"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&index).unwrap(), before);
     std::fs::rename(
         dir.path().join("keys/moved.pem"),
@@ -194,7 +250,12 @@ fn failures_exit_1_with_a_clear_message_and_leave_the_output_alone() {
     );
     let run = mallorn(dir.path(), &["build"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("does not fit slot-a of target `wakeword-m4-1mb`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not fit slot-a of target `wakeword-m4-1mb`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&index).unwrap(), before);
     edit(
         dir.path(),
@@ -206,7 +267,11 @@ fn failures_exit_1_with_a_clear_message_and_leave_the_output_alone() {
     std::fs::remove_file(dir.path().join("models/okay_nabu-1.1.0.tflite")).unwrap();
     let run = mallorn(dir.path(), &["build"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("models/okay_nabu-1.1.0.tflite"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("models/okay_nabu-1.1.0.tflite"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(&index).unwrap(), before);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("target"))
         .unwrap()
@@ -233,5 +298,9 @@ fn unsigned_builds_need_a_flag_and_are_flagged() {
 
     let run = mallorn(dir.path(), &["build", "--allow-unsigned"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("warning: the bundles are UNSIGNED"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: the bundles are UNSIGNED"),
+        "{}",
+        run.stderr
+    );
 }

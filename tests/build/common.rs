@@ -124,7 +124,11 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
         if path.is_dir() {
             collect(root, &path, files);
         } else {
-            let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             files.insert(name, std::fs::read(&path).unwrap());
         }
     }
@@ -135,7 +139,10 @@ pub fn mtimes(dir: &Path) -> BTreeMap<String, std::time::SystemTime> {
     tree(dir)
         .keys()
         .map(|name| {
-            let modified = std::fs::metadata(dir.join(name)).unwrap().modified().unwrap();
+            let modified = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .modified()
+                .unwrap();
             (name.clone(), modified)
         })
         .collect()

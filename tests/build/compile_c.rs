@@ -9,7 +9,10 @@ use std::process::Command;
 use crate::common::Example;
 
 fn gcc_available() -> bool {
-    Command::new("gcc").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Compiles a C file that includes `header` twice and uses its initializer macros.
@@ -30,7 +33,15 @@ fn compile(dir: &Path, header: &str) -> std::process::Output {
     )
     .unwrap();
     Command::new("gcc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "main.c"])
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-fsyntax-only",
+            "main.c",
+        ])
         .current_dir(dir)
         .output()
         .expect("gcc runs")
@@ -48,7 +59,11 @@ fn the_c_header_compiles_and_its_checks_bite() {
     for sku in ["wakeword-s3-8mb", "wakeword-m4-1mb"] {
         let header = example.output_text(&format!("{sku}/mallorn.h"));
         let out = compile(scratch.path(), &header);
-        assert!(out.status.success(), "{sku}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{sku}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     // Numbers that disagree stop the compile with the header's own message.

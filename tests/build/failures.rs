@@ -22,7 +22,10 @@ fn fails_cleanly(reload: bool, break_it: impl FnOnce(&Example)) -> BuildError {
     let err = example.build_with(&loaded, &[], false).unwrap_err();
     assert_eq!(tree(&example.out()), before, "the previous output changed");
     assert_eq!(tree(&example.root().join("firmware")), source_before);
-    assert_eq!(leftovers(&example.root().join("target")), Vec::<String>::new());
+    assert_eq!(
+        leftovers(&example.root().join("target")),
+        Vec::<String>::new()
+    );
     err
 }
 
@@ -65,7 +68,12 @@ fn a_slot_overflow_is_named_and_changes_nothing() {
     else {
         panic!("a release larger than its slot must make Mallorn.toml invalid");
     };
-    assert!(invalid.diagnostics.iter().any(|d| d.code == "release-too-large"));
+    assert!(
+        invalid
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "release-too-large")
+    );
 
     // ...and the build refuses a release file that grew after the check.
     let err = fails_cleanly(false, |example| {
@@ -94,7 +102,10 @@ fn a_missing_signing_key_is_named_and_changes_nothing() {
             .starts_with("signing key: cannot read key file "),
         "{err}"
     );
-    assert!(err.to_string().contains("keys/example-release.pem"), "{err}");
+    assert!(
+        err.to_string().contains("keys/example-release.pem"),
+        "{err}"
+    );
     assert!(err.help().unwrap().contains("cargo mallorn keygen"));
 }
 
@@ -177,5 +188,9 @@ fn one_source_tree_path_for_several_targets_is_refused() {
         err.to_string(),
         "[output] rust = \"firmware/src/mallorn.rs\" names a single file, but 2 targets are built: each needs its own"
     );
-    assert!(err.help().unwrap().contains("firmware/src/mallorn-{sku}.rs"));
+    assert!(
+        err.help()
+            .unwrap()
+            .contains("firmware/src/mallorn-{sku}.rs")
+    );
 }

@@ -19,7 +19,11 @@ fn a_second_run_rebuilds_and_touches_nothing() {
     assert!(second.up_to_date);
     assert_eq!((second.encoded, second.reused), (0, 0));
     assert!(second.source_tree_written.is_empty());
-    assert_eq!(mtimes(example.root()), before, "an up-to-date build touched a file");
+    assert_eq!(
+        mtimes(example.root()),
+        before,
+        "an up-to-date build touched a file"
+    );
 }
 
 #[test]
@@ -101,16 +105,32 @@ fn the_full_image_policy_is_applied_and_explained() {
         match (&artefact.from, artefact.kind.as_str()) {
             (None, kind) => assert_eq!(kind, "full"),
             (Some(_), "delta") => {
-                assert!(artefact.size as f64 <= 0.9 * full.size as f64, "{}", artefact.path);
+                assert!(
+                    artefact.size as f64 <= 0.9 * full.size as f64,
+                    "{}",
+                    artefact.path
+                );
                 assert!(artefact.base.is_some() && artefact.reason.is_none());
             }
             (Some(_), "full") => {
                 // A delta was built, found not worth it, and the full image published in its
                 // place, with the reason.
-                let replaced = artefact.replaced_delta_size.expect("the rejected delta's size");
-                assert!(replaced as f64 > 0.9 * full.size as f64, "{}", artefact.path);
+                let replaced = artefact
+                    .replaced_delta_size
+                    .expect("the rejected delta's size");
+                assert!(
+                    replaced as f64 > 0.9 * full.size as f64,
+                    "{}",
+                    artefact.path
+                );
                 assert_eq!(artefact.sha256, full.sha256);
-                assert!(artefact.reason.as_deref().unwrap().contains("full-image-threshold"));
+                assert!(
+                    artefact
+                        .reason
+                        .as_deref()
+                        .unwrap()
+                        .contains("full-image-threshold")
+                );
             }
             (_, kind) => panic!("unknown kind {kind}"),
         }
@@ -140,16 +160,33 @@ fn a_target_without_a_usable_coder_ships_stored_full_images() {
         "[target.codec]\ndecoders = [\"stored\"]\n[target.models.okay-nabu]\nslot-a = { offset = \"512KiB\"",
     );
     let index = example.build().unwrap().index.unwrap();
-    let m4 = index.targets.iter().find(|t| t.sku == "wakeword-m4-1mb").unwrap();
+    let m4 = index
+        .targets
+        .iter()
+        .find(|t| t.sku == "wakeword-m4-1mb")
+        .unwrap();
     assert_eq!(m4.coding, "stored");
-    for artefact in index.artefacts.iter().filter(|a| a.sku == "wakeword-m4-1mb") {
-        assert_eq!((artefact.kind.as_str(), artefact.plan.as_str()), ("full", "stored"));
+    for artefact in index
+        .artefacts
+        .iter()
+        .filter(|a| a.sku == "wakeword-m4-1mb")
+    {
+        assert_eq!(
+            (artefact.kind.as_str(), artefact.plan.as_str()),
+            ("full", "stored")
+        );
         assert_eq!(artefact.decoders, ["stored"]);
-        assert!(artefact.size > artefact.result.len, "stored: no smaller than the model");
+        assert!(
+            artefact.size > artefact.result.len,
+            "stored: no smaller than the model"
+        );
     }
     // Only "fast" (not available yet) allowed: a clear error naming the reason.
     example.edit_manifest("decoders = [\"stored\"]", "decoders = [\"fast\"]");
     let err = example.build().unwrap_err().to_string();
     assert!(err.contains("wakeword-m4-1mb"), "{err}");
-    assert!(err.contains("fast: the fast decoder is not available"), "{err}");
+    assert!(
+        err.contains("fast: the fast decoder is not available"),
+        "{err}"
+    );
 }

@@ -11,7 +11,10 @@ use crate::common::Example;
 /// rust-lld of the active toolchain.
 fn rust_lld() -> Option<PathBuf> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()?;
     let version = Command::new(&rustc).arg("-vV").output().ok()?;
     let host = String::from_utf8(version.stdout)
         .ok()?
@@ -34,8 +37,17 @@ fn object(dir: &Path) -> Option<PathBuf> {
     .unwrap();
     let out = Command::new(rustc)
         .args([
-            "--crate-type=lib", "--emit=obj", "--target", "thumbv7em-none-eabihf",
-            "-C", "panic=abort", "--edition", "2024", "-o", "app.o", "app.rs",
+            "--crate-type=lib",
+            "--emit=obj",
+            "--target",
+            "thumbv7em-none-eabihf",
+            "-C",
+            "panic=abort",
+            "--edition",
+            "2024",
+            "-o",
+            "app.o",
+            "app.rs",
         ])
         .current_dir(dir)
         .output()
@@ -57,7 +69,9 @@ fn link(lld: &Path, dir: &Path, flash_len: &str) -> std::process::Output {
     )
     .unwrap();
     Command::new(lld)
-        .args(["-flavor", "gnu", "-T", "link.x", "-L", ".", "app.o", "-o", "app.elf"])
+        .args([
+            "-flavor", "gnu", "-T", "link.x", "-L", ".", "app.o", "-o", "app.elf",
+        ])
         .current_dir(dir)
         .output()
         .expect("rust-lld runs")
@@ -84,7 +98,11 @@ fn the_linker_fragment_links_and_its_asserts_bite() {
 
     // Firmware in the first 512 KiB: the model regions start at 0x0808_0000.
     let out = link(&lld, scratch.path(), "512K");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let elf = std::fs::read(scratch.path().join("app.elf")).unwrap();
     let symbols = elf32_symbols(&elf);
     for (symbol, address) in [

@@ -19,7 +19,11 @@ fn settings() -> insta::Settings {
 
 /// Snapshot name of a generated file of a SKU.
 fn name(file: &str, sku: &str) -> String {
-    format!("build__{}_{}", file.replace(['.', '-'], "_"), sku.replace('-', "_"))
+    format!(
+        "build__{}_{}",
+        file.replace(['.', '-'], "_"),
+        sku.replace('-', "_")
+    )
 }
 
 #[test]
@@ -84,7 +88,10 @@ fn a_user_template_changes_the_output() {
 
     let report = example.build().unwrap();
     assert!(!report.up_to_date, "a template change must rebuild");
-    assert_eq!(report.encoded, 0, "a template change re-renders, it re-encodes nothing");
+    assert_eq!(
+        report.encoded, 0,
+        "a template change re-renders, it re-encodes nothing"
+    );
     let custom = redact(&example.output_text(header));
     assert_ne!(custom, built_in);
     assert!(custom.contains("#define MY_BOARD_REVISION 3"));
@@ -95,11 +102,16 @@ fn a_user_template_changes_the_output() {
     );
     // The committed copy in the source tree follows, and the other files are unchanged.
     let committed = std::fs::read_to_string(
-        example.root().join("firmware/include/wakeword-m4-1mb/mallorn.h"),
+        example
+            .root()
+            .join("firmware/include/wakeword-m4-1mb/mallorn.h"),
     )
     .unwrap();
     assert_eq!(redact(&committed), custom);
-    assert_eq!(example.output_text("wakeword-m4-1mb/mallorn.rs"), rust_before);
+    assert_eq!(
+        example.output_text("wakeword-m4-1mb/mallorn.rs"),
+        rust_before
+    );
 }
 
 #[test]

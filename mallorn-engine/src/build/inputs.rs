@@ -2,6 +2,7 @@
 //! every selected target that carries it.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use mallorn_manifest::Manifest;
 use mallorn_runtime::hash::sha256;
@@ -38,7 +39,7 @@ impl Inputs {
                     continue;
                 };
                 for (index, release) in model.releases.iter().enumerate() {
-                    if !files.contains_key(&(model_plan.model, index)) {
+                    if let Entry::Vacant(slot) = files.entry((model_plan.model, index)) {
                         let bytes = std::fs::read(&release.path.absolute).map_err(|source| {
                             BuildError::ReadModel {
                                 model: model.name.clone(),
@@ -48,7 +49,7 @@ impl Inputs {
                             }
                         })?;
                         let sha256 = sha256(&bytes);
-                        files.insert((model_plan.model, index), ReleaseFile { bytes, sha256 });
+                        slot.insert(ReleaseFile { bytes, sha256 });
                     }
                     let size = files[&(model_plan.model, index)].bytes.len() as u64;
                     for (region, slot) in [("slot-a", slots.slot_a), ("slot-b", slots.slot_b)] {

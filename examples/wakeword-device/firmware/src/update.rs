@@ -53,7 +53,11 @@ pub fn apply_bundle<F: NorFlash, A: Admit>(
     debug_assert_eq!(bundle.len() - payload.len(), SIGNED_BUNDLE_PREFIX);
     let mut session = updater.begin(admission, header, signature, work)?;
     let start = usize::try_from(session.payload_offset()).unwrap_or(usize::MAX);
-    for piece in payload.get(start..).unwrap_or_default().chunks(fragment.max(1)) {
+    for piece in payload
+        .get(start..)
+        .unwrap_or_default()
+        .chunks(fragment.max(1))
+    {
         session.feed(piece)?;
     }
     Ok(session.finish()?)
