@@ -173,7 +173,7 @@ fn print_json(report: &BuildReport) {
                 json!({"reason": "bundle-built", "sku": a.sku, "model": a.model, "from": a.from,
                        "to": a.to, "kind": a.kind, "path": a.path, "size": a.size,
                        "sha256": a.sha256, "key_id": a.key_id, "ram_required": a.ram_required,
-                       "replaced_delta_size": a.replaced_delta_size, "reason_full": a.reason})
+                       "replaced_delta_size": a.replaced_delta_size, "full_image_reason": a.reason})
             );
         }
         for target in &index.targets {

@@ -183,9 +183,10 @@ fn artefacts(sku: &str, model: &Model) -> Vec<PlannedArtefact> {
 /// The runtime addresses flash with 32-bit offsets.
 fn check_flash(target: &Target) -> Result<(), BuildError> {
     let flash = &target.flash;
-    let what = if flash.size > 1 << 32 {
+    // Region offsets and lengths are u32 on the device.
+    let what = if flash.size > u64::from(u32::MAX) {
         format!(
-            "flash size {} is larger than the 4 GiB the runtime can address",
+            "flash size {} is larger than the runtime's 32-bit offsets can address",
             flash.size
         )
     } else if flash.base.checked_add(flash.size).is_none() {
