@@ -48,7 +48,7 @@ pub fn build_unit(
     key: Option<&SigningKey>,
 ) -> Result<Unit, bundle::BuildError> {
     match coding {
-        Coding::Smallest(options) => {
+        Coding::Coder { options, .. } => {
             let built = build_bundle(&BundleRequest {
                 base,
                 target,

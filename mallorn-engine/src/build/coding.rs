@@ -1,6 +1,7 @@
 //! How a target's bundles are coded: the best decoder the target allows whose work RAM fits its
-//! `ram-buffer`. Decoders are tried in the order of [`PREFERENCE`]; supporting a new decoder is
-//! one line there and one function that says how to configure it for a target.
+//! `ram-buffer`. Decoders are tried in the order of [`PREFERENCE`]; supporting a new coder is
+//! one line there, with a function that configures its [`EncodeOptions`] for a target (the
+//! encoder behind [`crate::bundle::build_bundle`] does the rest).
 
 use mallorn_manifest::{Decoder, Target};
 use mallorn_runtime::apply::required_work_len;
@@ -13,9 +14,14 @@ use crate::delta::{EncodeOptions, TargetError};
 /// The coding chosen for one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
-    /// Deltas and full images with the smallest (context-mixing) coder; chunks it cannot
-    /// shrink are stored.
-    Smallest(EncodeOptions),
+    /// Deltas and full images with a coder (today `smallest`); chunks it cannot shrink are
+    /// stored.
+    Coder {
+        /// The coder's decoder.
+        decoder: Decoder,
+        /// Its options for this target.
+        options: EncodeOptions,
+    },
     /// Full images only, stored verbatim in erase-block chunks: for targets that allow no
     /// coder, or whose RAM fits none.
     Stored {
@@ -28,7 +34,7 @@ impl Coding {
     /// The decoder's name, as in Mallorn.toml.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Smallest(_) => Decoder::Smallest.as_str(),
+            Self::Coder { decoder, .. } => decoder.as_str(),
             Self::Stored { .. } => Decoder::Stored.as_str(),
         }
     }
@@ -41,7 +47,7 @@ impl Coding {
     /// The decoders a bundle of this coding may name in its header.
     pub fn decoders(&self) -> Decoders {
         match self {
-            Self::Smallest(_) => Decoders(Decoders::STORED | Decoders::SMALLEST),
+            Self::Coder { decoder, .. } => Decoders(Decoders::STORED | decoder_bit(*decoder)),
             Self::Stored { .. } => Decoders(Decoders::STORED),
         }
     }
@@ -49,7 +55,7 @@ impl Coding {
     /// The coder profile byte of the header (0 when no coder is used).
     pub fn profile(&self) -> u8 {
         match self {
-            Self::Smallest(options) => options.profile as u8,
+            Self::Coder { options, .. } => options.profile as u8,
             Self::Stored { .. } => 0,
         }
     }
@@ -63,7 +69,7 @@ impl Coding {
     /// log2 of the chunk alignment.
     pub fn chunk_align_log2(&self) -> u8 {
         match self {
-            Self::Smallest(options) => options.chunk_align_log2,
+            Self::Coder { options, .. } => options.chunk_align_log2,
             Self::Stored { chunk_align_log2 } => *chunk_align_log2,
         }
     }
@@ -71,11 +77,24 @@ impl Coding {
     /// A short description for plans and logs, e.g. `smallest (profile compact)`.
     pub fn describe(&self) -> String {
         match self {
-            Self::Smallest(options) => {
-                format!("smallest (profile {})", profile_name(options.profile))
+            Self::Coder { decoder, options } => {
+                format!(
+                    "{} (profile {})",
+                    decoder.as_str(),
+                    profile_name(options.profile)
+                )
             }
             Self::Stored { .. } => "stored (full images only)".into(),
         }
+    }
+}
+
+/// The header's decoder bit of `decoder`.
+fn decoder_bit(decoder: Decoder) -> u16 {
+    match decoder {
+        Decoder::Stored => Decoders::STORED,
+        Decoder::Fast => Decoders::FAST,
+        Decoder::Smallest => Decoders::SMALLEST,
     }
 }
 
@@ -123,7 +142,10 @@ pub fn choose(target: &Target) -> Result<(Coding, Vec<String>), BuildError> {
 
 fn smallest(target: &Target) -> Result<Coding, String> {
     EncodeOptions::for_target(target.flash.erase_size, target.ram_buffer)
-        .map(Coding::Smallest)
+        .map(|options| Coding::Coder {
+            decoder: Decoder::Smallest,
+            options,
+        })
         .map_err(|e| match e {
             TargetError::RamTooSmall { needed, allowed } => format!(
                 "needs {needed} bytes of work RAM even with the tiny profile; ram-buffer is {allowed}"
@@ -179,12 +201,16 @@ mod tests {
     #[test]
     fn picks_the_largest_profile_that_fits_and_falls_back_to_stored() {
         let (coding, notes) = choose(&target(64 << 10, &Decoder::ALL)).unwrap();
-        assert!(matches!(coding, Coding::Smallest(o) if o.profile == Profile::Large));
+        assert!(
+            matches!(coding, Coding::Coder { options, .. } if options.profile == Profile::Large)
+        );
         assert!(notes.is_empty());
         assert!(coding.work_len() <= 64 << 10);
 
         let (coding, _) = choose(&target(8 << 10, &Decoder::ALL)).unwrap();
-        assert!(matches!(coding, Coding::Smallest(o) if o.profile == Profile::Tiny));
+        assert!(
+            matches!(coding, Coding::Coder { options, .. } if options.profile == Profile::Tiny)
+        );
         assert!(coding.work_len() <= 8 << 10);
 
         // 1 KiB fits no coder: stored full images, with the reason kept for the report.
