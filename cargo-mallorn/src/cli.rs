@@ -45,6 +45,10 @@ pub enum MessageFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build a signed bundle that turns OLD into NEW (checked by applying it before writing).
+    Diff(commands::diff::Args),
+    /// Verify a bundle and apply it to OLD, writing NEW atomically.
+    Apply(commands::apply::Args),
     /// Write a commented Mallorn.toml (and mallorn.schema.json) for the current package.
     Init(commands::init::Args),
     /// Build every update bundle, the generated firmware files and index.json.

@@ -2,18 +2,24 @@
 //! operation kind, layout and profile.
 
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle, assemble_unsigned};
-use mallorn_engine::delta::{EncodeOptions, encode_plan};
+use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::Op;
 use proptest::prelude::*;
 
+/// Round-trips `ops` with both codecs; returns the smallest codec's payload size.
 fn roundtrip(base: &[u8], target: &[u8], ops: &[Op], options: &EncodeOptions) -> usize {
-    let payload = encode_plan(base, target, ops, options);
-    let header = payload.header(&BundleIdentity::default(), Some(base), target);
-    let bundle = assemble_unsigned(&header, payload.bytes());
-    assert_eq!(apply_bundle(&bundle, base).unwrap(), target);
-    payload.bytes().len()
+    let mut sizes = [0; 2];
+    for (i, coder) in [Coder::Smallest, Coder::Fast].into_iter().enumerate() {
+        let options = EncodeOptions { coder, ..*options };
+        let payload = encode_plan(base, target, ops, &options);
+        let header = payload.header(&BundleIdentity::default(), Some(base), target);
+        let bundle = assemble_unsigned(&header, payload.bytes());
+        assert_eq!(apply_bundle(&bundle, base).unwrap(), target, "{coder:?}");
+        sizes[i] = payload.bytes().len();
+    }
+    sizes[0]
 }
 
 fn mutate(base: &[u8], seed: u64, rate: u32) -> Vec<u8> {
@@ -53,9 +59,10 @@ fn every_layout_aligned_and_literal() {
                     offset: 0,
                 }];
                 if base.len() > used {
-                    ops.push(tail);
+                    ops.push(tail.clone());
                 }
                 let options = EncodeOptions {
+                    coder: Coder::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 1024,
@@ -71,6 +78,7 @@ fn every_layout_aligned_and_literal() {
                 &target,
                 &ops,
                 &EncodeOptions {
+                    coder: Coder::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 4096,
@@ -117,6 +125,7 @@ fn copies_from_base_and_result() {
         &target,
         &ops,
         &EncodeOptions {
+            coder: Coder::Smallest,
             profile: Profile::Tiny,
             chunk_align_log2: 6,
             chunk_len: 1 << 20,
@@ -147,7 +156,56 @@ proptest! {
         if rest > 0 {
             ops.push(Op::Aligned { layout: LayoutId::Bytes, xor: false, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
-        let options = EncodeOptions { profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
+        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
         roundtrip(&base, &target, &ops, &options);
+    }
+}
+
+#[test]
+fn lz_runs_reach_base_and_result() {
+    use mallorn_runtime::codec::smallest::lz::LzItem;
+    let base: Vec<u8> = b"header: abcdefgh; table 0123456789 end".to_vec();
+    let mut target = b"XY".to_vec();
+    target.extend_from_slice(&base[8..20]); // 12 bytes from the base
+    target.extend_from_slice(b"XY"); // repeat of the result
+    target.push(b'!');
+    let b = base.len() as u64;
+    let items = vec![
+        LzItem::Literal,
+        LzItem::Literal,
+        LzItem::Match {
+            distance: b + 2 - 8,
+            len: 12,
+        },
+        LzItem::Match {
+            distance: 14,
+            len: 2,
+        },
+        LzItem::Literal,
+    ];
+    for profile in [Profile::Compact, Profile::Large] {
+        let ops = [Op::Lz {
+            items: items.clone(),
+        }];
+        let options = EncodeOptions {
+            coder: Coder::Smallest,
+            profile,
+            chunk_align_log2: 6,
+            chunk_len: 64,
+        };
+        roundtrip(&base, &target, &ops, &options);
+        // Chunks that cut through a match keep it valid.
+        let options = EncodeOptions {
+            chunk_len: 64,
+            chunk_align_log2: 6,
+            ..options
+        };
+        let long: Vec<u8> = target.iter().cycle().take(300).copied().collect();
+        let mut items = vec![LzItem::Literal; target.len()];
+        items.push(LzItem::Match {
+            distance: target.len() as u64,
+            len: 300 - target.len() as u64,
+        });
+        roundtrip(&base, &long, &[Op::Lz { items }], &options);
     }
 }

@@ -153,7 +153,7 @@ fn the_full_image_policy_is_applied_and_explained() {
 }
 
 #[test]
-fn a_target_without_a_usable_coder_ships_stored_full_images() {
+fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
     let example = Example::new();
     example.edit_manifest(
         "[target.models.okay-nabu]\nslot-a = { offset = \"512KiB\"",
@@ -181,12 +181,34 @@ fn a_target_without_a_usable_coder_ships_stored_full_images() {
             "stored: no smaller than the model"
         );
     }
-    // Only "fast" (not available yet) allowed: a clear error naming the reason.
+    // Only "fast" allowed: deltas with the fast coder, no coder RAM.
     example.edit_manifest("decoders = [\"stored\"]", "decoders = [\"fast\"]");
-    let err = example.build().unwrap_err().to_string();
-    assert!(err.contains("wakeword-m4-1mb"), "{err}");
+    let index = example.build().unwrap().index.unwrap();
+    let m4 = index
+        .targets
+        .iter()
+        .find(|t| t.sku == "wakeword-m4-1mb")
+        .unwrap();
+    assert_eq!(m4.coding, "fast");
+    let delta = index
+        .artefacts
+        .iter()
+        .find(|a| a.sku == "wakeword-m4-1mb" && a.model == "micro-speech" && a.from.is_some())
+        .unwrap();
+    assert_eq!(delta.kind, "delta");
+    assert_eq!(delta.decoders, ["fast"]);
+    assert!(u64::from(delta.ram_required) <= m4.work_len);
+
+    // Only "smallest", in less RAM than its tiny profile needs: a clear error with the reason.
+    example.edit_manifest("decoders = [\"fast\"]", "decoders = [\"smallest\"]");
+    example.edit_manifest("ram-buffer = \"8KiB\"", "ram-buffer = \"1KiB\"");
+    let err = example.build().unwrap_err();
+    let text = err.to_string();
     assert!(
-        err.contains("fast: the fast decoder is not available"),
-        "{err}"
+        text.starts_with(
+            "target `wakeword-m4-1mb`: no allowed decoder can be used (smallest: needs "
+        ),
+        "{text}"
     );
+    assert!(err.help().unwrap().contains("raise `ram-buffer`"));
 }

@@ -6,8 +6,10 @@
 //! or an error, which [`run`] prints and maps to exit code 1, or 2 for a [`UsageError`].
 //! To add a command: a file here, a variant in `cli::Command`, an arm in [`run`].
 
+pub mod apply;
 pub mod build;
 pub mod check;
+pub mod diff;
 pub mod init;
 pub mod inspect;
 pub mod keygen;
@@ -42,6 +44,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(args, &global),
         Command::Build(args) => build::run(args, &global),
         Command::Plan(args) => plan::run(args, &global),
+        Command::Diff(args) => diff::run(args, &global),
+        Command::Apply(args) => apply::run(args, &global),
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
         Command::Inspect(args) => Ok(inspect::run(&args, &global)),

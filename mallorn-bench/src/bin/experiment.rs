@@ -1,24 +1,79 @@
-//! Quick codec experiment: sizes of Mallorn payloads vs zstd --patch-from on corpus pairs.
+//! Codec experiments: Mallorn payload sizes against zstd --patch-from on corpus pairs, with
+//! an optional breakdown of the plan's coded cost per operation kind (`DUMP=1`, or
+//! `DUMP=all` for every operation).
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+use mallorn_engine::delta::{self, EncodeOptions, pricing::Pricer};
+use mallorn_runtime::codec::smallest::encoder::Op;
+
+fn zstd_patch(old: &[u8], new: &[u8]) -> usize {
+    use zstd::zstd_safe::{CCtx, CParameter};
+    let mut cctx = CCtx::create();
+    cctx.set_parameter(CParameter::CompressionLevel(19))
+        .unwrap();
+    cctx.set_parameter(CParameter::EnableLongDistanceMatching(true))
+        .unwrap();
+    cctx.set_parameter(CParameter::WindowLog(27)).unwrap();
+    cctx.ref_prefix(old).unwrap();
+    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(new.len()));
+    cctx.compress2(&mut out, new).unwrap();
+    out.len()
+}
+
+fn breakdown(old: &[u8], new: &[u8], options: &EncodeOptions, all: bool) {
+    let base_map = mallorn_engine::model::parse(old).unwrap();
+    let target_map = mallorn_engine::model::parse(new).unwrap();
+    let ops = delta::plan::plan(old, new, &base_map, &target_map, options.profile);
+    let mut pricer = Pricer::new(options.profile);
+    let mut cats: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    let mut pos = 0;
+    for op in &ops {
+        let cost = pricer.price(std::slice::from_ref(op), old, new, pos);
+        pricer.commit(std::slice::from_ref(op), old, new, pos);
+        if all {
+            println!("  {pos:>8} {:>9.1} bits {op:?}", cost as f64 / 256.0);
+        }
+        let key = match op {
+            Op::Literal { layout, .. } => format!("literal {layout:?}"),
+            Op::Aligned { layout, xor, .. } => {
+                format!("aligned {layout:?}{}", if *xor { " xor" } else { "" })
+            }
+            Op::CopyBase { .. } => "copy base".into(),
+            Op::CopyResult { .. } => "copy result".into(),
+            Op::Lz { .. } => "lz".into(),
+        };
+        let e = cats.entry(key).or_default();
+        e.0 += 1;
+        e.1 += op.output_len();
+        e.2 += cost;
+        pos += op.output_len();
+    }
+    for (k, (n, bytes, cost)) in &cats {
+        println!(
+            "  {k:>22}: {n:>6} ops {bytes:>9} bytes -> {:>9.0} B ({:.3} bits/byte)",
+            *cost as f64 / 2048.0,
+            *cost as f64 / 256.0 / *bytes as f64
+        );
+    }
+}
 
 fn main() {
     let corpus = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "../shared/corpus".into());
     let filter = std::env::args().nth(2);
+    let dump = std::env::var("DUMP").ok();
     let mut lineages: Vec<_> = std::fs::read_dir(&corpus)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().is_dir())
         .map(|e| e.path())
+        .filter(|p| p.is_dir())
         .collect();
     lineages.sort();
     let mut logs = Vec::new();
     for dir in lineages {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
-            continue;
-        }
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
@@ -27,11 +82,22 @@ fn main() {
             .collect();
         files.sort();
         for pair in files.windows(2) {
+            let label = format!("{name}/{}", pair[1].file_name().unwrap().to_string_lossy());
+            if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+                continue;
+            }
             let old = std::fs::read(&pair[0]).unwrap();
             let new = std::fs::read(&pair[1]).unwrap();
+            let mut options = EncodeOptions::default();
+            if std::env::var("CODER").is_ok_and(|c| c == "fast") {
+                options.coder = mallorn_engine::delta::Coder::Fast;
+            }
+            if let Ok(p) = std::env::var("PROFILE") {
+                options.profile =
+                    mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
+            }
             let t = Instant::now();
-            let options = mallorn_engine::delta::EncodeOptions::default();
-            let enc = mallorn_engine::delta::encode(&old, &new, &options);
+            let enc = delta::encode(&old, &new, &options);
             let secs = t.elapsed().as_secs_f64();
             let header = enc.payload.header(&Default::default(), Some(&old), &new);
             let bundle = mallorn_engine::bundle::assemble_unsigned(&header, enc.payload.bytes());
@@ -39,54 +105,18 @@ fn main() {
             let out = mallorn_engine::bundle::apply_bundle(&bundle, &old).unwrap();
             let apply = t.elapsed().as_secs_f64();
             assert_eq!(out, new);
-            let zstd = {
-                use zstd::zstd_safe::{CCtx, CParameter};
-                let mut cctx = CCtx::create();
-                cctx.set_parameter(CParameter::CompressionLevel(19))
-                    .unwrap();
-                cctx.set_parameter(CParameter::EnableLongDistanceMatching(true))
-                    .unwrap();
-                cctx.set_parameter(CParameter::WindowLog(27)).unwrap();
-                cctx.ref_prefix(&old).unwrap();
-                let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(new.len()));
-                cctx.compress2(&mut out, &new).unwrap();
-                out.len()
-            };
+            let zstd = zstd_patch(&old, &new);
             let m = enc.payload.bytes().len();
-            if std::env::var("DUMP").is_ok() {
-                let base_map = mallorn_engine::model::parse(&old).unwrap();
-                let target_map = mallorn_engine::model::parse(&new).unwrap();
-                let ops = mallorn_engine::delta::plan::plan(
-                    &old,
-                    &new,
-                    &base_map,
-                    &target_map,
-                    options.profile,
-                );
-                let mut pos = 0;
-                let mut pricer = mallorn_engine::delta::pricing::Pricer::new(options.profile);
-                for op in &ops {
-                    let cost = pricer.price(&[*op], &old, &new, pos);
-                    pricer.commit(&[*op], &old, &new, pos);
-                    println!("  {pos:>8} {:>8.1} bits {op:?}", cost as f64 / 256.0);
-                    pos += op.output_len();
-                }
-                let ops = mallorn_engine::delta::plan::plan_opaque(&old, &new, options.profile);
-                let enc2 = mallorn_engine::delta::encode_plan(&old, &new, &ops, &options);
-                println!("opaque plan {} ops {} bytes", ops.len(), enc2.bytes().len());
+            if let Some(d) = &dump {
+                breakdown(&old, &new, &options, d == "all");
             }
             println!(
-                "{:28} {:>40} new {:>9} mallorn {:>9} zstd {:>9} ratio {:.3} plan {:?} ops {} enc {:.1}s ({:.1} MB/s) apply {:.0} MB/s",
-                name,
-                pair[1].file_name().unwrap().to_string_lossy(),
+                "{label:60} new {:>9} mallorn {m:>9} zstd {zstd:>9} ratio {:.3} {:?} ops {} enc {:.1}s apply {:.0} MB/s",
                 new.len(),
-                m,
-                zstd,
                 m as f64 / zstd as f64,
                 enc.plan,
                 enc.ops,
                 secs,
-                new.len() as f64 / secs / 1e6,
                 new.len() as f64 / apply / 1e6
             );
             logs.push((m as f64 / zstd as f64).ln());

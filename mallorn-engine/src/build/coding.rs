@@ -9,13 +9,13 @@ use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::Decoders;
 
 use crate::build::error::BuildError;
-use crate::delta::{EncodeOptions, TargetError};
+use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, TargetError};
 
 /// The coding chosen for one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
-    /// Deltas and full images with a coder (today `smallest`); chunks it cannot shrink are
-    /// stored.
+    /// Deltas and full images with a coder (`smallest` or `fast`); chunks it cannot shrink
+    /// are stored.
     Coder {
         /// The coder's decoder.
         decoder: Decoder,
@@ -55,7 +55,12 @@ impl Coding {
     /// The coder profile byte of the header (0 when no coder is used).
     pub fn profile(&self) -> u8 {
         match self {
-            Self::Coder { options, .. } => options.profile as u8,
+            // Only the smallest coder has model-size profiles.
+            Self::Coder {
+                decoder: Decoder::Smallest,
+                options,
+            } => options.profile as u8,
+            Self::Coder { .. } => 0,
             Self::Stored { .. } => 0,
         }
     }
@@ -113,9 +118,7 @@ type Configure = fn(&Target) -> Result<Coding, String>;
 /// Decoders in order of preference, each with how to configure it for a target.
 const PREFERENCE: [(Decoder, Configure); 3] = [
     (Decoder::Smallest, smallest),
-    (Decoder::Fast, |_| {
-        Err("the fast decoder is not available in this version of mallorn".into())
-    }),
+    (Decoder::Fast, fast),
     (Decoder::Stored, stored),
 ];
 
@@ -154,16 +157,40 @@ fn smallest(target: &Target) -> Result<Coding, String> {
         })
 }
 
-fn stored(target: &Target) -> Result<Coding, String> {
+fn fast(target: &Target) -> Result<Coding, String> {
     let erase = target.flash.erase_size;
+    let coding = Coding::Coder {
+        decoder: Decoder::Fast,
+        options: EncodeOptions {
+            coder: Coder::Fast,
+            // Unused by the fast coder (it keeps no model); the planner prices with it.
+            profile: Profile::Tiny,
+            chunk_align_log2: chunk_align_log2(erase)?,
+            chunk_len: DEFAULT_CHUNK_LEN.max(erase),
+        },
+    };
+    fits(target, coding)
+}
+
+fn stored(target: &Target) -> Result<Coding, String> {
+    let coding = Coding::Stored {
+        chunk_align_log2: chunk_align_log2(target.flash.erase_size)?,
+    };
+    fits(target, coding)
+}
+
+/// log2 of the erase size, which chunk boundaries align to.
+fn chunk_align_log2(erase: u64) -> Result<u8, String> {
     if !erase.is_power_of_two() || !(64..=1 << 30).contains(&erase) {
         return Err(format!(
             "erase size {erase} is not a power of two between 64 B and 1 GiB"
         ));
     }
-    let coding = Coding::Stored {
-        chunk_align_log2: erase.trailing_zeros() as u8,
-    };
+    Ok(erase.trailing_zeros() as u8)
+}
+
+/// `coding` if its work RAM fits the target's `ram-buffer`.
+fn fits(target: &Target, coding: Coding) -> Result<Coding, String> {
     let needed = coding.work_len() as u64;
     if needed > target.ram_buffer {
         return Err(format!(
@@ -200,12 +227,12 @@ mod tests {
 
     #[test]
     fn picks_the_largest_profile_that_fits_and_falls_back_to_stored() {
-        let (coding, notes) = choose(&target(64 << 10, &Decoder::ALL)).unwrap();
+        let (coding, notes) = choose(&target(256 << 10, &Decoder::ALL)).unwrap();
         assert!(
             matches!(coding, Coding::Coder { options, .. } if options.profile == Profile::Large)
         );
         assert!(notes.is_empty());
-        assert!(coding.work_len() <= 64 << 10);
+        assert!(coding.work_len() <= 256 << 10);
 
         let (coding, _) = choose(&target(8 << 10, &Decoder::ALL)).unwrap();
         assert!(
@@ -213,12 +240,16 @@ mod tests {
         );
         assert!(coding.work_len() <= 8 << 10);
 
-        // 1 KiB fits no coder: stored full images, with the reason kept for the report.
+        // 1 KiB fits no smallest profile: the fast coder (no model RAM), with the reason kept
+        // for the report; without fast, stored full images.
         let (coding, notes) = choose(&target(1024, &Decoder::ALL)).unwrap();
+        assert_eq!(coding.name(), "fast");
+        assert!(coding.builds_deltas());
+        assert!(coding.work_len() <= 1024);
+        assert!(notes[0].starts_with("smallest: needs"), "{notes:?}");
+        let (coding, _) = choose(&target(1024, &[Decoder::Smallest, Decoder::Stored])).unwrap();
         assert_eq!(coding.name(), "stored");
         assert!(!coding.builds_deltas());
-        assert!(notes[0].starts_with("smallest: needs"), "{notes:?}");
-        assert!(notes[1].starts_with("fast: "), "{notes:?}");
     }
 
     #[test]
@@ -230,12 +261,9 @@ mod tests {
                 chunk_align_log2: 12
             }
         );
-        let err = choose(&target(64 << 10, &[Decoder::Fast])).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("fast: the fast decoder is not available"),
-            "{err}"
-        );
+        let (coding, _) = choose(&target(64 << 10, &[Decoder::Stored, Decoder::Fast])).unwrap();
+        assert_eq!(coding.decoders().0, Decoders::STORED | Decoders::FAST);
+        assert_eq!(coding.profile(), 0);
         let err = choose(&target(1024, &[Decoder::Smallest])).unwrap_err();
         assert!(err.to_string().contains("smallest: needs"), "{err}");
     }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::smallest::lz::LzItem;
 
 /// Splits `ops` (which produce the result front to back from offset 0) into chunks that end
 /// at multiples of `chunk_len` (itself a multiple of the alignment).
@@ -15,7 +16,7 @@ pub fn split(ops: &[Op], chunk_len: u64) -> Vec<Vec<Op>> {
     let mut chunks = vec![Vec::new()];
     let mut pos = 0u64;
     let mut boundary = chunk_len;
-    let mut queue: VecDeque<Op> = ops.iter().copied().collect();
+    let mut queue: VecDeque<Op> = ops.iter().cloned().collect();
     while let Some(op) = queue.pop_front() {
         let len = op.output_len();
         if len == 0 {
@@ -49,6 +50,7 @@ pub fn split(ops: &[Op], chunk_len: u64) -> Vec<Vec<Op>> {
 /// those producing the rest.
 fn cut(op: Op, head_len: u64) -> (Vec<Op>, Vec<Op>) {
     match op {
+        Op::Lz { items } => cut_lz(items, head_len),
         Op::CopyBase { offset, len } => (
             vec![Op::CopyBase {
                 offset,
@@ -77,6 +79,43 @@ fn cut(op: Op, head_len: u64) -> (Vec<Op>, Vec<Op>) {
             offset,
         } => cut_typed(layout, count, head_len, Some(offset), xor),
     }
+}
+
+/// Splits LZ items after `head_len` bytes. A match cut in two keeps its distance on both
+/// sides; a one-byte piece becomes a literal (the next chunk's coder does not know the
+/// distance as a repeat).
+fn cut_lz(items: Vec<LzItem>, head_len: u64) -> (Vec<Op>, Vec<Op>) {
+    let mut head = Vec::new();
+    let mut rest = Vec::new();
+    let mut at = 0u64;
+    let piece = |distance: u64, len: u64, out: &mut Vec<LzItem>| {
+        if len == 1 {
+            out.push(LzItem::Literal);
+        } else if len > 1 {
+            out.push(LzItem::Match { distance, len });
+        }
+    };
+    for item in items {
+        let len = item.len();
+        if at >= head_len {
+            rest.push(item);
+        } else if at + len <= head_len {
+            head.push(item);
+        } else if let LzItem::Match { distance, .. } = item {
+            let k = head_len - at;
+            piece(distance, k, &mut head);
+            piece(distance, len - k, &mut rest);
+        }
+        at += len;
+    }
+    let wrap = |items: Vec<LzItem>| {
+        if items.is_empty() {
+            Vec::new()
+        } else {
+            vec![Op::Lz { items }]
+        }
+    };
+    (wrap(head), wrap(rest))
 }
 
 fn cut_typed(

@@ -22,15 +22,18 @@ pub struct Match {
     pub len: u64,
 }
 
-const HASH_BITS: u32 = 18;
 const MAX_CHAIN: usize = 48;
 const EMPTY: u32 = u32::MAX;
+/// A match this long ends the search: longer chains would gain little.
+const GOOD_ENOUGH: u64 = 1024;
 
 /// Hash chains over indexed positions of base and result.
 pub struct MatchFinder<'a> {
     base: &'a [u8],
     result: &'a [u8],
     head: Vec<u32>,
+    /// log2 of the head table's length.
+    hash_bits: u32,
     /// Only positions that are multiples of `step` are indexed (sparse indexing keeps large
     /// files affordable; matches are then extended backwards by the caller).
     step: u64,
@@ -40,27 +43,30 @@ pub struct MatchFinder<'a> {
 }
 
 impl<'a> MatchFinder<'a> {
-    /// An empty index over `base` and `result` that indexes every `step`-th position.
-    pub fn new(base: &'a [u8], result: &'a [u8], step: u64) -> Self {
+    /// An empty index over `base` and `result` that indexes every `step`-th position, sized
+    /// for about `expected` entries (chains stay short).
+    pub fn new(base: &'a [u8], result: &'a [u8], step: u64, expected: u64) -> Self {
+        let hash_bits = (64 - expected.max(1).leading_zeros()).clamp(12, 22);
         Self {
             base,
             result,
-            head: vec![EMPTY; 1 << HASH_BITS],
+            hash_bits,
+            head: vec![EMPTY; 1 << hash_bits],
             step: step.max(1),
             entries: Vec::new(),
         }
     }
 
-    fn hash(bytes: &[u8]) -> usize {
+    fn hash(&self, bytes: &[u8]) -> usize {
         let v = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+        (v.wrapping_mul(2_654_435_761) >> (32 - self.hash_bits)) as usize
     }
 
     fn insert(&mut self, combined: u64, bytes: &[u8]) {
         if bytes.len() < 4 || self.entries.len() >= EMPTY as usize - 1 {
             return;
         }
-        let h = Self::hash(bytes);
+        let h = self.hash(bytes);
         self.entries.push((combined, self.head[h]));
         self.head[h] = (self.entries.len() - 1) as u32;
     }
@@ -93,7 +99,7 @@ impl<'a> MatchFinder<'a> {
             return None;
         }
         let base_len = self.base.len() as u64;
-        let mut entry = self.head[Self::hash(target)];
+        let mut entry = self.head[self.hash(target)];
         let mut best: Option<(Match, u64)> = None;
         for _ in 0..MAX_CHAIN {
             if entry == EMPTY {
@@ -110,6 +116,13 @@ impl<'a> MatchFinder<'a> {
                 }
                 (Source::Result(r), &self.result[r as usize..])
             };
+            // A candidate can only beat the best if it also matches at the best's length.
+            if let Some((m, _)) = best {
+                let at = m.len as usize;
+                if bytes.get(at) != target.get(at) || at >= target.len() {
+                    continue;
+                }
+            }
             let len = common_prefix(bytes, target) as u64;
             if len < 4 {
                 continue;
@@ -124,14 +137,31 @@ impl<'a> MatchFinder<'a> {
             };
             if better {
                 best = Some((Match { source, len }, distance));
+                if len >= GOOD_ENOUGH {
+                    break;
+                }
             }
         }
         best.map(|(m, _)| m)
     }
 }
 
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+/// Length of the common prefix, compared eight bytes at a time.
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -142,7 +172,7 @@ mod tests {
     fn finds_base_and_result_repeats() {
         let base = b"the quick brown fox jumps over the lazy dog".to_vec();
         let result = b"lazy dog and the quick brown cat; the quick brown cat".to_vec();
-        let mut finder = MatchFinder::new(&base, &result, 1);
+        let mut finder = MatchFinder::new(&base, &result, 1, 64);
         finder.index_base(0, base.len() as u64);
         let m = finder.find(0, result.len() as u64, 0).unwrap();
         assert_eq!(

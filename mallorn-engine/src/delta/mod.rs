@@ -3,12 +3,14 @@
 
 pub mod chunking;
 pub mod layouts;
+pub mod lz_parse;
 pub mod matcher;
 pub mod plan;
 pub mod pricing;
 
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::CodecId;
+use mallorn_runtime::codec::fast::encoder::ChunkEncoder as FastEncoder;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
 use mallorn_runtime::format::Decoders;
@@ -19,6 +21,8 @@ use crate::model::{self, ModelMap};
 /// How payloads are chunked and coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeOptions {
+    /// Which codec codes the chunks.
+    pub coder: Coder,
     /// Model-size profile of the smallest codec.
     pub profile: Profile,
     /// log2 of the chunk alignment (at least the target's erase size).
@@ -26,6 +30,16 @@ pub struct EncodeOptions {
     /// Output bytes per chunk (a multiple of the alignment): the most an interrupted update
     /// redoes, and how often the model restarts.
     pub chunk_len: u64,
+}
+
+/// The codec setting: the smallest bundles, or the fastest to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Coder {
+    /// Context-modelled range coding (the `smallest` decoder).
+    #[default]
+    Smallest,
+    /// Byte-aligned operations without entropy coding (the `fast` decoder).
+    Fast,
 }
 
 /// Why no encoding fits a device.
@@ -72,6 +86,7 @@ impl EncodeOptions {
                 allowed: ram_buffer,
             })?;
         Ok(Self {
+            coder: Coder::Smallest,
             profile,
             chunk_align_log2: erase_size.trailing_zeros() as u8,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase_size),
@@ -82,6 +97,7 @@ impl EncodeOptions {
 impl Default for EncodeOptions {
     fn default() -> Self {
         Self {
+            coder: Coder::Smallest,
             profile: Profile::Large,
             chunk_align_log2: 12,
             chunk_len: 1 << 20,
@@ -100,26 +116,38 @@ pub fn encode_plan(
     let align = 1u64 << options.chunk_align_log2;
     let chunk_len = options.chunk_len.max(align) / align * align;
     let mut payload = PayloadBuilder::new(options.chunk_align_log2);
-    let mut uses_coder = false;
+    let mut uses_smallest = false;
     let mut pos = 0u64;
     for chunk in chunking::split(ops, chunk_len) {
-        let mut encoder = ChunkEncoder::new(options.profile, pos);
         let start = pos;
-        for op in &chunk {
-            encoder.op(op, base, target, pos);
-            pos += op.output_len();
-        }
-        let coded = encoder.finish();
+        let (codec, coded) = match options.coder {
+            Coder::Smallest => {
+                let mut encoder = ChunkEncoder::new(options.profile, pos);
+                for op in &chunk {
+                    encoder.op(op, base, target, pos);
+                    pos += op.output_len();
+                }
+                (CodecId::Smallest, encoder.finish())
+            }
+            Coder::Fast => {
+                let mut encoder = FastEncoder::new(pos);
+                for op in &chunk {
+                    encoder.op(op, base, target, pos);
+                    pos += op.output_len();
+                }
+                (CodecId::Fast, encoder.finish())
+            }
+        };
         let raw = &target[start as usize..pos as usize];
         if coded.len() < raw.len() {
-            payload.push_chunk(CodecId::Smallest, raw.len() as u64, &coded);
-            uses_coder = true;
+            payload.push_chunk(codec, raw.len() as u64, &coded);
+            uses_smallest |= codec == CodecId::Smallest;
         } else {
             payload.push_chunk(CodecId::Stored, raw.len() as u64, raw);
         }
     }
     assert_eq!(pos, target.len() as u64, "plan does not cover the target");
-    if uses_coder {
+    if uses_smallest {
         payload.set_coder_profile(options.profile as u8);
     }
     payload
@@ -145,19 +173,26 @@ pub struct Encoded {
     pub ops: usize,
 }
 
-/// Builds the smallest payload turning `base` into `target`: the structured plan when both
-/// files parse, the opaque plan otherwise, and whichever is smaller when both exist.
+/// Targets up to this size are also planned as opaque bytes, and the smaller plan wins;
+/// larger ones with a known structure are planned structurally only (their tensors are priced
+/// against byte coding one by one, and a whole-file opaque parse of them costs minutes).
+pub const OPAQUE_PLAN_LIMIT: u64 = 16 << 20;
+
+/// Builds the smallest payload turning `base` into `target`: the structured plan when the
+/// target parses, the opaque plan otherwise, and whichever is smaller when both are tried.
 pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
     let base_map = model::parse(base).unwrap_or_else(|_| ModelMap::opaque(base.len() as u64));
     let target_map = model::parse(target).unwrap_or_else(|_| ModelMap::opaque(target.len() as u64));
-    let opaque_ops = plan::plan_opaque(base, target, options.profile);
-    let opaque = Encoded {
-        payload: encode_plan(base, target, &opaque_ops, options),
-        plan: PlanKind::Opaque,
-        ops: opaque_ops.len(),
+    let opaque = || {
+        let ops = plan::plan_opaque(base, target, options.profile);
+        Encoded {
+            payload: encode_plan(base, target, &ops, options),
+            plan: PlanKind::Opaque,
+            ops: ops.len(),
+        }
     };
     if target_map.format == model::Format::Unknown {
-        return opaque;
+        return opaque();
     }
     let ops = plan::plan(base, target, &base_map, &target_map, options.profile);
     let structured = Encoded {
@@ -165,6 +200,10 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
         plan: PlanKind::Structured,
         ops: ops.len(),
     };
+    if target.len() as u64 > OPAQUE_PLAN_LIMIT {
+        return structured;
+    }
+    let opaque = opaque();
     if structured.payload.bytes().len() <= opaque.payload.bytes().len() {
         structured
     } else {

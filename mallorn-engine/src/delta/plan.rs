@@ -15,6 +15,7 @@ use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::Op;
 
 use super::layouts::layout_for;
+use super::lz_parse::LzParser;
 use super::matcher::{MatchFinder, Source};
 use super::pricing::Pricer;
 use crate::model::{ModelMap, Region, TensorRegion};
@@ -40,6 +41,8 @@ const INDEX_BUDGET: u64 = 4 << 20;
 /// gap byte in [`MERGE_SIMILARITY`] still matches the base.
 const MERGE_GAP_MAX: u64 = 512;
 const MERGE_SIMILARITY: u64 = 8;
+/// Copies from the base at least this long stay operations of their own next to LZ runs.
+const LONG_COPY: u64 = 512;
 
 /// Plans `base -> target` using both files' maps. Returns the operations, which produce the
 /// target front to back.
@@ -94,6 +97,8 @@ struct Planner<'a> {
     last_distance: u64,
     /// Result positions indexed for matches so far.
     indexed: u64,
+    /// Whether the profile has the LZ model.
+    lz: bool,
     by_content: HashMap<(u64, u64), u64>,
     by_name: HashMap<String, BaseTensor>,
     by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>>,
@@ -122,7 +127,7 @@ impl<'a> Planner<'a> {
             base_map.opaque_bytes()
         };
         let step = (indexed_base + glue_len).div_ceil(INDEX_BUDGET).max(1);
-        let mut finder = MatchFinder::new(base, target, step);
+        let mut finder = MatchFinder::new(base, target, step, (indexed_base + glue_len) / step);
         let mut by_content = HashMap::new();
         let mut by_name = HashMap::new();
         let mut by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>> = HashMap::new();
@@ -164,6 +169,7 @@ impl<'a> Planner<'a> {
             recent_deltas: [0; 4],
             last_distance: 1,
             indexed: 0,
+            lz: profile.has_lz(),
             by_content,
             by_name,
             by_shape,
@@ -268,7 +274,8 @@ impl<'a> Planner<'a> {
             let cost: u64 = windows
                 .iter()
                 .map(|&(from, n)| {
-                    let window: Vec<Op> = ops.iter().map(|op| restrict(*op, from, n)).collect();
+                    let window: Vec<Op> =
+                        ops.iter().map(|op| restrict(op.clone(), from, n)).collect();
                     self.pricer
                         .price(&window, self.base, self.target, self.pos + from)
                 })
@@ -290,6 +297,8 @@ impl<'a> Planner<'a> {
             return;
         }
         debug_assert_eq!(start, self.pos);
+        // First plan: matches, aligned stretches with typed residual clusters, literals.
+        let before = (self.pricer.clone(), self.ops.len());
         let segments = self.parse_matches(start, end);
         for segment in merge_aligned(&segments, self.base, self.target) {
             match segment {
@@ -301,6 +310,47 @@ impl<'a> Planner<'a> {
             }
         }
         self.index_to(end);
+        if !self.lz {
+            return;
+        }
+        // Then replace each run of byte operations by an LZ run where that is cheaper; typed
+        // clusters and long copies stay.
+        let planned = self.ops.split_off(before.1);
+        self.pricer = before.0;
+        self.pos = start;
+        let mut span = Vec::new();
+        for op in planned {
+            if is_byte_op(&op) {
+                span.push(op);
+            } else {
+                self.flush_span(&mut span);
+                self.emit(vec![op]);
+            }
+        }
+        self.flush_span(&mut span);
+    }
+
+    /// Emits `span` (byte operations from `self.pos`) or one LZ run over the same bytes,
+    /// whichever the model prices cheaper.
+    fn flush_span(&mut self, span: &mut Vec<Op>) {
+        if span.is_empty() {
+            return;
+        }
+        let start = self.pos;
+        let len: u64 = span.iter().map(Op::output_len).sum();
+        let items = LzParser::new(self.base, self.target, &self.finder).parse(
+            start,
+            start + len,
+            self.pricer.lz_reps(),
+        );
+        let candidates = [std::mem::take(span), vec![Op::Lz { items }]];
+        let (choice, _) = self
+            .pricer
+            .choose(&candidates, self.base, self.target, start);
+        let [first, second] = candidates;
+        let chosen = if choice == 0 { first } else { second };
+        self.pos += len;
+        self.ops.extend(chosen);
     }
 
     /// Greedy exact-match parse of `[start, end)` with one step of lazy evaluation.
@@ -323,10 +373,12 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
-            if p > literal_start {
+            // Sparse indexing finds matches late: grow them back over unparsed bytes.
+            let found = self.extend_back(found, literal_start);
+            if found.start() > literal_start {
                 out.push(Segment::Literal {
                     start: literal_start,
-                    end: p,
+                    end: found.start(),
                 });
             }
             if let Segment::Base { delta, .. } = found {
@@ -335,7 +387,7 @@ impl<'a> Planner<'a> {
             if let Segment::Result { distance, .. } = found {
                 self.last_distance = distance;
             }
-            p += found.len();
+            p = found.start() + found.len();
             literal_start = p;
             out.push(found);
         }
@@ -530,7 +582,7 @@ impl<'a> Planner<'a> {
                 .choose(&candidates, self.base, self.target, self.pos);
             for op in &candidates[choice] {
                 self.pos += op.output_len();
-                self.ops.push(*op);
+                self.ops.push(op.clone());
             }
             q = cluster_end;
         }
@@ -603,6 +655,11 @@ fn sample_windows(len: u64, element: u64) -> Vec<(u64, u64)> {
 /// `op` (which starts at the window's origin) restricted to `len` bytes from `from`.
 fn restrict(op: Op, from: u64, len: u64) -> Op {
     match op {
+        // LZ runs are planned for a range as a whole; a window prices them as literals.
+        Op::Lz { .. } => Op::Literal {
+            layout: LayoutId::Bytes,
+            count: len,
+        },
         Op::CopyBase { offset, .. } => Op::CopyBase {
             offset: offset + from,
             len,
@@ -623,6 +680,17 @@ fn restrict(op: Op, from: u64, len: u64) -> Op {
             count: len / layout.element_size() as u64,
             offset: offset + from,
         },
+    }
+}
+
+/// Operations an LZ run can replace: byte literals and residuals, copies from the result,
+/// short copies from the base.
+fn is_byte_op(op: &Op) -> bool {
+    match op {
+        Op::Literal { layout, .. } | Op::Aligned { layout, .. } => *layout == LayoutId::Bytes,
+        Op::CopyResult { .. } => true,
+        Op::CopyBase { len, .. } => *len < LONG_COPY,
+        Op::Lz { .. } => true,
     }
 }
 
@@ -729,6 +797,4 @@ fn gap_still_aligned(base: &[u8], target: &[u8], start: u64, end: u64, delta: i6
     same * MERGE_SIMILARITY >= len
 }
 
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
+use super::matcher::common_prefix;

@@ -59,6 +59,11 @@ impl Pricer {
         (best, cost)
     }
 
+    /// The LZ coder's repeat distances after the plan so far.
+    pub fn lz_reps(&self) -> [u64; 4] {
+        self.encoder.lz_state().reps
+    }
+
     /// The base cursor of the plan so far.
     pub fn base_cursor(&self) -> u64 {
         self.encoder.base_cursor()

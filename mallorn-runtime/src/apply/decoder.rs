@@ -26,6 +26,7 @@ pub struct Fed {
 /// Per-chunk state of the codec decoding it.
 enum ChunkCodec {
     Stored,
+    Fast(codec::fast::decoder::ChunkDecoder),
     Smallest(ChunkDecoder),
 }
 
@@ -33,6 +34,7 @@ impl ChunkCodec {
     fn lookahead(&self) -> usize {
         match self {
             Self::Stored => codec::lookahead(CodecId::Stored),
+            Self::Fast(_) => codec::lookahead(CodecId::Fast),
             Self::Smallest(_) => codec::lookahead(CodecId::Smallest),
         }
     }
@@ -41,6 +43,7 @@ impl ChunkCodec {
     fn between_ops(&self) -> bool {
         match self {
             Self::Stored => true,
+            Self::Fast(d) => d.between_ops(),
             Self::Smallest(d) => d.between_ops(),
         }
     }
@@ -55,6 +58,7 @@ impl ChunkCodec {
     ) -> Result<usize, Error> {
         match self {
             Self::Stored => codec::stored::decode(input, io, at),
+            Self::Fast(d) => d.decode(input, is_rest, io, at),
             Self::Smallest(d) => d.decode(model, input, is_rest, io, at),
         }
     }
@@ -294,7 +298,9 @@ impl<'w> PayloadDecoder<'w> {
                 let profile = self.profile.ok_or(Error::UnknownCoderProfile)?;
                 ChunkCodec::Smallest(ChunkDecoder::new(profile, self.output_offset()))
             }
-            CodecId::Fast => return Err(Error::UndeclaredDecoder { codec: h.codec }),
+            CodecId::Fast => ChunkCodec::Fast(codec::fast::decoder::ChunkDecoder::new(
+                self.output_offset(),
+            )),
         };
         self.output.chunk_left = h.output_len;
         self.stage = Stage::Body {

@@ -78,15 +78,6 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
         Ok(())
     }
 
-    /// Appends one byte. `at` is the payload offset used in error reports.
-    #[inline]
-    pub(crate) fn push(&mut self, byte: u8, at: u64) -> Result<(), Error> {
-        self.reserve(1, at)?;
-        self.space()?[0] = byte;
-        self.out.filled += 1;
-        Ok(())
-    }
-
     /// Appends bytes.
     pub(crate) fn push_slice(&mut self, mut data: &[u8], at: u64) -> Result<(), Error> {
         self.reserve(data.len() as u64, at)?;

@@ -1,6 +1,7 @@
 //! Chunk decoders. Each turns one chunk's coded bytes into its output, reading the base and
 //! the result written so far through [`crate::apply`]'s output view.
 
+pub mod fast;
 pub mod layout;
 pub mod range;
 pub mod smallest;
@@ -24,7 +25,7 @@ pub const fn model_bytes(codec: CodecId, profile: u8) -> usize {
 pub(crate) const fn lookahead(codec: CodecId) -> usize {
     match codec {
         CodecId::Stored => 1,
-        CodecId::Fast => 128,
+        CodecId::Fast => fast::decoder::LOOKAHEAD,
         CodecId::Smallest => smallest::decoder::LOOKAHEAD,
     }
 }

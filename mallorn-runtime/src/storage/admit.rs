@@ -1,14 +1,15 @@
 //! The admission seam: how the updater asks whether a bundle may be applied on this device.
 //!
 //! Signature, key, SKU, model and anti-rollback checks live in `mallorn_runtime::verify`;
-//! a firmware (or the crate's own verifier type) implements [`Admit`] by calling them. The
-//! updater itself checks what only the journal knows: that the bundle's base is the
-//! confirmed model in the active slot, that the result fits the inactive slot, and that no
-//! trial is running.
+//! [`VerifyingAdmit`] implements [`Admit`] by calling them, and is what a shipped firmware
+//! passes to [`crate::storage::Updater::begin`]. The updater itself checks what only the
+//! journal knows: that the bundle's base is the confirmed model in the active slot, that the
+//! result fits the inactive slot, and that no trial is running.
 
 use crate::error::Error;
 use crate::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN};
 use crate::image::BaseImage;
+use crate::verify::{self, DeviceContext, TrustedKey};
 
 /// Decides whether a bundle may be applied. Called by [`crate::storage::Updater::begin`]
 /// before anything is written.
@@ -31,4 +32,271 @@ pub trait Admit {
         header: &BundleHeader,
         base: &mut B,
     ) -> Result<(), Error>;
+}
+
+/// The device's admission: [`verify::admit`] (header structure, Ed25519 signature against the
+/// trusted keys, SKU, model, anti-rollback counter from the journal), then [`verify::check_base`]
+/// (the active slot streamed through SHA-256 in the caller's scratch buffer). Unsigned bundles
+/// are refused unless the runtime is built with `dev-unsigned`.
+#[derive(Debug)]
+pub struct VerifyingAdmit<'k, 's> {
+    sku_id: [u8; 8],
+    model_id: [u8; 8],
+    trusted_keys: &'k [TrustedKey],
+    scratch: &'s mut [u8],
+}
+
+impl<'k, 's> VerifyingAdmit<'k, 's> {
+    /// Admission for a device of SKU `sku_id` whose slots hold model `model_id`, trusting
+    /// `trusted_keys`. `scratch` (any non-empty length; a few hundred bytes is plenty, larger
+    /// means fewer flash reads) is where the base check reads the active slot.
+    pub fn new(
+        sku_id: [u8; 8],
+        model_id: [u8; 8],
+        trusted_keys: &'k [TrustedKey],
+        scratch: &'s mut [u8],
+    ) -> Self {
+        Self {
+            sku_id,
+            model_id,
+            trusted_keys,
+            scratch,
+        }
+    }
+}
+
+impl Admit for VerifyingAdmit<'_, '_> {
+    // Not inlined: the Ed25519 check needs several KiB of stack, which must be released
+    // when admission ends instead of staying in the caller's frame for the whole update.
+    #[inline(never)]
+    fn admit(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        signature: &[u8; SIGNATURE_LEN],
+        committed_counter: u64,
+    ) -> Result<BundleHeader, Error> {
+        let device = DeviceContext {
+            sku_id: self.sku_id,
+            model_id: self.model_id,
+            committed_counter,
+            trusted_keys: self.trusted_keys,
+        };
+        verify::admit(header, signature, &device)
+    }
+
+    fn check_base<B: BaseImage>(
+        &mut self,
+        header: &BundleHeader,
+        base: &mut B,
+    ) -> Result<(), Error> {
+        verify::check_base(header, base, self.scratch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+    use crate::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
+    use crate::format::header::tests::sample;
+    use crate::format::{Decoders, Flags, key_id};
+    use crate::hash::sha256;
+    use crate::sim::SimFlash;
+    use crate::storage::{FlashLayout, Phase, Region, Slot, SlotImage, Updater};
+
+    type Flash = SimFlash<4, 4096>;
+    const K4: u32 = 4096;
+    const OLD: [u8; 5000] = [7; 5000];
+    const COMMITTED: u64 = 3;
+
+    fn layout() -> FlashLayout {
+        FlashLayout::new(
+            Region::new(0, 2 * K4),
+            Region::new(2 * K4, 2 * K4),
+            Region::new(4 * K4, 2 * K4),
+        )
+    }
+
+    fn new_model() -> Vec<u8> {
+        (0..6000u32).map(|i| (i * 13 % 251) as u8).collect()
+    }
+
+    /// A bundle storing `new` in one chunk, signed by `signer` and otherwise like `header`.
+    fn bundle(header: BundleHeader, signer: &SigningKey) -> Vec<u8> {
+        let new = new_model();
+        let chunk = ChunkHeader {
+            output_len: new.len() as u64,
+            coded_len: new.len() as u64,
+            codec: 0,
+        };
+        let mut framing = [0; MAX_CHUNK_HEADER_LEN];
+        let n = chunk.encode(&mut framing);
+        let mut payload = framing[..n].to_vec();
+        payload.extend_from_slice(&new);
+        let header = BundleHeader {
+            flags: Flags(Flags::LOSSLESS),
+            decoders: Decoders(Decoders::STORED),
+            key_id: key_id(&signer.verifying_key().to_bytes()),
+            security_counter: COMMITTED + 1,
+            base_len: OLD.len() as u64,
+            base_sha256: sha256(&OLD),
+            target_len: new.len() as u64,
+            target_sha256: sha256(&new),
+            payload_len: payload.len() as u64,
+            payload_sha256: sha256(&payload),
+            ram_required: 1024,
+            ..header
+        };
+        let header = header.to_bytes();
+        let mut bytes = header.to_vec();
+        bytes.extend_from_slice(&signer.sign(&header).to_bytes());
+        bytes.extend_from_slice(&payload);
+        bytes
+    }
+
+    fn device() -> Flash {
+        let mut flash = Flash::new(6 * K4 as usize);
+        flash.program_at(0, &OLD);
+        flash
+    }
+
+    fn provisioned(flash: Flash) -> Updater<Flash> {
+        let image = SlotImage {
+            len: OLD.len() as u64,
+            sha256: sha256(&OLD),
+        };
+        Updater::provision(flash, layout(), Slot::A, image, COMMITTED).unwrap()
+    }
+
+    /// Runs begin/feed/finish with the verifying admission of a device that trusts `keys`.
+    fn apply(
+        updater: &mut Updater<Flash>,
+        keys: &[TrustedKey],
+        bundle: &[u8],
+    ) -> Result<(), Error> {
+        let device = sample();
+        let mut scratch = [0u8; 100];
+        let mut admission = VerifyingAdmit::new(device.sku_id, device.model_id, keys, &mut scratch);
+        let (header, rest) = bundle.split_first_chunk::<HEADER_LEN>().unwrap();
+        let (signature, payload) = rest.split_first_chunk::<SIGNATURE_LEN>().unwrap();
+        let mut work = [0u8; 1024];
+        let mut session = updater.begin(&mut admission, header, signature, &mut work)?;
+        session.feed(payload)?;
+        session.finish().map(|_| ())
+    }
+
+    fn trusted(signer: &SigningKey) -> TrustedKey {
+        TrustedKey::new(signer.verifying_key().to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_signed_bundle_for_this_device_is_applied() {
+        let signer = SigningKey::from_bytes(&[5; 32]);
+        let mut updater = provisioned(device());
+        apply(
+            &mut updater,
+            &[trusted(&signer)],
+            &bundle(sample(), &signer),
+        )
+        .unwrap();
+        assert!(matches!(updater.state().phase, Phase::Pending(_)));
+        let mut written = vec![0; 6000];
+        updater.read_slot(Slot::B, 0, &mut written).unwrap();
+        assert_eq!(written, new_model());
+    }
+
+    #[test]
+    fn every_refusal_writes_nothing() {
+        let signer = SigningKey::from_bytes(&[5; 32]);
+        let stranger = SigningKey::from_bytes(&[6; 32]);
+        let keys = [trusted(&signer)];
+        let good = bundle(sample(), &signer);
+        let mut forged = good.clone();
+        forged[HEADER_LEN + 3] ^= 1;
+        let cases: [(Vec<u8>, Error); 5] = [
+            (
+                bundle(sample(), &stranger),
+                Error::UnknownKey {
+                    key_id: key_id(&stranger.verifying_key().to_bytes()),
+                },
+            ),
+            (forged, Error::BadSignature),
+            (
+                bundle(
+                    BundleHeader {
+                        sku_id: [9; 8],
+                        ..sample()
+                    },
+                    &signer,
+                ),
+                Error::WrongSku {
+                    bundle: [9; 8],
+                    device: sample().sku_id,
+                },
+            ),
+            (
+                bundle(
+                    BundleHeader {
+                        model_id: [9; 8],
+                        ..sample()
+                    },
+                    &signer,
+                ),
+                Error::WrongModel {
+                    bundle: [9; 8],
+                    device: sample().model_id,
+                },
+            ),
+            (
+                // The committed counter comes from the journal: a replay of it is refused.
+                {
+                    let mut replay = bundle(sample(), &signer);
+                    let mut header =
+                        BundleHeader::parse(replay[..HEADER_LEN].try_into().unwrap()).unwrap();
+                    header.security_counter = COMMITTED;
+                    let bytes = header.to_bytes();
+                    replay[..HEADER_LEN].copy_from_slice(&bytes);
+                    replay[HEADER_LEN..HEADER_LEN + SIGNATURE_LEN]
+                        .copy_from_slice(&signer.sign(&bytes).to_bytes());
+                    replay
+                },
+                Error::CounterNotIncreasing {
+                    bundle: COMMITTED,
+                    device: COMMITTED,
+                },
+            ),
+        ];
+        for (bundle, expected) in cases {
+            let mut updater = provisioned(device());
+            let seq = updater.journal_sequence();
+            let before = updater.flash().counts().mutations();
+            assert_eq!(apply(&mut updater, &keys, &bundle), Err(expected));
+            assert_eq!(updater.flash().counts().mutations(), before, "{expected:?}");
+            assert_eq!(updater.journal_sequence(), seq);
+            assert_eq!(updater.state().phase, Phase::Idle);
+        }
+    }
+
+    #[test]
+    fn a_slot_that_no_longer_holds_the_base_is_refused() {
+        let signer = SigningKey::from_bytes(&[5; 32]);
+        let mut flash = device();
+        // The journal says slot A holds OLD, but a byte of it has rotted since.
+        let mut updater = provisioned({
+            flash.program_at(4999, &[6]);
+            flash
+        });
+        let before = updater.flash().counts().mutations();
+        assert_eq!(
+            apply(
+                &mut updater,
+                &[trusted(&signer)],
+                &bundle(sample(), &signer)
+            ),
+            Err(Error::WrongBase)
+        );
+        assert_eq!(updater.flash().counts().mutations(), before);
+        assert_eq!(updater.state().phase, Phase::Idle);
+    }
 }

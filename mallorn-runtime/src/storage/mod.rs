@@ -18,7 +18,7 @@ mod staged;
 pub mod state;
 pub mod updater;
 
-pub use admit::Admit;
+pub use admit::{Admit, VerifyingAdmit};
 pub use base_slot::FlashBase;
 pub use boot::{BootDecision, BootKind, ResumePoint};
 pub use layout::{FlashLayout, LayoutError, Region, RegionName, Slot};

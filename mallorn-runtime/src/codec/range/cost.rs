@@ -1,7 +1,7 @@
 //! A coder that only measures: it adapts probabilities exactly like the real coder and sums
 //! the information content of each decision, so the encoder can price alternatives.
 
-use super::{Coder, Prob, adapt};
+use super::{Coder, Prob, Schedule, adapt, p0};
 
 /// Cost accumulator in 1/256 bit units.
 #[derive(Debug, Clone, Default)]
@@ -34,14 +34,14 @@ impl CostCoder {
 
 impl Coder for CostCoder {
     #[inline(always)]
-    fn bit(&mut self, p: &mut Prob, bit: u32) -> u32 {
-        let p0 = u32::from(*p);
+    fn code(&mut self, p: &mut Prob, bit: u32, schedule: &'static Schedule) -> u32 {
+        let p0 = p0(*p);
         self.cost += u64::from(if bit == 0 {
             log_cost(p0)
         } else {
             log_cost(65536 - p0)
         });
-        adapt(p, bit);
+        adapt(p, bit, schedule);
         bit
     }
 

@@ -1,7 +1,7 @@
 //! Range decoder over a borrowed input slice. Reading past the slice never happens: the
 //! decoder records an overrun, feeds zeros, and the caller turns the overrun into an error.
 
-use super::{Coder, Prob, TOP, adapt, bound};
+use super::{Coder, Prob, Schedule, TOP, adapt, bound};
 
 /// Decodes decisions from `input`.
 #[derive(Debug)]
@@ -103,33 +103,25 @@ impl BoundDecoder<'_> {
 
 impl Coder for BoundDecoder<'_> {
     #[inline(always)]
-    fn bit(&mut self, p: &mut Prob, _bit: u32) -> u32 {
+    fn code(&mut self, p: &mut Prob, _bit: u32, schedule: &'static Schedule) -> u32 {
         let b = bound(self.dec.range, *p);
-        let bit = if self.dec.code < b {
-            self.dec.range = b;
-            0
-        } else {
-            self.dec.code -= b;
-            self.dec.range -= b;
-            1
-        };
-        adapt(p, bit);
+        // Branch-free: high-entropy data would mispredict half of these.
+        let bit = u32::from(self.dec.code >= b);
+        let mask = bit.wrapping_neg();
+        self.dec.code -= b & mask;
+        self.dec.range = (b & !mask) | (self.dec.range.wrapping_sub(b) & mask);
+        adapt(p, bit, schedule);
         self.normalize();
         bit
     }
 
     #[inline(always)]
     fn direct(&mut self, _value: u32, count: u32) -> u32 {
-        let mut value = 0;
-        for _ in 0..count {
-            self.dec.range >>= 1;
-            let bit = u32::from(self.dec.code >= self.dec.range);
-            if bit == 1 {
-                self.dec.code -= self.dec.range;
-            }
-            value = (value << 1) | bit;
-            self.normalize();
-        }
+        // `count` equiprobable bits at once: the range splits into 2^count equal parts.
+        self.dec.range >>= count;
+        let value = (self.dec.code / self.dec.range).min((1 << count) - 1);
+        self.dec.code -= value * self.dec.range;
+        self.normalize();
         value
     }
 }

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{Coder, Prob, TOP, adapt, bound};
+use super::{Coder, Prob, Schedule, TOP, adapt, bound};
 
 /// Encodes decisions into bytes.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ impl RangeEncoder {
 
 impl Coder for RangeEncoder {
     #[inline(always)]
-    fn bit(&mut self, p: &mut Prob, bit: u32) -> u32 {
+    fn code(&mut self, p: &mut Prob, bit: u32, schedule: &'static Schedule) -> u32 {
         let b = bound(self.range, *p);
         if bit == 0 {
             self.range = b;
@@ -87,20 +87,17 @@ impl Coder for RangeEncoder {
             self.low += u64::from(b);
             self.range -= b;
         }
-        adapt(p, bit);
+        adapt(p, bit, schedule);
         self.normalize();
         bit
     }
 
     #[inline(always)]
     fn direct(&mut self, value: u32, count: u32) -> u32 {
-        for i in (0..count).rev() {
-            self.range >>= 1;
-            if (value >> i) & 1 == 1 {
-                self.low += u64::from(self.range);
-            }
-            self.normalize();
-        }
-        value & ((1u32 << count) - 1)
+        let value = value & ((1u32 << count) - 1);
+        self.range >>= count;
+        self.low += u64::from(value) * u64::from(self.range);
+        self.normalize();
+        value
     }
 }

@@ -3,6 +3,7 @@
 //! steps while that much input is buffered or the chunk's remaining input is all there.
 
 use super::elements::{OpCursor, ValueContext, code_value};
+use super::lz::{Decoded, LzItem, LzState, code_item, code_literal};
 use super::model::Model;
 use super::ops::{OpHeader, OpKind, code_header};
 use super::profile::Profile;
@@ -34,8 +35,18 @@ struct OpState {
     base_cursor: u64,
     last_distance: u64,
     base_pos: u64,
-    op: Option<OpCursor>,
+    op: Option<Active>,
     values: ValueContext,
+    lz: LzState,
+}
+
+/// The operation being decoded value by value.
+#[derive(Debug)]
+enum Active {
+    /// A literal or aligned operation.
+    Typed(OpCursor),
+    /// An LZ run with this many bytes left.
+    Lz { left: u64 },
 }
 
 impl ChunkDecoder {
@@ -46,12 +57,13 @@ impl ChunkDecoder {
             started: false,
             profile,
             ops: OpState {
-                prev_kind: 4,
+                prev_kind: 5,
                 base_cursor: chunk_start,
                 last_distance: 1,
                 base_pos: 0,
                 op: None,
                 values: ValueContext::default(),
+                lz: LzState::default(),
             },
         }
     }
@@ -113,7 +125,51 @@ impl ChunkDecoder {
                     ops.prev_kind = h.kind as u8;
                     ops.start(&h, io, at + step_at as u64)?;
                 }
-                Some(cur) => {
+                Some(Active::Lz { left }) => {
+                    let pos = io.position();
+                    let item = code_item(&mut rc, &mut model, &mut ops.lz, pos, LzItem::Literal)
+                        .map_err(|_| corrupt(step_at, "bad LZ item"))?;
+                    if rc.overran() {
+                        return Err(corrupt(step_at, "LZ item runs past the chunk"));
+                    }
+                    let produced = match item {
+                        Decoded::Literal => {
+                            let match_byte = if ops.lz.after_match() {
+                                read_history(io, pos, ops.lz.reps[0], at + step_at as u64)?
+                            } else {
+                                0
+                            };
+                            let prev = ops.values.prev_byte();
+                            let byte = code_literal(
+                                &mut rc,
+                                &mut model,
+                                &mut ops.lz,
+                                pos,
+                                prev,
+                                match_byte,
+                                0,
+                            );
+                            if rc.overran() {
+                                return Err(corrupt(step_at, "LZ literal runs past the chunk"));
+                            }
+                            io.push_slice(&[byte], at + step_at as u64)?;
+                            1
+                        }
+                        Decoded::Copy { distance, len } => {
+                            if len > *left {
+                                return Err(corrupt(step_at, "LZ match overruns its operation"));
+                            }
+                            copy_history(io, distance, len, at + step_at as u64)?;
+                            len
+                        }
+                    };
+                    *left -= produced;
+                    ops.values.set_prev_byte(last_byte(io)?);
+                    if *left == 0 {
+                        ops.op = None;
+                    }
+                }
+                Some(Active::Typed(cur)) => {
                     let size = cur.kind().size();
                     let pos = io.position();
                     let old = if cur.aligned {
@@ -155,6 +211,15 @@ impl OpState {
                 })
         };
         match h.kind {
+            OpKind::Lz => {
+                if h.len > io.chunk_left() {
+                    return Err(Error::CorruptPayload {
+                        offset: at,
+                        reason: "operation overruns its chunk",
+                    });
+                }
+                self.op = Some(Active::Lz { left: h.len });
+            }
             OpKind::CopyBase => {
                 let offset = base_offset(self.base_cursor, h.base_delta)?;
                 io.copy_base(offset, h.len, at)?;
@@ -195,11 +260,64 @@ impl OpState {
                     self.base_cursor = offset + bytes;
                 }
                 self.values.start_op();
-                self.op = Some(OpCursor::new(h.layout, aligned, h.xor, h.len));
+                self.op = Some(Active::Typed(OpCursor::new(
+                    h.layout, aligned, h.xor, h.len,
+                )));
             }
         }
         Ok(())
     }
+}
+
+/// The byte `distance` back in the virtual history (base, then result) from result
+/// position `pos`.
+fn read_history<B: BaseImage, R: ResultImage>(
+    io: &mut Io<'_, '_, B, R>,
+    pos: u64,
+    distance: u64,
+    at: u64,
+) -> Result<u8, Error> {
+    let virtual_pos = io.base_len() + pos;
+    let src = virtual_pos
+        .checked_sub(distance)
+        .filter(|_| distance > 0)
+        .ok_or(Error::CorruptPayload {
+            offset: at,
+            reason: "LZ distance before the base",
+        })?;
+    let mut b = [0u8; 1];
+    if src < io.base_len() {
+        io.read_base(src, &mut b)?;
+    } else {
+        io.read_result(src - io.base_len(), &mut b)?;
+    }
+    Ok(b[0])
+}
+
+/// Appends `len` bytes copied from `distance` back in the virtual history.
+fn copy_history<B: BaseImage, R: ResultImage>(
+    io: &mut Io<'_, '_, B, R>,
+    distance: u64,
+    len: u64,
+    at: u64,
+) -> Result<(), Error> {
+    let base_len = io.base_len();
+    let src = (base_len + io.position())
+        .checked_sub(distance)
+        .filter(|_| distance > 0)
+        .ok_or(Error::CorruptPayload {
+            offset: at,
+            reason: "LZ distance before the base",
+        })?;
+    if src >= base_len {
+        return io.copy_result(src - base_len, len, at);
+    }
+    let from_base = (base_len - src).min(len);
+    io.copy_base(src, from_base, at)?;
+    if len > from_base {
+        io.copy_result(0, len - from_base, at)?;
+    }
+    Ok(())
 }
 
 fn last_byte<B: BaseImage, R: ResultImage>(io: &mut Io<'_, '_, B, R>) -> Result<u8, Error> {

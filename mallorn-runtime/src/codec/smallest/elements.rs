@@ -4,8 +4,8 @@
 
 use super::model::Model;
 use super::values::{
-    Corrupt, FieldState, ScaleState, glue_aligned, glue_literal, int8_aligned, int8_literal,
-    nibbles_aligned, nibbles_literal, number_aligned, number_literal, xor_aligned,
+    Corrupt, FieldState, QuantContext, glue_aligned, glue_literal, int8_aligned, int8_literal,
+    nibbles_aligned, nibbles_literal, number_aligned, number_literal, to_ordered, xor_aligned,
 };
 use crate::codec::layout::{FieldKind, LayoutId};
 use crate::codec::range::Coder;
@@ -22,8 +22,10 @@ pub(crate) struct OpCursor {
     pub elements_left: u64,
     field: u8,
     in_field: u16,
-    scale: ScaleState,
-    scale_changed: bool,
+    /// The element's scale state (see [`QuantContext::scale`]).
+    scale: usize,
+    /// Changed quantised values so far in this element.
+    changed: usize,
 }
 
 impl OpCursor {
@@ -37,7 +39,7 @@ impl OpCursor {
             field: 0,
             in_field: 0,
             scale: 0,
-            scale_changed: false,
+            changed: 0,
         }
     }
 
@@ -45,6 +47,21 @@ impl OpCursor {
     #[inline(always)]
     pub(crate) fn kind(&self) -> FieldKind {
         self.layout.fields()[usize::from(self.field)].kind
+    }
+
+    /// Context for a quantised value: the element's scale state, and what changed before it
+    /// (in a block: how many of its values; outside blocks: the recent history).
+    fn quant_context(&self, history: u8) -> QuantContext {
+        let in_block = self.layout.fields().len() > 1;
+        let prior = if in_block {
+            self.changed.min(3)
+        } else {
+            usize::from(history & 3)
+        };
+        QuantContext {
+            scale: self.scale,
+            prior,
+        }
     }
 
     /// Whether every value has been coded.
@@ -56,10 +73,6 @@ impl OpCursor {
     fn advance(&mut self) {
         let fields = self.layout.fields();
         let field = &fields[usize::from(self.field)];
-        if field.kind.is_float() && self.aligned {
-            // Quantised values after a block's scale see whether the scale moved.
-            self.scale = if self.scale_changed { 2 } else { 1 };
-        }
         self.in_field += 1;
         if self.in_field == field.count {
             self.in_field = 0;
@@ -68,7 +81,7 @@ impl OpCursor {
                 self.field = 0;
                 self.elements_left -= 1;
                 self.scale = 0;
-                self.scale_changed = false;
+                self.changed = 0;
             }
         }
     }
@@ -87,6 +100,11 @@ impl ValueContext {
     /// history carries on.
     pub(crate) fn start_op(&mut self) {
         self.fields = [FieldState::default(); MAX_FIELDS];
+    }
+
+    /// The last byte written.
+    pub(crate) fn prev_byte(&self) -> u8 {
+        self.prev_byte
     }
 
     /// Notes the last byte written, the context of the next opaque literal.
@@ -123,18 +141,33 @@ pub(crate) fn code_value<C: Coder>(
         (_, true, true) => xor_aligned(c, m, st, kind.size(), old, value),
         (FieldKind::I8, false, _) => u64::from(int8_literal(c, m, st, value as u8)),
         (FieldKind::I8, true, false) => {
-            u64::from(int8_aligned(c, m, st, cur.scale, old as u8, value as u8)?)
+            let q = cur.quant_context(st.history);
+            let out = int8_aligned(c, m, q, old as u8, value as u8)?;
+            let changed = out != old as u8;
+            st.history = (st.history << 1) | u8::from(changed);
+            cur.changed += usize::from(changed);
+            u64::from(out)
         }
         (FieldKind::Nibbles, false, _) => u64::from(nibbles_literal(c, m, st, value as u8)),
         (FieldKind::Nibbles, true, false) => {
-            u64::from(nibbles_aligned(c, m, st, cur.scale, old as u8, value as u8))
+            let q = cur.quant_context(st.history);
+            let (out, prior) = nibbles_aligned(c, m, q, old as u8, value as u8);
+            st.history = (st.history << 1) | u8::from(prior != q.prior);
+            cur.changed = prior;
+            u64::from(out)
         }
         (_, false, _) => number_literal(c, m, kind, st, value)?,
-        (_, true, false) => number_aligned(c, m, kind, st, old, value)?,
+        (_, true, false) => {
+            let out = number_aligned(c, m, kind, st, old, value)?;
+            if kind.is_float() && cur.field == 0 && cur.in_field == 0 {
+                // A block's leading scale tells its quantised values how the scale moved.
+                let d = to_ordered(kind, out).wrapping_sub(to_ordered(kind, old));
+                let shift = 64 - kind.bits();
+                cur.scale = QuantContext::scale_state(((d << shift) as i64) >> shift);
+            }
+            out
+        }
     };
-    if cur.aligned && kind.is_float() && out != old {
-        cur.scale_changed = true;
-    }
     ctx.prev_byte = (out >> (8 * (kind.size() - 1))) as u8;
     cur.advance();
     Ok(out)

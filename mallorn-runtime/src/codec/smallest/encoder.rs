@@ -7,6 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::elements::{OpCursor, ValueContext, code_value};
+use super::lz::{self, Decoded, LzItem, LzState, code_item, code_literal};
 use super::model::{Model, plan};
 use super::ops::{OpHeader, OpKind, code_header};
 use super::profile::Profile;
@@ -16,8 +17,13 @@ use crate::codec::range::encoder::RangeEncoder;
 use crate::codec::range::{Coder, PROB_INIT, Prob};
 
 /// One operation, as the encoder plans it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Opaque bytes coded LZMA-style, as the planned items.
+    Lz {
+        /// The items, in output order.
+        items: Vec<LzItem>,
+    },
     /// Copy `len` bytes of the base from `offset`.
     CopyBase {
         /// Base offset.
@@ -56,6 +62,7 @@ impl Op {
     /// Result bytes this operation produces.
     pub fn output_len(&self) -> u64 {
         match *self {
+            Op::Lz { ref items } => items.iter().map(LzItem::len).sum(),
             Op::CopyBase { len, .. } | Op::CopyResult { len, .. } => len,
             Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
                 count * layout.element_size() as u64
@@ -74,6 +81,18 @@ pub struct ChunkEncoder<C: Coder> {
     base_cursor: u64,
     last_distance: u64,
     values: ValueContext,
+    lz: LzState,
+}
+
+/// The byte `distance` back from result position `pos` in the virtual history (base, then
+/// result).
+fn history(base: &[u8], result: &[u8], pos: u64, distance: u64) -> u8 {
+    let src = base.len() as u64 + pos - distance;
+    if src < base.len() as u64 {
+        base[src as usize]
+    } else {
+        result[(src - base.len() as u64) as usize]
+    }
 }
 
 impl<C: Coder> ChunkEncoder<C> {
@@ -83,10 +102,11 @@ impl<C: Coder> ChunkEncoder<C> {
             coder,
             probs: vec![PROB_INIT; plan(profile).total],
             profile,
-            prev_kind: 4,
+            prev_kind: 5,
             base_cursor: chunk_start,
             last_distance: 1,
             values: ValueContext::default(),
+            lz: LzState::default(),
         }
     }
 
@@ -100,6 +120,11 @@ impl<C: Coder> ChunkEncoder<C> {
         self.last_distance
     }
 
+    /// The LZ coder's history (repeat distances).
+    pub fn lz_state(&self) -> &LzState {
+        &self.lz
+    }
+
     /// Where the base cursor stands (the offset a base reference is coded against).
     pub fn base_cursor(&self) -> u64 {
         self.base_cursor
@@ -111,6 +136,14 @@ impl<C: Coder> ChunkEncoder<C> {
     pub fn op(&mut self, op: &Op, base: &[u8], result: &[u8], pos: u64) {
         let mut model = Model::attach(self.profile, &mut self.probs);
         let (header, base_start) = match *op {
+            Op::Lz { .. } => (
+                OpHeader {
+                    kind: OpKind::Lz,
+                    len: op.output_len(),
+                    ..OpHeader::blank()
+                },
+                0,
+            ),
             Op::CopyBase { offset, len } => (
                 OpHeader {
                     kind: OpKind::CopyBase,
@@ -169,6 +202,60 @@ impl<C: Coder> ChunkEncoder<C> {
         let out_len = op.output_len();
         let end = (pos + out_len) as usize;
         match *op {
+            Op::Lz { ref items } => {
+                let mut at = pos;
+                for item in items {
+                    let item = match *item {
+                        // A one-byte match is only codable as a repeat of the last distance
+                        // (the planner's idea of it may be stale after a chunk boundary).
+                        LzItem::Match { distance, len: 1 } if self.lz.reps[0] != distance => {
+                            LzItem::Literal
+                        }
+                        LzItem::Match { distance, len } => {
+                            assert!(
+                                len >= 1 && len <= lz::MAX_MATCH && distance <= lz::MAX_DISTANCE,
+                                "LZ match out of range"
+                            );
+                            LzItem::Match { distance, len }
+                        }
+                        LzItem::Literal => LzItem::Literal,
+                    };
+                    let decoded = code_item(&mut self.coder, &mut model, &mut self.lz, at, item)
+                        .expect("planned LZ items are in range");
+                    match decoded {
+                        Decoded::Literal => {
+                            let match_byte = if self.lz.after_match() {
+                                history(base, result, at, self.lz.reps[0])
+                            } else {
+                                0
+                            };
+                            let value = result[at as usize];
+                            let coded = code_literal(
+                                &mut self.coder,
+                                &mut model,
+                                &mut self.lz,
+                                at,
+                                self.values.prev_byte(),
+                                match_byte,
+                                value,
+                            );
+                            debug_assert_eq!(coded, value);
+                            at += 1;
+                        }
+                        Decoded::Copy { distance, len } => {
+                            for i in 0..len {
+                                assert_eq!(
+                                    history(base, result, at + i, distance),
+                                    result[(at + i) as usize],
+                                    "LZ match mismatch"
+                                );
+                            }
+                            at += len;
+                        }
+                    }
+                    self.values.set_prev_byte(result[(at - 1) as usize]);
+                }
+            }
             Op::CopyBase { offset, len } => {
                 assert_eq!(
                     base[offset as usize..(offset + len) as usize],

@@ -6,6 +6,7 @@ pub(crate) mod decoder;
 pub(crate) mod elements;
 #[cfg(feature = "encode")]
 pub mod encoder;
+pub mod lz;
 pub(crate) mod model;
 pub mod ops;
 pub(crate) mod primitives;

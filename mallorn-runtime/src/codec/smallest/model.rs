@@ -2,7 +2,9 @@
 //! caller's work buffer into context banks whose sizes the profile decides. In the `Tiny`
 //! profile several roles share a bank, which is what keeps it within 2 KiB.
 
+use super::lz;
 use super::profile::{Params, Profile};
+use super::values::{int8_residual_len, nibble_residual_len};
 use crate::codec::layout::FieldKind;
 use crate::codec::range::{PROB_INIT, Prob};
 
@@ -18,7 +20,7 @@ const fn number_len(p: &Params) -> usize {
 }
 
 /// Number of op-header integer banks.
-pub(crate) const GAMMA_BANKS: usize = 6;
+pub(crate) const GAMMA_BANKS: usize = 7;
 /// Number kinds with banks (I16, I32, I64, F16, BF16, F32, F64).
 pub(crate) const NUMBER_KINDS: usize = 7;
 
@@ -30,9 +32,14 @@ pub(crate) struct Offsets {
     pub mode: usize,
     pub rep: usize,
     pub gamma: [usize; GAMMA_BANKS],
+    /// Literal blocks: one per (position, previous byte) context, each `literal_block`
+    /// probabilities (a 256-leaf tree, plus the matched-literal trees when the profile has
+    /// them).
     pub glue_literal: usize,
+    pub literal_block: usize,
     pub glue_flag: usize,
-    pub glue_match: usize,
+    /// The LZ model's bank (equal to `glue_literal` when the profile has no LZ model).
+    pub lz: usize,
     pub int8_literal: usize,
     pub int8_residual: usize,
     pub nibble_literal: usize,
@@ -65,7 +72,8 @@ impl Alloc {
 pub(crate) const fn plan(profile: Profile) -> Offsets {
     let p = profile.params();
     let mut a = Alloc { next: 0 };
-    let op_kind = a.take(8 * 4);
+    // 3-bit kind trees; contexts: the previous operation's kind, or 5 at a chunk's start.
+    let op_kind = a.take(6 * 8);
     let layout = a.take(32);
     let mode = a.take(4);
     let rep = a.take(4);
@@ -80,10 +88,11 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
         i += 1;
     }
     let positions = if p.glue_position { 4 } else { 1 };
-    let glue_literal = a.take((positions << p.glue_prev_bits) * 256);
+    let literal_block = if p.matched_literal { 0x300 } else { 0x100 };
+    let glue_literal = a.take((positions << p.glue_prev_bits) * literal_block);
     let glue_flag = a.take(16);
-    let glue_match = if p.matched_literal {
-        a.take(positions * 0x300)
+    let lz = if p.lz {
+        a.take(lz::BANK_LEN)
     } else {
         glue_literal
     };
@@ -92,9 +101,12 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     } else {
         a.take(256 << p.int8_buckets_log2)
     };
-    let int8_residual = a.take(8 + 4 + 4 * 16);
+    let int8_residual = a.take(int8_residual_len(p.int8_buckets_log2));
     let nibble_literal = a.take(if p.glue_prev_bits == 0 { 16 } else { 16 * 16 });
-    let nibble_residual = a.take(8 + if p.glue_prev_bits == 0 { 16 } else { 16 * 16 });
+    let nibble_residual = a.take(nibble_residual_len(
+        p.int8_buckets_log2,
+        p.glue_prev_bits != 0,
+    ));
     let mut number = [[0; 2]; NUMBER_KINDS];
     let mut k = 0;
     while k < NUMBER_KINDS {
@@ -124,10 +136,10 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     ];
     let sign = a.take(8);
     let xor_flag = a.take(8 * 4);
-    let xor_byte = if p.int8_buckets_log2 == 0 {
-        glue_literal
-    } else {
+    let xor_byte = if p.separate_xor {
         a.take(8 * 256)
+    } else {
+        glue_literal
     };
     Offsets {
         op_kind,
@@ -136,8 +148,9 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
         rep,
         gamma,
         glue_literal,
+        literal_block,
         glue_flag,
-        glue_match,
+        lz,
         int8_literal,
         int8_residual,
         nibble_literal,
@@ -210,6 +223,6 @@ mod tests {
     fn profiles_grow() {
         let sizes = Profile::ALL.map(model_bytes);
         assert!(sizes[0] < sizes[1] && sizes[1] < sizes[2], "{sizes:?}");
-        assert!(sizes[1] <= 20 * 1024 && sizes[2] <= 72 * 1024, "{sizes:?}");
+        assert!(sizes[1] <= 16 * 1024 && sizes[2] <= 56 * 1024, "{sizes:?}");
     }
 }

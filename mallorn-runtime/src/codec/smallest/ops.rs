@@ -7,6 +7,7 @@
 //! | `CopyResult { len, distance }` | `len` bytes copied from `distance` bytes back in the result |
 //! | `Literal { layout, count }` | `count` elements coded without reference |
 //! | `Aligned { layout, xor, count, offset }` | `count` elements coded as residuals against the base's elements at `offset` |
+//! | `Lz { len }` | `len` opaque bytes coded LZMA-style (see [`super::lz`]) |
 //!
 //! Base offsets are coded relative to the base cursor (the end of the previous operation
 //! that read the base; a chunk starts with the cursor at its own output offset, the right
@@ -29,15 +30,19 @@ pub enum OpKind {
     Literal = 2,
     /// Elements as residuals against the base.
     Aligned = 3,
+    /// Opaque bytes coded LZMA-style.
+    Lz = 4,
 }
 
 impl OpKind {
-    const fn from_bits(bits: u32) -> Self {
-        match bits & 3 {
-            0 => Self::CopyBase,
-            1 => Self::CopyResult,
-            2 => Self::Literal,
-            _ => Self::Aligned,
+    const fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            0 => Some(Self::CopyBase),
+            1 => Some(Self::CopyResult),
+            2 => Some(Self::Literal),
+            3 => Some(Self::Aligned),
+            4 => Some(Self::Lz),
+            _ => None,
         }
     }
 }
@@ -80,6 +85,7 @@ const DISTANCE: usize = 2;
 const LEN_COPY_RESULT: usize = 3;
 const LEN_LITERAL: usize = 4;
 const LEN_ALIGNED: usize = 5;
+const LEN_LZ: usize = 6;
 
 /// Why an operation header is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +94,8 @@ pub(crate) enum HeaderError {
     BadInteger,
     /// The layout id is unknown.
     UnknownLayout,
+    /// The operation kind is unknown, or the profile lacks it.
+    UnknownKind,
 }
 
 /// Codes an operation header. `prev_kind` is the previous operation's kind (4 at the start
@@ -104,10 +112,12 @@ pub(crate) fn code_header<C: Coder>(
     let kind = OpKind::from_bits(tree(
         c,
         m.p,
-        o.op_kind + usize::from(prev_kind) * 4,
-        2,
+        o.op_kind + usize::from(prev_kind) * 8,
+        3,
         op.kind as u32,
-    ));
+    ))
+    .filter(|&k| k != OpKind::Lz || m.params.lz)
+    .ok_or(HeaderError::UnknownKind)?;
     let int = |c: &mut C, p: &mut [crate::codec::range::Prob], bank: usize, v: u64| {
         gamma(c, p, o.gamma[bank], modelled, v).ok_or(HeaderError::BadInteger)
     };
@@ -116,6 +126,9 @@ pub(crate) fn code_header<C: Coder>(
         ..OpHeader::blank()
     };
     match kind {
+        OpKind::Lz => {
+            out.len = int(c, m.p, LEN_LZ, op.len.wrapping_sub(1))? + 1;
+        }
         OpKind::CopyBase => {
             out.len = int(c, m.p, LEN_COPY_BASE, op.len.wrapping_sub(1))? + 1;
             out.base_delta = signed_gamma(c, m.p, o.gamma[BASE_OFFSET], modelled, op.base_delta)

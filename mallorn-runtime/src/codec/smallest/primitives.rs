@@ -7,9 +7,37 @@ use crate::codec::range::{Coder, Prob};
 /// probabilities at `p[base + 1 .. base + (1 << bits)]`.
 #[inline(always)]
 pub(crate) fn tree<C: Coder>(c: &mut C, p: &mut [Prob], base: usize, bits: u32, value: u32) -> u32 {
+    tree_with::<C, false>(c, p, base, bits, value)
+}
+
+/// [`tree`] for steady statistics (tensor values).
+#[inline(always)]
+pub(crate) fn value_tree<C: Coder>(
+    c: &mut C,
+    p: &mut [Prob],
+    base: usize,
+    bits: u32,
+    value: u32,
+) -> u32 {
+    tree_with::<C, true>(c, p, base, bits, value)
+}
+
+#[inline(always)]
+fn tree_with<C: Coder, const STEADY: bool>(
+    c: &mut C,
+    p: &mut [Prob],
+    base: usize,
+    bits: u32,
+    value: u32,
+) -> u32 {
     let mut node = 1usize;
     for i in (0..bits).rev() {
-        let bit = c.bit(&mut p[base + node], (value >> i) & 1);
+        let slot = &mut p[base + node];
+        let bit = if STEADY {
+            c.bit_steady(slot, (value >> i) & 1)
+        } else {
+            c.bit(slot, (value >> i) & 1)
+        };
         node = (node << 1) | bit as usize;
     }
     (node - (1 << bits)) as u32

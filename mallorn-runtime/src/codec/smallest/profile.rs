@@ -1,6 +1,6 @@
 //! Model-size profiles of the smallest codec. A profile fixes how many contexts each part of
 //! the model has, and so the decoder's state size: from a 2 KiB `Tiny` profile for the
-//! smallest microcontrollers to a `Large` one for parts with RAM to spare. The bundle header
+//! smallest microcontrollers to a `Large` one (about 52 KiB) for parts with RAM to spare. The bundle header
 //! names the profile; the build picks the largest one that fits a target's RAM budget.
 
 /// A model-size profile.
@@ -11,7 +11,7 @@ pub enum Profile {
     Tiny = 0,
     /// About 16 KiB of model state.
     Compact = 1,
-    /// About 64 KiB of model state: the most contexts.
+    /// About 52 KiB of model state: the most contexts.
     Large = 2,
 }
 
@@ -29,6 +29,11 @@ impl Profile {
         }
     }
 
+    /// Whether the profile has the LZ model for opaque bytes.
+    pub const fn has_lz(self) -> bool {
+        self.params().lz
+    }
+
     /// The context sizing of this profile.
     pub(crate) const fn params(self) -> Params {
         match self {
@@ -36,6 +41,8 @@ impl Profile {
                 glue_prev_bits: 0,
                 glue_position: false,
                 matched_literal: false,
+                lz: false,
+                separate_xor: false,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
                 k_buckets_log2: 0,
@@ -45,13 +52,15 @@ impl Profile {
                 mantissa_modelled: false,
             },
             Self::Compact => Params {
-                glue_prev_bits: 1,
+                glue_prev_bits: 0,
                 glue_position: true,
                 matched_literal: true,
+                lz: true,
+                separate_xor: false,
                 int8_buckets_log2: 1,
                 exponent_buckets_log2: 2,
                 k_buckets_log2: 1,
-                gamma_banks: 6,
+                gamma_banks: 3,
                 separate_modes: false,
                 separate_kinds: true,
                 mantissa_modelled: true,
@@ -60,10 +69,12 @@ impl Profile {
                 glue_prev_bits: 2,
                 glue_position: true,
                 matched_literal: true,
+                lz: true,
+                separate_xor: true,
                 int8_buckets_log2: 3,
                 exponent_buckets_log2: 4,
                 k_buckets_log2: 2,
-                gamma_banks: 6,
+                gamma_banks: 7,
                 separate_modes: true,
                 separate_kinds: true,
                 mantissa_modelled: true,
@@ -81,6 +92,10 @@ pub(crate) struct Params {
     pub glue_position: bool,
     /// Whether aligned opaque bytes use the LZMA matched-literal model.
     pub matched_literal: bool,
+    /// Whether the LZ model (operations coding opaque bytes LZMA-style) is available.
+    pub lz: bool,
+    /// Whether XOR residual bytes have their own trees per byte position.
+    pub separate_xor: bool,
     /// log2 of int8 literal context buckets.
     pub int8_buckets_log2: u32,
     /// log2 of float exponent context buckets.

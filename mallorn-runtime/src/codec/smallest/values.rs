@@ -8,7 +8,7 @@
 //! cheaper.
 
 use super::model::Model;
-use super::primitives::{direct, matched_byte, tree};
+use super::primitives::{direct, matched_byte, tree, value_tree};
 use crate::codec::layout::FieldKind;
 use crate::codec::range::Coder;
 
@@ -25,9 +25,53 @@ pub(crate) struct FieldState {
     pub prev_sign: u8,
 }
 
-/// Whether the block's scale changed, as context for its quantised values:
-/// 0 = no scale seen, 1 = unchanged, 2 = changed.
-pub(crate) type ScaleState = usize;
+/// What quantised values know of their block when coded as residuals: how the block's
+/// scale moved (a scale change shifts rounding boundaries, more so for large values) and how
+/// many earlier values of the element changed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct QuantContext {
+    /// 0: no scale coded before; 1: unchanged; 2..=4: grew (small, medium, large);
+    /// 5..=7: shrank.
+    pub scale: usize,
+    /// Changed values so far in this element (capped at 3), or, outside blocks, the recent
+    /// change history.
+    pub prior: usize,
+}
+
+impl QuantContext {
+    /// Number of distinct scale states.
+    pub(crate) const SCALES: usize = 8;
+
+    /// The scale state for a scale residual `d` (in the ordered domain).
+    pub(crate) fn scale_state(d: i64) -> usize {
+        if d == 0 {
+            return 1;
+        }
+        let class = (64 - d.unsigned_abs().leading_zeros())
+            .saturating_sub(1)
+            .min(2) as usize;
+        if d > 0 { 2 + class } else { 5 + class }
+    }
+
+    /// -1, 0 or 1 as an index 0..3: whether the scale shrank, is unknown/unchanged, grew.
+    fn scale_direction(self) -> usize {
+        match self.scale {
+            2..=4 => 2,
+            5..=7 => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// Probabilities of the int8 residual bank for `magnitude_buckets_log2`.
+pub(crate) const fn int8_residual_len(magnitude_buckets_log2: u32) -> usize {
+    QuantContext::SCALES * (1 << magnitude_buckets_log2) * 4 + 16 + 4 * 16
+}
+
+/// Probabilities of the nibble residual bank for `magnitude_buckets_log2`.
+pub(crate) const fn nibble_residual_len(magnitude_buckets_log2: u32, contexts: bool) -> usize {
+    QuantContext::SCALES * (1 << magnitude_buckets_log2) * 4 + if contexts { 16 * 16 } else { 16 }
+}
 
 /// A value outside what its kind allows was decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +95,8 @@ pub(crate) fn glue_literal<C: Coder>(
     prev: u8,
     value: u8,
 ) -> u8 {
-    let bits = m.params.glue_prev_bits;
-    let ctx = (glue_position(m, pos) << bits) | (usize::from(prev) >> (8 - bits));
-    tree(c, m.p, m.o.glue_literal + ctx * 256, 8, u32::from(value)) as u8
+    let block = super::lz::literal_block(m, pos, prev);
+    tree(c, m.p, block, 8, u32::from(value)) as u8
 }
 
 /// An opaque byte aligned with `old`: a "differs" flag, then the byte with `old` as context.
@@ -73,10 +116,12 @@ pub(crate) fn glue_aligned<C: Coder>(
     if differs == 0 {
         return old;
     }
+    // The literal block of this position.
+    let block = super::lz::literal_block(m, pos, 0);
     if m.params.matched_literal {
-        matched_byte(c, m.p, m.o.glue_match + position * 0x300, old, value)
+        matched_byte(c, m.p, block, old, value)
     } else {
-        tree(c, m.p, m.o.glue_literal, 8, u32::from(value)) as u8
+        tree(c, m.p, block, 8, u32::from(value)) as u8
     }
 }
 
@@ -90,42 +135,48 @@ pub(crate) fn int8_literal<C: Coder>(
 ) -> u8 {
     let b = m.params.int8_buckets_log2;
     let bucket = usize::from(((st.prev as u8 as i8).unsigned_abs() >> 4).min(7)) >> (3 - b);
-    let v = tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
+    let v = value_tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
     st.prev = u64::from(v);
     v
 }
 
-/// An int8 quantised value as a wrap-around residual against `old`.
+/// An int8 quantised value as a wrap-around residual against `old`: a "changed" flag in the
+/// context of the block's scale movement, `old`'s magnitude and the changes before it, then
+/// sign (context: `old`'s sign and the scale's direction) and magnitude.
 #[inline]
 pub(crate) fn int8_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
-    st: &mut FieldState,
-    scale: ScaleState,
+    q: QuantContext,
     old: u8,
     value: u8,
 ) -> Result<u8, Corrupt> {
     let base = m.o.int8_residual;
+    let mb = m.params.int8_buckets_log2;
     let r = value.wrapping_sub(old) as i8;
-    let zctx = usize::from(st.history & 1) * 3 + scale;
-    let nonzero = c.bit(&mut m.p[base + zctx], u32::from(r != 0));
-    st.history = (st.history << 1) | nonzero as u8;
+    let old_signed = old as i8;
+    let magnitude_bucket = usize::from((old_signed.unsigned_abs() >> 4).min(7)) >> (3 - mb);
+    let zctx = ((q.scale << mb) + magnitude_bucket) * 4 + q.prior;
+    let nonzero = c.bit_steady(&mut m.p[base + zctx], u32::from(r != 0));
     if nonzero == 0 {
         return Ok(old);
     }
-    let old_signed = old as i8;
-    let sign_ctx = match old_signed {
+    let base = base + QuantContext::SCALES * (1 << mb) * 4;
+    let old_sign = match old_signed {
         i8::MIN..=-1 => 0,
         0 => 1,
         1..=i8::MAX => 2,
     };
-    let negative = c.bit(&mut m.p[base + 8 + sign_ctx], u32::from(r < 0));
+    let negative = c.bit_steady(
+        &mut m.p[base + old_sign * 3 + q.scale_direction()],
+        u32::from(r < 0),
+    );
     let magnitude = u32::from(r.unsigned_abs());
     let mag_ctx = usize::from((old_signed.unsigned_abs() >> 5).min(3));
-    let head = tree(
+    let head = value_tree(
         c,
         m.p,
-        base + 12 + mag_ctx * 16,
+        base + 16 + mag_ctx * 16,
         4,
         magnitude.clamp(1, 16) - 1,
     );
@@ -170,34 +221,38 @@ pub(crate) fn nibbles_literal<C: Coder>(
     out
 }
 
-/// A byte of two 4-bit values as per-nibble wrap-around residuals against `old`.
+/// A byte of two 4-bit values as per-nibble wrap-around residuals against `old`, with the
+/// same contexts as [`int8_aligned`] (magnitude is the distance from the middle, 8).
 #[inline]
 pub(crate) fn nibbles_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
-    st: &mut FieldState,
-    scale: ScaleState,
+    q: QuantContext,
     old: u8,
     value: u8,
-) -> u8 {
-    let contexts = m.params.glue_prev_bits != 0;
+) -> (u8, usize) {
+    let mb = m.params.int8_buckets_log2;
     let base = m.o.nibble_residual;
+    let values = base + QuantContext::SCALES * (1 << mb) * 4;
+    let contexts = m.params.glue_prev_bits != 0;
     let mut out = 0u8;
+    let mut prior = q.prior;
     for shift in [0u32, 4] {
         let o = (old >> shift) & 15;
         let r = ((value >> shift).wrapping_sub(o)) & 15;
-        let zctx = usize::from(st.history & 1) * 3 + scale;
-        let nonzero = c.bit(&mut m.p[base + zctx], u32::from(r != 0));
-        st.history = (st.history << 1) | nonzero as u8;
+        let magnitude_bucket = usize::from(o.abs_diff(8).min(7)) >> (3 - mb);
+        let zctx = ((q.scale << mb) + magnitude_bucket) * 4 + prior;
+        let nonzero = c.bit_steady(&mut m.p[base + zctx], u32::from(r != 0));
         let r = if nonzero == 1 {
+            prior = (prior + 1).min(3);
             let ctx = if contexts { usize::from(o) } else { 0 };
-            tree(c, m.p, base + 8 + ctx * 16, 4, u32::from(r)) as u8
+            value_tree(c, m.p, values + ctx * 16, 4, u32::from(r)) as u8
         } else {
             0
         };
         out |= (o.wrapping_add(r) & 15) << shift;
     }
-    out
+    (out, prior)
 }
 
 /// Maps a value's bits to an integer whose order follows the numeric order of the value
@@ -274,7 +329,7 @@ fn signed_number<C: Coder>(
     let class = 63 - magnitude.max(1).leading_zeros();
     let kb = m.params.k_buckets_log2;
     let bucket = (usize::from(st.prev_k) / 6).min((1 << kb) - 1);
-    let class = tree(c, m.p, bank + 12 + bucket * 64, 6, class);
+    let class = value_tree(c, m.p, bank + 12 + bucket * 64, 6, class);
     if class >= width {
         return Err(Corrupt);
     }
@@ -288,7 +343,7 @@ fn signed_number<C: Coder>(
     let rest = class - top;
     let high = if top > 0 {
         let at = bank + 12 + (64 << kb) + class as usize * 4;
-        u64::from(tree(c, m.p, at, top, (mantissa >> rest) as u32))
+        u64::from(value_tree(c, m.p, at, top, (mantissa >> rest) as u32))
     } else {
         0
     };
@@ -345,14 +400,14 @@ pub(crate) fn number_literal<C: Coder>(
     let (kind_index, e) = match kind {
         FieldKind::F16 => (
             0,
-            tree(c, m.p, m.o.exponent[0] + ctx * 32, 5, exponent as u32) as u64,
+            value_tree(c, m.p, m.o.exponent[0] + ctx * 32, 5, exponent as u32) as u64,
         ),
         FieldKind::BF16 | FieldKind::F32 => (
             if kind == FieldKind::BF16 { 1 } else { 2 },
-            tree(c, m.p, m.o.exponent[1] + ctx * 256, 8, exponent as u32) as u64,
+            value_tree(c, m.p, m.o.exponent[1] + ctx * 256, 8, exponent as u32) as u64,
         ),
         _ => {
-            let high = tree(c, m.p, m.o.exponent[2], 3, (exponent >> 8) as u32) as u64;
+            let high = value_tree(c, m.p, m.o.exponent[2], 3, (exponent >> 8) as u32) as u64;
             let low = tree(
                 c,
                 m.p,
@@ -376,7 +431,7 @@ pub(crate) fn number_literal<C: Coder>(
     } else {
         0
     };
-    let high = u64::from(tree(
+    let high = u64::from(value_tree(
         c,
         m.p,
         m.o.mantissa[kind_index] + mctx * 8,
@@ -397,7 +452,7 @@ pub(crate) fn xor_aligned<C: Coder>(
     value: u64,
 ) -> u64 {
     let x = old ^ value;
-    let separate = m.o.xor_byte != m.o.glue_literal;
+    let separate = m.params.separate_xor;
     let mut out = 0u64;
     let mut mask_now = 0u8;
     for j in (0..size).rev() {

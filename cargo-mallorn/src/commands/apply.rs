@@ -1,0 +1,94 @@
+//! `cargo mallorn apply OLD BUNDLE -o NEW`: checks the bundle as a device would (signature by
+//! a trusted key, base), applies it with the runtime's decoder and writes NEW atomically: a
+//! refused or failed apply leaves no output file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mallorn_engine::bundle::apply_signed_bundle_to_file;
+use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
+use miette::{Context, IntoDiagnostic};
+
+use crate::cli::{GlobalArgs, MessageFormat};
+use crate::commands::{CommandResult, UsageError};
+
+/// Arguments of `cargo mallorn apply`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model the bundle was built from.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The bundle.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Where to write the new model.
+    #[arg(short, long, value_name = "NEW")]
+    pub output: PathBuf,
+    /// A trusted public key (SPKI PEM); repeat for rotation.
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+    /// Accept an unsigned bundle (development only).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
+/// Verifies and applies the bundle.
+pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
+    if args.public_keys.is_empty() && !args.allow_unsigned {
+        return Err(UsageError {
+            message: "no trusted key to check the bundle's signature against".into(),
+            help: Some("pass --public-key FILE (the FILE.pub keygen wrote), or --allow-unsigned for a development bundle".into()),
+        }
+        .into());
+    }
+    let keys = args
+        .public_keys
+        .iter()
+        .map(|path| PublicKey::load(path).into_diagnostic())
+        .collect::<miette::Result<Vec<_>>>()?;
+    let read = |path: &PathBuf| {
+        std::fs::read(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read {}", path.display()))
+    };
+    let old = read(&args.old)?;
+    let bundle = read(&args.bundle)?;
+    let policy = VerifyPolicy {
+        trusted_keys: &keys,
+        allow_unsigned: args.allow_unsigned,
+        ..VerifyPolicy::default()
+    };
+    let verified = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output)
+        .into_diagnostic()
+        .wrap_err_with(|| {
+            format!(
+                "{} was not applied to {}; nothing was written",
+                args.bundle.display(),
+                args.old.display()
+            )
+        })?;
+    let h = &verified.header;
+    match global.message_format {
+        MessageFormat::Human => eprintln!(
+            "wrote {} ({} bytes, SHA-256 {}), {}",
+            args.output.display(),
+            h.target_len,
+            hex(&h.target_sha256),
+            match verified.signed_by {
+                Some(id) => format!("signed by key {}", hex(&id)),
+                None => "UNSIGNED".into(),
+            }
+        ),
+        MessageFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "reason": "bundle-applied",
+                "output": args.output,
+                "bytes": h.target_len,
+                "sha256": hex(&h.target_sha256),
+                "signed_by": verified.signed_by.map(|id| hex(&id)),
+            })
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}

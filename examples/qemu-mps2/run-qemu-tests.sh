@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the example firmware for the emulated MPS2 AN386 (Cortex-M4), runs every case under
+# QEMU, checks each result line and exit code, and prints the size and RAM figures.
+#
+#   bash examples/qemu-mps2/run-qemu-tests.sh
+#
+# Installs what it needs when missing: qemu-system-arm (Debian package, needs root) and the
+# thumbv7em-none-eabihf target. Reads section sizes with binutils' `size` (or llvm-size).
+# Exits 0 only if every case passed.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+log() { printf '%s\n' "$*" >&2; }
+
+if ! command -v qemu-system-arm >/dev/null; then
+    log "installing qemu-system-arm"
+    apt-get update -qq >&2 && apt-get install -y -qq qemu-system-arm >&2 || {
+        log "error: qemu-system-arm is missing and could not be installed"
+        exit 1
+    }
+fi
+if ! rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; then
+    rustup target add thumbv7em-none-eabihf >&2 || {
+        log "error: the thumbv7em-none-eabihf target is missing and could not be added"
+        exit 1
+    }
+fi
+if command -v size >/dev/null; then
+    size_tool=size
+elif command -v llvm-size >/dev/null; then
+    size_tool=llvm-size
+else
+    log "installing binutils (for size)"
+    apt-get install -y -qq binutils >&2 && size_tool=size || {
+        log "error: no size tool"
+        exit 1
+    }
+fi
+
+elf_dir="$here/target/thumbv7em-none-eabihf/release"
+new_sha="$(sha256sum models/okay-nabu/v2-2024-10-01.tflite | cut -d' ' -f1)"
+old_sha="$(sha256sum models/okay-nabu/v2-2024-07-10.tflite | cut -d' ' -f1)"
+passed=0
+failed=0
+rows=()
+
+# section NAME ELF: the size of one section (0 when absent).
+section() {
+    "$size_tool" -A "$2" | awk -v name="$1" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# figure LABEL OUTPUT: the number in a "LABEL   N bytes" line of the firmware's output (or -).
+figure() {
+    printf '%s\n' "$2" | awk -v label="$1" 'index($0, label) == 1 { print $3; found = 1; exit } END { if (!found) print "-" }'
+}
+
+# run_case NAME BIN FEATURES EXPECTED_EXIT EXPECTED_LINE_REGEX [EXTRA_REGEX]
+run_case() {
+    local name="$1" bin="$2" features="$3" want_code="$4" want_line="$5" extra="${6:-}"
+    log "== $name: cargo run --release --bin $bin ${features:+--features $features}"
+    if ! cargo build --release --quiet --bin "$bin" ${features:+--features "$features"}; then
+        log "FAIL $name: build failed"
+        failed=$((failed + 1))
+        return
+    fi
+    local out code
+    out="$(timeout 300 cargo run --release --quiet --bin "$bin" ${features:+--features "$features"} 2>/dev/null)"
+    code=$?
+    printf '%s\n' "$out" | sed 's/^/    /' >&2
+    local verdict=ok
+    [[ "$code" == "$want_code" ]] || verdict="exit code $code, expected $want_code"
+    [[ "$verdict" == ok ]] && { printf '%s\n' "$out" | tail -n 1 | grep -Eqx "$want_line" || verdict="last line is not /$want_line/"; }
+    [[ "$verdict" == ok && -n "$extra" ]] && { printf '%s\n' "$out" | grep -Eq "$extra" || verdict="no line matches /$extra/"; }
+    if [[ "$verdict" == ok ]]; then
+        log "PASS $name"
+        passed=$((passed + 1))
+    else
+        log "FAIL $name: $verdict"
+        failed=$((failed + 1))
+    fi
+    local elf="$elf_dir/$bin"
+    local text rodata data bss vectors assets work stack
+    text=$(section .text "$elf")
+    rodata=$(section .rodata "$elf")
+    data=$(section .data "$elf")
+    bss=$(section .bss "$elf")
+    vectors=$(section .vector_table "$elf")
+    assets=$(section .assets "$elf")
+    work=$(figure "work buffer" "$out")
+    stack=$(figure "peak stack" "$out")
+    local ram="-"
+    [[ "$work" != "-" && "$stack" != "-" ]] && ram=$((work + stack))
+    rows+=("$(printf '%-22s %7s %7s %6s %7s %8s %8s %7s %7s %8s' "$name" "$text" "$rodata" "$data" "$bss" \
+        "$((vectors + text + rodata + data))" "$assets" "$work" "$stack" "$ram")")
+}
+
+ok_line="MALLORN OK $new_sha"
+old_active="active +slot A \\(old model\\) $old_sha"
+
+run_case "signed" mallorn-qemu-mps2 "" 0 "$ok_line"
+run_case "signed, tiny profile" mallorn-qemu-mps2 profile-tiny 0 "$ok_line"
+run_case "tampered header" mallorn-qemu-mps2 tamper-header 2 "MALLORN REJECTED .+" "$old_active"
+run_case "tampered payload" mallorn-qemu-mps2 tamper-payload 2 "MALLORN REJECTED .+" "$old_active"
+run_case "min-signed" min-signed "" 0 "$ok_line"
+run_case "min-signed, tiny" min-signed profile-tiny 0 "$ok_line"
+run_case "min-unsigned" min-unsigned dev-unsigned 0 "$ok_line"
+
+printf '\nFigures (bytes; flash = vector table + .text + .rodata + .data, without the models and bundles in .assets;\n'
+printf 'RAM = work buffer + peak stack, plus .data + .bss for statics, which hold the work buffer budget)\n'
+printf '%-22s %7s %7s %6s %7s %8s %8s %7s %7s %8s\n' case .text .rodata .data .bss flash .assets work stack RAM
+for row in "${rows[@]}"; do
+    printf '%s\n' "$row"
+done
+printf '\nqemu-mps2: %d passed, %d failed\n' "$passed" "$failed"
+[[ "$failed" == 0 ]]

@@ -1,0 +1,31 @@
+//! The smallest firmware that applies a signed bundle: factory step, admission with signature
+//! verification (`VerifyingAdmit`), streaming apply, trial boot, confirm. It prints only the
+//! result line, without `core::fmt`; its size is the code-size figure "with verification".
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use mallorn_qemu_mps2::exit::{FAILED, exit};
+use mallorn_qemu_mps2::generated::{RAM_BUFFER, SKU_ID, TRUSTED_KEYS, okay_nabu};
+use mallorn_qemu_mps2::{Flash, flow, quiet};
+use mallorn_runtime::storage::VerifyingAdmit;
+
+#[entry]
+fn main() -> ! {
+    static mut WORK: [u8; RAM_BUFFER] = [0; RAM_BUFFER];
+
+    let Some(flash) = Flash::take() else {
+        exit(FAILED)
+    };
+    let mut scratch = [0u8; 256];
+    let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
+    let (outcome, figures) = flow::run(
+        flash,
+        &mut admit,
+        mallorn_qemu_mps2::signed_bundle(),
+        WORK,
+        None,
+        &flow::NoMeter,
+    );
+    quiet::finish(outcome, &figures)
+}

@@ -1,0 +1,369 @@
+//! The device's side of an update, as a firmware would run it: the factory programs the old
+//! model and provisions the journal; the bundle arrives in radio-sized fragments and is
+//! admitted, applied and finished; the device resets, boots the new model on trial, checks
+//! it and confirms it. A refused bundle is cancelled, and after a reset the old model must
+//! still be the one that boots.
+//!
+//! Each step is `#[inline(never)]`: its locals live only while it runs, as in a firmware's
+//! own call tree, so the peak stack is the deepest step's rather than the sum of all steps
+//! inlined into one frame.
+
+use mallorn_runtime::Error;
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_runtime::hash::{Sha256, sha256};
+use mallorn_runtime::storage::{Admit, BootDecision, BootKind, Finished, Slot, SlotImage, Updater};
+
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::Flash;
+use crate::generated::{Release, okay_nabu};
+
+/// Bytes per fragment fed to the applier: what one radio packet might carry.
+pub const FRAGMENT_LEN: usize = 512;
+
+/// One bit of the bundle to flip on its way into the device (the tamper runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tamper {
+    /// Byte offset in the bundle.
+    pub offset: usize,
+    /// Bit mask to XOR into that byte.
+    pub mask: u8,
+}
+
+impl Tamper {
+    fn apply(tamper: Option<Tamper>, piece: &mut [u8], piece_offset: usize) {
+        let byte = tamper.and_then(|t| {
+            let at = t.offset.checked_sub(piece_offset)?;
+            Some((piece.get_mut(at)?, t.mask))
+        });
+        if let Some((byte, mask)) = byte {
+            *byte ^= mask;
+        }
+    }
+}
+
+/// Why a run went wrong in a way that is not a refused bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The factory step or a reset failed.
+    Setup(Error),
+    /// Boot, confirm or cancel failed.
+    Lifecycle(Error),
+    /// The emulated NOR part is not where Mallorn.toml says the flash starts.
+    FlashMisplaced,
+    /// The model carried by the firmware is not the release the generated include names.
+    WrongFactoryModel,
+    /// After the update, the device did not boot the new model on trial, then confirmed.
+    WrongBoot(BootKind, Slot),
+    /// A slot does not hash to what the journal says it holds.
+    SlotHashMismatch(Slot),
+    /// After a refused bundle, the old model is no longer what boots.
+    OldModelNotActive,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied, booted on trial, confirmed; the active slot hashes to `sha256`.
+    Applied {
+        /// The slot now active.
+        slot: Slot,
+        /// SHA-256 of its model, read back from flash.
+        sha256: [u8; 32],
+    },
+    /// The bundle was refused; the old model still boots.
+    Rejected {
+        /// The runtime's reason.
+        reason: Error,
+        /// SHA-256 of the model that boots, read back from flash.
+        active_sha256: [u8; 32],
+    },
+    /// Something else went wrong.
+    Failed(Failure),
+}
+
+/// Time and stack instruments; the minimal appliers use [`NoMeter`].
+pub trait Meter {
+    /// A clock reading.
+    fn ticks(&self) -> u64;
+    /// Peak stack bytes since the previous call (or since reset), and starts a new period.
+    fn stack_period(&self) -> usize;
+}
+
+/// Measures nothing.
+pub struct NoMeter;
+
+impl Meter for NoMeter {
+    fn ticks(&self) -> u64 {
+        0
+    }
+    fn stack_period(&self) -> usize {
+        0
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figures {
+    /// Work buffer handed to the applier (the bundle's stated need).
+    pub work_len: usize,
+    /// Clock ticks spent in `begin` (header, signature, SKU, model, counter, base SHA-256).
+    pub admit_ticks: u64,
+    /// Clock ticks spent feeding the payload and finishing (decode, flash writes, digests).
+    pub apply_ticks: u64,
+    /// Peak stack of the factory step and the first boot.
+    pub setup_stack: usize,
+    /// Peak stack of `begin`.
+    pub admit_stack: usize,
+    /// Peak stack of feeding and finishing.
+    pub apply_stack: usize,
+    /// Peak stack of the resets, boots, self-test and confirmation after the apply.
+    pub lifecycle_stack: usize,
+    /// Flash operations of the whole run.
+    pub flash: crate::nor::FlashCounts,
+    /// Journal records written by the end.
+    pub journal_sequence: u32,
+}
+
+/// Runs a whole update on a fresh device: factory, boot, apply `bundle`, reset, trial boot,
+/// check, confirm, reset, boot. `meter` takes the figures.
+pub fn run<A: Admit>(
+    flash: Flash,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    tamper: Option<Tamper>,
+    meter: &dyn Meter,
+) -> (Outcome, Figures) {
+    let mut figures = Figures::default();
+    let outcome = match run_inner(flash, admit, bundle, work, tamper, meter, &mut figures) {
+        Ok(outcome) => outcome,
+        Err(failure) => Outcome::Failed(failure),
+    };
+    (outcome, figures)
+}
+
+#[inline(never)]
+fn run_inner<A: Admit>(
+    flash: Flash,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    tamper: Option<Tamper>,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<Outcome, Failure> {
+    if !flash.matches_generated_base() {
+        return Err(Failure::FlashMisplaced);
+    }
+    let old = &okay_nabu::RELEASES[0];
+    let _ = meter.stack_period();
+    let mut updater = factory(flash, crate::generated::OLD_MODEL, old)?;
+    updater.boot().map_err(Failure::Lifecycle)?;
+    figures.setup_stack = meter.stack_period();
+
+    match apply(&mut updater, admit, bundle, work, tamper, meter, figures) {
+        Ok(finished) => confirm_new(updater, finished, meter, figures),
+        Err(reason) => abandon(updater, reason, meter, figures),
+    }
+}
+
+/// After a finished apply: reset, boot the new model on trial, self-test it, confirm it,
+/// and check after another reset that it is the confirmed model.
+#[inline(never)]
+fn confirm_new(
+    updater: Updater<Flash>,
+    finished: Finished,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<Outcome, Failure> {
+    let mut updater = reset(updater)?;
+    let trial = updater.boot().map_err(Failure::Lifecycle)?;
+    if trial.kind != BootKind::Trial || trial.slot != finished.slot {
+        return Err(Failure::WrongBoot(trial.kind, trial.slot));
+    }
+    // The firmware's self-test of the new model before it commits to it.
+    check_slot(&mut updater, &trial)?;
+    updater.confirm().map_err(Failure::Lifecycle)?;
+
+    let mut updater = reset(updater)?;
+    let booted = updater.boot().map_err(Failure::Lifecycle)?;
+    if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
+        return Err(Failure::WrongBoot(booted.kind, booted.slot));
+    }
+    let sha256 = check_slot(&mut updater, &booted)?;
+    figures.flash = updater.flash().counts();
+    figures.journal_sequence = updater.journal_sequence();
+    figures.lifecycle_stack = meter.stack_period();
+    Ok(Outcome::Applied {
+        slot: booted.slot,
+        sha256,
+    })
+}
+
+/// After a refused bundle: cancel the update (a transport error would instead resume from
+/// `Updater::resume_point` after the next boot), reset, and check that the old model boots.
+#[inline(never)]
+fn abandon(
+    mut updater: Updater<Flash>,
+    reason: Error,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<Outcome, Failure> {
+    updater.cancel().map_err(Failure::Lifecycle)?;
+    let mut updater = reset(updater)?;
+    let booted = updater.boot().map_err(Failure::Lifecycle)?;
+    if booted.kind != BootKind::Confirmed
+        || booted.slot != Slot::A
+        || booted.image.sha256 != okay_nabu::RELEASES[0].sha256
+    {
+        return Err(Failure::OldModelNotActive);
+    }
+    let active_sha256 = check_slot(&mut updater, &booted)?;
+    figures.flash = updater.flash().counts();
+    figures.journal_sequence = updater.journal_sequence();
+    figures.lifecycle_stack = meter.stack_period();
+    Ok(Outcome::Rejected {
+        reason,
+        active_sha256,
+    })
+}
+
+/// The factory: programs `image` into slot A of the erased part and provisions the journal.
+#[inline(never)]
+pub fn factory(
+    mut flash: Flash,
+    image: &[u8],
+    release: &Release,
+) -> Result<Updater<Flash>, Failure> {
+    if image.len() as u64 != release.len || sha256(image) != release.sha256 {
+        return Err(Failure::WrongFactoryModel);
+    }
+    let slot = okay_nabu::LAYOUT.slot_a;
+    let setup = |e: crate::nor::RamNorError| {
+        Failure::Setup(Error::Flash(
+            embedded_storage::nor_flash::NorFlashError::kind(&e),
+        ))
+    };
+    flash
+        .erase(slot.offset, slot.offset + slot.len)
+        .map_err(setup)?;
+    let unit = Flash::WRITE_SIZE;
+    let whole = image.len() / unit * unit;
+    flash.write(slot.offset, &image[..whole]).map_err(setup)?;
+    let tail = &image[whole..];
+    if !tail.is_empty() {
+        // The last partial program unit, padded with the erased value.
+        let mut last = [0xFF; crate::generated::FLASH_WRITE_SIZE];
+        last[..tail.len()].copy_from_slice(tail);
+        flash
+            .write(slot.offset + whole as u32, &last)
+            .map_err(setup)?;
+    }
+    let stored = SlotImage {
+        len: release.len,
+        sha256: release.sha256,
+    };
+    Updater::provision(flash, okay_nabu::LAYOUT, Slot::A, stored, release.counter)
+        .map_err(Failure::Setup)
+}
+
+/// Admits and applies `bundle`, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,
+/// with `tamper` applied on the way in.
+#[inline(never)]
+pub fn apply<A: Admit>(
+    updater: &mut Updater<Flash>,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    tamper: Option<Tamper>,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<Finished, Error> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut signature = [0u8; SIGNATURE_LEN];
+    let prefix = bundle
+        .get(..SIGNED_BUNDLE_PREFIX)
+        .ok_or(Error::PayloadTruncated)?;
+    header.copy_from_slice(&prefix[..HEADER_LEN]);
+    signature.copy_from_slice(&prefix[HEADER_LEN..]);
+    Tamper::apply(tamper, &mut header, 0);
+    Tamper::apply(tamper, &mut signature, HEADER_LEN);
+
+    // The work buffer is what the bundle says it needs: that is the RAM figure to report.
+    // (Admission re-parses the header; reading the size first writes and trusts nothing.)
+    let needed = BundleHeader::parse(&header).map_or(work.len(), |h| h.ram_required as usize);
+    let work = match work.get_mut(..needed) {
+        Some(exact) => exact,
+        None => work,
+    };
+    figures.work_len = work.len();
+
+    let _ = meter.stack_period();
+    let start = meter.ticks();
+    let begun = updater.begin(admit, &header, &signature, work);
+    figures.admit_ticks = meter.ticks() - start;
+    figures.admit_stack = meter.stack_period();
+    let mut session = begun?;
+
+    let start = meter.ticks();
+    let result = match feed(&mut session, bundle, tamper) {
+        Ok(()) => session.finish(),
+        Err(e) => Err(e),
+    };
+    figures.apply_ticks = meter.ticks() - start;
+    figures.apply_stack = meter.stack_period();
+    result
+}
+
+/// Feeds the payload from where the session stands, a fragment at a time through a receive
+/// buffer, flipping the tampered bit on the way.
+#[inline(never)]
+fn feed(
+    session: &mut mallorn_runtime::storage::UpdateSession<'_, '_, Flash>,
+    bundle: &[u8],
+    tamper: Option<Tamper>,
+) -> Result<(), Error> {
+    let payload = &bundle[SIGNED_BUNDLE_PREFIX..];
+    let mut offset = usize::try_from(session.payload_offset()).unwrap_or(usize::MAX);
+    let mut radio = [0u8; FRAGMENT_LEN];
+    while let Some(rest) = payload.get(offset..).filter(|rest| !rest.is_empty()) {
+        let n = rest.len().min(FRAGMENT_LEN);
+        let fragment = &mut radio[..n];
+        fragment.copy_from_slice(&rest[..n]);
+        Tamper::apply(tamper, fragment, SIGNED_BUNDLE_PREFIX + offset);
+        session.feed(fragment)?;
+        offset += n;
+    }
+    Ok(())
+}
+
+/// A power cycle: the firmware restarts and opens the journal again.
+#[inline(never)]
+pub fn reset(updater: Updater<Flash>) -> Result<Updater<Flash>, Failure> {
+    Updater::open(updater.into_flash(), okay_nabu::LAYOUT).map_err(Failure::Setup)
+}
+
+/// Hashes the model `decision` names from flash and checks it against the journal's record.
+#[inline(never)]
+pub fn check_slot(
+    updater: &mut Updater<Flash>,
+    decision: &BootDecision,
+) -> Result<[u8; 32], Failure> {
+    let mut hash = Sha256::new();
+    let mut buf = [0u8; 256];
+    let mut at = 0u64;
+    while at < decision.image.len {
+        let n = (decision.image.len - at).min(buf.len() as u64) as usize;
+        updater
+            .read_slot(decision.slot, at, &mut buf[..n])
+            .map_err(Failure::Setup)?;
+        hash.update(&buf[..n]);
+        at += n as u64;
+    }
+    let digest = hash.finalize();
+    if digest != decision.image.sha256 {
+        return Err(Failure::SlotHashMismatch(decision.slot));
+    }
+    Ok(digest)
+}

@@ -1,0 +1,188 @@
+//! The example firmware: a device of SKU `mps2-an386` provisioned with okay-nabu 2.0.0
+//! receives the signed bundle to 2.1.0 in 512-byte fragments, admits it (signature, SKU,
+//! model, anti-rollback counter, base SHA-256), applies it into slot B, resets, boots it on
+//! trial, checks it and confirms it. It prints its figures and `MALLORN OK <sha256>` (exit
+//! code 0), or `MALLORN REJECTED <reason>` (exit code 2) once it has checked that the old
+//! model still boots. Features pick the case: `tamper-header`, `tamper-payload` (one bit
+//! flipped on the way in), `profile-tiny` (the bundle coded for the smallest RAM).
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use mallorn_qemu_mps2::clock::{self, Clock};
+use mallorn_qemu_mps2::exit::{FAILED, OK, REJECTED, exit};
+use mallorn_qemu_mps2::flow::{self, FRAGMENT_LEN, Meter, Outcome, Tamper};
+use mallorn_qemu_mps2::generated::{RAM_BUFFER, SKU, SKU_ID, TRUSTED_KEYS, okay_nabu};
+use mallorn_qemu_mps2::hex::sha256_hex;
+use mallorn_qemu_mps2::{Flash, stack};
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_runtime::storage::VerifyingAdmit;
+
+/// The bit this build flips on the way in, if any.
+fn tamper(bundle: &[u8]) -> Option<Tamper> {
+    if cfg!(feature = "tamper-header") {
+        // A bit of the signed result SHA-256: the header still parses, the signature fails.
+        Some(Tamper {
+            offset: 120,
+            mask: 0x01,
+        })
+    } else if cfg!(feature = "tamper-payload") {
+        // A bit in the middle of the payload.
+        let payload_len = bundle.len() - SIGNED_BUNDLE_PREFIX;
+        Some(Tamper {
+            offset: SIGNED_BUNDLE_PREFIX + payload_len / 2,
+            mask: 0x10,
+        })
+    } else {
+        None
+    }
+}
+
+/// SysTick for time, stack painting for stack.
+struct Instruments {
+    clock: Clock,
+}
+
+impl Meter for Instruments {
+    fn ticks(&self) -> u64 {
+        self.clock.ticks()
+    }
+
+    fn stack_period(&self) -> usize {
+        let peak = stack::peak();
+        stack::restart();
+        peak
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    static mut WORK: [u8; RAM_BUFFER] = [0; RAM_BUFFER];
+
+    let Some(core) = cortex_m::Peripherals::take() else {
+        hprintln!("MALLORN FAILED core peripherals taken twice");
+        exit(FAILED)
+    };
+    let meter = Instruments {
+        clock: Clock::start(core.SYST),
+    };
+    let Some(flash) = Flash::take() else {
+        hprintln!("MALLORN FAILED flash taken twice");
+        exit(FAILED)
+    };
+    let bundle = mallorn_qemu_mps2::signed_bundle();
+    let tamper = tamper(bundle);
+    let mut scratch = [0u8; 256];
+    let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
+    let (outcome, figures) = flow::run(flash, &mut admit, bundle, WORK, tamper, &meter);
+    // Measured before anything is printed: the figure is the update's, not the formatter's.
+    let peak_stack = [
+        figures.setup_stack,
+        figures.admit_stack,
+        figures.apply_stack,
+        figures.lifecycle_stack,
+        stack::peak(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+
+    let old = &okay_nabu::RELEASES[0].version;
+    let new = &okay_nabu::RELEASES[1].version;
+    hprintln!(
+        "mallorn-qemu-mps2: {} {}.{}.{} -> {}.{}.{} on {}",
+        okay_nabu::NAME,
+        old.major,
+        old.minor,
+        old.patch,
+        new.major,
+        new.minor,
+        new.patch,
+        SKU
+    );
+    let header: Option<&[u8; HEADER_LEN]> = bundle.first_chunk();
+    if let Some(header) = header.and_then(|h| BundleHeader::parse(h).ok()) {
+        hprintln!(
+            "bundle            {} bytes, codec profile {}, fed in {}-byte fragments",
+            bundle.len(),
+            header.coder_profile,
+            FRAGMENT_LEN
+        );
+    }
+    match tamper {
+        Some(t) => hprintln!(
+            "tampered          bit mask {:#04x} at bundle byte {}",
+            t.mask,
+            t.offset
+        ),
+        None => hprintln!("tampered          no"),
+    }
+    hprintln!("work buffer       {} bytes", figures.work_len);
+    hprintln!(
+        "peak stack        {} bytes (factory {}, admission {}, apply {}, boot/confirm {}; {} reserved)",
+        peak_stack,
+        figures.setup_stack,
+        figures.admit_stack,
+        figures.apply_stack,
+        figures.lifecycle_stack,
+        stack::size()
+    );
+    hprintln!(
+        "peak RAM          {} bytes (work buffer + peak stack)",
+        figures.work_len + peak_stack
+    );
+    hprintln!(
+        "admission         {} ticks = {} instructions (signature, ids, counter, base SHA-256)",
+        figures.admit_ticks,
+        clock::instructions(figures.admit_ticks)
+    );
+    if figures.apply_ticks == 0 {
+        hprintln!("apply             not reached");
+    } else {
+        hprintln!(
+            "apply             {} ticks = {} instructions (decode, flash writes, checkpoints, digests)",
+            figures.apply_ticks,
+            clock::instructions(figures.apply_ticks)
+        );
+    }
+    hprintln!(
+        "flash             {} blocks erased, {} writes, {} bytes programmed, journal sequence {}",
+        figures.flash.blocks_erased,
+        figures.flash.writes,
+        figures.flash.bytes_written,
+        figures.journal_sequence
+    );
+    match outcome {
+        Outcome::Applied { slot, sha256 } => {
+            hprintln!("active            slot {:?} (new model, confirmed)", slot);
+            hprintln!("MALLORN OK {}", Hex(&sha256));
+            exit(OK)
+        }
+        Outcome::Rejected {
+            reason,
+            active_sha256,
+        } => {
+            hprintln!(
+                "active            slot A (old model) {}",
+                Hex(&active_sha256)
+            );
+            hprintln!("MALLORN REJECTED {}", reason);
+            exit(REJECTED)
+        }
+        Outcome::Failed(failure) => {
+            hprintln!("MALLORN FAILED {:?}", failure);
+            exit(FAILED)
+        }
+    }
+}
+
+/// Shows a SHA-256 in lower-case hex.
+struct Hex<'a>(&'a [u8; 32]);
+
+impl core::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let text = sha256_hex(self.0);
+        f.write_str(core::str::from_utf8(&text).map_err(|_| core::fmt::Error)?)
+    }
+}
