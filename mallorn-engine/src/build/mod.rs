@@ -15,17 +15,19 @@ pub mod coding;
 pub mod error;
 pub mod index;
 pub mod inputs;
+mod jobs;
 pub mod keys;
 pub mod output_dir;
 pub mod parallel;
 pub mod plan;
+mod prepare;
+mod records;
 pub mod source_tree;
 pub mod versions;
 
 use std::path::{Path, PathBuf};
 
 use mallorn_manifest::LoadedManifest;
-use mallorn_runtime::format::{Decoders, Flags, ModelVersion};
 use mallorn_runtime::hash::sha256;
 
 pub use coding::Coding;
@@ -35,16 +37,12 @@ pub use plan::{BuildPlan, INDEX_FILE, PlanSummary, plan};
 pub use source_tree::{SourceTreeFile, StaleFile};
 
 use crate::build::bundles::{Unit, build_unit};
-use crate::build::cache::{Cache, CachedUnit, Reused, key_of, tool_fingerprint};
-use crate::build::index::{
-    DigestRecord, GeneratedRecord, ImageRecord, ModelRecord, SigningRecord, TargetRecord,
-};
-use crate::build::inputs::Inputs;
-use crate::build::keys::BuildKeys;
+use crate::build::cache::{Cache, CachedUnit, Reused};
+use crate::build::index::{GeneratedRecord, SigningRecord};
+use crate::build::jobs::Job;
 use crate::build::output_dir::Staging;
-use crate::build::versions::header_version;
-use crate::bundle::BundleIdentity;
-use crate::codegen::{Renderer, TargetContext, TemplateSet, target_context};
+use crate::build::prepare::Prepared;
+use crate::build::records::{fill_from_unit, record_of, target_record};
 use crate::signing::hex;
 
 /// Progress of a build, for progress bars. Called from worker threads.
@@ -112,82 +110,6 @@ pub struct CheckReport {
     pub stale: Vec<StaleFile>,
 }
 
-/// Everything known before any bundle is encoded.
-struct Prepared {
-    plan: BuildPlan,
-    keys: BuildKeys,
-    inputs: Inputs,
-    contexts: Vec<TargetContext>,
-    /// Per target: the generated files' relative paths and contents.
-    rendered: Vec<Vec<(plan::PlannedFile, String)>>,
-}
-
-impl Prepared {
-    fn new(
-        loaded: &LoadedManifest,
-        targets: &[String],
-        allow_unsigned: bool,
-        need_signer: bool,
-    ) -> Result<Self, BuildError> {
-        let plan = plan(loaded, targets)?;
-        let keys = BuildKeys::load(loaded, allow_unsigned, need_signer)?;
-        let inputs = Inputs::read(loaded, &plan)?;
-        let templates = match &loaded.output.templates {
-            Some(dir) => TemplateSet::with_user_dir(&dir.absolute)?,
-            None => TemplateSet::built_in(),
-        };
-        let renderer = Renderer::new(&templates);
-        let manifest_file = loaded.path().file_name().map_or_else(
-            || "Mallorn.toml".into(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let mut contexts = Vec::new();
-        let mut rendered = Vec::new();
-        for target in &plan.targets {
-            let context = target_context(
-                loaded,
-                &manifest_file,
-                target,
-                &inputs,
-                &keys.trusted,
-                !keys.unsigned,
-            )?;
-            let files = target
-                .generated
-                .iter()
-                .map(|file| Ok((file.clone(), renderer.render(file.kind, &context)?)))
-                .collect::<Result<Vec<_>, BuildError>>()?;
-            contexts.push(context);
-            rendered.push(files);
-        }
-        Ok(Self {
-            plan,
-            keys,
-            inputs,
-            contexts,
-            rendered,
-        })
-    }
-
-    fn source_tree_files(&self) -> Vec<SourceTreeFile> {
-        let mut out = Vec::new();
-        for (target, files) in self.plan.targets.iter().zip(&self.rendered) {
-            for (file, content) in files {
-                if let Some(path) = &file.source_tree {
-                    out.push(SourceTreeFile {
-                        sku: target.sku.clone(),
-                        kind: file.kind,
-                        written: path.written.clone(),
-                        absolute: path.absolute.clone(),
-                        content: content.clone(),
-                    });
-                }
-            }
-        }
-        out
-    }
-}
-
 /// Renders the generated files committed in the source tree and reports those that are
 /// stale. Writes nothing, encodes nothing and needs no private key.
 pub fn check_generated(
@@ -201,20 +123,6 @@ pub fn check_generated(
         checked: files.iter().map(|f| f.written.clone()).collect(),
         stale: source_tree::stale(&files),
     })
-}
-
-/// One bundle to encode (or reuse).
-struct Job {
-    /// Index into `plan.targets`.
-    target: usize,
-    /// Index into that target's `models`.
-    model: usize,
-    /// Base release index; `None` for the full image.
-    from: Option<usize>,
-    identity: BundleIdentity,
-    /// The cache key of this bundle.
-    key: String,
-    label: String,
 }
 
 /// A delta job's outcome.
@@ -238,8 +146,8 @@ pub fn build(
     let out = &options.output_dir;
     output_dir::check_replaceable(out)?;
 
-    let (full_jobs, delta_jobs) = jobs(loaded, &prepared)?;
-    let build_key = build_key(loaded, &prepared, &full_jobs, &delta_jobs);
+    let (full_jobs, delta_jobs) = jobs::jobs(loaded, &prepared)?;
+    let build_key = jobs::build_key(loaded, &prepared, &full_jobs, &delta_jobs);
     let previous = Cache::load(out).unwrap_or_default();
     let bundle_count = prepared.plan.bundle_count();
     let sync_source_tree = || match options.write_source_tree {
@@ -481,214 +389,6 @@ fn cached(path: Option<&str>, unit: &Unit) -> CachedUnit {
         size: unit.bytes.len() as u64,
         sha256: hex(&sha256(&unit.bytes)),
         plan: unit.plan.into(),
-    }
-}
-
-/// The bundle jobs: one full image per target and model, then one delta per historical
-/// release on targets that build deltas.
-fn jobs(loaded: &LoadedManifest, prepared: &Prepared) -> Result<(Vec<Job>, Vec<Job>), BuildError> {
-    let fingerprint = tool_fingerprint();
-    let key_id = prepared.keys.signer_id().unwrap_or_default();
-    let mut fulls = Vec::new();
-    let mut deltas = Vec::new();
-    for (ti, target_plan) in prepared.plan.targets.iter().enumerate() {
-        let coding = format!("{:?}", target_plan.coding);
-        for (mi, model_plan) in target_plan.models.iter().enumerate() {
-            let model = &loaded.models[model_plan.model];
-            let to = model.releases.len() - 1;
-            let latest = &model.releases[to];
-            let to_version = header_version(&model.name, &latest.version)?;
-            let result_sha = prepared.inputs.get(model_plan.model, to).sha256;
-            let identity = |from_version: ModelVersion| BundleIdentity {
-                model_id: mallorn_runtime::format::model_id(&model.name),
-                sku_id: mallorn_runtime::format::sku_id(&target_plan.sku),
-                from_version,
-                to_version,
-                security_counter: u64::from(latest.counter),
-            };
-            let key = |identity: &BundleIdentity, base: Option<[u8; 32]>| {
-                key_of(&[
-                    fingerprint.as_bytes(),
-                    format!("{identity:?}").as_bytes(),
-                    &base.map_or(Vec::new(), |b| b.to_vec()),
-                    &result_sha,
-                    coding.as_bytes(),
-                    key_id.as_bytes(),
-                ])
-            };
-            let full_identity = identity(ModelVersion::default());
-            fulls.push(Job {
-                target: ti,
-                model: mi,
-                from: None,
-                key: key(&full_identity, None),
-                identity: full_identity,
-                label: format!(
-                    "{} {} full image {}",
-                    target_plan.sku, model.name, latest.version
-                ),
-            });
-            if !target_plan.coding.builds_deltas() {
-                continue;
-            }
-            for (from, release) in model.releases[..to].iter().enumerate() {
-                let delta_identity = identity(header_version(&model.name, &release.version)?);
-                let base_sha = prepared.inputs.get(model_plan.model, from).sha256;
-                deltas.push(Job {
-                    target: ti,
-                    model: mi,
-                    from: Some(from),
-                    key: key(&delta_identity, Some(base_sha)),
-                    identity: delta_identity,
-                    label: format!(
-                        "{} {} {} -> {}",
-                        target_plan.sku, model.name, release.version, latest.version
-                    ),
-                });
-            }
-        }
-    }
-    Ok((fulls, deltas))
-}
-
-/// The key of the whole build: tool, plan, generated files (which carry the inputs'
-/// versions, hashes and keys), every bundle's key and the policy thresholds.
-fn build_key(
-    loaded: &LoadedManifest,
-    prepared: &Prepared,
-    fulls: &[Job],
-    deltas: &[Job],
-) -> String {
-    let summary = serde_json::to_vec(&prepared.plan.summary(loaded)).expect("plain data");
-    let mut parts: Vec<Vec<u8>> = vec![
-        tool_fingerprint().as_bytes().to_vec(),
-        summary,
-        vec![u8::from(prepared.keys.unsigned)],
-    ];
-    for (target, files) in prepared.plan.targets.iter().zip(&prepared.rendered) {
-        let codec = &loaded.targets[target.target].codec;
-        parts.push(
-            format!(
-                "{} {:?} {:?}",
-                codec.full_image_threshold, codec.effort, codec.mode
-            )
-            .into_bytes(),
-        );
-        for (file, content) in files {
-            parts.push(file.path.clone().into_bytes());
-            parts.push(content.clone().into_bytes());
-        }
-    }
-    for job in fulls.iter().chain(deltas) {
-        parts.push(job.key.clone().into_bytes());
-    }
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    key_of(&refs)
-}
-
-/// The index record of a planned artefact, before its bundle is known.
-fn record_of(
-    target: &plan::TargetPlan,
-    model: &plan::ModelPlan,
-    artefact: &plan::PlannedArtefact,
-    releases: &[mallorn_manifest::Release],
-) -> ArtefactRecord {
-    ArtefactRecord {
-        sku: target.sku.clone(),
-        model: model.name.clone(),
-        from: artefact.from.map(|i| releases[i].version.to_string()),
-        to: releases[artefact.to].version.to_string(),
-        kind: String::new(),
-        path: artefact.path.clone(),
-        size: 0,
-        sha256: String::new(),
-        key_id: None,
-        ram_required: 0,
-        security_counter: 0,
-        lossless: false,
-        plan: String::new(),
-        decoders: Vec::new(),
-        base: None,
-        result: DigestRecord {
-            len: 0,
-            sha256: String::new(),
-        },
-        replaced_delta_size: None,
-        reason: None,
-    }
-}
-
-/// Fills the bundle-derived fields of `record` from the published bundle.
-fn fill_from_unit(record: &mut ArtefactRecord, unit: &Unit, signer_id: Option<&str>) {
-    let header = &unit.header;
-    let full = header.flags.contains(Flags::FULL_IMAGE);
-    record.kind = if full { "full" } else { "delta" }.into();
-    record.size = unit.bytes.len() as u64;
-    record.sha256 = hex(&sha256(&unit.bytes));
-    record.key_id = if header.flags.contains(Flags::UNSIGNED) {
-        None
-    } else {
-        Some(hex(&header.key_id))
-    };
-    debug_assert!(record.key_id.as_deref() == signer_id || signer_id.is_none());
-    record.ram_required = header.ram_required;
-    record.security_counter = header.security_counter;
-    record.lossless = header.flags.contains(Flags::LOSSLESS);
-    record.plan = unit.plan.into();
-    record.decoders = [
-        (Decoders::STORED, "stored"),
-        (Decoders::FAST, "fast"),
-        (Decoders::SMALLEST, "smallest"),
-    ]
-    .into_iter()
-    .filter(|(bit, _)| header.decoders.contains(*bit))
-    .map(|(_, name)| name.to_owned())
-    .collect();
-    record.base = (!full).then(|| DigestRecord {
-        len: header.base_len,
-        sha256: hex(&header.base_sha256),
-    });
-    record.result = DigestRecord {
-        len: header.target_len,
-        sha256: hex(&header.target_sha256),
-    };
-}
-
-fn target_record(
-    loaded: &LoadedManifest,
-    plan: &plan::TargetPlan,
-    context: &TargetContext,
-    generated: Vec<GeneratedRecord>,
-) -> TargetRecord {
-    TargetRecord {
-        sku: plan.sku.clone(),
-        sku_id: context.sku_id_hex.clone(),
-        coding: plan.coding.name().into(),
-        coding_detail: plan.coding.describe(),
-        notes: plan.notes.clone(),
-        ram_buffer: context.ram_buffer,
-        work_len: context.work_len,
-        models: plan
-            .models
-            .iter()
-            .zip(&context.models)
-            .map(|(model_plan, model)| ModelRecord {
-                model: model.name.clone(),
-                model_id: model.model_id_hex.clone(),
-                releases: loaded.models[model_plan.model]
-                    .releases
-                    .iter()
-                    .map(|r| r.version.to_string())
-                    .collect(),
-                latest: ImageRecord {
-                    version: model.latest.version.clone(),
-                    counter: model.latest.counter,
-                    len: model.latest.len,
-                    sha256: model.latest.sha256_hex.clone(),
-                },
-            })
-            .collect(),
-        generated,
     }
 }
 
