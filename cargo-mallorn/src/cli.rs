@@ -51,6 +51,10 @@ pub enum Command {
     Apply(commands::apply::Args),
     /// Write a commented Mallorn.toml (and mallorn.schema.json) for the current package.
     Init(commands::init::Args),
+    /// Build every update bundle, the generated firmware files and index.json.
+    Build(commands::build::Args),
+    /// Show what `build` would produce (for CI matrices), without reading any model.
+    Plan(commands::plan::Args),
     /// Validate Mallorn.toml and report every problem, with its place in the file.
     Check(commands::check::Args),
     /// Print the JSON schema of Mallorn.toml (for editors) on stdout.

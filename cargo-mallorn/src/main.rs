@@ -12,6 +12,7 @@ mod diagnostics;
 mod exit;
 mod manifest;
 mod package;
+mod target_dir;
 
 use std::process::ExitCode;
 

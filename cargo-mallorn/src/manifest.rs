@@ -136,10 +136,6 @@ pub fn check(global: &GlobalArgs) -> miette::Result<Checked> {
 
 /// For commands that need a valid manifest: loads it, prints its warnings (or its problems,
 /// which then become the error).
-#[allow(
-    dead_code,
-    reason = "the shared entry point for the commands that read a valid manifest (build, plan, ...)"
-)]
 pub fn load_valid(global: &GlobalArgs) -> miette::Result<LoadedManifest> {
     let checked = check(global)?;
     checked.print(global.message_format, false);

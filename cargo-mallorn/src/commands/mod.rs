@@ -7,11 +7,13 @@
 //! To add a command: a file here, a variant in `cli::Command`, an arm in [`run`].
 
 pub mod apply;
+pub mod build;
 pub mod check;
 pub mod diff;
 pub mod init;
 pub mod inspect;
 pub mod keygen;
+pub mod plan;
 pub mod schema;
 pub mod verify;
 
@@ -40,6 +42,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let Cli { global, command } = cli;
     let result = match command {
         Command::Init(args) => init::run(args, &global),
+        Command::Build(args) => build::run(args, &global),
+        Command::Plan(args) => plan::run(args, &global),
         Command::Diff(args) => diff::run(args, &global),
         Command::Apply(args) => apply::run(args, &global),
         Command::Check(args) => check::run(args, &global),

@@ -1,0 +1,286 @@
+//! `cargo mallorn build`: every bundle of every target (or of `--target SKU`), the generated
+//! firmware files and `index.json`, into `<cargo target dir>/mallorn` (or `[output] dir`),
+//! incrementally and atomically. `--check` only compares the generated files committed in the
+//! source tree with what the build would write, and fails with a diff when they are stale.
+//!
+//! Human output: a summary on stdout, progress bars on stderr (on a terminal only). With
+//! `--message-format json`, stdout carries JSON lines with a `reason` field, as cargo's do:
+//! `bundle-built`, `file-generated`, `source-file-written`, `stale-file`, `build-finished`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mallorn_engine::build::{
+    self, BuildError, BuildObserver, BuildOptions, BuildReport, CheckReport, Quiet,
+};
+use mallorn_manifest::LoadedManifest;
+use miette::miette;
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, MessageFormat};
+use crate::diagnostics::display_path;
+use crate::exit;
+
+/// Arguments of `cargo mallorn build`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Build only this target (SKU); repeat for several. Default: every `[[target]]`.
+    #[arg(long = "target", value_name = "SKU")]
+    pub targets: Vec<String>,
+    /// Check that the generated files committed in the source tree (`[output] rust`,
+    /// `c-header`, `linker`) are up to date; print a diff and exit 1 when they are not.
+    /// Writes nothing and needs no private key.
+    #[arg(long)]
+    pub check: bool,
+    /// Build unsigned bundles when Mallorn.toml has no [signing] table (development only:
+    /// devices refuse them).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Encoding threads (default: one per CPU).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Runs the build (or the check).
+pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
+    let loaded = crate::manifest::load_valid(global)?;
+    if args.check {
+        return check(&args, global, &loaded);
+    }
+    let json = global.message_format == MessageFormat::Json;
+    let output_dir = crate::target_dir::output_dir(&loaded);
+    let progress = Progress::new(global.message_format);
+    let started = Instant::now();
+    let options = BuildOptions {
+        targets: args.targets.clone(),
+        allow_unsigned: args.allow_unsigned,
+        output_dir,
+        threads: args
+            .jobs
+            .unwrap_or_else(build::parallel::default_threads)
+            .max(1),
+        write_source_tree: true,
+        observer: progress
+            .as_ref()
+            .map_or(&Quiet as &dyn BuildObserver, |p| p),
+    };
+    let result = build::build(&loaded, &options);
+    if let Some(progress) = &progress {
+        progress.bar.finish_and_clear();
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"reason": "build-finished", "success": false, "error": error.to_string()})
+                );
+            }
+            return Err(build_error(error));
+        }
+    };
+    if report.unsigned {
+        eprintln!(
+            "warning: the bundles are UNSIGNED (--allow-unsigned): devices refuse them unless their \
+             runtime is built with the `dev-unsigned` feature. Never publish them; add a [signing] \
+             table to Mallorn.toml for release builds."
+        );
+    }
+    if json {
+        print_json(&report);
+    } else {
+        print_human(&report, started.elapsed().as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `build --check`: compares the committed generated files with a fresh rendering.
+fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::CommandResult {
+    let CheckReport { checked, stale } =
+        build::check_generated(loaded, &args.targets, args.allow_unsigned).map_err(build_error)?;
+    let json = global.message_format == MessageFormat::Json;
+    for file in &stale {
+        if json {
+            println!(
+                "{}",
+                json!({"reason": "stale-file", "path": file.written, "exists": file.current.is_some()})
+            );
+        } else {
+            let current = file.current.as_deref().unwrap_or("");
+            let diff = similar::TextDiff::from_lines(current, &file.expected);
+            print!(
+                "{}",
+                diff.unified_diff().context_radius(3).header(
+                    &format!("{} (committed)", file.written),
+                    &format!("{} (as `cargo mallorn build` writes it)", file.written),
+                )
+            );
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            json!({"reason": "build-finished", "success": stale.is_empty(), "check": true,
+                   "checked": checked, "stale": stale.iter().map(|f| &f.written).collect::<Vec<_>>()})
+        );
+    }
+    if checked.is_empty() {
+        eprintln!(
+            "note: Mallorn.toml names no generated file in the source tree ([output] rust, c-header, linker): nothing to check"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if stale.is_empty() {
+        eprintln!("{} generated files are up to date", checked.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let noun = if stale.len() == 1 {
+        "file is"
+    } else {
+        "files are"
+    };
+    let report = miette!(
+        help = "run `cargo mallorn build` and commit the result",
+        "{} generated {noun} stale: {}",
+        stale.len(),
+        stale
+            .iter()
+            .map(|f| f.written.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!("{report:?}");
+    Ok(ExitCode::from(exit::FAILURE))
+}
+
+/// A build error with its fix as help.
+pub(crate) fn build_error(error: BuildError) -> miette::Report {
+    let mut diagnostic = miette::MietteDiagnostic::new(error.to_string());
+    if let Some(help) = error.help() {
+        diagnostic = diagnostic.with_help(help);
+    }
+    miette::Report::new(diagnostic)
+}
+
+fn print_json(report: &BuildReport) {
+    if let Some(index) = &report.index {
+        for a in &index.artefacts {
+            println!(
+                "{}",
+                json!({"reason": "bundle-built", "sku": a.sku, "model": a.model, "from": a.from,
+                       "to": a.to, "kind": a.kind, "path": a.path, "size": a.size,
+                       "sha256": a.sha256, "key_id": a.key_id, "ram_required": a.ram_required,
+                       "replaced_delta_size": a.replaced_delta_size, "full_image_reason": a.reason})
+            );
+        }
+        for target in &index.targets {
+            for file in &target.generated {
+                println!(
+                    "{}",
+                    json!({"reason": "file-generated", "sku": target.sku, "kind": file.kind,
+                           "path": file.path, "source_tree": file.source_tree})
+                );
+            }
+        }
+    }
+    for path in &report.source_tree_written {
+        println!("{}", json!({"reason": "source-file-written", "path": path}));
+    }
+    println!(
+        "{}",
+        json!({"reason": "build-finished", "success": true, "up_to_date": report.up_to_date,
+               "output_dir": display_path(&report.output_dir), "bundles": report.bundle_count,
+               "encoded": report.encoded, "reused": report.reused})
+    );
+}
+
+fn print_human(report: &BuildReport, seconds: f64) {
+    let out = display_path(&report.output_dir);
+    for path in &report.source_tree_written {
+        println!("updated {path}");
+    }
+    let Some(index) = &report.index else {
+        println!(
+            "{out} is up to date ({} bundles); nothing to rebuild",
+            report.bundle_count
+        );
+        return;
+    };
+    for target in &index.targets {
+        println!(
+            "{}: {}, work RAM {} of {} bytes",
+            target.sku, target.coding_detail, target.work_len, target.ram_buffer
+        );
+        for note in &target.notes {
+            println!("  note: {note}");
+        }
+        for a in index.artefacts.iter().filter(|a| a.sku == target.sku) {
+            let what = match &a.from {
+                Some(from) => format!("{} {from} -> {}", a.model, a.to),
+                None => format!("{} {} full image", a.model, a.to),
+            };
+            let detail = match (&a.from, a.replaced_delta_size) {
+                (Some(_), Some(delta)) => {
+                    format!(
+                        "full image instead (delta {} was not worth it)",
+                        size(delta)
+                    )
+                }
+                (Some(_), None) if a.kind == "full" => {
+                    "full image (no deltas for this target)".into()
+                }
+                _ => a.kind.clone(),
+            };
+            println!("  {what:<32} {:>10}  {detail}", size(a.size));
+        }
+        let generated: Vec<_> = target.generated.iter().map(|g| g.path.as_str()).collect();
+        println!("  generated {}", generated.join(", "));
+    }
+    println!(
+        "built {} bundles ({} encoded, {} reused) into {out} in {seconds:.1} s",
+        report.bundle_count, report.encoded, report.reused
+    );
+}
+
+/// `12345` -> `12.1 KiB`.
+fn size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+/// A progress bar on stderr, for people at a terminal.
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    fn new(format: MessageFormat) -> Option<Self> {
+        if format != MessageFormat::Human || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} encoding [{bar:30}] {pos}/{len} {wide_msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        Some(Self { bar })
+    }
+}
+
+impl BuildObserver for Progress {
+    fn encoding(&self, count: usize) {
+        self.bar.set_length(count as u64);
+    }
+
+    fn encoded(&self, label: &str) {
+        self.bar.set_message(label.to_owned());
+        self.bar.inc(1);
+    }
+}

@@ -1,0 +1,66 @@
+//! `cargo mallorn plan`: what `cargo mallorn build` would produce, from Mallorn.toml alone (no
+//! model is read or encoded): per target its coding, one entry per SKU x model x bundle with
+//! its output path, and the generated files. `--json` (or `--message-format json`) prints it
+//! as one JSON document whose `skus` array is a ready CI matrix axis for
+//! `cargo mallorn build --target SKU`.
+
+use std::process::ExitCode;
+
+use mallorn_engine::build;
+
+use crate::cli::{GlobalArgs, MessageFormat};
+use crate::commands::build::build_error;
+use crate::diagnostics::display_path;
+
+/// Arguments of `cargo mallorn plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON (the same as `--message-format json`).
+    #[arg(long)]
+    pub json: bool,
+    /// Plan only this target (SKU); repeat for several.
+    #[arg(long = "target", value_name = "SKU")]
+    pub targets: Vec<String>,
+}
+
+/// Prints the plan.
+pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
+    let loaded = crate::manifest::load_valid(global)?;
+    let plan = build::plan(&loaded, &args.targets).map_err(build_error)?;
+    let summary = plan.summary(&loaded);
+    let output_dir = display_path(&crate::target_dir::output_dir(&loaded));
+    if args.json || global.message_format == MessageFormat::Json {
+        let mut value = serde_json::to_value(&summary).expect("plain data serializes");
+        value["output_dir"] = output_dir.into();
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for target in &summary.targets {
+        println!(
+            "{}: {}, work RAM {} bytes",
+            target.sku, target.coding_detail, target.work_len
+        );
+        for note in &target.notes {
+            println!("  note: {note}");
+        }
+        for bundle in summary.bundles.iter().filter(|b| b.sku == target.sku) {
+            let what = match &bundle.from {
+                Some(from) => format!("{} {from} -> {}", bundle.model, bundle.to),
+                None => format!("{} {} full image", bundle.model, bundle.to),
+            };
+            println!("  {what:<32} {:<5}  {}", bundle.kind, bundle.path);
+        }
+        for generated in &target.generated {
+            match &generated.source_tree {
+                Some(copy) => println!("  generated {} -> {copy}", generated.path),
+                None => println!("  generated {}", generated.path),
+            }
+        }
+    }
+    println!(
+        "{} bundles for {} targets into {output_dir}",
+        summary.bundles.len(),
+        summary.targets.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

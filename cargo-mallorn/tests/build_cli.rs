@@ -1,0 +1,306 @@
+//! `cargo mallorn build` and `cargo mallorn plan` as users run them, on private copies of
+//! examples/wakeword-device: human and JSON output, up-to-date runs, `--check`, `--target`,
+//! and failures that exit 1 with a clear message and write nothing. (The library behaviour
+//! behind them is tested in depth by the mallorn-tests crate.)
+
+mod common;
+
+use std::path::Path;
+
+use common::mallorn;
+
+fn example() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/wakeword-device");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(src.join("Mallorn.toml"), dir.path().join("Mallorn.toml")).unwrap();
+    for sub in [
+        "models",
+        "keys",
+        "firmware/src/generated",
+        "firmware/include",
+        "firmware/link",
+    ] {
+        copy_dir(&src.join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+fn copy_dir(src: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("Mallorn.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from));
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn builds_the_example_then_finds_nothing_to_do() {
+    let dir = example();
+    let run = mallorn(
+        dir.path(),
+        &["mallorn", "build", "--manifest-path", "Mallorn.toml"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("built 14 bundles (14 encoded, 0 reused) into target/mallorn"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("wakeword-m4-1mb: smallest (profile tiny)")
+    );
+    assert!(run.stdout.contains("micro-speech 1.0.0 -> 1.1.0"));
+    assert!(dir.path().join("target/mallorn/index.json").is_file());
+    assert!(
+        dir.path()
+            .join("target/mallorn/wakeword-s3-8mb/okay-nabu/okay-nabu-3.0.0-full.mlrn")
+            .is_file()
+    );
+
+    let again = mallorn(dir.path(), &["build"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stdout,
+        "target/mallorn is up to date (14 bundles); nothing to rebuild\n"
+    );
+}
+
+#[test]
+fn json_messages_name_every_bundle_and_file() {
+    let dir = example();
+    let run = mallorn(dir.path(), &["--message-format", "json", "build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let messages: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every stdout line is JSON"))
+        .collect();
+    let count = |reason: &str| messages.iter().filter(|m| m["reason"] == reason).count();
+    assert_eq!(count("bundle-built"), 14);
+    assert_eq!(count("file-generated"), 6);
+    let last = messages.last().unwrap();
+    assert_eq!(last["reason"], "build-finished");
+    assert_eq!(last["success"], true);
+    assert_eq!(last["up_to_date"], false);
+    let delta = messages
+        .iter()
+        .find(|m| m["reason"] == "bundle-built" && m["kind"] == "delta")
+        .unwrap();
+    assert_eq!(delta["model"], "micro-speech");
+    assert_eq!(delta["key_id"], "674eaca7a0cf0595");
+}
+
+#[test]
+fn check_passes_on_fresh_files_and_fails_with_a_diff_on_stale_ones() {
+    let dir = example();
+    let run = mallorn(dir.path(), &["build", "--check"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("6 generated files are up to date"),
+        "{}",
+        run.stderr
+    );
+
+    // A release added but the generated files not regenerated: stale.
+    std::fs::copy(
+        dir.path().join("models/micro_speech-1.1.0.tflite"),
+        dir.path().join("models/micro_speech-1.2.0.tflite"),
+    )
+    .unwrap();
+    edit(
+        dir.path(),
+        "path = \"models/micro_speech-1.1.0.tflite\"\n",
+        "path = \"models/micro_speech-1.1.0.tflite\"\n[[model.release]]\nversion = \"1.2.0\"\npath = \"models/micro_speech-1.2.0.tflite\"\n",
+    );
+    let header = dir
+        .path()
+        .join("firmware/include/wakeword-m4-1mb/mallorn.h");
+    let before = std::fs::read(&header).unwrap();
+    let run = mallorn(dir.path(), &["build", "--check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("--- firmware/src/generated/wakeword-m4-1mb.rs (committed)")
+    );
+    assert!(
+        run.stdout
+            .contains("-    pub const VERSION_STR: &str = \"1.1.0\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("+    pub const VERSION_STR: &str = \"1.2.0\";"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("6 generated files are stale"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("run `cargo mallorn build`"));
+    assert_eq!(
+        std::fs::read(&header).unwrap(),
+        before,
+        "--check wrote a file"
+    );
+    assert!(!dir.path().join("target").exists(), "--check built bundles");
+
+    // The private key is not needed for a check.
+    std::fs::remove_file(dir.path().join("keys/example-release.pem")).unwrap();
+    assert_eq!(mallorn(dir.path(), &["build", "--check"]).code, 1);
+    assert_eq!(mallorn(dir.path(), &["build"]).code, 1);
+}
+
+#[test]
+fn plan_lists_every_bundle_for_ci_matrices() {
+    let dir = example();
+    let run = mallorn(dir.path(), &["plan", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        plan["skus"],
+        serde_json::json!(["wakeword-s3-8mb", "wakeword-m4-1mb"])
+    );
+    assert_eq!(plan["bundles"].as_array().unwrap().len(), 14);
+    assert_eq!(plan["output_dir"], "target/mallorn");
+    assert!(!dir.path().join("target").exists(), "plan wrote something");
+
+    let human = mallorn(dir.path(), &["plan", "--target", "wakeword-m4-1mb"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(human.stdout.contains(
+        "  okay-nabu 1.0.0 -> 3.0.0         delta  wakeword-m4-1mb/okay-nabu/okay-nabu-1.0.0-to-3.0.0.mlrn"
+    ), "{}", human.stdout);
+    assert!(!human.stdout.contains("wakeword-s3-8mb"));
+}
+
+#[test]
+fn a_single_target_build_and_an_unknown_target() {
+    let dir = example();
+    let run = mallorn(dir.path(), &["build", "--target", "wakeword-m4-1mb"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("built 7 bundles"), "{}", run.stdout);
+    assert!(!dir.path().join("target/mallorn/wakeword-s3-8mb").exists());
+
+    let run = mallorn(dir.path(), &["build", "--target", "nrf52"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("no target `nrf52` in Mallorn.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn failures_exit_1_with_a_clear_message_and_leave_the_output_alone() {
+    let dir = example();
+    assert_eq!(mallorn(dir.path(), &["build"]).code, 0);
+    let index = dir.path().join("target/mallorn/index.json");
+    let before = std::fs::read(&index).unwrap();
+
+    // Missing signing key.
+    std::fs::rename(
+        dir.path().join("keys/example-release.pem"),
+        dir.path().join("keys/moved.pem"),
+    )
+    .unwrap();
+    edit(
+        dir.path(),
+        "full-image-threshold = 0.9",
+        "full-image-threshold = 0.8",
+    );
+    let run = mallorn(dir.path(), &["build"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("signing key: cannot read key file"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cargo mallorn keygen"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&index).unwrap(), before);
+    std::fs::rename(
+        dir.path().join("keys/moved.pem"),
+        dir.path().join("keys/example-release.pem"),
+    )
+    .unwrap();
+
+    // Slot overflow: Mallorn.toml's own check, with the place in the file.
+    edit(
+        dir.path(),
+        "slot-a = { offset = \"512KiB\", size = \"128KiB\" }",
+        "slot-a = { offset = \"512KiB\", size = \"64KiB\" }",
+    );
+    let run = mallorn(dir.path(), &["build"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("does not fit slot-a of target `wakeword-m4-1mb`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&index).unwrap(), before);
+    edit(
+        dir.path(),
+        "slot-a = { offset = \"512KiB\", size = \"64KiB\" }",
+        "slot-a = { offset = \"512KiB\", size = \"128KiB\" }",
+    );
+
+    // Missing model file.
+    std::fs::remove_file(dir.path().join("models/okay_nabu-1.1.0.tflite")).unwrap();
+    let run = mallorn(dir.path(), &["build"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("models/okay_nabu-1.1.0.tflite"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&index).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["mallorn"]);
+}
+
+#[test]
+fn unsigned_builds_need_a_flag_and_are_flagged() {
+    let dir = example();
+    let text = std::fs::read_to_string(dir.path().join("Mallorn.toml")).unwrap();
+    let start = text.find("[signing]\n").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap();
+    std::fs::write(
+        dir.path().join("Mallorn.toml"),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let run = mallorn(dir.path(), &["build"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no [signing] table"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-unsigned"), "{}", run.stderr);
+
+    let run = mallorn(dir.path(), &["build", "--allow-unsigned"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: the bundles are UNSIGNED"),
+        "{}",
+        run.stderr
+    );
+}

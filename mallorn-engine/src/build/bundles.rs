@@ -1,0 +1,130 @@
+//! Building one bundle with a target's coding: through the delta encoder
+//! ([`crate::bundle::build_bundle`]), or, for stored coding, as erase-block chunks of the
+//! image verbatim. Either way the bundle is applied with the runtime's decoder and compared
+//! with the model before it is signed.
+
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
+
+use crate::build::coding::Coding;
+use crate::bundle::{
+    self, BundleIdentity, BundleRequest, PayloadBuilder, apply_bundle, assemble_unsigned,
+    build_bundle,
+};
+use crate::delta::PlanKind;
+use crate::signing::{SigningKey, sign_bundle};
+
+/// A finished, self-checked (and, with a key, signed) bundle.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The bundle bytes.
+    pub bytes: Vec<u8>,
+    /// Its header.
+    pub header: BundleHeader,
+    /// How its payload was planned: `structured`, `opaque` or `stored`.
+    pub plan: &'static str,
+}
+
+impl Unit {
+    /// Parses a bundle read back from a previous build's output.
+    pub fn from_bytes(bytes: Vec<u8>, plan: &str) -> Option<Self> {
+        let header = BundleHeader::parse(bytes.get(..HEADER_LEN)?.try_into().ok()?).ok()?;
+        let plan = ["structured", "opaque", "stored"]
+            .into_iter()
+            .find(|p| *p == plan)?;
+        Some(Self {
+            bytes,
+            header,
+            plan,
+        })
+    }
+}
+
+/// Builds the bundle turning `base` (or nothing, for a full image) into `target`.
+pub fn build_unit(
+    coding: &Coding,
+    base: Option<&[u8]>,
+    target: &[u8],
+    identity: BundleIdentity,
+    key: Option<&SigningKey>,
+) -> Result<Unit, bundle::BuildError> {
+    match coding {
+        Coding::Coder { options, .. } => {
+            let built = build_bundle(&BundleRequest {
+                base,
+                target,
+                identity,
+                options: *options,
+                key,
+            })?;
+            Ok(Unit {
+                bytes: built.bytes,
+                header: built.header,
+                plan: match built.plan {
+                    PlanKind::Structured => "structured",
+                    PlanKind::Opaque => "opaque",
+                },
+            })
+        }
+        Coding::Stored { chunk_align_log2 } => {
+            stored_full_image(*chunk_align_log2, target, &identity, key)
+        }
+    }
+}
+
+/// A full-image bundle of stored chunks, one erase block each.
+fn stored_full_image(
+    chunk_align_log2: u8,
+    target: &[u8],
+    identity: &BundleIdentity,
+    key: Option<&SigningKey>,
+) -> Result<Unit, bundle::BuildError> {
+    let mut payload = PayloadBuilder::new(chunk_align_log2);
+    payload.push_stored(target);
+    let header = payload.header(identity, None, target);
+    let unsigned = assemble_unsigned(&header, payload.bytes());
+    let result = apply_bundle(&unsigned, &[]).map_err(bundle::BuildError::SelfCheck)?;
+    if result != target {
+        return Err(bundle::BuildError::SelfCheckMismatch);
+    }
+    let bytes = match key {
+        Some(key) => sign_bundle(&unsigned, key)?,
+        None => unsigned,
+    };
+    let unit = Unit::from_bytes(bytes, "stored").ok_or(bundle::BuildError::SelfCheckMismatch)?;
+    Ok(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mallorn_runtime::format::Flags;
+
+    #[test]
+    fn stored_full_images_apply_and_are_signed() {
+        let target: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let key = SigningKey::from_seed(&[5; 32]).unwrap();
+        let coding = Coding::Stored {
+            chunk_align_log2: 12,
+        };
+        let unit = build_unit(
+            &coding,
+            None,
+            &target,
+            BundleIdentity::default(),
+            Some(&key),
+        )
+        .unwrap();
+        assert_eq!(unit.plan, "stored");
+        assert!(unit.header.flags.contains(Flags::FULL_IMAGE));
+        assert!(!unit.header.flags.contains(Flags::UNSIGNED));
+        assert_eq!(unit.header.key_id, key.key_id());
+        assert_eq!(apply_bundle(&unit.bytes, &[]).unwrap(), target);
+        assert_eq!(
+            Unit::from_bytes(unit.bytes.clone(), "stored")
+                .unwrap()
+                .header,
+            unit.header
+        );
+        assert!(Unit::from_bytes(unit.bytes[..10].to_vec(), "stored").is_none());
+    }
+}

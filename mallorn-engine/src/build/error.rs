@@ -1,0 +1,246 @@
+//! Why a build (or a plan, or a check) could not be done. Each error names the file, target or
+//! model concerned; [`BuildError::help`] says what to change.
+
+use std::path::PathBuf;
+
+use crate::signing::KeyError;
+
+/// A build failure. Nothing in the output directory has been changed when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `--target` named a SKU that Mallorn.toml does not define.
+    #[error("no target `{sku}` in Mallorn.toml (targets: {known})")]
+    UnknownTarget {
+        /// The SKU asked for.
+        sku: String,
+        /// The SKUs that exist, comma-separated.
+        known: String,
+    },
+    /// A SKU name that cannot be used as a folder name.
+    #[error("target `{sku}`: the SKU cannot be used as a folder name in the output directory")]
+    UnusableSku {
+        /// The SKU.
+        sku: String,
+    },
+    /// A model file could not be read.
+    #[error("cannot read {path} (release {version} of model `{model}`): {source}")]
+    ReadModel {
+        /// The model.
+        model: String,
+        /// The release.
+        version: String,
+        /// The file, as written in Mallorn.toml.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A release does not fit a slot of a target.
+    #[error(
+        "release {version} of model `{model}` ({size} bytes) does not fit {region} of target `{sku}` ({capacity} bytes)"
+    )]
+    SlotOverflow {
+        /// The target.
+        sku: String,
+        /// The model.
+        model: String,
+        /// The release.
+        version: String,
+        /// Its size.
+        size: u64,
+        /// `slot-a` or `slot-b`.
+        region: &'static str,
+        /// The slot's size.
+        capacity: u64,
+    },
+    /// A version number does not fit the bundle header's 32-bit fields.
+    #[error("version {version} of model `{model}`: {part} {value} is larger than 4294967295")]
+    VersionTooLarge {
+        /// The model.
+        model: String,
+        /// The version.
+        version: String,
+        /// `major`, `minor` or `patch`.
+        part: &'static str,
+        /// The number.
+        value: u64,
+    },
+    /// A flash geometry the device runtime cannot address.
+    #[error("target `{sku}`: {what}")]
+    UnsupportedFlash {
+        /// The target.
+        sku: String,
+        /// What is out of range.
+        what: String,
+    },
+    /// None of the decoders a target allows can code its bundles.
+    #[error("target `{sku}`: no allowed decoder can be used ({reasons})")]
+    NoDecoder {
+        /// The target.
+        sku: String,
+        /// Why each allowed decoder was passed over.
+        reasons: String,
+    },
+    /// Two names map to the same identifier in generated code.
+    #[error(
+        "models `{first}` and `{second}` map to the same name `{ident}` in the generated files"
+    )]
+    NameClash {
+        /// One model.
+        first: String,
+        /// The other.
+        second: String,
+        /// The shared identifier.
+        ident: String,
+    },
+    /// Mallorn.toml has no `[signing]` table and unsigned bundles were not allowed.
+    #[error("Mallorn.toml has no [signing] table: the bundles would be unsigned")]
+    Unsigned,
+    /// The signing key could not be loaded.
+    #[error("signing key: {0}")]
+    SigningKey(#[source] KeyError),
+    /// A trusted public key could not be loaded.
+    #[error("trusted key {path}: {source}")]
+    TrustedKey {
+        /// The file, as written in Mallorn.toml.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: KeyError,
+    },
+    /// The signing key's public key is not in `trusted-keys`.
+    #[error(
+        "the signing key (key id {key_id}) is not among [signing] trusted-keys (key ids {trusted}): devices would refuse its bundles"
+    )]
+    KeyNotTrusted {
+        /// Id of the signing key.
+        key_id: String,
+        /// Ids of the trusted keys.
+        trusted: String,
+    },
+    /// A source-tree output path names one file for several targets.
+    #[error(
+        "[output] {key} = \"{path}\" names a single file, but {count} targets are built: each needs its own"
+    )]
+    NeedsSkuPlaceholder {
+        /// `rust`, `c-header` or `linker`.
+        key: &'static str,
+        /// The path as written.
+        path: String,
+        /// Number of targets.
+        count: usize,
+    },
+    /// A template could not be loaded or rendered.
+    #[error("template {name}: {detail}")]
+    Template {
+        /// Template file name.
+        name: String,
+        /// minijinja's explanation (with line numbers).
+        detail: String,
+    },
+    /// A bundle could not be built.
+    #[error("target `{sku}`, model `{model}`, {what}: {source}")]
+    Bundle {
+        /// The target.
+        sku: String,
+        /// The model.
+        model: String,
+        /// `1.0.0 -> 2.0.0` or `full image 2.0.0`.
+        what: String,
+        /// The engine's error.
+        #[source]
+        source: crate::bundle::BuildError,
+    },
+    /// The output directory holds files that a build did not write.
+    #[error(
+        "{} exists, is not empty and was not written by cargo mallorn (it has no {})",
+        path.display(),
+        crate::build::cache::CACHE_FILE
+    )]
+    ForeignOutputDir {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`write`, `read`, `create`, `rename`).
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl BuildError {
+    /// What the user can change to fix it, when there is something to say.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            Self::UnknownTarget { .. } => "pass one of the SKUs listed, as in `[[target]] sku`".into(),
+            Self::UnusableSku { .. } => "rename the SKU in Mallorn.toml (`.` and `..` are not allowed)".into(),
+            Self::ReadModel { .. } => "check `path` of that `[[model.release]]` in Mallorn.toml".into(),
+            Self::SlotOverflow { model, region, .. } => format!(
+                "enlarge `{region}` in `[target.models.{model}]` of Mallorn.toml (both slots must hold every release)"
+            ),
+            Self::VersionTooLarge { .. } => "use smaller version numbers: bundle headers carry u32 major, minor and patch".into(),
+            Self::UnsupportedFlash { .. } => "the runtime addresses at most 4 GiB of flash with erase blocks of 64 B to 1 GiB".into(),
+            Self::NoDecoder { .. } => "allow another decoder in `[target.codec] decoders` (\"stored\" always fits), or raise `ram-buffer`".into(),
+            Self::NameClash { .. } => "rename one of the models in Mallorn.toml".into(),
+            Self::Unsigned => "add a [signing] table to Mallorn.toml (create a key with `cargo mallorn keygen`), or pass --allow-unsigned for a development build".into(),
+            Self::SigningKey(KeyError::EnvMissing { name }) => format!(
+                "export {name} with the PEM text of the private key (e.g. from a CI secret), or set [signing] key-file"
+            ),
+            Self::SigningKey(_) => "check [signing] key-file in Mallorn.toml; create a key with `cargo mallorn keygen -o FILE`".into(),
+            Self::TrustedKey { .. } => "[signing] trusted-keys lists public key files (the FILE.pub that `cargo mallorn keygen` writes)".into(),
+            Self::KeyNotTrusted { .. } => "add the signing key's public key (FILE.pub) to [signing] trusted-keys, and ship firmware that trusts it before publishing bundles signed with it".into(),
+            Self::NeedsSkuPlaceholder { path, .. } => format!(
+                "put `{{sku}}` in the path, e.g. \"{}\"", with_sku_placeholder(path)
+            ),
+            Self::Template { .. } => "fix the template named (in `[output] templates`, or the built-in one)".into(),
+            Self::ForeignOutputDir { .. } => "remove it, or set another `[output] dir` in Mallorn.toml".into(),
+            Self::Bundle { .. } | Self::Io { .. } => return None,
+        })
+    }
+}
+
+/// `dir/name.ext` -> `dir/name-{sku}.ext`, to suggest a per-SKU path.
+fn with_sku_placeholder(path: &str) -> String {
+    let (dir, file) = path.rsplit_once('/').map_or(("", path), |(d, f)| (d, f));
+    let (stem, ext) = file
+        .split_once('.')
+        .map_or((file, String::new()), |(s, e)| (s, format!(".{e}")));
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    format!("{prefix}{stem}-{{sku}}{ext}")
+}
+
+/// Shorthand for [`BuildError::Io`].
+pub(crate) fn io_error(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> BuildError {
+    let path = path.into();
+    move |source| BuildError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_a_per_sku_path() {
+        assert_eq!(
+            with_sku_placeholder("src/mallorn.rs"),
+            "src/mallorn-{sku}.rs"
+        );
+        assert_eq!(with_sku_placeholder("memory.x"), "memory-{sku}.x");
+        assert_eq!(with_sku_placeholder("gen/mallorn"), "gen/mallorn-{sku}");
+    }
+}

@@ -1,0 +1,9 @@
+//! `cargo mallorn build` end to end, as a library, on private copies of
+//! `examples/wakeword-device`.
+
+mod common;
+mod compile_c;
+mod failures;
+mod incremental;
+mod link;
+mod snapshots;
