@@ -1,6 +1,6 @@
 //! Model-size profiles of the smallest codec. A profile fixes how many contexts each part of
 //! the model has, and so the decoder's state size: from a 2 KiB `Tiny` profile for the
-//! smallest microcontrollers to a `Large` one (about 65 KiB) for parts with RAM to spare. The bundle header
+//! smallest microcontrollers to a `Large` one (about 53 KiB) for parts with RAM to spare. The bundle header
 //! names the profile; the build picks the largest one that fits a target's RAM budget.
 
 /// A model-size profile.
@@ -11,7 +11,7 @@ pub enum Profile {
     Tiny = 0,
     /// About 20 KiB of model state.
     Compact = 1,
-    /// About 65 KiB of model state: the most contexts.
+    /// About 53 KiB of model state (fits a 64 KiB work buffer): the most contexts.
     Large = 2,
 }
 
@@ -68,7 +68,7 @@ impl Profile {
                 mantissa_modelled: true,
             },
             Self::Large => Params {
-                glue_prev_bits: 2,
+                glue_prev_bits: 1,
                 glue_position: true,
                 matched_literal: true,
                 lz: true,
