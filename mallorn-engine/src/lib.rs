@@ -7,5 +7,6 @@ pub mod build;
 pub mod bundle;
 pub mod codegen;
 pub mod delta;
+pub mod inspect;
 pub mod model;
 pub mod signing;

@@ -1,5 +1,7 @@
 //! `cargo mallorn inspect FILE [--json]`: shows where every tensor's bytes live in a model file
 //! (name, dtype, shape, size, offset) and how much of the file is tensor data versus glue.
+//! Given a bundle (`MLRN` magic), it shows the header, the chunks and, with `--base OLD` (or
+//! for a full-image bundle), the payload bytes per operation kind and per tensor.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +20,9 @@ pub struct InspectArgs {
     /// Print one JSON document instead of a table (same as `--message-format json`).
     #[arg(long)]
     pub json: bool,
+    /// For a bundle: the model it applies to, so its operations can be decoded and costed.
+    #[arg(long, value_name = "OLD")]
+    pub base: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -30,6 +35,9 @@ pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
+    if bytes.starts_with(&mallorn_runtime::format::header::MAGIC) {
+        return super::inspect_bundle::run(&args.file, &bytes, args.base.as_deref(), json);
+    }
     match inspect_model(&args.file, &bytes, json) {
         Ok(report) => {
             print!("{report}");

@@ -12,6 +12,7 @@ pub mod check;
 pub mod diff;
 pub mod init;
 pub mod inspect;
+mod inspect_bundle;
 pub mod keygen;
 pub mod plan;
 pub mod schema;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use mallorn_runtime::apply::PayloadDecoder;
+use mallorn_runtime::apply::trace::Trace;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::image::SliceResult;
 
@@ -101,6 +102,15 @@ pub fn apply_signed_bundle_to_file(
 
 /// Runs the runtime's payload decoder over an in-memory payload.
 fn decode(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
+    decode_with(header, payload, base, false).map(|(result, _)| result)
+}
+
+/// Decodes a payload recording what each chunk and operation produced (for inspection).
+pub fn decode_traced(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<(Vec<u8>, Trace), ApplyError> {
+    decode_with(header, payload, base, true).map(|(result, trace)| (result, trace.unwrap_or_default()))
+}
+
+fn decode_with(header: &BundleHeader, payload: &[u8], base: &[u8], trace: bool) -> Result<(Vec<u8>, Option<Trace>), ApplyError> {
     let target_len =
         usize::try_from(header.target_len).map_err(|_| ApplyError::ResultTooLarge {
             len: header.target_len,
@@ -108,6 +118,9 @@ fn decode(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<Vec<u8>,
     let mut result = vec![0; target_len];
     let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
     let mut decoder = PayloadDecoder::new(header, &mut work)?;
+    if trace {
+        decoder.enable_trace();
+    }
     let mut base_image: &[u8] = base;
     let mut sink = SliceResult::new(&mut result);
     let mut rest = payload;
@@ -116,6 +129,7 @@ fn decode(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<Vec<u8>,
         let fed = decoder.feed(rest, &mut base_image, &mut sink)?;
         rest = &rest[fed.consumed..];
     }
+    let trace = decoder.take_trace();
     decoder.finish()?;
-    Ok(result)
+    Ok((result, trace))
 }

@@ -94,6 +94,9 @@ pub struct PayloadDecoder<'w> {
     output: Output<'w>,
     model: &'w mut [u16],
     profile: Option<Profile>,
+    /// What decoded so far, when tracing.
+    #[cfg(feature = "std")]
+    trace: Option<crate::apply::trace::Trace>,
 }
 
 impl<'w> PayloadDecoder<'w> {
@@ -128,6 +131,8 @@ impl<'w> PayloadDecoder<'w> {
             },
             model: ws.model,
             profile: Profile::from_u8(header.coder_profile),
+            #[cfg(feature = "std")]
+            trace: None,
         })
         .map(|d| d.finish_if_empty())
     }
@@ -169,6 +174,18 @@ impl<'w> PayloadDecoder<'w> {
             self.stage = Stage::Done;
         }
         self
+    }
+
+    /// Records chunks and operations as they decode (see [`PayloadDecoder::take_trace`]).
+    #[cfg(feature = "std")]
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(crate::apply::trace::Trace::default());
+    }
+
+    /// What decoded so far, if tracing was enabled.
+    #[cfg(feature = "std")]
+    pub fn take_trace(&mut self) -> Option<crate::apply::trace::Trace> {
+        self.trace.take()
     }
 
     /// Result bytes produced so far.
@@ -302,6 +319,8 @@ impl<'w> PayloadDecoder<'w> {
                 self.output_offset(),
             )),
         };
+        #[cfg(feature = "std")]
+        let codec = self.trace_chunk(h, at, codec);
         self.output.chunk_left = h.output_len;
         self.stage = Stage::Body {
             codec,
@@ -309,6 +328,24 @@ impl<'w> PayloadDecoder<'w> {
             staged: 0,
         };
         Ok(())
+    }
+
+    /// Records a chunk starting at payload offset `at` and has its operations traced.
+    #[cfg(feature = "std")]
+    fn trace_chunk(&mut self, h: &ChunkHeader, at: u64, mut codec: ChunkCodec) -> ChunkCodec {
+        if let Some(trace) = &mut self.trace {
+            trace.chunks.push(crate::apply::trace::ChunkTrace {
+                codec: CodecId::from_u8(h.codec).unwrap_or(CodecId::Stored),
+                output_start: self.output.buf_start + self.output.filled as u64,
+                output_len: h.output_len,
+                payload_start: at,
+                payload_len: self.payload_offset - at + h.coded_len,
+            });
+            if let ChunkCodec::Smallest(d) = &mut codec {
+                d.trace = Some(Vec::new());
+            }
+        }
+        codec
     }
 
     /// Hashes and counts payload bytes as they are consumed.
@@ -441,6 +478,12 @@ impl<'w> PayloadDecoder<'w> {
             hash: &mut self.output_hash,
         };
         io.flush()?;
+        #[cfg(feature = "std")]
+        if let (Some(trace), Stage::Body { codec: ChunkCodec::Smallest(d), .. }) =
+            (&mut self.trace, &mut self.stage)
+        {
+            trace.ops.extend(d.trace.take().unwrap_or_default());
+        }
         self.chunks_done = self.chunks_done.saturating_add(1);
         self.stage = if self.output_offset() == self.target_len {
             Stage::Done

@@ -4,6 +4,8 @@
 pub mod checkpoint;
 pub mod decoder;
 pub(crate) mod output;
+#[cfg(feature = "std")]
+pub mod trace;
 pub mod workspace;
 
 pub use checkpoint::Checkpoint;

@@ -26,6 +26,9 @@ pub(crate) struct ChunkDecoder {
     started: bool,
     profile: Profile,
     ops: OpState,
+    /// Operations decoded so far, when tracing (host tools only).
+    #[cfg(feature = "std")]
+    pub(crate) trace: Option<Vec<crate::apply::trace::OpTrace>>,
 }
 
 /// Where the operation stream stands.
@@ -65,6 +68,8 @@ impl ChunkDecoder {
                 values: ValueContext::default(),
                 lz: LzState::default(),
             },
+            #[cfg(feature = "std")]
+            trace: None,
         }
     }
 
@@ -123,7 +128,20 @@ impl ChunkDecoder {
                         return Err(corrupt(step_at, "operation header runs past the chunk"));
                     }
                     ops.prev_kind = h.kind as u8;
+                    #[cfg(feature = "std")]
+                    let output_start = io.position();
                     ops.start(&h, io, at + step_at as u64)?;
+                    #[cfg(feature = "std")]
+                    if let Some(trace) = &mut self.trace {
+                        trace.push(crate::apply::trace::OpTrace {
+                            kind: h.kind,
+                            layout: h.layout,
+                            output_start,
+                            output_len: if ops.op.is_none() { io.position() - output_start } else { 0 },
+                            payload_start: at + step_at as u64,
+                            payload_end: at + (used + rc.position()) as u64,
+                        });
+                    }
                 }
                 Some(Active::Lz { left }) => {
                     let pos = io.position();
@@ -167,6 +185,8 @@ impl ChunkDecoder {
                     ops.values.set_prev_byte(last_byte(io)?);
                     if *left == 0 {
                         ops.op = None;
+                        #[cfg(feature = "std")]
+                        finish_trace(&mut self.trace, io.position(), at + (used + rc.position()) as u64);
                     }
                 }
                 Some(Active::Typed(cur)) => {
@@ -188,6 +208,8 @@ impl ChunkDecoder {
                     io.push_slice(&value.to_le_bytes()[..size], at + step_at as u64)?;
                     if cur.done() {
                         ops.op = None;
+                        #[cfg(feature = "std")]
+                        finish_trace(&mut self.trace, io.position(), at + (used + rc.position()) as u64);
                     }
                 }
             }
@@ -266,6 +288,16 @@ impl OpState {
             }
         }
         Ok(())
+    }
+}
+
+/// Closes the last traced operation at output position `output_end` and payload offset
+/// `payload_end`.
+#[cfg(feature = "std")]
+fn finish_trace(trace: &mut Option<Vec<crate::apply::trace::OpTrace>>, output_end: u64, payload_end: u64) {
+    if let Some(last) = trace.as_mut().and_then(|t| t.last_mut()) {
+        last.output_len = output_end - last.output_start;
+        last.payload_end = payload_end;
     }
 }
 
