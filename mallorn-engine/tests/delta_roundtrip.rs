@@ -6,6 +6,7 @@ use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::smallest::ops::Residual;
 use proptest::prelude::*;
 
 /// Round-trips `ops` with both codecs; returns the smallest codec's payload size.
@@ -51,10 +52,10 @@ fn every_layout_aligned_and_literal() {
                 layout: LayoutId::Bytes,
                 count: (base.len() - used) as u64,
             };
-            for xor in [false, true] {
+            for residual in [Residual::Sub, Residual::Xor] {
                 let mut ops = vec![Op::Aligned {
                     layout,
-                    xor,
+                    residual,
                     count,
                     offset: 0,
                 }];
@@ -151,10 +152,10 @@ proptest! {
         let rest = base.len() - cut - f32_count as usize * 4;
         let mut ops = vec![
             Op::Literal { layout: LayoutId::I8, count: cut as u64 },
-            Op::Aligned { layout: LayoutId::F32, xor: seed % 2 == 0, count: f32_count, offset: cut as u64 },
+            Op::Aligned { layout: LayoutId::F32, residual: if seed % 2 == 0 { Residual::Xor } else { Residual::Sub }, count: f32_count, offset: cut as u64 },
         ];
         if rest > 0 {
-            ops.push(Op::Aligned { layout: LayoutId::Bytes, xor: false, count: rest as u64, offset: (base.len() - rest) as u64 });
+            ops.push(Op::Aligned { layout: LayoutId::Bytes, residual: Residual::Sub, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
         let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
         roundtrip(&base, &target, &ops, &options);

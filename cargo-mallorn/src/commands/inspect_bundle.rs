@@ -20,19 +20,34 @@ pub fn run(path: &Path, bytes: &[u8], base: Option<&Path>, json: bool) -> ExitCo
     let base_bytes = match base.map(std::fs::read).transpose() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: cannot read the base {}: {e}", base.map(|p| p.display().to_string()).unwrap_or_default());
+            eprintln!(
+                "error: cannot read the base {}: {e}",
+                base.map(|p| p.display().to_string()).unwrap_or_default()
+            );
             return ExitCode::from(exit::FAILURE);
         }
     };
     match inspect_bundle(bytes, base_bytes.as_deref()) {
         Ok(report) => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            print!("{}", if json { render_json(&name, bytes.len(), &report) } else { render_human(&name, bytes.len(), &report) });
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            print!(
+                "{}",
+                if json {
+                    render_json(&name, bytes.len(), &report)
+                } else {
+                    render_human(&name, bytes.len(), &report)
+                }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("error: cannot inspect {}: {e}", path.display());
-            eprintln!("  help: check that --base is the model this bundle was built from, and that the bundle is complete");
+            eprintln!(
+                "  help: check that --base is the model this bundle was built from, and that the bundle is complete"
+            );
             ExitCode::from(exit::FAILURE)
         }
     }
@@ -41,17 +56,43 @@ pub fn run(path: &Path, bytes: &[u8], base: Option<&Path>, json: bool) -> ExitCo
 fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
     let h = &r.header;
     let mut out = String::new();
-    let _ = writeln!(out, "{name}: Mallorn bundle, format 1, {len} bytes ({} payload)", h.payload_len);
-    let _ = writeln!(out, "  signed            {}", if r.signed { format!("yes, key {}", hex(&h.key_id)) } else { "NO (development bundle)".into() });
+    let _ = writeln!(
+        out,
+        "{name}: Mallorn bundle, format 1, {len} bytes ({} payload)",
+        h.payload_len
+    );
+    let _ = writeln!(
+        out,
+        "  signed            {}",
+        if r.signed {
+            format!("yes, key {}", hex(&h.key_id))
+        } else {
+            "NO (development bundle)".into()
+        }
+    );
     let _ = writeln!(out, "  model id          {}", hex(&h.model_id));
     let _ = writeln!(out, "  SKU id            {}", hex(&h.sku_id));
-    let _ = writeln!(out, "  versions          {} -> {} (security counter {})", h.from_version, h.to_version, h.security_counter);
+    let _ = writeln!(
+        out,
+        "  versions          {} -> {} (security counter {})",
+        h.from_version, h.to_version, h.security_counter
+    );
     if h.flags.contains(Flags::FULL_IMAGE) {
         let _ = writeln!(out, "  base              none (full image)");
     } else {
-        let _ = writeln!(out, "  base              {} bytes, SHA-256 {}", h.base_len, hex(&h.base_sha256));
+        let _ = writeln!(
+            out,
+            "  base              {} bytes, SHA-256 {}",
+            h.base_len,
+            hex(&h.base_sha256)
+        );
     }
-    let _ = writeln!(out, "  result            {} bytes, SHA-256 {}", h.target_len, hex(&h.target_sha256));
+    let _ = writeln!(
+        out,
+        "  result            {} bytes, SHA-256 {}",
+        h.target_len,
+        hex(&h.target_sha256)
+    );
     let _ = writeln!(out, "  decoders          {}", decoders(h.decoders.0));
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
     let _ = writeln!(out, "  work RAM          {} bytes", h.ram_required);
@@ -59,34 +100,83 @@ fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
     let _ = writeln!(out, "  chunks            {}", r.chunks.len());
     match &r.by_kind {
         None => {
-            let _ = writeln!(out, "\n(pass --base OLD to decode the operations and cost them per kind and per tensor)");
+            let _ = writeln!(
+                out,
+                "\n(pass --base OLD to decode the operations and cost them per kind and per tensor)"
+            );
         }
         Some(kinds) => {
-            let _ = writeln!(out, "\n{:<28} {:>8} {:>12} {:>12} {:>10}", "operation", "count", "result B", "payload B", "bits/byte");
+            let _ = writeln!(
+                out,
+                "\n{:<28} {:>8} {:>12} {:>12} {:>10}",
+                "operation", "count", "result B", "payload B", "bits/byte"
+            );
             for (kind, k) in kinds {
-                let bits = if k.output_bytes > 0 { format!("{:.3}", 8.0 * k.payload_bytes as f64 / k.output_bytes as f64) } else { "-".into() };
-                let _ = writeln!(out, "{kind:<28} {:>8} {:>12} {:>12} {bits:>10}", k.ops, k.output_bytes, k.payload_bytes);
+                let bits = if k.output_bytes > 0 {
+                    format!(
+                        "{:.3}",
+                        8.0 * k.payload_bytes as f64 / k.output_bytes as f64
+                    )
+                } else {
+                    "-".into()
+                };
+                let _ = writeln!(
+                    out,
+                    "{kind:<28} {:>8} {:>12} {:>12} {bits:>10}",
+                    k.ops, k.output_bytes, k.payload_bytes
+                );
             }
         }
     }
     if let Some(tensors) = &r.tensors {
-        let _ = writeln!(out, "\n{:<48} {:>12} {:>12}", "tensor (most payload first)", "result B", "payload B");
+        let _ = writeln!(
+            out,
+            "\n{:<48} {:>12} {:>12}",
+            "tensor (most payload first)", "result B", "payload B"
+        );
         for t in tensors.iter().take(TOP_TENSORS) {
-            let _ = writeln!(out, "{:<48} {:>12} {:>12}", truncate(&t.name, 48), t.output_bytes, t.payload_bytes);
+            let _ = writeln!(
+                out,
+                "{:<48} {:>12} {:>12}",
+                truncate(&t.name, 48),
+                t.output_bytes,
+                t.payload_bytes
+            );
         }
         if tensors.len() > TOP_TENSORS {
-            let _ = writeln!(out, "... and {} more (--json lists all)", tensors.len() - TOP_TENSORS);
+            let _ = writeln!(
+                out,
+                "... and {} more (--json lists all)",
+                tensors.len() - TOP_TENSORS
+            );
         }
     }
     out
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("...{}", s.chars().rev().take(n - 3).collect::<Vec<_>>().into_iter().rev().collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "...{}",
+            s.chars()
+                .rev()
+                .take(n - 3)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<String>()
+        )
+    }
 }
 
 fn decoders(bits: u16) -> String {
-    let names: Vec<&str> = [(1, "stored"), (2, "fast"), (4, "smallest")].iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect();
+    let names: Vec<&str> = [(1, "stored"), (2, "fast"), (4, "smallest")]
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
     names.join(", ")
 }
 

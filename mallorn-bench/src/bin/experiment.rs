@@ -36,9 +36,14 @@ fn breakdown(old: &[u8], new: &[u8], options: &EncodeOptions, all: bool) {
         }
         let key = match op {
             Op::Literal { layout, .. } => format!("literal {layout:?}"),
-            Op::Aligned { layout, xor, .. } => {
-                format!("aligned {layout:?}{}", if *xor { " xor" } else { "" })
-            }
+            Op::Aligned {
+                layout, residual, ..
+            } => match residual {
+                mallorn_runtime::codec::smallest::ops::Residual::Scaled(_) => {
+                    format!("aligned {layout:?} scaled")
+                }
+                other => format!("aligned {layout:?} {other:?}"),
+            },
             Op::CopyBase { .. } => "copy base".into(),
             Op::CopyResult { .. } => "copy result".into(),
             Op::Lz { .. } => "lz".into(),

@@ -106,11 +106,21 @@ fn decode(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<Vec<u8>,
 }
 
 /// Decodes a payload recording what each chunk and operation produced (for inspection).
-pub fn decode_traced(header: &BundleHeader, payload: &[u8], base: &[u8]) -> Result<(Vec<u8>, Trace), ApplyError> {
-    decode_with(header, payload, base, true).map(|(result, trace)| (result, trace.unwrap_or_default()))
+pub fn decode_traced(
+    header: &BundleHeader,
+    payload: &[u8],
+    base: &[u8],
+) -> Result<(Vec<u8>, Trace), ApplyError> {
+    decode_with(header, payload, base, true)
+        .map(|(result, trace)| (result, trace.unwrap_or_default()))
 }
 
-fn decode_with(header: &BundleHeader, payload: &[u8], base: &[u8], trace: bool) -> Result<(Vec<u8>, Option<Trace>), ApplyError> {
+fn decode_with(
+    header: &BundleHeader,
+    payload: &[u8],
+    base: &[u8],
+    trace: bool,
+) -> Result<(Vec<u8>, Option<Trace>), ApplyError> {
     let target_len =
         usize::try_from(header.target_len).map_err(|_| ApplyError::ResultTooLarge {
             len: header.target_len,

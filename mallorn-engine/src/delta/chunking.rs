@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::encoder::Op;
 use mallorn_runtime::codec::smallest::lz::LzItem;
+use mallorn_runtime::codec::smallest::ops::Residual;
 
 /// Splits `ops` (which produce the result front to back from offset 0) into chunks that end
 /// at multiples of `chunk_len` (itself a multiple of the alignment).
@@ -71,13 +72,13 @@ fn cut(op: Op, head_len: u64) -> (Vec<Op>, Vec<Op>) {
                 len: len - head_len,
             }],
         ),
-        Op::Literal { layout, count } => cut_typed(layout, count, head_len, None, false),
+        Op::Literal { layout, count } => cut_typed(layout, count, head_len, None, Residual::Sub),
         Op::Aligned {
             layout,
-            xor,
+            residual,
             count,
             offset,
-        } => cut_typed(layout, count, head_len, Some(offset), xor),
+        } => cut_typed(layout, count, head_len, Some(offset), residual),
     }
 }
 
@@ -123,7 +124,7 @@ fn cut_typed(
     count: u64,
     head_len: u64,
     offset: Option<u64>,
-    xor: bool,
+    residual: Residual,
 ) -> (Vec<Op>, Vec<Op>) {
     let size = layout.element_size() as u64;
     let whole = head_len / size;
@@ -132,7 +133,7 @@ fn cut_typed(
         (count > 0).then(|| match offset {
             Some(o) => Op::Aligned {
                 layout,
-                xor,
+                residual,
                 count,
                 offset: o + at,
             },
@@ -143,7 +144,7 @@ fn cut_typed(
         (len > 0).then(|| match offset {
             Some(o) => Op::Aligned {
                 layout: LayoutId::Bytes,
-                xor: false,
+                residual: Residual::Sub,
                 count: len,
                 offset: o + at,
             },
@@ -179,7 +180,7 @@ mod tests {
             },
             Op::Aligned {
                 layout: LayoutId::F32,
-                xor: false,
+                residual: Residual::Sub,
                 count: 50,
                 offset: 100,
             },

@@ -7,6 +7,7 @@ pub mod lz_parse;
 pub mod matcher;
 pub mod plan;
 pub mod pricing;
+pub mod scaling;
 
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::CodecId;

@@ -13,11 +13,13 @@ use std::collections::HashMap;
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::smallest::ops::Residual;
 
 use super::layouts::layout_for;
 use super::lz_parse::LzParser;
 use super::matcher::{MatchFinder, Source};
 use super::pricing::Pricer;
+use super::scaling;
 use crate::model::{ModelMap, Region, TensorRegion};
 
 /// Tensors below this size stay in the glue: an operation of their own costs more than it saves.
@@ -213,14 +215,23 @@ impl<'a> Planner<'a> {
         for matched in self.matches_for(t, layout) {
             candidates.push(vec![Op::Aligned {
                 layout,
-                xor: false,
+                residual: Residual::Sub,
                 count,
                 offset: matched.offset,
             }]);
             if layout != LayoutId::Bytes {
                 candidates.push(vec![Op::Aligned {
                     layout,
-                    xor: true,
+                    residual: Residual::Xor,
+                    count,
+                    offset: matched.offset,
+                }]);
+            }
+            let old = &self.base[matched.offset as usize..(matched.offset + t.len) as usize];
+            if let Some(factor) = scaling::estimate(layout, old, bytes) {
+                candidates.push(vec![Op::Aligned {
+                    layout,
+                    residual: Residual::Scaled(factor),
                     count,
                     offset: matched.offset,
                 }]);
@@ -551,7 +562,7 @@ impl<'a> Planner<'a> {
                     } else {
                         self.emit(vec![Op::Aligned {
                             layout: LayoutId::Bytes,
-                            xor: false,
+                            residual: Residual::Sub,
                             count: e - q,
                             offset: base_at(q),
                         }]);
@@ -593,7 +604,7 @@ impl<'a> Planner<'a> {
         let base_at = |q: u64| (q as i64 + delta) as u64;
         let bytes = |from: u64, to: u64| Op::Aligned {
             layout: LayoutId::Bytes,
-            xor: false,
+            residual: Residual::Sub,
             count: to - from,
             offset: base_at(from),
         };
@@ -602,18 +613,34 @@ impl<'a> Planner<'a> {
         let w_start = start.div_ceil(4) * 4;
         let w_end = end / 4 * 4;
         if w_end > w_start {
-            for (layout, xor) in [
-                (LayoutId::F32, false),
-                (LayoutId::I32, false),
-                (LayoutId::F32, true),
-            ] {
+            let words = |layout| {
+                let from = w_start as usize;
+                let to = w_end as usize;
+                let base_from = base_at(w_start) as usize;
+                scaling::estimate(
+                    layout,
+                    &self.base[base_from..base_from + (to - from)],
+                    &self.target[from..to],
+                )
+            };
+            let mut modes = vec![
+                (LayoutId::F32, Residual::Sub),
+                (LayoutId::I32, Residual::Sub),
+                (LayoutId::F32, Residual::Xor),
+            ];
+            for layout in [LayoutId::F32, LayoutId::I32] {
+                if let Some(factor) = words(layout) {
+                    modes.push((layout, Residual::Scaled(factor)));
+                }
+            }
+            for (layout, residual) in modes {
                 let mut ops = Vec::new();
                 if w_start > start {
                     ops.push(bytes(start, w_start));
                 }
                 ops.push(Op::Aligned {
                     layout,
-                    xor,
+                    residual,
                     count: (w_end - w_start) / 4,
                     offset: base_at(w_start),
                 });
@@ -671,12 +698,12 @@ fn restrict(op: Op, from: u64, len: u64) -> Op {
         },
         Op::Aligned {
             layout,
-            xor,
+            residual,
             offset,
             ..
         } => Op::Aligned {
             layout,
-            xor,
+            residual,
             count: len / layout.element_size() as u64,
             offset: offset + from,
         },

@@ -75,24 +75,44 @@ fn codec_name(codec: CodecId) -> &'static str {
 /// Inspects `bundle`. With `base` (or for a full-image bundle) the payload is decoded and
 /// costed per operation kind and per tensor; otherwise only the framing is read.
 pub fn inspect_bundle(bundle: &[u8], base: Option<&[u8]>) -> Result<BundleReport, ApplyError> {
-    let (header_bytes, _) = bundle.split_first_chunk::<HEADER_LEN>().ok_or(ApplyError::TooShort { len: bundle.len() })?;
+    let (header_bytes, _) = bundle
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
     let header = BundleHeader::parse(header_bytes)?;
-    let payload = bundle.get(SIGNED_BUNDLE_PREFIX..).ok_or(ApplyError::TooShort { len: bundle.len() })?;
+    let payload = bundle
+        .get(SIGNED_BUNDLE_PREFIX..)
+        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
     let signed = !header.flags.contains(Flags::UNSIGNED);
     let full_image = header.flags.contains(Flags::FULL_IMAGE);
     let decodable = base.is_some() || full_image;
     if !decodable {
-        return Ok(BundleReport { header, signed, chunks: walk_chunks(payload), by_kind: None, tensors: None });
+        return Ok(BundleReport {
+            header,
+            signed,
+            chunks: walk_chunks(payload),
+            by_kind: None,
+            tensors: None,
+        });
     }
     let (result, trace) = decode_traced(&header, payload, base.unwrap_or(&[]))?;
     let chunks = trace.chunks.iter().map(summary).collect();
     let by_kind = Some(by_kind(&trace));
     let tensors = tensors(&result, &trace);
-    Ok(BundleReport { header, signed, chunks, by_kind, tensors })
+    Ok(BundleReport {
+        header,
+        signed,
+        chunks,
+        by_kind,
+        tensors,
+    })
 }
 
 fn summary(c: &ChunkTrace) -> ChunkSummary {
-    ChunkSummary { codec: codec_name(c.codec), output_bytes: c.output_len, payload_bytes: c.payload_len }
+    ChunkSummary {
+        codec: codec_name(c.codec),
+        output_bytes: c.output_len,
+        payload_bytes: c.payload_len,
+    }
 }
 
 /// Reads the chunk framing without decoding anything (stops at the first malformed frame).
@@ -107,8 +127,14 @@ fn walk_chunks(payload: &[u8]) -> Vec<ChunkSummary> {
         let Some(codec) = CodecId::from_u8(h.codec) else {
             break;
         };
-        out.push(ChunkSummary { codec: codec_name(codec), output_bytes: h.output_len, payload_bytes: n as u64 + h.coded_len });
-        at = at.saturating_add(n).saturating_add(usize::try_from(h.coded_len).unwrap_or(usize::MAX));
+        out.push(ChunkSummary {
+            codec: codec_name(codec),
+            output_bytes: h.output_len,
+            payload_bytes: n as u64 + h.coded_len,
+        });
+        at = at
+            .saturating_add(n)
+            .saturating_add(usize::try_from(h.coded_len).unwrap_or(usize::MAX));
     }
     out
 }
@@ -121,17 +147,32 @@ fn pieces(trace: &Trace) -> Vec<(String, u64, u64, u64)> {
     let mut ops = trace.ops.iter().peekable();
     for chunk in &trace.chunks {
         if chunk.codec != CodecId::Smallest {
-            out.push((codec_name(chunk.codec).to_string(), chunk.output_start, chunk.output_len, chunk.payload_len));
+            out.push((
+                codec_name(chunk.codec).to_string(),
+                chunk.output_start,
+                chunk.output_len,
+                chunk.payload_len,
+            ));
             continue;
         }
         let mut spent = 0;
-        while let Some(op) = ops.next_if(|op| op.output_start < chunk.output_start + chunk.output_len) {
-            let kind = format!("{:?} {:?}", op.kind, op.layout).replace("CopyBase Bytes", "CopyBase").replace("CopyResult Bytes", "CopyResult").replace("Lz Bytes", "Lz");
+        while let Some(op) =
+            ops.next_if(|op| op.output_start < chunk.output_start + chunk.output_len)
+        {
+            let kind = format!("{:?} {:?}", op.kind, op.layout)
+                .replace("CopyBase Bytes", "CopyBase")
+                .replace("CopyResult Bytes", "CopyResult")
+                .replace("Lz Bytes", "Lz");
             let bytes = op.payload_end.saturating_sub(op.payload_start);
             spent += bytes;
             out.push((kind, op.output_start, op.output_len, bytes));
         }
-        out.push(("framing and flush".into(), chunk.output_start, 0, chunk.payload_len.saturating_sub(spent)));
+        out.push((
+            "framing and flush".into(),
+            chunk.output_start,
+            0,
+            chunk.payload_len.saturating_sub(spent),
+        ));
     }
     out
 }
@@ -156,11 +197,19 @@ fn tensors(result: &[u8], trace: &Trace) -> Option<Vec<TensorStats>> {
     for region in &map.regions {
         let index = match region {
             Region::Tensor(t) => {
-                stats.push(TensorStats { name: t.name.to_string(), output_bytes: 0, payload_bytes: 0 });
+                stats.push(TensorStats {
+                    name: t.name.to_string(),
+                    output_bytes: 0,
+                    payload_bytes: 0,
+                });
                 stats.len() - 1
             }
             Region::Opaque { .. } => *opaque.get_or_insert_with(|| {
-                stats.push(TensorStats { name: "(opaque)".into(), output_bytes: 0, payload_bytes: 0 });
+                stats.push(TensorStats {
+                    name: "(opaque)".into(),
+                    output_bytes: 0,
+                    payload_bytes: 0,
+                });
                 stats.len() - 1
             }),
         };
@@ -184,12 +233,20 @@ fn tensors(result: &[u8], trace: &Trace) -> Option<Vec<TensorStats>> {
         while k < regions.len() && regions[k].0 < end {
             let (r_start, r_end, index) = regions[k];
             let overlap = end.min(r_end) - start.max(r_start);
-            let share = if end.min(r_end) == end { bytes - given } else { bytes * overlap / len };
+            let share = if end.min(r_end) == end {
+                bytes - given
+            } else {
+                bytes * overlap / len
+            };
             stats[index].payload_bytes += share;
             given += share;
             k += 1;
         }
     }
-    stats.sort_by(|a, b| b.payload_bytes.cmp(&a.payload_bytes).then_with(|| a.name.cmp(&b.name)));
+    stats.sort_by(|a, b| {
+        b.payload_bytes
+            .cmp(&a.payload_bytes)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     Some(stats)
 }

@@ -479,8 +479,13 @@ impl<'w> PayloadDecoder<'w> {
         };
         io.flush()?;
         #[cfg(feature = "std")]
-        if let (Some(trace), Stage::Body { codec: ChunkCodec::Smallest(d), .. }) =
-            (&mut self.trace, &mut self.stage)
+        if let (
+            Some(trace),
+            Stage::Body {
+                codec: ChunkCodec::Smallest(d),
+                ..
+            },
+        ) = (&mut self.trace, &mut self.stage)
         {
             trace.ops.extend(d.trace.take().unwrap_or_default());
         }

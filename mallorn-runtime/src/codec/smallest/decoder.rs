@@ -137,7 +137,11 @@ impl ChunkDecoder {
                             kind: h.kind,
                             layout: h.layout,
                             output_start,
-                            output_len: if ops.op.is_none() { io.position() - output_start } else { 0 },
+                            output_len: if ops.op.is_none() {
+                                io.position() - output_start
+                            } else {
+                                0
+                            },
                             payload_start: at + step_at as u64,
                             payload_end: at + (used + rc.position()) as u64,
                         });
@@ -186,7 +190,11 @@ impl ChunkDecoder {
                     if *left == 0 {
                         ops.op = None;
                         #[cfg(feature = "std")]
-                        finish_trace(&mut self.trace, io.position(), at + (used + rc.position()) as u64);
+                        finish_trace(
+                            &mut self.trace,
+                            io.position(),
+                            at + (used + rc.position()) as u64,
+                        );
                     }
                 }
                 Some(Active::Typed(cur)) => {
@@ -209,7 +217,11 @@ impl ChunkDecoder {
                     if cur.done() {
                         ops.op = None;
                         #[cfg(feature = "std")]
-                        finish_trace(&mut self.trace, io.position(), at + (used + rc.position()) as u64);
+                        finish_trace(
+                            &mut self.trace,
+                            io.position(),
+                            at + (used + rc.position()) as u64,
+                        );
                     }
                 }
             }
@@ -283,7 +295,7 @@ impl OpState {
                 }
                 self.values.start_op();
                 self.op = Some(Active::Typed(OpCursor::new(
-                    h.layout, aligned, h.xor, h.len,
+                    h.layout, aligned, h.residual, h.len,
                 )));
             }
         }
@@ -294,7 +306,11 @@ impl OpState {
 /// Closes the last traced operation at output position `output_end` and payload offset
 /// `payload_end`.
 #[cfg(feature = "std")]
-fn finish_trace(trace: &mut Option<Vec<crate::apply::trace::OpTrace>>, output_end: u64, payload_end: u64) {
+fn finish_trace(
+    trace: &mut Option<Vec<crate::apply::trace::OpTrace>>,
+    output_end: u64,
+    payload_end: u64,
+) {
     if let Some(last) = trace.as_mut().and_then(|t| t.last_mut()) {
         last.output_len = output_end - last.output_start;
         last.payload_end = payload_end;

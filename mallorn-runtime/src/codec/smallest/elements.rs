@@ -3,6 +3,8 @@
 //! with the same contexts.
 
 use super::model::Model;
+use super::ops::Residual;
+use super::scaling::predict;
 use super::values::{
     Corrupt, FieldState, QuantContext, glue_aligned, glue_literal, int8_aligned, int8_literal,
     nibbles_aligned, nibbles_literal, number_aligned, number_literal, to_ordered, xor_aligned,
@@ -18,7 +20,7 @@ pub(crate) const MAX_FIELDS: usize = 4;
 pub(crate) struct OpCursor {
     pub layout: LayoutId,
     pub aligned: bool,
-    pub xor: bool,
+    pub residual: Residual,
     pub elements_left: u64,
     field: u8,
     in_field: u16,
@@ -30,11 +32,11 @@ pub(crate) struct OpCursor {
 
 impl OpCursor {
     /// A cursor at the first value of `elements` elements.
-    pub(crate) fn new(layout: LayoutId, aligned: bool, xor: bool, elements: u64) -> Self {
+    pub(crate) fn new(layout: LayoutId, aligned: bool, residual: Residual, elements: u64) -> Self {
         Self {
             layout,
             aligned,
-            xor,
+            residual,
             elements_left: elements,
             field: 0,
             in_field: 0,
@@ -128,7 +130,12 @@ pub(crate) fn code_value<C: Coder>(
 ) -> Result<u64, Corrupt> {
     let kind = cur.kind();
     let st = &mut ctx.fields[usize::from(cur.field)];
-    let out = match (kind, cur.aligned, cur.xor) {
+    // A scaled residual is taken against the base value times the factor.
+    let old = match cur.residual {
+        Residual::Scaled(factor) if cur.aligned => predict(kind, old, factor),
+        _ => old,
+    };
+    let out = match (kind, cur.aligned, cur.residual) {
         (FieldKind::U8, false, _) => u64::from(glue_literal(c, m, pos, ctx.prev_byte, value as u8)),
         (FieldKind::U8, true, _) => u64::from(glue_aligned(
             c,
@@ -138,9 +145,9 @@ pub(crate) fn code_value<C: Coder>(
             old as u8,
             value as u8,
         )),
-        (_, true, true) => xor_aligned(c, m, st, kind.size(), old, value),
+        (_, true, Residual::Xor) => xor_aligned(c, m, st, kind.size(), old, value),
         (FieldKind::I8, false, _) => u64::from(int8_literal(c, m, st, value as u8)),
-        (FieldKind::I8, true, false) => {
+        (FieldKind::I8, true, _) => {
             let q = cur.quant_context(st.history);
             let out = int8_aligned(c, m, q, old as u8, value as u8)?;
             let changed = out != old as u8;
@@ -149,7 +156,7 @@ pub(crate) fn code_value<C: Coder>(
             u64::from(out)
         }
         (FieldKind::Nibbles, false, _) => u64::from(nibbles_literal(c, m, st, value as u8)),
-        (FieldKind::Nibbles, true, false) => {
+        (FieldKind::Nibbles, true, _) => {
             let q = cur.quant_context(st.history);
             let (out, prior) = nibbles_aligned(c, m, q, old as u8, value as u8);
             st.history = (st.history << 1) | u8::from(prior != q.prior);
@@ -157,7 +164,7 @@ pub(crate) fn code_value<C: Coder>(
             u64::from(out)
         }
         (_, false, _) => number_literal(c, m, kind, st, value)?,
-        (_, true, false) => {
+        (_, true, _) => {
             let out = number_aligned(c, m, kind, st, old, value)?;
             if kind.is_float() && cur.field == 0 && cur.in_field == 0 {
                 // A block's leading scale tells its quantised values how the scale moved.

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use super::elements::{OpCursor, ValueContext, code_value};
 use super::lz::{self, Decoded, LzItem, LzState, code_item, code_literal};
 use super::model::{Model, plan};
-use super::ops::{OpHeader, OpKind, code_header};
+use super::ops::{OpHeader, OpKind, Residual, code_header};
 use super::profile::Profile;
 use crate::codec::layout::LayoutId;
 use crate::codec::range::cost::CostCoder;
@@ -49,8 +49,8 @@ pub enum Op {
     Aligned {
         /// Element layout.
         layout: LayoutId,
-        /// Byte-wise XOR residuals instead of subtraction.
-        xor: bool,
+        /// How residuals are taken.
+        residual: Residual,
         /// Elements.
         count: u64,
         /// Base offset of the first element.
@@ -173,16 +173,20 @@ impl<C: Coder> ChunkEncoder<C> {
             ),
             Op::Aligned {
                 layout,
-                xor,
+                residual,
                 count,
                 offset,
             } => (
-                // Opaque bytes have one aligned mode: XOR and subtraction coincide in it.
+                // Opaque bytes have one aligned mode.
                 OpHeader {
                     kind: OpKind::Aligned,
                     len: count,
                     layout,
-                    xor: xor && layout != LayoutId::Bytes,
+                    residual: if layout == LayoutId::Bytes {
+                        Residual::Sub
+                    } else {
+                        residual
+                    },
                     base_delta: delta(offset, self.base_cursor),
                     ..OpHeader::blank()
                 },
@@ -279,9 +283,12 @@ impl<C: Coder> ChunkEncoder<C> {
             }
             Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
                 let aligned = matches!(op, Op::Aligned { .. });
-                let xor = matches!(op, Op::Aligned { xor: true, .. }) && layout != LayoutId::Bytes;
+                let residual = match *op {
+                    Op::Aligned { residual, .. } if layout != LayoutId::Bytes => residual,
+                    _ => Residual::Sub,
+                };
                 self.values.start_op();
-                let mut cur = OpCursor::new(layout, aligned, xor, count);
+                let mut cur = OpCursor::new(layout, aligned, residual, count);
                 let mut at = pos as usize;
                 let mut base_at = base_start as usize;
                 while !cur.done() {

@@ -11,6 +11,7 @@ pub(crate) mod model;
 pub mod ops;
 pub(crate) mod primitives;
 pub mod profile;
+pub(crate) mod scaling;
 pub(crate) mod values;
 
 pub use model::model_bytes;

@@ -6,7 +6,7 @@
 //! | `CopyBase { len, offset }` | `len` bytes copied from the base at `offset` |
 //! | `CopyResult { len, distance }` | `len` bytes copied from `distance` bytes back in the result |
 //! | `Literal { layout, count }` | `count` elements coded without reference |
-//! | `Aligned { layout, xor, count, offset }` | `count` elements coded as residuals against the base's elements at `offset` |
+//! | `Aligned { layout, residual, count, offset }` | `count` elements coded as residuals against the base's elements at `offset` |
 //! | `Lz { len }` | `len` opaque bytes coded LZMA-style (see [`super::lz`]) |
 //!
 //! Base offsets are coded relative to the base cursor (the end of the previous operation
@@ -47,6 +47,29 @@ impl OpKind {
     }
 }
 
+/// How an aligned operation's values relate to the base's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Residual {
+    /// The difference in the value's own domain (order-preserving for floats).
+    #[default]
+    Sub,
+    /// Byte-wise XOR.
+    Xor,
+    /// The difference from the base value multiplied by a factor (the `f32` bits given):
+    /// what requantisation does to bias and scale vectors when an activation scale moves.
+    Scaled(u32),
+}
+
+impl Residual {
+    fn code(self) -> u32 {
+        match self {
+            Residual::Sub => 0,
+            Residual::Xor => 1,
+            Residual::Scaled(_) => 2,
+        }
+    }
+}
+
 /// One decoded operation header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpHeader {
@@ -60,8 +83,8 @@ pub struct OpHeader {
     pub distance: u64,
     /// Element layout (literal and aligned operations).
     pub layout: LayoutId,
-    /// Residuals are byte-wise XOR rather than subtraction (aligned operations).
-    pub xor: bool,
+    /// How residuals are taken (aligned operations).
+    pub residual: Residual,
 }
 
 impl OpHeader {
@@ -73,7 +96,7 @@ impl OpHeader {
             base_delta: 0,
             distance: 1,
             layout: LayoutId::Bytes,
-            xor: false,
+            residual: Residual::Sub,
         }
     }
 }
@@ -153,10 +176,21 @@ pub(crate) fn code_header<C: Coder>(
             };
             if kind == OpKind::Aligned {
                 if out.layout != LayoutId::Bytes {
-                    out.xor = c.bit(
-                        &mut m.p[o.mode + usize::from(out.layout.fields().len() > 1)],
-                        u32::from(op.xor),
-                    ) == 1;
+                    let ctx = o.mode + 4 * usize::from(out.layout.fields().len() > 1);
+                    out.residual = match tree(c, m.p, ctx, 2, op.residual.code()) {
+                        0 => Residual::Sub,
+                        1 => Residual::Xor,
+                        2 => {
+                            let factor = match op.residual {
+                                Residual::Scaled(f) => f,
+                                _ => 0,
+                            };
+                            let high = c.direct(factor >> 16, 16);
+                            let low = c.direct(factor & 0xffff, 16);
+                            Residual::Scaled((high << 16) | low)
+                        }
+                        _ => return Err(HeaderError::UnknownKind),
+                    };
                 }
                 out.base_delta =
                     signed_gamma(c, m.p, o.gamma[BASE_OFFSET], modelled, op.base_delta)
