@@ -64,6 +64,10 @@ impl ChunkCodec {
     }
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box into: the chunk decoder's state lives inline"
+)]
 enum Stage {
     /// Reading a chunk's framing.
     Framing(ChunkHeaderReader),
