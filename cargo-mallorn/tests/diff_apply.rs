@@ -1,0 +1,300 @@
+//! `cargo mallorn diff`, `apply` and `inspect BUNDLE` as a user runs them: keygen -> diff ->
+//! verify -> apply reproduces NEW; refusals (wrong base, truncated or flipped bundle, no key)
+//! exit non-zero with a clear message and leave no output file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mallorn(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
+        .current_dir(dir)
+        .env_remove("MALLORN_SIGNING_KEY")
+        .arg("mallorn")
+        .args(args)
+        .output()
+        .expect("run cargo-mallorn")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A model and a modified copy (a few changed weights and a shifted tail), in a temp dir.
+fn models() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mallorn-engine/tests/fixtures/tflm-micro-speech/micro_speech.tflite");
+    let old = std::fs::read(fixture).unwrap();
+    let mut new = old.clone();
+    for i in (2000..6000).step_by(97) {
+        new[i] = new[i].wrapping_add(1);
+    }
+    new.extend_from_slice(b"appended tail");
+    let old_path = dir.path().join("old.tflite");
+    let new_path = dir.path().join("new.tflite");
+    std::fs::write(&old_path, &old).unwrap();
+    std::fs::write(&new_path, &new).unwrap();
+    assert!(
+        mallorn(dir.path(), &["keygen", "-o", "dev.key"])
+            .status
+            .success()
+    );
+    (dir, old_path, new_path)
+}
+
+#[test]
+fn keygen_diff_verify_apply_reproduces_new() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "b.mlrn",
+            "--key",
+            "dev.key",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("signed by key"), "{}", stderr(&out));
+    let out = mallorn(
+        d,
+        &[
+            "verify",
+            "b.mlrn",
+            "--public-key",
+            "dev.key.pub",
+            "--base",
+            old.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = mallorn(
+        d,
+        &[
+            "apply",
+            old.to_str().unwrap(),
+            "b.mlrn",
+            "-o",
+            "result.tflite",
+            "--public-key",
+            "dev.key.pub",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(d.join("result.tflite")).unwrap(),
+        std::fs::read(&new).unwrap()
+    );
+    // A small change costs a small bundle.
+    let bundle = std::fs::metadata(d.join("b.mlrn")).unwrap().len();
+    assert!(bundle < 1000, "{bundle} bytes");
+}
+
+#[test]
+fn refusals_leave_no_output() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    assert!(
+        mallorn(
+            d,
+            &[
+                "diff",
+                old.to_str().unwrap(),
+                new.to_str().unwrap(),
+                "-o",
+                "b.mlrn",
+                "--key",
+                "dev.key"
+            ]
+        )
+        .status
+        .success()
+    );
+    let bundle = std::fs::read(d.join("b.mlrn")).unwrap();
+
+    // The wrong base.
+    let out = mallorn(
+        d,
+        &[
+            "apply",
+            new.to_str().unwrap(),
+            "b.mlrn",
+            "-o",
+            "out1",
+            "--public-key",
+            "dev.key.pub",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("base"), "{}", stderr(&out));
+    assert!(!d.join("out1").exists());
+
+    // Truncated, and one payload bit flipped.
+    std::fs::write(d.join("short.mlrn"), &bundle[..bundle.len() - 10]).unwrap();
+    let mut flipped = bundle.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    std::fs::write(d.join("flipped.mlrn"), &flipped).unwrap();
+    for (name, output) in [("short.mlrn", "out2"), ("flipped.mlrn", "out3")] {
+        let out = mallorn(
+            d,
+            &[
+                "apply",
+                old.to_str().unwrap(),
+                name,
+                "-o",
+                output,
+                "--public-key",
+                "dev.key.pub",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("nothing was written"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!d.join(output).exists(), "{name} left {output}");
+    }
+
+    // No trusted key given: a usage error.
+    let out = mallorn(d, &["apply", old.to_str().unwrap(), "b.mlrn", "-o", "out4"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!d.join("out4").exists());
+
+    // No signing key: diff refuses unless --unsigned.
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "u.mlrn",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--unsigned"), "{}", stderr(&out));
+    assert!(!d.join("u.mlrn").exists());
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "u.mlrn",
+            "--unsigned",
+        ],
+    );
+    assert!(out.status.success());
+    let out = mallorn(
+        d,
+        &[
+            "apply",
+            old.to_str().unwrap(),
+            "u.mlrn",
+            "-o",
+            "out5",
+            "--public-key",
+            "dev.key.pub",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unsigned bundle needs --allow-unsigned"
+    );
+    assert!(!d.join("out5").exists());
+    let out = mallorn(
+        d,
+        &[
+            "apply",
+            old.to_str().unwrap(),
+            "u.mlrn",
+            "-o",
+            "out5",
+            "--allow-unsigned",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A RAM budget no codec profile fits is refused up front.
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "-o",
+            "tiny.mlrn",
+            "--key",
+            "dev.key",
+            "--buffer-limit",
+            "1KiB",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!d.join("tiny.mlrn").exists());
+}
+
+#[test]
+fn inspect_shows_header_operations_and_tensors() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    assert!(
+        mallorn(
+            d,
+            &[
+                "diff",
+                old.to_str().unwrap(),
+                new.to_str().unwrap(),
+                "-o",
+                "b.mlrn",
+                "--key",
+                "dev.key",
+                "--buffer-limit",
+                "4KiB"
+            ]
+        )
+        .status
+        .success()
+    );
+    let out = mallorn(d, &["inspect", "b.mlrn", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["kind"], "bundle");
+    assert_eq!(
+        report["coder_profile"], 0,
+        "a 4 KiB budget only fits the Tiny profile"
+    );
+    assert!(report["operations"].is_null(), "no base given: no decoding");
+    let out = mallorn(
+        d,
+        &[
+            "inspect",
+            "b.mlrn",
+            "--json",
+            "--base",
+            old.to_str().unwrap(),
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ops = report["operations"].as_object().unwrap();
+    let total: u64 = ops
+        .values()
+        .map(|k| k["output_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, std::fs::metadata(&new).unwrap().len());
+    assert!(report["tensors"].as_array().unwrap().len() > 1);
+    let human = mallorn(d, &["inspect", "b.mlrn", "--base", old.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("operation") && text.contains("tensor (most payload first)"),
+        "{text}"
+    );
+}

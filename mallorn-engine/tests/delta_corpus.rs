@@ -1,0 +1,135 @@
+//! Every consecutive pair of every lineage in the shared corpus round-trips byte-exactly
+//! through a bundle, with both codec settings; so do OLD -> OLD and empty and tiny files.
+//! Each bundle is built with `build_bundle` (which applies it once itself) and applied again
+//! here through the host apply path.
+
+mod parsers_support;
+
+use std::path::PathBuf;
+
+use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
+use mallorn_engine::delta::{Coder, EncodeOptions};
+use mallorn_runtime::codec::smallest::Profile;
+
+fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
+    let request = BundleRequest {
+        base: Some(old),
+        target: new,
+        identity: BundleIdentity::default(),
+        options,
+        key: None,
+    };
+    let built = build_bundle(&request).expect("bundle builds");
+    assert_eq!(
+        apply_bundle(&built.bytes, old).expect("bundle applies"),
+        new
+    );
+    built.bytes.len()
+}
+
+/// Consecutive pairs of every lineage (files sorted by name within each folder).
+fn corpus_pairs() -> Option<Vec<(PathBuf, PathBuf)>> {
+    let files = parsers_support::corpus_files()?;
+    let mut pairs = Vec::new();
+    for w in files.windows(2) {
+        if w[0].parent() == w[1].parent() {
+            pairs.push((w[0].clone(), w[1].clone()));
+        }
+    }
+    Some(pairs)
+}
+
+#[test]
+fn every_corpus_pair_round_trips_with_both_codecs() {
+    let Some(pairs) = corpus_pairs() else {
+        return;
+    };
+    assert!(
+        pairs.len() >= 13,
+        "expected the 13 corpus pairs, found {}",
+        pairs.len()
+    );
+    for (old_path, new_path) in pairs {
+        let old = std::fs::read(&old_path).unwrap();
+        let new = std::fs::read(&new_path).unwrap();
+        let smallest = roundtrip(&old, &new, EncodeOptions::default());
+        let fast = roundtrip(
+            &old,
+            &new,
+            EncodeOptions {
+                coder: Coder::Fast,
+                ..EncodeOptions::default()
+            },
+        );
+        eprintln!(
+            "{} -> {}: {} bytes NEW, bundle {} (smallest), {} (fast)",
+            old_path.display(),
+            new_path.file_name().unwrap().to_string_lossy(),
+            new.len(),
+            smallest,
+            fast
+        );
+        assert!(
+            smallest < new.len() + 512,
+            "a bundle must never be much larger than NEW"
+        );
+    }
+}
+
+#[test]
+fn a_model_to_itself_costs_almost_nothing() {
+    let Some(pairs) = corpus_pairs() else {
+        return;
+    };
+    for (path, _) in pairs.iter().take(12).step_by(3) {
+        let model = std::fs::read(path).unwrap();
+        let size = roundtrip(&model, &model, EncodeOptions::default());
+        assert!(
+            size < 400,
+            "{}: {size} bytes for an unchanged model",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn empty_and_tiny_files() {
+    for profile in Profile::ALL {
+        let options = EncodeOptions {
+            profile,
+            ..EncodeOptions::default()
+        };
+        roundtrip(b"", b"", options);
+        roundtrip(b"", b"x", options);
+        roundtrip(b"x", b"", options);
+        roundtrip(b"abc", b"abd", options);
+        roundtrip(&[0u8; 1], &[0xffu8; 3], options);
+        let fast = EncodeOptions {
+            coder: Coder::Fast,
+            ..options
+        };
+        roundtrip(b"", b"xyz", fast);
+        roundtrip(b"abc", b"abd", fast);
+    }
+}
+
+#[test]
+fn a_full_image_rebuilds_any_model() {
+    let Some(pairs) = corpus_pairs() else {
+        return;
+    };
+    let (_, path) = &pairs[pairs.len() - 1];
+    let model = std::fs::read(path).unwrap();
+    let request = BundleRequest {
+        base: None,
+        target: &model,
+        identity: BundleIdentity::default(),
+        options: EncodeOptions::default(),
+        key: None,
+    };
+    let built = build_bundle(&request).unwrap();
+    assert_eq!(
+        apply_bundle(&built.bytes, b"anything at all").unwrap(),
+        model
+    );
+}
