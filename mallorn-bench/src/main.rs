@@ -11,8 +11,8 @@ mod baselines;
 mod corpus;
 mod entropy;
 
+use cpu_time::ThreadTime;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle, assemble_unsigned};
 use mallorn_engine::delta::{self, Coder, EncodeOptions};
@@ -66,7 +66,7 @@ struct Measured {
 }
 
 fn measure(old: &[u8], new: &[u8], options: &EncodeOptions, reps: usize) -> Measured {
-    let t = Instant::now();
+    let t = ThreadTime::now();
     let encoded = delta::encode(old, new, options);
     let encode_secs = t.elapsed().as_secs_f64();
     let header = encoded
@@ -75,7 +75,7 @@ fn measure(old: &[u8], new: &[u8], options: &EncodeOptions, reps: usize) -> Meas
     let bundle = assemble_unsigned(&header, encoded.payload.bytes());
     let mut apply_secs = f64::MAX;
     for _ in 0..reps.max(1) {
-        let t = Instant::now();
+        let t = ThreadTime::now();
         let out = apply_bundle(&bundle, old).expect("a bundle the encoder built applies");
         apply_secs = apply_secs.min(t.elapsed().as_secs_f64());
         assert!(out == new, "bundle does not reproduce NEW");
@@ -112,7 +112,7 @@ fn main() {
         ..EncodeOptions::default()
     };
     println!(
-        "Mallorn on {} (profile {:?}, chunks of {} KiB, {} apply runs, best kept). Sizes in bytes; payload = bundle minus its 264-byte signed header.\n",
+        "Mallorn on {} (profile {:?}, chunks of {} KiB, {} apply runs, best kept; times are this thread's CPU time, so other load on the machine does not skew them). Sizes in bytes; payload = bundle minus its 264-byte signed header.\n",
         args.corpus.display(),
         args.profile,
         smallest.chunk_len / 1024,

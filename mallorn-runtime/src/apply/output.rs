@@ -78,6 +78,27 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
         Ok(())
     }
 
+    /// Appends the low `size` bytes of `value`, little-endian (the typed codecs' common case:
+    /// straight into the output buffer when it has room).
+    #[inline(always)]
+    pub(crate) fn push_value(&mut self, value: u64, size: usize, at: u64) -> Result<(), Error> {
+        let filled = self.out.filled;
+        if filled + size <= self.out.buf.len() && size as u64 <= self.out.chunk_left {
+            let out = &mut self.out.buf[filled..];
+            // Fixed-size stores: a variable-length copy would call `memcpy` per value.
+            match size {
+                1 => out[0] = value as u8,
+                2 => out[..2].copy_from_slice(&(value as u16).to_le_bytes()),
+                4 => out[..4].copy_from_slice(&(value as u32).to_le_bytes()),
+                _ => out[..8].copy_from_slice(&value.to_le_bytes()),
+            }
+            self.out.filled += size;
+            self.out.chunk_left -= size as u64;
+            return Ok(());
+        }
+        self.push_slice(&value.to_le_bytes()[..size], at)
+    }
+
     /// Appends bytes.
     pub(crate) fn push_slice(&mut self, mut data: &[u8], at: u64) -> Result<(), Error> {
         self.reserve(data.len() as u64, at)?;

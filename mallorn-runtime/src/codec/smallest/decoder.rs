@@ -41,6 +41,60 @@ struct OpState {
     op: Option<Active>,
     values: ValueContext,
     lz: LzState,
+    base_cache: BaseCache,
+}
+
+/// The `size`-byte (1, 2, 4 or 8) little-endian value at the front of `bytes`, without a
+/// variable-length copy (a call to `memcpy` per value costs more than the value's decoding).
+#[inline(always)]
+pub(crate) fn load_le(bytes: &[u8], size: usize) -> u64 {
+    match size {
+        1 => u64::from(bytes[0]),
+        2 => u64::from(u16::from_le_bytes([bytes[0], bytes[1]])),
+        4 => u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
+        _ => u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]),
+    }
+}
+
+/// Bytes of the base read ahead for aligned operations, so a value costs no flash read call.
+#[derive(Debug)]
+struct BaseCache {
+    start: u64,
+    len: usize,
+    buf: [u8; 64],
+}
+
+impl BaseCache {
+    const fn new() -> Self {
+        Self {
+            start: 0,
+            len: 0,
+            buf: [0; 64],
+        }
+    }
+
+    /// The `size`-byte little-endian value at base offset `pos`.
+    #[inline(always)]
+    fn read<B: BaseImage, R: ResultImage>(
+        &mut self,
+        io: &mut Io<'_, '_, B, R>,
+        pos: u64,
+        size: usize,
+    ) -> Result<u64, Error> {
+        let end = pos + size as u64;
+        if pos < self.start || end > self.start + self.len as u64 {
+            // Refill from `pos`; the operation's base range was checked against the base
+            // length when it started, so at least `size` bytes are there.
+            let n = (io.base_len() - pos).min(self.buf.len() as u64) as usize;
+            io.read_base(pos, &mut self.buf[..n])?;
+            self.start = pos;
+            self.len = n;
+        }
+        let from = (pos - self.start) as usize;
+        Ok(load_le(&self.buf[from..], size))
+    }
 }
 
 /// The operation being decoded value by value.
@@ -67,6 +121,7 @@ impl ChunkDecoder {
                 op: None,
                 values: ValueContext::default(),
                 lz: LzState::default(),
+                base_cache: BaseCache::new(),
             },
             #[cfg(feature = "std")]
             trace: None,
@@ -197,23 +252,24 @@ impl ChunkDecoder {
                         );
                     }
                 }
-                Some(Active::Typed(cur)) => {
+                Some(Active::Typed(cur)) => loop {
+                    // Values of one operation back to back, while the input allows.
+                    let value_at = used + rc.position();
                     let size = cur.kind().size();
                     let pos = io.position();
                     let old = if cur.aligned {
-                        let mut buf = [0u8; 8];
-                        io.read_base(ops.base_pos, &mut buf[..size])?;
+                        let v = ops.base_cache.read(io, ops.base_pos, size)?;
                         ops.base_pos += size as u64;
-                        u64::from_le_bytes(buf)
+                        v
                     } else {
                         0
                     };
                     let value = code_value(&mut rc, &mut model, cur, &mut ops.values, pos, old, 0)
-                        .map_err(|_| corrupt(step_at, "value out of range"))?;
+                        .map_err(|_| corrupt(value_at, "value out of range"))?;
                     if rc.overran() {
-                        return Err(corrupt(step_at, "value runs past the chunk"));
+                        return Err(corrupt(value_at, "value runs past the chunk"));
                     }
-                    io.push_slice(&value.to_le_bytes()[..size], at + step_at as u64)?;
+                    io.push_value(value, size, at + value_at as u64)?;
                     if cur.done() {
                         ops.op = None;
                         #[cfg(feature = "std")]
@@ -222,8 +278,12 @@ impl ChunkDecoder {
                             io.position(),
                             at + (used + rc.position()) as u64,
                         );
+                        break;
                     }
-                }
+                    if !is_rest && input.len() - used - rc.position() < LOOKAHEAD {
+                        return Ok(used + rc.position());
+                    }
+                },
             }
         }
     }

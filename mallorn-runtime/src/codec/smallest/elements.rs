@@ -9,7 +9,7 @@ use super::values::{
     Corrupt, FieldState, QuantContext, glue_aligned, glue_literal, int8_aligned, int8_literal,
     nibbles_aligned, nibbles_literal, number_aligned, number_literal, to_ordered, xor_aligned,
 };
-use crate::codec::layout::{FieldKind, LayoutId};
+use crate::codec::layout::{Field, FieldKind, LayoutId};
 use crate::codec::range::Coder;
 
 /// Most fields any layout has.
@@ -18,7 +18,8 @@ pub(crate) const MAX_FIELDS: usize = 4;
 /// Position inside a literal or aligned operation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OpCursor {
-    pub layout: LayoutId,
+    /// The layout's fields (looked up once per operation).
+    fields: &'static [Field],
     pub aligned: bool,
     pub residual: Residual,
     pub elements_left: u64,
@@ -34,7 +35,7 @@ impl OpCursor {
     /// A cursor at the first value of `elements` elements.
     pub(crate) fn new(layout: LayoutId, aligned: bool, residual: Residual, elements: u64) -> Self {
         Self {
-            layout,
+            fields: layout.fields(),
             aligned,
             residual,
             elements_left: elements,
@@ -48,13 +49,13 @@ impl OpCursor {
     /// Kind of the next value.
     #[inline(always)]
     pub(crate) fn kind(&self) -> FieldKind {
-        self.layout.fields()[usize::from(self.field)].kind
+        self.fields[usize::from(self.field)].kind
     }
 
     /// Context for a quantised value: the element's scale state, and what changed before it
     /// (in a block: how many of its values; outside blocks: the recent history).
     fn quant_context(&self, history: u8) -> QuantContext {
-        let in_block = self.layout.fields().len() > 1;
+        let in_block = self.fields.len() > 1;
         let prior = if in_block {
             self.changed.min(3)
         } else {
@@ -72,8 +73,9 @@ impl OpCursor {
         self.elements_left == 0
     }
 
+    #[inline(always)]
     fn advance(&mut self) {
-        let fields = self.layout.fields();
+        let fields = self.fields;
         let field = &fields[usize::from(self.field)];
         self.in_field += 1;
         if self.in_field == field.count {

@@ -326,9 +326,7 @@ fn delta(offset: u64, cursor: u64) -> i64 {
 }
 
 fn read_le(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(buf)
+    super::decoder::load_le(bytes, bytes.len())
 }
 
 impl ChunkEncoder<RangeEncoder> {
