@@ -101,7 +101,7 @@ impl Default for EncodeOptions {
             coder: Coder::Smallest,
             profile: Profile::Large,
             chunk_align_log2: 12,
-            chunk_len: 1 << 20,
+            chunk_len: DEFAULT_CHUNK_LEN,
         }
     }
 }
