@@ -101,6 +101,7 @@ old_active="active +slot A \\(old model\\) $old_sha"
 
 run_case "signed" mallorn-qemu-mps2 "" 0 "$ok_line"
 run_case "signed, tiny profile" mallorn-qemu-mps2 profile-tiny 0 "$ok_line"
+run_case "signed, full image" mallorn-qemu-mps2 full-image 0 "$ok_line"
 run_case "tampered header" mallorn-qemu-mps2 tamper-header 2 "MALLORN REJECTED .+" "$old_active"
 run_case "tampered payload" mallorn-qemu-mps2 tamper-payload 2 "MALLORN REJECTED .+" "$old_active"
 run_case "min-signed" min-signed "" 0 "$ok_line"
@@ -108,7 +109,7 @@ run_case "min-signed, tiny" min-signed profile-tiny 0 "$ok_line"
 run_case "min-unsigned" min-unsigned dev-unsigned 0 "$ok_line"
 
 printf '\nFigures (bytes; flash = vector table + .text + .rodata + .data, without the models and bundles in .assets;\n'
-printf 'RAM = work buffer + peak stack, plus .data + .bss for statics, which hold the work buffer budget)\n'
+printf 'RAM = work buffer + peak stack; .bss holds the work buffer, WORK_LEN from the generated include)\n'
 printf '%-22s %7s %7s %6s %7s %8s %8s %7s %7s %8s\n' case .text .rodata .data .bss flash .assets work stack RAM
 for row in "${rows[@]}"; do
     printf '%s\n' "$row"

@@ -11,12 +11,12 @@
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::{Sha256, sha256};
-use mallorn_runtime::storage::{Admit, BootDecision, BootKind, Finished, Slot, SlotImage, Updater};
+use mallorn_runtime::storage::{Admit, BootDecision, BootKind, Finished, Slot, Updater};
 
 use embedded_storage::nor_flash::NorFlash;
 
 use crate::Flash;
-use crate::generated::{Release, okay_nabu};
+use crate::generated::{factory, okay_nabu};
 
 /// Bytes per fragment fed to the applier: what one radio packet might carry.
 pub const FRAGMENT_LEN: usize = 512;
@@ -51,10 +51,13 @@ pub enum Failure {
     Lifecycle(Error),
     /// The emulated NOR part is not where Mallorn.toml says the flash starts.
     FlashMisplaced,
-    /// The model carried by the firmware is not the release the generated include names.
+    /// The model carried by the firmware is not the factory release Mallorn.toml names.
     WrongFactoryModel,
     /// After the update, the device did not boot the new model on trial, then confirmed.
     WrongBoot(BootKind, Slot),
+    /// The update installed something other than the latest release the generated include
+    /// names (`okay_nabu::IMAGE`).
+    NotLatestRelease,
     /// A slot does not hash to what the journal says it holds.
     SlotHashMismatch(Slot),
     /// After a refused bundle, the old model is no longer what boots.
@@ -156,9 +159,8 @@ fn run_inner<A: Admit>(
     if !flash.matches_generated_base() {
         return Err(Failure::FlashMisplaced);
     }
-    let old = &okay_nabu::RELEASES[0];
     let _ = meter.stack_period();
-    let mut updater = factory(flash, crate::generated::OLD_MODEL, old)?;
+    let mut updater = program_factory(flash, crate::generated::OLD_MODEL)?;
     updater.boot().map_err(Failure::Lifecycle)?;
     figures.setup_stack = meter.stack_period();
 
@@ -181,6 +183,9 @@ fn confirm_new(
     let trial = updater.boot().map_err(Failure::Lifecycle)?;
     if trial.kind != BootKind::Trial || trial.slot != finished.slot {
         return Err(Failure::WrongBoot(trial.kind, trial.slot));
+    }
+    if trial.image != okay_nabu::IMAGE {
+        return Err(Failure::NotLatestRelease);
     }
     // The firmware's self-test of the new model before it commits to it.
     check_slot(&mut updater, &trial)?;
@@ -215,7 +220,7 @@ fn abandon(
     let booted = updater.boot().map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed
         || booted.slot != Slot::A
-        || booted.image.sha256 != okay_nabu::RELEASES[0].sha256
+        || booted.image != factory::IMAGE
     {
         return Err(Failure::OldModelNotActive);
     }
@@ -229,14 +234,11 @@ fn abandon(
     })
 }
 
-/// The factory: programs `image` into slot A of the erased part and provisions the journal.
+/// The factory: programs `image`, the factory release, into slot A of the erased part and
+/// provisions the journal with that release's security counter.
 #[inline(never)]
-pub fn factory(
-    mut flash: Flash,
-    image: &[u8],
-    release: &Release,
-) -> Result<Updater<Flash>, Failure> {
-    if image.len() as u64 != release.len || sha256(image) != release.sha256 {
+pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Updater<Flash>, Failure> {
+    if image.len() as u64 != factory::IMAGE.len || sha256(image) != factory::IMAGE.sha256 {
         return Err(Failure::WrongFactoryModel);
     }
     let slot = okay_nabu::LAYOUT.slot_a;
@@ -254,18 +256,20 @@ pub fn factory(
     let tail = &image[whole..];
     if !tail.is_empty() {
         // The last partial program unit, padded with the erased value.
-        let mut last = [0xFF; crate::generated::FLASH_WRITE_SIZE];
+        let mut last = [0xFF; crate::generated::WRITE_SIZE];
         last[..tail.len()].copy_from_slice(tail);
         flash
             .write(slot.offset + whole as u32, &last)
             .map_err(setup)?;
     }
-    let stored = SlotImage {
-        len: release.len,
-        sha256: release.sha256,
-    };
-    Updater::provision(flash, okay_nabu::LAYOUT, Slot::A, stored, release.counter)
-        .map_err(Failure::Setup)
+    Updater::provision(
+        flash,
+        okay_nabu::LAYOUT,
+        Slot::A,
+        factory::IMAGE,
+        factory::SECURITY_COUNTER,
+    )
+    .map_err(Failure::Setup)
 }
 
 /// Admits and applies `bundle`, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,

@@ -15,12 +15,15 @@ pub mod quiet;
 pub mod stack;
 
 /// The flash device as this firmware sees it: the generated geometry over emulated NOR.
-pub type Flash = nor::RamNorFlash<{ generated::FLASH_WRITE_SIZE }, { generated::FLASH_ERASE_SIZE }>;
+pub type Flash = nor::RamNorFlash<{ generated::WRITE_SIZE }, { generated::ERASE_SIZE }>;
 
-/// The signed bundle this build applies: coded for the smallest RAM with the `profile-tiny`
-/// feature, else with the largest codec profile the target's RAM budget allows.
+/// The signed bundle this build applies: the full image with the `full-image` feature, the
+/// update coded for the smallest RAM with `profile-tiny`, else the bundle `cargo mallorn
+/// build` publishes for a device on the factory release.
 pub fn signed_bundle() -> &'static [u8] {
-    if cfg!(feature = "profile-tiny") {
+    if cfg!(feature = "full-image") {
+        generated::FULL_IMAGE
+    } else if cfg!(feature = "profile-tiny") {
         generated::BUNDLE_TINY
     } else {
         generated::BUNDLE

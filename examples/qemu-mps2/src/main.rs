@@ -4,7 +4,8 @@
 //! trial, checks it and confirms it. It prints its figures and `MALLORN OK <sha256>` (exit
 //! code 0), or `MALLORN REJECTED <reason>` (exit code 2) once it has checked that the old
 //! model still boots. Features pick the case: `tamper-header`, `tamper-payload` (one bit
-//! flipped on the way in), `profile-tiny` (the bundle coded for the smallest RAM).
+//! flipped on the way in), `profile-tiny` (the bundle coded for the smallest RAM),
+//! `full-image` (the published full image instead of the delta).
 #![no_std]
 #![no_main]
 
@@ -13,11 +14,11 @@ use cortex_m_semihosting::hprintln;
 use mallorn_qemu_mps2::clock::{self, Clock};
 use mallorn_qemu_mps2::exit::{FAILED, OK, REJECTED, exit};
 use mallorn_qemu_mps2::flow::{self, FRAGMENT_LEN, Meter, Outcome, Tamper};
-use mallorn_qemu_mps2::generated::{RAM_BUFFER, SKU, SKU_ID, TRUSTED_KEYS, okay_nabu};
+use mallorn_qemu_mps2::generated::{SKU, SKU_ID, TRUSTED_KEYS, WORK_LEN, factory, okay_nabu};
 use mallorn_qemu_mps2::hex::sha256_hex;
 use mallorn_qemu_mps2::{Flash, stack};
-use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
-use mallorn_runtime::storage::VerifyingAdmit;
+use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_runtime::storage::{UpdateSession, Updater, VerifyingAdmit};
 
 /// The bit this build flips on the way in, if any.
 fn tamper(bundle: &[u8]) -> Option<Tamper> {
@@ -58,7 +59,9 @@ impl Meter for Instruments {
 
 #[entry]
 fn main() -> ! {
-    static mut WORK: [u8; RAM_BUFFER] = [0; RAM_BUFFER];
+    // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
+    // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
+    static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
 
     let Some(core) = cortex_m::Peripherals::take() else {
         hprintln!("MALLORN FAILED core peripherals taken twice");
@@ -88,24 +91,27 @@ fn main() -> ! {
     .max()
     .unwrap_or(0);
 
-    let old = &okay_nabu::RELEASES[0].version;
-    let new = &okay_nabu::RELEASES[1].version;
+    let old = &factory::VERSION;
     hprintln!(
-        "mallorn-qemu-mps2: {} {}.{}.{} -> {}.{}.{} on {}",
+        "mallorn-qemu-mps2: {} {}.{}.{} -> {} on {}",
         okay_nabu::NAME,
         old.major,
         old.minor,
         old.patch,
-        new.major,
-        new.minor,
-        new.patch,
+        okay_nabu::VERSION_STR,
         SKU
     );
     let header: Option<&[u8; HEADER_LEN]> = bundle.first_chunk();
     if let Some(header) = header.and_then(|h| BundleHeader::parse(h).ok()) {
+        let kind = if header.flags.contains(Flags::FULL_IMAGE) {
+            "full image"
+        } else {
+            "delta"
+        };
         hprintln!(
-            "bundle            {} bytes, codec profile {}, fed in {}-byte fragments",
+            "bundle            {} bytes, {}, codec profile {}, fed in {}-byte fragments",
             bundle.len(),
+            kind,
             header.coder_profile,
             FRAGMENT_LEN
         );
@@ -131,6 +137,11 @@ fn main() -> ! {
     hprintln!(
         "peak RAM          {} bytes (work buffer + peak stack)",
         figures.work_len + peak_stack
+    );
+    hprintln!(
+        "updater state     Updater {} bytes, UpdateSession {} bytes (on the stack, in its peak)",
+        core::mem::size_of::<Updater<Flash>>(),
+        core::mem::size_of::<UpdateSession<'static, 'static, Flash>>()
     );
     hprintln!(
         "admission         {} ticks = {} instructions (signature, ids, counter, base SHA-256)",

@@ -94,7 +94,7 @@ impl<const WRITE: usize, const ERASE: usize> RamNorFlash<WRITE, ERASE> {
 
     /// Whether the part sits where Mallorn.toml says the flash starts.
     pub fn matches_generated_base(&self) -> bool {
-        self.bus_address() == FLASH_BASE as usize
+        self.bus_address() as u64 == FLASH_BASE
     }
 
     /// Operations so far.

@@ -6,13 +6,15 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::generated::{RAM_BUFFER, SKU_ID, TRUSTED_KEYS, okay_nabu};
+use mallorn_qemu_mps2::generated::{SKU_ID, TRUSTED_KEYS, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::VerifyingAdmit;
 
 #[entry]
 fn main() -> ! {
-    static mut WORK: [u8; RAM_BUFFER] = [0; RAM_BUFFER];
+    // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
+    // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
+    static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
 
     let Some(flash) = Flash::take() else {
         exit(FAILED)

@@ -7,7 +7,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::generated::{self, RAM_BUFFER, SKU_ID, okay_nabu};
+use mallorn_qemu_mps2::generated::{self, SKU_ID, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
@@ -49,7 +49,9 @@ impl Admit for UnsignedAdmit<'_> {
 
 #[entry]
 fn main() -> ! {
-    static mut WORK: [u8; RAM_BUFFER] = [0; RAM_BUFFER];
+    // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
+    // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
+    static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
 
     let Some(flash) = Flash::take() else {
         exit(FAILED)
