@@ -24,6 +24,10 @@ pub struct Fed {
 }
 
 /// Per-chunk state of the codec decoding it.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box into: the chunk decoder's state lives inline"
+)]
 enum ChunkCodec {
     Stored,
     Fast(codec::fast::decoder::ChunkDecoder),
