@@ -174,9 +174,11 @@ pub struct Encoded {
     pub ops: usize,
 }
 
-/// Targets up to this size are also planned as opaque bytes, and the smaller plan wins;
-/// larger ones with a known structure are planned structurally only (their tensors are priced
-/// against byte coding one by one, and a whole-file opaque parse of them costs minutes).
+/// Targets up to this size are also planned as opaque bytes, and the smaller plan wins.
+pub const OPAQUE_PLAN_SMALL: u64 = 1 << 20;
+/// Larger targets are planned as opaque bytes too, up to this size, only when tensors cover
+/// less than half of them (a whole-file opaque parse of a large, well-mapped model costs
+/// seconds and never wins: its tensors are already priced against byte coding one by one).
 pub const OPAQUE_PLAN_LIMIT: u64 = 16 << 20;
 
 /// Builds the smallest payload turning `base` into `target`: the structured plan when the
@@ -201,7 +203,9 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
         plan: PlanKind::Structured,
         ops: ops.len(),
     };
-    if target.len() as u64 > OPAQUE_PLAN_LIMIT {
+    let len = target.len() as u64;
+    let mostly_tensors = target_map.tensor_bytes() * 2 >= len;
+    if len > OPAQUE_PLAN_LIMIT || (len > OPAQUE_PLAN_SMALL && mostly_tensors) {
         return structured;
     }
     let opaque = opaque();
