@@ -63,6 +63,17 @@ impl<'k, 's> VerifyingAdmit<'k, 's> {
             scratch,
         }
     }
+
+    /// Admission from the `DeviceContext` a generated include provides (its committed counter
+    /// is ignored: the journal's is used on each check).
+    pub fn from_context(context: DeviceContext<'k>, scratch: &'s mut [u8]) -> Self {
+        Self::new(
+            context.sku_id,
+            context.model_id,
+            context.trusted_keys,
+            scratch,
+        )
+    }
 }
 
 impl Admit for VerifyingAdmit<'_, '_> {

@@ -1,13 +1,13 @@
 //! The update logic of the wake-word device's firmware: the constants `cargo mallorn build`
-//! generates for each SKU (slots, trusted keys, model ids, versions), a device admission that
-//! checks bundles against them, and a routine that streams a bundle into the inactive slot.
+//! generates for each SKU (slots, trusted keys, model ids, versions), and a routine that
+//! streams a bundle into the inactive slot. Admission is the runtime's `VerifyingAdmit`, built
+//! from each model's generated `device_context`.
 //!
 //! `#![no_std]` and allocation-free, like the runtime: the same code builds for the Cortex-M4
 //! SKU (`cargo build -p wakeword-device-firmware --target thumbv7em-none-eabihf`) and for the
 //! host test that applies real bundles on a simulated flash (`tests/update_on_sim_flash.rs`).
 #![no_std]
 
-pub mod admission;
 pub mod update;
 
 /// The generated constants of each SKU (`[output] rust` in Mallorn.toml). A device image
@@ -24,5 +24,4 @@ pub mod sku {
     }
 }
 
-pub use admission::DeviceAdmission;
 pub use update::{ApplyError, apply_bundle};

@@ -11,10 +11,11 @@ use mallorn_manifest::{LoadedManifest, Manifest};
 use mallorn_runtime::Error;
 use mallorn_runtime::hash::sha256;
 use mallorn_runtime::sim::SimFlash;
+use mallorn_runtime::storage::VerifyingAdmit;
 use mallorn_runtime::storage::{BootKind, FlashLayout, Slot, SlotImage, Updater};
 use mallorn_runtime::verify::DeviceContext;
 use wakeword_device_firmware::sku::{wakeword_m4_1mb as m4, wakeword_s3_8mb as s3};
-use wakeword_device_firmware::{ApplyError, DeviceAdmission, apply_bundle};
+use wakeword_device_firmware::{ApplyError, apply_bundle};
 
 fn manifest() -> LoadedManifest {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Mallorn.toml");
@@ -91,7 +92,8 @@ fn update<const WRITE: usize, const ERASE: usize>(
     assert_eq!(updater.boot().unwrap().kind, BootKind::Confirmed);
 
     let mut work = vec![0; device.ram_buffer];
-    let mut admission = DeviceAdmission::new(device.context);
+    let mut scratch = [0u8; 256];
+    let mut admission = VerifyingAdmit::from_context(device.context, &mut scratch);
     let finished = apply_bundle(&mut updater, &mut admission, bundle, &mut work, 1024)?;
     assert_eq!(finished.slot, Slot::B);
     assert_eq!(finished.image, device.latest);
