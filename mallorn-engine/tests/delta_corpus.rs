@@ -83,10 +83,13 @@ fn a_model_to_itself_costs_almost_nothing() {
     };
     for (path, _) in pairs.iter().take(12).step_by(3) {
         let model = std::fs::read(path).unwrap();
-        let size = roundtrip(&model, &model, EncodeOptions::default());
+        let options = EncodeOptions::default();
+        let size = roundtrip(&model, &model, options);
+        // The signed header, then a copy in each chunk (framing, one operation, coder flush).
+        let chunks = (model.len() as u64).div_ceil(options.chunk_len) as usize;
         assert!(
-            size < 400,
-            "{}: {size} bytes for an unchanged model",
+            size <= 300 + 40 * chunks,
+            "{}: {size} bytes for an unchanged model in {chunks} chunks",
             path.display()
         );
     }
