@@ -1,6 +1,6 @@
 //! Model-size profiles of the smallest codec. A profile fixes how many contexts each part of
 //! the model has, and so the decoder's state size: from a 2 KiB `Tiny` profile for the
-//! smallest microcontrollers to a `Large` one (about 53 KiB) for parts with RAM to spare. The bundle header
+//! smallest microcontrollers to a `Large` one (about 35 KiB) for parts with RAM to spare. The bundle header
 //! names the profile; the build picks the largest one that fits a target's RAM budget.
 
 /// A model-size profile.
@@ -9,9 +9,9 @@
 pub enum Profile {
     /// At most 2 KiB of model state: few contexts, banks shared between roles.
     Tiny = 0,
-    /// About 20 KiB of model state.
+    /// About 17 KiB of model state.
     Compact = 1,
-    /// About 53 KiB of model state (fits a 64 KiB work buffer): the most contexts.
+    /// About 35 KiB of model state: the most contexts.
     Large = 2,
 }
 
@@ -59,9 +59,9 @@ impl Profile {
                 lz: true,
                 kind_context: true,
                 separate_xor: false,
-                int8_buckets_log2: 1,
-                exponent_buckets_log2: 2,
-                k_buckets_log2: 1,
+                int8_buckets_log2: 0,
+                exponent_buckets_log2: 0,
+                k_buckets_log2: 0,
                 gamma_banks: 3,
                 separate_modes: false,
                 separate_kinds: true,
@@ -74,9 +74,9 @@ impl Profile {
                 lz: true,
                 kind_context: true,
                 separate_xor: true,
-                int8_buckets_log2: 3,
-                exponent_buckets_log2: 4,
-                k_buckets_log2: 2,
+                int8_buckets_log2: 0,
+                exponent_buckets_log2: 0,
+                k_buckets_log2: 0,
                 gamma_banks: 7,
                 separate_modes: true,
                 separate_kinds: true,
