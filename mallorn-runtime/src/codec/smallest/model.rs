@@ -73,7 +73,7 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
     let p = profile.params();
     let mut a = Alloc { next: 0 };
     // 3-bit kind trees; contexts: the previous operation's kind, or 5 at a chunk's start.
-    let op_kind = a.take(if p.kind_context { 6 * 8 } else { 8 });
+    let op_kind = a.take(p.kind_contexts * 8);
     let layout = a.take(32);
     let mode = a.take(8);
     let rep = a.take(4);

@@ -121,6 +121,17 @@ pub(crate) enum HeaderError {
     UnknownKind,
 }
 
+/// The context of an operation's kind: the previous kind (5 at a chunk's start), folded to
+/// fit `contexts`.
+fn kind_context(contexts: usize, prev_kind: u8) -> usize {
+    match (contexts, prev_kind) {
+        (6, k) => usize::from(k.min(5)),
+        (_, k) if k == OpKind::CopyResult as u8 => 1,
+        (_, k) if k == OpKind::Literal as u8 => 2,
+        _ => 0,
+    }
+}
+
 /// Codes an operation header. `prev_kind` is the previous operation's kind (4 at the start
 /// of a chunk); `last_distance` enables the repeat-distance shortcut.
 pub(crate) fn code_header<C: Coder>(
@@ -135,7 +146,7 @@ pub(crate) fn code_header<C: Coder>(
     let kind = OpKind::from_bits(tree(
         c,
         m.p,
-        o.op_kind + usize::from(prev_kind) * 8,
+        o.op_kind + kind_context(m.params.kind_contexts, prev_kind) * 8,
         3,
         op.kind as u32,
     ))
@@ -200,4 +211,29 @@ pub(crate) fn code_header<C: Coder>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::smallest::Profile;
+    use crate::codec::smallest::model::plan;
+
+    /// Every previous kind (and a chunk's start) picks a tree inside the op-kind bank, so
+    /// no profile's kind contexts spill into the banks that follow it.
+    #[test]
+    fn kind_contexts_stay_in_their_bank() {
+        for profile in Profile::ALL {
+            let params = profile.params();
+            let o = plan(profile);
+            for prev_kind in 0..=5 {
+                let context = kind_context(params.kind_contexts, prev_kind);
+                assert!(context < params.kind_contexts, "{profile:?} {prev_kind}");
+                assert!(
+                    o.op_kind + context * 8 + 8 <= o.layout,
+                    "{profile:?} {prev_kind}"
+                );
+            }
+        }
+    }
 }

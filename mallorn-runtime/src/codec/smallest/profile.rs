@@ -42,7 +42,7 @@ impl Profile {
                 glue_position: false,
                 matched_literal: false,
                 lz: false,
-                kind_context: false,
+                kind_contexts: 3,
                 separate_xor: false,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
@@ -57,7 +57,7 @@ impl Profile {
                 glue_position: true,
                 matched_literal: true,
                 lz: true,
-                kind_context: true,
+                kind_contexts: 6,
                 separate_xor: false,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
@@ -72,7 +72,7 @@ impl Profile {
                 glue_position: true,
                 matched_literal: true,
                 lz: true,
-                kind_context: true,
+                kind_contexts: 6,
                 separate_xor: true,
                 int8_buckets_log2: 0,
                 exponent_buckets_log2: 0,
@@ -97,8 +97,9 @@ pub(crate) struct Params {
     pub matched_literal: bool,
     /// Whether the LZ model (operations coding opaque bytes LZMA-style) is available.
     pub lz: bool,
-    /// Whether an operation's kind is coded in the context of the previous kind.
-    pub kind_context: bool,
+    /// Contexts for an operation's kind, chosen by the previous kind: 6 (each kind, and a
+    /// chunk's start) or 3 (copy from the result, literal, anything else).
+    pub kind_contexts: usize,
     /// Whether XOR residual bytes have their own trees per byte position.
     pub separate_xor: bool,
     /// log2 of int8 literal context buckets.
