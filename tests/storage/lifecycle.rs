@@ -2,6 +2,8 @@
 //! unconfirmed trial, the security counter committed only at confirm, alternating slots,
 //! restarts with another bundle, and the checks that run before anything is written.
 
+use std::sync::OnceLock;
+
 use mallorn_runtime::Error;
 use mallorn_runtime::format::Flags;
 use mallorn_runtime::hash::sha256;
@@ -18,10 +20,16 @@ use crate::common::{
 type Flash = SimFlash<8, 1024, 1>;
 type Device = Rig<8, 1024, 1>;
 
+/// The device every test starts from (encoded once, cloned per test).
 fn device() -> Device {
-    let old = synthetic_model(20_000, 11);
-    let new = next_release(&old, 12);
-    Rig::new(old, new)
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let old = synthetic_model(20_000, 11);
+            let new = next_release(&old, 12);
+            Rig::new(old, new)
+        })
+        .clone()
 }
 
 /// Applies `bundle` in one session over a freshly opened updater; returns the session's

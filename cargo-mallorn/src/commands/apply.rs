@@ -10,7 +10,7 @@ use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
 use miette::{Context, IntoDiagnostic};
 
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::commands::{CommandResult, UsageError};
+use crate::commands::{CommandResult, UsageError, read_file};
 
 /// Arguments of `cargo mallorn apply`.
 #[derive(Debug, clap::Args)]
@@ -46,13 +46,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         .iter()
         .map(|path| PublicKey::load(path).into_diagnostic())
         .collect::<miette::Result<Vec<_>>>()?;
-    let read = |path: &PathBuf| {
-        std::fs::read(path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot read {}", path.display()))
-    };
-    let old = read(&args.old)?;
-    let bundle = read(&args.bundle)?;
+    let old = read_file(&args.old)?;
+    let bundle = read_file(&args.bundle)?;
     let policy = VerifyPolicy {
         trusted_keys: &keys,
         allow_unsigned: args.allow_unsigned,

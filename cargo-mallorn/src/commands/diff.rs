@@ -7,15 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mallorn_engine::atomic_write::write_atomically;
+use mallorn_engine::build::versions::header_version;
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
 use mallorn_engine::delta::EncodeOptions;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
 use mallorn_manifest::parse_size;
-use mallorn_runtime::format::{ModelVersion, model_id, sku_id};
-use miette::{Context, IntoDiagnostic, miette};
+use mallorn_runtime::format::{model_id, sku_id};
+use miette::{Context, IntoDiagnostic};
 
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::commands::{CommandResult, UsageError};
+use crate::commands::build::build_error;
+use crate::commands::{CommandResult, UsageError, read_file};
 
 /// Arguments of `cargo mallorn diff`.
 #[derive(Debug, clap::Args)]
@@ -59,16 +61,6 @@ pub struct Args {
     pub counter: u64,
 }
 
-fn version(v: &semver::Version) -> miette::Result<ModelVersion> {
-    let part =
-        |n: u64| u32::try_from(n).map_err(|_| miette!("version {v} has a part above {}", u32::MAX));
-    Ok(ModelVersion::new(
-        part(v.major)?,
-        part(v.minor)?,
-        part(v.patch)?,
-    ))
-}
-
 fn size(arg: &str, flag: &str) -> Result<u64, UsageError> {
     parse_size(arg).map_err(|e| UsageError {
         message: format!("{flag} {arg:?}: {e}"),
@@ -101,18 +93,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
             .into());
         }
     };
-    let read = |path: &PathBuf| {
-        std::fs::read(path)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot read {}", path.display()))
-    };
-    let old = read(&args.old)?;
-    let new = read(&args.new)?;
+    let old = read_file(&args.old)?;
+    let new = read_file(&args.new)?;
     let identity = BundleIdentity {
         model_id: model_id(&args.model),
         sku_id: sku_id(&args.sku),
-        from_version: version(&args.from_version)?,
-        to_version: version(&args.to_version)?,
+        from_version: header_version(&args.model, &args.from_version).map_err(build_error)?,
+        to_version: header_version(&args.model, &args.to_version).map_err(build_error)?,
         security_counter: args.counter,
     };
     let built = build_bundle(&BundleRequest {

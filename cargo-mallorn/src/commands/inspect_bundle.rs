@@ -10,6 +10,7 @@ use mallorn_engine::signing::hex;
 use mallorn_runtime::format::Flags;
 use serde_json::json;
 
+use crate::commands::verify::decoder_names;
 use crate::exit;
 
 /// Tensors listed in the human table (the JSON lists all).
@@ -93,7 +94,7 @@ fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
         h.target_len,
         hex(&h.target_sha256)
     );
-    let _ = writeln!(out, "  decoders          {}", decoders(h.decoders.0));
+    let _ = writeln!(out, "  decoders          {}", decoder_names(h.decoders));
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
     let _ = writeln!(out, "  work RAM          {} bytes", h.ram_required);
     let _ = writeln!(out, "  chunk alignment   {} bytes", h.chunk_align());
@@ -171,15 +172,6 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn decoders(bits: u16) -> String {
-    let names: Vec<&str> = [(1, "stored"), (2, "fast"), (4, "smallest")]
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    names.join(", ")
-}
-
 fn render_json(name: &str, len: usize, r: &BundleReport) -> String {
     let h = &r.header;
     let value = json!({
@@ -201,7 +193,7 @@ fn render_json(name: &str, len: usize, r: &BundleReport) -> String {
         "target_sha256": hex(&h.target_sha256),
         "payload_len": h.payload_len,
         "payload_sha256": hex(&h.payload_sha256),
-        "decoders": decoders(h.decoders.0),
+        "decoders": decoder_names(h.decoders),
         "coder_profile": h.coder_profile,
         "ram_required": h.ram_required,
         "chunk_align": h.chunk_align(),

@@ -75,6 +75,14 @@ fn exit_code_for(report: &miette::Report) -> u8 {
     }
 }
 
+/// Reads a file the user named, with its path in the error.
+pub(crate) fn read_file(path: &std::path::Path) -> miette::Result<Vec<u8>> {
+    use miette::{Context, IntoDiagnostic};
+    std::fs::read(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

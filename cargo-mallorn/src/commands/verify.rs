@@ -168,18 +168,9 @@ fn flag_names(flags: Flags) -> String {
     names.join(", ")
 }
 
-fn decoder_names(decoders: Decoders) -> String {
-    let mut names = Vec::new();
-    for (bit, name) in [
-        (Decoders::STORED, "stored"),
-        (Decoders::FAST, "fast"),
-        (Decoders::SMALLEST, "smallest"),
-    ] {
-        if decoders.contains(bit) {
-            names.push(name);
-        }
-    }
-    names.join(", ")
+/// The decoders a bundle needs, comma-separated (also used by `inspect`).
+pub(crate) fn decoder_names(decoders: Decoders) -> String {
+    decoders.names().collect::<Vec<_>>().join(", ")
 }
 
 /// Human-readable header fields and the verdict.

@@ -6,12 +6,9 @@
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
 use crate::build::coding::Coding;
-use crate::bundle::{
-    self, BundleIdentity, BundleRequest, PayloadBuilder, apply_bundle, assemble_unsigned,
-    build_bundle,
-};
+use crate::bundle::{self, BundleIdentity, BundleRequest, PayloadBuilder, build_bundle};
 use crate::delta::PlanKind;
-use crate::signing::{SigningKey, sign_bundle};
+use crate::signing::SigningKey;
 
 /// A finished, self-checked (and, with a key, signed) bundle.
 #[derive(Debug, Clone)]
@@ -80,23 +77,18 @@ fn stored_full_image(
 ) -> Result<Unit, bundle::BuildError> {
     let mut payload = PayloadBuilder::new(chunk_align_log2);
     payload.push_stored(target);
-    let header = payload.header(identity, None, target);
-    let unsigned = assemble_unsigned(&header, payload.bytes());
-    let result = apply_bundle(&unsigned, &[]).map_err(bundle::BuildError::SelfCheck)?;
-    if result != target {
-        return Err(bundle::BuildError::SelfCheckMismatch);
-    }
-    let bytes = match key {
-        Some(key) => sign_bundle(&unsigned, key)?,
-        None => unsigned,
-    };
-    let unit = Unit::from_bytes(bytes, "stored").ok_or(bundle::BuildError::SelfCheckMismatch)?;
-    Ok(unit)
+    let (bytes, header) = bundle::build::finish(&payload, None, target, identity, key)?;
+    Ok(Unit {
+        bytes,
+        header,
+        plan: "stored",
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::apply_bundle;
     use mallorn_runtime::format::Flags;
 
     #[test]

@@ -71,14 +71,6 @@ impl Coding {
         required_work_len(self.decoders(), self.profile())
     }
 
-    /// log2 of the chunk alignment.
-    pub fn chunk_align_log2(&self) -> u8 {
-        match self {
-            Self::Coder { options, .. } => options.chunk_align_log2,
-            Self::Stored { chunk_align_log2 } => *chunk_align_log2,
-        }
-    }
-
     /// A short description for plans and logs, e.g. `smallest (profile compact)`.
     pub fn describe(&self) -> String {
         match self {

@@ -25,7 +25,7 @@ mod records;
 pub mod source_tree;
 pub mod versions;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mallorn_manifest::LoadedManifest;
 use mallorn_runtime::hash::sha256;
@@ -390,10 +390,4 @@ fn cached(path: Option<&str>, unit: &Unit) -> CachedUnit {
         sha256: hex(&sha256(&unit.bytes)),
         plan: unit.plan.into(),
     }
-}
-
-/// The default output directory for a Mallorn.toml: `[output] dir`, else
-/// `<cargo_target_dir>/mallorn`.
-pub fn output_dir(loaded: &LoadedManifest, cargo_target_dir: &Path) -> PathBuf {
-    loaded.output.dir_or_default(cargo_target_dir)
 }

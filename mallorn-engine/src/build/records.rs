@@ -2,7 +2,7 @@
 //! bundle's header, a target's record from its plan and template context.
 
 use mallorn_manifest::LoadedManifest;
-use mallorn_runtime::format::{Decoders, Flags};
+use mallorn_runtime::format::Flags;
 use mallorn_runtime::hash::sha256;
 
 use crate::build::bundles::Unit;
@@ -62,15 +62,7 @@ pub(crate) fn fill_from_unit(record: &mut ArtefactRecord, unit: &Unit, signer_id
     record.security_counter = header.security_counter;
     record.lossless = header.flags.contains(Flags::LOSSLESS);
     record.plan = unit.plan.into();
-    record.decoders = [
-        (Decoders::STORED, "stored"),
-        (Decoders::FAST, "fast"),
-        (Decoders::SMALLEST, "smallest"),
-    ]
-    .into_iter()
-    .filter(|(bit, _)| header.decoders.contains(*bit))
-    .map(|(_, name)| name.to_owned())
-    .collect();
+    record.decoders = header.decoders.names().map(str::to_owned).collect();
     record.base = (!full).then(|| DigestRecord {
         len: header.base_len,
         sha256: hex(&header.base_sha256),

@@ -2,10 +2,10 @@
 //! bundle with the runtime's own decoder and compare the result with the target, then sign.
 //! No bundle leaves this function without having been applied once.
 
-use mallorn_runtime::format::BundleHeader;
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
 use super::apply::{ApplyError, apply_bundle};
-use super::writer::{BundleIdentity, assemble_unsigned};
+use super::writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
 use crate::delta::{EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};
 
@@ -52,28 +52,47 @@ pub enum BuildError {
 
 /// Builds, self-checks and (with a key) signs a bundle.
 pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildError> {
-    let base = request.base.unwrap_or(&[]);
-    let encoded = encode(base, request.target, &request.options);
-    let header = encoded
-        .payload
-        .header(&request.identity, request.base, request.target);
-    let unsigned = assemble_unsigned(&header, encoded.payload.bytes());
-    let result = apply_bundle(&unsigned, base).map_err(BuildError::SelfCheck)?;
-    if result != request.target {
-        return Err(BuildError::SelfCheckMismatch);
-    }
-    let bytes = match request.key {
-        Some(key) => sign_bundle(&unsigned, key)?,
-        None => unsigned,
-    };
-    let header_bytes: &[u8; mallorn_runtime::format::HEADER_LEN] = bytes
-        [..mallorn_runtime::format::HEADER_LEN]
-        .try_into()
-        .expect("bundle has a header");
-    let header = BundleHeader::parse(header_bytes).expect("a header this crate wrote parses");
+    let encoded = encode(
+        request.base.unwrap_or(&[]),
+        request.target,
+        &request.options,
+    );
+    let (bytes, header) = finish(
+        &encoded.payload,
+        request.base,
+        request.target,
+        &request.identity,
+        request.key,
+    )?;
     Ok(BuiltBundle {
         bytes,
         header,
         plan: encoded.plan,
     })
+}
+
+/// Lays out the header for a coded `payload`, applies the bundle to `base` (nothing, for a
+/// full image) with the runtime's decoder, compares the result with `target` and then signs
+/// with `key`. Returns the bundle and its final (signed) header.
+pub(crate) fn finish(
+    payload: &PayloadBuilder,
+    base: Option<&[u8]>,
+    target: &[u8],
+    identity: &BundleIdentity,
+    key: Option<&SigningKey>,
+) -> Result<(Vec<u8>, BundleHeader), BuildError> {
+    let header = payload.header(identity, base, target);
+    let unsigned = assemble_unsigned(&header, payload.bytes());
+    let result = apply_bundle(&unsigned, base.unwrap_or(&[])).map_err(BuildError::SelfCheck)?;
+    if result != target {
+        return Err(BuildError::SelfCheckMismatch);
+    }
+    let bytes = match key {
+        Some(key) => sign_bundle(&unsigned, key)?,
+        None => unsigned,
+    };
+    let header_bytes: &[u8; HEADER_LEN] =
+        bytes[..HEADER_LEN].try_into().expect("bundle has a header");
+    let header = BundleHeader::parse(header_bytes).expect("a header this crate wrote parses");
+    Ok((bytes, header))
 }

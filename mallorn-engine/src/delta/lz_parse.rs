@@ -87,8 +87,8 @@ impl<'a, 'f> LzParser<'a, 'f> {
             .max_by_key(|(i, c)| (c.len, std::cmp::Reverse(*i)))
     }
 
-    fn best_new(&self, p: u64, limit: u64, hint: u64) -> Option<Candidate> {
-        let m = self.finder.find(p, limit, hint)?;
+    fn best_new(&self, p: u64, limit: u64) -> Option<Candidate> {
+        let m = self.finder.find(p, limit)?;
         let v = self.base.len() as u64 + p;
         let distance = match m.source {
             Source::Base(b) => v - b,
@@ -107,9 +107,8 @@ impl<'a, 'f> LzParser<'a, 'f> {
         let base_len = self.base.len() as u64;
         while p < end {
             let limit = end.min(p + MAX_MATCH);
-            let hint = (base_len + p).saturating_sub(reps[0]);
             let rep = self.best_rep(p, limit, &reps);
-            let main = self.best_new(p, limit, hint);
+            let main = self.best_new(p, limit);
             let choice = match (rep, main) {
                 (Some((_, r)), _) if r.len >= NICE_LEN => Some(r),
                 (_, Some(m)) if m.len >= NICE_LEN => Some(m),
@@ -125,7 +124,7 @@ impl<'a, 'f> LzParser<'a, 'f> {
                     // wins over this one.
                     let next_limit = end.min(p + 1 + MAX_MATCH);
                     let next = (p + 1 < end)
-                        .then(|| self.best_new(p + 1, next_limit, hint))
+                        .then(|| self.best_new(p + 1, next_limit))
                         .flatten();
                     let next_rep = (p + 1 < end)
                         .then(|| self.best_rep(p + 1, next_limit, &reps))

@@ -92,15 +92,15 @@ impl<'a> MatchFinder<'a> {
     }
 
     /// The longest match for `result[pos..limit]` among indexed positions before `pos`.
-    /// Ties go to the base, then to the nearest offset to `hint` (a base offset).
-    pub fn find(&self, pos: u64, limit: u64, hint: u64) -> Option<Match> {
+    /// Among equally long matches the most recently indexed one wins.
+    pub fn find(&self, pos: u64, limit: u64) -> Option<Match> {
         let target = &self.result[pos as usize..limit as usize];
         if target.len() < 4 {
             return None;
         }
         let base_len = self.base.len() as u64;
         let mut entry = self.head[self.hash(target)];
-        let mut best: Option<(Match, u64)> = None;
+        let mut best: Option<Match> = None;
         for _ in 0..MAX_CHAIN {
             if entry == EMPTY {
                 break;
@@ -117,32 +117,22 @@ impl<'a> MatchFinder<'a> {
                 (Source::Result(r), &self.result[r as usize..])
             };
             // A candidate can only beat the best if it also matches at the best's length.
-            if let Some((m, _)) = best {
+            if let Some(m) = best {
                 let at = m.len as usize;
                 if bytes.get(at) != target.get(at) || at >= target.len() {
                     continue;
                 }
             }
             let len = common_prefix(bytes, target) as u64;
-            if len < 4 {
+            if len < 4 || best.is_some_and(|m| len <= m.len) {
                 continue;
             }
-            let distance = match source {
-                Source::Base(b) => b.abs_diff(hint),
-                Source::Result(r) => u64::MAX / 2 + (pos - r),
-            };
-            let better = match best {
-                None => true,
-                Some((m, d)) => len > m.len || (len == m.len && distance < d),
-            };
-            if better {
-                best = Some((Match { source, len }, distance));
-                if len >= GOOD_ENOUGH {
-                    break;
-                }
+            best = Some(Match { source, len });
+            if len >= GOOD_ENOUGH {
+                break;
             }
         }
-        best.map(|(m, _)| m)
+        best
     }
 }
 
@@ -174,7 +164,7 @@ mod tests {
         let result = b"lazy dog and the quick brown cat; the quick brown cat".to_vec();
         let mut finder = MatchFinder::new(&base, &result, 1, 64);
         finder.index_base(0, base.len() as u64);
-        let m = finder.find(0, result.len() as u64, 0).unwrap();
+        let m = finder.find(0, result.len() as u64).unwrap();
         assert_eq!(
             m,
             Match {
@@ -185,7 +175,7 @@ mod tests {
         for p in 0..34 {
             finder.index_result(p);
         }
-        let m = finder.find(34, result.len() as u64, 0).unwrap();
+        let m = finder.find(34, result.len() as u64).unwrap();
         assert_eq!(m.len, 19);
         assert_eq!(m.source, Source::Result(13));
     }

@@ -96,8 +96,9 @@ pub fn inspect_bundle(bundle: &[u8], base: Option<&[u8]>) -> Result<BundleReport
     }
     let (result, trace) = decode_traced(&header, payload, base.unwrap_or(&[]))?;
     let chunks = trace.chunks.iter().map(summary).collect();
-    let by_kind = Some(by_kind(&trace));
-    let tensors = tensors(&result, &trace);
+    let pieces = pieces(&trace);
+    let by_kind = Some(by_kind(&pieces));
+    let tensors = tensors(&result, &pieces);
     Ok(BundleReport {
         header,
         signed,
@@ -139,10 +140,13 @@ fn walk_chunks(payload: &[u8]) -> Vec<ChunkSummary> {
     out
 }
 
-/// Each traced chunk or operation as (kind name, output range, payload bytes): smallest
+/// A traced chunk or operation: kind name, output start, output length, payload bytes.
+type Piece = (String, u64, u64, u64);
+
+/// Each traced chunk or operation as a [`Piece`]: smallest
 /// chunks by their operations (the rest of the chunk, framing and coder flush, as "framing"),
 /// other chunks whole.
-fn pieces(trace: &Trace) -> Vec<(String, u64, u64, u64)> {
+fn pieces(trace: &Trace) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut ops = trace.ops.iter().peekable();
     for chunk in &trace.chunks {
@@ -177,10 +181,10 @@ fn pieces(trace: &Trace) -> Vec<(String, u64, u64, u64)> {
     out
 }
 
-fn by_kind(trace: &Trace) -> BTreeMap<String, KindStats> {
+fn by_kind(pieces: &[Piece]) -> BTreeMap<String, KindStats> {
     let mut out: BTreeMap<String, KindStats> = BTreeMap::new();
-    for (kind, _, len, bytes) in pieces(trace) {
-        let e = out.entry(kind).or_default();
+    for &(ref kind, _, len, bytes) in pieces {
+        let e = out.entry(kind.clone()).or_default();
         e.ops += 1;
         e.output_bytes += len;
         e.payload_bytes += bytes;
@@ -189,7 +193,7 @@ fn by_kind(trace: &Trace) -> BTreeMap<String, KindStats> {
 }
 
 /// Attributes payload bytes to the result's tensors by output overlap.
-fn tensors(result: &[u8], trace: &Trace) -> Option<Vec<TensorStats>> {
+fn tensors(result: &[u8], pieces: &[Piece]) -> Option<Vec<TensorStats>> {
     let map = parse(result).ok()?;
     let mut stats: Vec<TensorStats> = Vec::new();
     let mut regions: Vec<(u64, u64, usize)> = Vec::new();
@@ -217,7 +221,7 @@ fn tensors(result: &[u8], trace: &Trace) -> Option<Vec<TensorStats>> {
         regions.push((region.offset(), region.end(), index));
     }
     let mut first = 0;
-    for (_, start, len, bytes) in pieces(trace) {
+    for &(_, start, len, bytes) in pieces {
         if len == 0 {
             if let Some(i) = opaque {
                 stats[i].payload_bytes += bytes;

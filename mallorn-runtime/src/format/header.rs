@@ -78,9 +78,24 @@ impl Decoders {
     /// Every decoder this crate implements.
     pub const ALL: u16 = Self::STORED | Self::FAST | Self::SMALLEST;
 
+    /// Each decoder bit with the name tools print for it.
+    pub const NAMES: [(u16, &'static str); 3] = [
+        (Self::STORED, "stored"),
+        (Self::FAST, "fast"),
+        (Self::SMALLEST, "smallest"),
+    ];
+
     /// Whether every decoder in `bits` is in the set.
     pub const fn contains(self, bits: u16) -> bool {
         self.0 & bits == bits
+    }
+
+    /// The names of the decoders in the set, in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |&(bit, _)| self.contains(bit))
+            .map(|(_, name)| name)
     }
 }
 

@@ -156,8 +156,7 @@ impl Planner<'_> {
                 });
             }
         }
-        let hint = (p as i64 + self.recent_deltas[0]).max(0) as u64;
-        if let Some(m) = self.finder.find(p, end, hint) {
+        if let Some(m) = self.finder.find(p, end) {
             match m.source {
                 Source::Base(b) if m.len >= MIN_BASE_MATCH => {
                     consider(Segment::Base {

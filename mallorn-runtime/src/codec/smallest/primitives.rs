@@ -1,13 +1,13 @@
 //! Coding primitives shared by every part of the model: binary trees over small alphabets,
 //! Elias-gamma style integers with adaptive magnitude classes, and the LZMA matched literal.
 
-use crate::codec::range::{Coder, Prob};
+use crate::codec::range::{Coder, DRIFTING, Prob, STEADY, Schedule};
 
 /// Codes the low `bits` bits of `value`, most significant first, with the tree of
 /// probabilities at `p[base + 1 .. base + (1 << bits)]`.
 #[inline(always)]
 pub(crate) fn tree<C: Coder>(c: &mut C, p: &mut [Prob], base: usize, bits: u32, value: u32) -> u32 {
-    tree_with::<C, false>(c, p, base, bits, value)
+    tree_with(c, p, base, bits, value, &DRIFTING)
 }
 
 /// [`tree`] for steady statistics (tensor values).
@@ -19,27 +19,23 @@ pub(crate) fn value_tree<C: Coder>(
     bits: u32,
     value: u32,
 ) -> u32 {
-    tree_with::<C, true>(c, p, base, bits, value)
+    tree_with(c, p, base, bits, value, &STEADY)
 }
 
 /// The tree walk for in-order cores with single-cycle memory (Cortex-M): one load per node.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
-fn tree_with<C: Coder, const STEADY: bool>(
+fn tree_with<C: Coder>(
     c: &mut C,
     p: &mut [Prob],
     base: usize,
     bits: u32,
     value: u32,
+    schedule: &'static Schedule,
 ) -> u32 {
     let mut node = 1usize;
     for i in (0..bits).rev() {
-        let slot = &mut p[base + node];
-        let bit = if STEADY {
-            c.bit_steady(slot, (value >> i) & 1)
-        } else {
-            c.bit(slot, (value >> i) & 1)
-        };
+        let bit = c.code(&mut p[base + node], (value >> i) & 1, schedule);
         node = (node << 1) | bit as usize;
     }
     (node - (1 << bits)) as u32
@@ -52,12 +48,13 @@ fn tree_with<C: Coder, const STEADY: bool>(
 /// hence the other walk there. Both code the same decisions with the same contexts.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
-fn tree_with<C: Coder, const STEADY: bool>(
+fn tree_with<C: Coder>(
     c: &mut C,
     p: &mut [Prob],
     base: usize,
     bits: u32,
     value: u32,
+    schedule: &'static Schedule,
 ) -> u32 {
     let mut node = 1usize;
     let mut prob = p[base + node];
@@ -68,11 +65,7 @@ fn tree_with<C: Coder, const STEADY: bool>(
         } else {
             (0, 0)
         };
-        let bit = if STEADY {
-            c.bit_steady(&mut prob, (value >> i) & 1)
-        } else {
-            c.bit(&mut prob, (value >> i) & 1)
-        };
+        let bit = c.code(&mut prob, (value >> i) & 1, schedule);
         p[base + node] = prob;
         node = (node << 1) | bit as usize;
         prob = if bit == 0 { children.0 } else { children.1 };
