@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let profile = control % 3;
-    let target_len = 64 + u64::from(control >> 2) * 37;
+    let result_len = 64 + u64::from(control >> 2) * 37;
     let base: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 251) as u8).collect();
     let decoders = Decoders(Decoders::ALL);
     let header = BundleHeader {
@@ -29,8 +29,8 @@ fuzz_target!(|data: &[u8]| {
         security_counter: 1,
         base_len: base.len() as u64,
         base_sha256: [0; 32],
-        target_len,
-        target_sha256: [0; 32],
+        result_len,
+        result_sha256: [0; 32],
         payload_len: payload.len() as u64,
         payload_sha256: [0; 32],
         ram_required: required_work_len(decoders, profile) as u32,
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut decoder) = PayloadDecoder::new(&header, &mut work) else {
         return;
     };
-    let mut out = vec![0u8; target_len as usize];
+    let mut out = vec![0u8; result_len as usize];
     let mut sink = SliceResult::new(&mut out);
     let mut base_image: &[u8] = &base;
     let fragment = 1 + usize::from(control & 0x7f);

@@ -114,13 +114,13 @@ fn arbitrary_payloads_never_panic() {
     runner
         .run(
             &strategy,
-            |(mut coded, profile, target_len, codec, zero_start)| {
+            |(mut coded, profile, result_len, codec, zero_start)| {
                 // Valid framing around random coded bytes, so the codecs themselves are reached.
                 if zero_start {
                     coded[0] = 0;
                 }
                 let header = mallorn_runtime::format::chunk::ChunkHeader {
-                    output_len: target_len,
+                    output_len: result_len,
                     coded_len: coded.len() as u64,
                     codec,
                 };
@@ -128,7 +128,7 @@ fn arbitrary_payloads_never_panic() {
                 let n = header.encode(&mut framing);
                 let mut payload = framing[..n].to_vec();
                 payload.extend_from_slice(&coded);
-                let _ = decode_forged(&old, &payload, profile, target_len);
+                let _ = decode_forged(&old, &payload, profile, result_len);
                 Ok(())
             },
         )
@@ -139,7 +139,7 @@ fn decode_forged(
     base: &[u8],
     payload: &[u8],
     profile: u8,
-    target_len: u64,
+    result_len: u64,
 ) -> Result<Vec<u8>, mallorn_runtime::Error> {
     use mallorn_runtime::apply::{PayloadDecoder, required_work_len};
     use mallorn_runtime::format::{BundleHeader, Decoders, Flags, ModelVersion};
@@ -159,8 +159,8 @@ fn decode_forged(
         security_counter: 1,
         base_len: base.len() as u64,
         base_sha256: sha256(base),
-        target_len,
-        target_sha256: [0; 32],
+        result_len,
+        result_sha256: [0; 32],
         payload_len: payload.len() as u64,
         payload_sha256: sha256(payload),
         ram_required: required_work_len(decoders, profile) as u32,
@@ -168,7 +168,7 @@ fn decode_forged(
     };
     let mut work = vec![0; header.ram_required as usize];
     let mut decoder = PayloadDecoder::new(&header, &mut work)?;
-    let mut out = vec![0; target_len as usize];
+    let mut out = vec![0; result_len as usize];
     let mut sink = SliceResult::new(&mut out);
     let mut base_image: &[u8] = base;
     let mut rest = payload;

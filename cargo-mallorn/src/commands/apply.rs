@@ -67,8 +67,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         MessageFormat::Human => eprintln!(
             "wrote {} ({} bytes, SHA-256 {}), {}",
             args.output.display(),
-            h.target_len,
-            hex(&h.target_sha256),
+            h.result_len,
+            hex(&h.result_sha256),
             match verified.signed_by {
                 Some(id) => format!("signed by key {}", hex(&id)),
                 None => "UNSIGNED".into(),
@@ -79,8 +79,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
             serde_json::json!({
                 "reason": "bundle-applied",
                 "output": args.output,
-                "bytes": h.target_len,
-                "sha256": hex(&h.target_sha256),
+                "bytes": h.result_len,
+                "sha256": hex(&h.result_sha256),
                 "signed_by": verified.signed_by.map(|id| hex(&id)),
             })
         ),

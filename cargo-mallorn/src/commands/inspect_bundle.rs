@@ -91,8 +91,8 @@ fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
     let _ = writeln!(
         out,
         "  result            {} bytes, SHA-256 {}",
-        h.target_len,
-        hex(&h.target_sha256)
+        h.result_len,
+        hex(&h.result_sha256)
     );
     let _ = writeln!(out, "  decoders          {}", decoder_names(h.decoders));
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
@@ -189,8 +189,8 @@ fn render_json(name: &str, len: usize, r: &BundleReport) -> String {
         "full_image": h.flags.contains(Flags::FULL_IMAGE),
         "base_len": h.base_len,
         "base_sha256": hex(&h.base_sha256),
-        "target_len": h.target_len,
-        "target_sha256": hex(&h.target_sha256),
+        "result_len": h.result_len,
+        "result_sha256": hex(&h.result_sha256),
         "payload_len": h.payload_len,
         "payload_sha256": hex(&h.payload_sha256),
         "decoders": decoder_names(h.decoders),

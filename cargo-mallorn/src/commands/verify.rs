@@ -213,7 +213,7 @@ fn describe(args: &VerifyArgs, verified: &VerifiedHeader) -> String {
         ("base", base),
         (
             "result",
-            format!("{} bytes, sha256 {}", h.target_len, hex(&h.target_sha256)),
+            format!("{} bytes, sha256 {}", h.result_len, hex(&h.result_sha256)),
         ),
         (
             "payload",
@@ -251,8 +251,8 @@ fn json(args: &VerifyArgs, verified: &VerifiedHeader) -> serde_json::Value {
         "base_len": h.base_len,
         "base_sha256": hex(&h.base_sha256),
         "base_checked": verified.base_checked,
-        "result_len": h.target_len,
-        "result_sha256": hex(&h.target_sha256),
+        "result_len": h.result_len,
+        "result_sha256": hex(&h.result_sha256),
         "payload_len": h.payload_len,
         "payload_sha256": hex(&h.payload_sha256),
         "flags": flag_names(h.flags),

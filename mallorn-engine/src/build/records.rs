@@ -68,8 +68,8 @@ pub(crate) fn fill_from_unit(record: &mut ArtefactRecord, unit: &Unit, signer_id
         sha256: hex(&header.base_sha256),
     });
     record.result = DigestRecord {
-        len: header.target_len,
-        sha256: hex(&header.target_sha256),
+        len: header.result_len,
+        sha256: hex(&header.result_sha256),
     };
 }
 

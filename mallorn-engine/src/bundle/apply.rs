@@ -121,11 +121,11 @@ fn decode_with(
     base: &[u8],
     trace: bool,
 ) -> Result<(Vec<u8>, Option<Trace>), ApplyError> {
-    let target_len =
-        usize::try_from(header.target_len).map_err(|_| ApplyError::ResultTooLarge {
-            len: header.target_len,
+    let result_len =
+        usize::try_from(header.result_len).map_err(|_| ApplyError::ResultTooLarge {
+            len: header.result_len,
         })?;
-    let mut result = vec![0; target_len];
+    let mut result = vec![0; result_len];
     let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
     let mut decoder = PayloadDecoder::new(header, &mut work)?;
     if trace {

@@ -87,10 +87,10 @@ enum Stage {
 
 /// Decodes a bundle's payload into a result image.
 pub struct PayloadDecoder<'w> {
-    target_len: u64,
+    result_len: u64,
     payload_len: u64,
     payload_sha256: [u8; 32],
-    target_sha256: [u8; 32],
+    result_sha256: [u8; 32],
     decoders: u16,
     chunk_align: u64,
     payload_offset: u64,
@@ -118,10 +118,10 @@ impl<'w> PayloadDecoder<'w> {
             header.base_len
         };
         Ok(Self {
-            target_len: header.target_len,
+            result_len: header.result_len,
             payload_len: header.payload_len,
             payload_sha256: header.payload_sha256,
-            target_sha256: header.target_sha256,
+            result_sha256: header.result_sha256,
             decoders: header.decoders.0,
             chunk_align: header.chunk_align(),
             payload_offset: 0,
@@ -158,9 +158,9 @@ impl<'w> PayloadDecoder<'w> {
             reason: "checkpoint does not fit this bundle",
         };
         if checkpoint.payload_offset > decoder.payload_len
-            || checkpoint.output_offset > decoder.target_len
+            || checkpoint.output_offset > decoder.result_len
             || checkpoint.output_offset % decoder.chunk_align != 0
-                && checkpoint.output_offset != decoder.target_len
+                && checkpoint.output_offset != decoder.result_len
         {
             return Err(bad);
         }
@@ -169,7 +169,7 @@ impl<'w> PayloadDecoder<'w> {
         decoder.payload_offset = checkpoint.payload_offset;
         decoder.chunks_done = checkpoint.chunks_done;
         decoder.output.buf_start = checkpoint.output_offset;
-        decoder.stage = if checkpoint.output_offset == decoder.target_len {
+        decoder.stage = if checkpoint.output_offset == decoder.result_len {
             Stage::Done
         } else {
             Stage::Framing(ChunkHeaderReader::default())
@@ -178,7 +178,7 @@ impl<'w> PayloadDecoder<'w> {
     }
 
     fn finish_if_empty(mut self) -> Self {
-        if self.target_len == 0 {
+        if self.result_len == 0 {
             self.stage = Stage::Done;
         }
         self
@@ -294,7 +294,7 @@ impl<'w> PayloadDecoder<'w> {
         if self.decoders & codec.decoder_bit() == 0 {
             return Err(Error::UndeclaredDecoder { codec: h.codec });
         }
-        let output_left = self.target_len - self.output_offset();
+        let output_left = self.result_len - self.output_offset();
         let last = h.output_len == output_left;
         if h.output_len > output_left || (!last && h.output_len % self.chunk_align != 0) {
             return Err(Error::CorruptPayload {
@@ -498,7 +498,7 @@ impl<'w> PayloadDecoder<'w> {
             trace.ops.extend(d.trace.take().unwrap_or_default());
         }
         self.chunks_done = self.chunks_done.saturating_add(1);
-        self.stage = if self.output_offset() == self.target_len {
+        self.stage = if self.output_offset() == self.result_len {
             Stage::Done
         } else {
             Stage::Framing(ChunkHeaderReader::default())
@@ -514,7 +514,7 @@ impl<'w> PayloadDecoder<'w> {
         if self.payload_hash.finalize() != self.payload_sha256 {
             return Err(Error::PayloadHashMismatch);
         }
-        if self.output_hash.finalize() != self.target_sha256 {
+        if self.output_hash.finalize() != self.result_sha256 {
             return Err(Error::ResultHashMismatch);
         }
         Ok(())

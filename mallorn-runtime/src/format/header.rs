@@ -127,9 +127,9 @@ pub struct BundleHeader {
     /// SHA-256 of the base model (zero for full images).
     pub base_sha256: [u8; 32],
     /// Length of the result in bytes.
-    pub target_len: u64,
+    pub result_len: u64,
     /// SHA-256 of the result.
-    pub target_sha256: [u8; 32],
+    pub result_sha256: [u8; 32],
     /// Length of the payload that follows the signature.
     pub payload_len: u64,
     /// SHA-256 of the payload.
@@ -169,8 +169,8 @@ impl BundleHeader {
             security_counter: r.u64(),
             base_len: r.u64(),
             base_sha256: r.array(),
-            target_len: r.u64(),
-            target_sha256: r.array(),
+            result_len: r.u64(),
+            result_sha256: r.array(),
             payload_len: r.u64(),
             payload_sha256: r.array(),
             ram_required: r.u32(),
@@ -231,8 +231,8 @@ impl BundleHeader {
         w.put(&self.security_counter.to_le_bytes());
         w.put(&self.base_len.to_le_bytes());
         w.put(&self.base_sha256);
-        w.put(&self.target_len.to_le_bytes());
-        w.put(&self.target_sha256);
+        w.put(&self.result_len.to_le_bytes());
+        w.put(&self.result_sha256);
         w.put(&self.payload_len.to_le_bytes());
         w.put(&self.payload_sha256);
         w.put(&self.ram_required.to_le_bytes());
@@ -306,8 +306,8 @@ pub(crate) mod tests {
             security_counter: 2,
             base_len: 100,
             base_sha256: [4; 32],
-            target_len: 120,
-            target_sha256: [5; 32],
+            result_len: 120,
+            result_sha256: [5; 32],
             payload_len: 130,
             payload_sha256: [6; 32],
             ram_required: 1024,

@@ -248,9 +248,9 @@ impl<F: NorFlash> Updater<F> {
         }
         let target_slot = state.active.other();
         let target_region = self.layout.slot(target_slot);
-        if header.target_len > u64::from(target_region.len) {
+        if header.result_len > u64::from(target_region.len) {
             return Err(Error::SlotTooSmall {
-                needed: header.target_len,
+                needed: header.result_len,
                 slot_len: u64::from(target_region.len),
             });
         }
@@ -267,8 +267,8 @@ impl<F: NorFlash> Updater<F> {
         let target = UpdateTarget {
             bundle_hash: hasher.finalize(),
             image: SlotImage {
-                len: header.target_len,
-                sha256: header.target_sha256,
+                len: header.result_len,
+                sha256: header.result_sha256,
             },
             security_counter: header.security_counter,
         };
