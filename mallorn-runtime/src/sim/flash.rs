@@ -1100,6 +1100,17 @@ mod tests {
         assert_eq!(read4(&mut f, 4), Ok([0xFF; 4]));
         f.write(4, &[1; 4]).unwrap();
         assert_eq!(read4(&mut f, 4), Ok([1; 4]));
+
+        // A unit whose data bits had nothing to clear is torn all the same: its ECC bits
+        // were being programmed.
+        let mut f = Flash::new(256);
+        f.set_ecc(true);
+        f.cut_power_torn(0, 4);
+        assert!(f.write(0, &[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]).is_err());
+        f.reboot();
+        assert_eq!(f.bytes()[4..8], [0xFF; 4]);
+        assert_eq!(read4(&mut f, 0), Ok([0; 4]));
+        assert_eq!(read4(&mut f, 4), Err(SimError::Uncorrectable { offset: 4 }));
     }
 
     #[test]
