@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder};
 use mallorn_engine::signing::{KeySource, sign_bundle};
 use mallorn_runtime::format::{ModelVersion, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
 
@@ -108,10 +108,7 @@ fn write_bundle(dir: &Path, name: &str, key_file: Option<&str>, sku: &str, count
     };
     let mut payload = PayloadBuilder::new(10);
     payload.push_stored(&new);
-    let unsigned = assemble_unsigned(
-        &payload.header(&identity, Some(&old), &new),
-        payload.bytes(),
-    );
+    let (_, unsigned) = payload.unsigned_bundle(&identity, Some(&old), &new);
     let bundle = match key_file {
         Some(file) => {
             let key = KeySource::File(dir.join(file)).load().unwrap();

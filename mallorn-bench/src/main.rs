@@ -14,9 +14,10 @@ mod entropy;
 use cpu_time::ThreadTime;
 use std::path::PathBuf;
 
-use mallorn_engine::bundle::{BundleIdentity, apply_bundle, assemble_unsigned};
+use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
 use mallorn_engine::delta::{self, Coder, EncodeOptions};
-use mallorn_runtime::apply::PayloadDecoder;
+use mallorn_runtime::apply::PayloadStream;
+use mallorn_runtime::format::segments::{MIN_PREFERRED_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2};
 use mallorn_runtime::codec::smallest::Profile;
 
 struct Args {
@@ -69,10 +70,10 @@ fn measure(old: &[u8], new: &[u8], options: &EncodeOptions, reps: usize) -> Meas
     let t = ThreadTime::now();
     let encoded = delta::encode(old, new, options);
     let encode_secs = t.elapsed().as_secs_f64();
-    let header = encoded
-        .payload
-        .header(&BundleIdentity::default(), Some(old), new);
-    let bundle = assemble_unsigned(&header, encoded.payload.bytes());
+    let (header, bundle) =
+        encoded
+            .payload
+            .unsigned_bundle(&BundleIdentity::default(), Some(old), new);
     let mut apply_secs = f64::MAX;
     for _ in 0..reps.max(1) {
         let t = ThreadTime::now();
@@ -82,7 +83,7 @@ fn measure(old: &[u8], new: &[u8], options: &EncodeOptions, reps: usize) -> Meas
     }
     Measured {
         bundle: bundle.len(),
-        payload: encoded.payload.bytes().len(),
+        payload: header.payload_len as usize,
         encode_secs,
         apply_secs,
         ram: header.ram_required,
@@ -103,8 +104,15 @@ fn main() {
         }
     };
     let published = baselines::published(&args.baselines);
+    // Tiny is the profile of devices with a few KiB for the updater: its bundles get the
+    // shortest segment the build prefers; the others the preferred one.
+    let segment_log2 = match args.profile {
+        Profile::Tiny => MIN_PREFERRED_SEGMENT_LOG2,
+        _ => PREFERRED_SEGMENT_LOG2,
+    };
     let smallest = EncodeOptions {
         profile: args.profile,
+        segment_log2,
         ..EncodeOptions::default()
     };
     let fast = EncodeOptions {
@@ -112,11 +120,13 @@ fn main() {
         ..EncodeOptions::default()
     };
     println!(
-        "Mallorn on {} (profile {:?}, chunks of {} KiB, {} apply runs, best kept; times are this thread's CPU time, so other load on the machine does not skew them). Sizes in bytes; payload = bundle minus its 264-byte signed header.\n",
+        "Mallorn on {} (profile {:?}, chunks of {} KiB, authenticated segments of {} KiB, {} apply runs, best kept; times are this thread's CPU time, so other load on the machine does not skew them). Sizes in bytes; payload = bundle minus its {}-byte signed header (segment links included).\n",
         args.corpus.display(),
         args.profile,
         smallest.chunk_len / 1024,
-        args.reps
+        (1u64 << segment_log2) / 1024,
+        args.reps,
+        mallorn_runtime::format::SIGNED_BUNDLE_PREFIX
     );
     println!(
         "| lineage | pair | NEW | Mallorn bundle | payload | zstd --patch-from | bsdiff+zstd | best published (tool) | payload / zstd | payload / best | payload / order-0 | encode MB/s | apply MB/s | fast payload | fast apply MB/s | RAM smallest / fast |"
@@ -202,7 +212,7 @@ fn main() {
         total_new / apply_fast / 1e6
     );
     println!(
-        "Applier state besides the work buffer: PayloadDecoder {} bytes (host build).",
-        std::mem::size_of::<PayloadDecoder<'static>>()
+        "Applier state besides the work buffer: PayloadStream {} bytes (host build).",
+        std::mem::size_of::<PayloadStream<'static>>()
     );
 }

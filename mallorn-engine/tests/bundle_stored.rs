@@ -1,8 +1,8 @@
 //! Stored-chunk bundles decode through the runtime in any fragmentation, and corrupt ones are
 //! refused.
 
-use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, apply_bundle, assemble_unsigned};
-use mallorn_runtime::apply::PayloadDecoder;
+use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, apply_bundle};
+use mallorn_runtime::apply::PayloadStream;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::image::SliceResult;
 use proptest::prelude::*;
@@ -10,8 +10,9 @@ use proptest::prelude::*;
 fn build(target: &[u8]) -> Vec<u8> {
     let mut payload = PayloadBuilder::new(6);
     payload.push_stored(target);
-    let header = payload.header(&BundleIdentity::default(), None, target);
-    assemble_unsigned(&header, payload.bytes())
+    payload
+        .unsigned_bundle(&BundleIdentity::default(), None, target)
+        .1
 }
 
 proptest! {
@@ -25,7 +26,7 @@ proptest! {
 
         let header = BundleHeader::parse(bundle[..HEADER_LEN].try_into().unwrap()).unwrap();
         let mut work = vec![0; header.ram_required as usize];
-        let mut decoder = PayloadDecoder::new(&header, &mut work).unwrap();
+        let mut decoder = PayloadStream::new(&header, &mut work).unwrap();
         let mut out = vec![0; target.len()];
         let mut sink = SliceResult::new(&mut out);
         let mut base: &[u8] = &[];
@@ -35,9 +36,12 @@ proptest! {
             let take = cuts[i % cuts.len()].min(rest.len());
             i += 1;
             let mut fragment = &rest[..take];
-            while !fragment.is_empty() {
+            loop {
                 let fed = decoder.feed(fragment, &mut base, &mut sink).unwrap();
                 fragment = &fragment[fed.consumed..];
+                if fed.checkpoint.is_none() {
+                    break;
+                }
             }
             rest = &rest[take..];
         }

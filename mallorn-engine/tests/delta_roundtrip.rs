@@ -1,7 +1,7 @@
 //! Hand-made plans over random data round-trip through the runtime's decoder, for every
 //! operation kind, layout and profile.
 
-use mallorn_engine::bundle::{BundleIdentity, apply_bundle, assemble_unsigned};
+use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
 use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::smallest::Profile;
@@ -15,8 +15,7 @@ fn roundtrip(base: &[u8], target: &[u8], ops: &[Op], options: &EncodeOptions) ->
     for (i, coder) in [Coder::Smallest, Coder::Fast].into_iter().enumerate() {
         let options = EncodeOptions { coder, ..*options };
         let payload = encode_plan(base, target, ops, &options);
-        let header = payload.header(&BundleIdentity::default(), Some(base), target);
-        let bundle = assemble_unsigned(&header, payload.bytes());
+        let (_, bundle) = payload.unsigned_bundle(&BundleIdentity::default(), Some(base), target);
         assert_eq!(apply_bundle(&bundle, base).unwrap(), target, "{coder:?}");
         sizes[i] = payload.bytes().len();
     }
@@ -67,6 +66,7 @@ fn every_layout_aligned_and_literal() {
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 1024,
+                    segment_log2: 9,
                 };
                 roundtrip(&base, &target, &ops, &options);
             }
@@ -83,6 +83,7 @@ fn every_layout_aligned_and_literal() {
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 4096,
+                    segment_log2: 9,
                 },
             );
         }
@@ -130,6 +131,7 @@ fn copies_from_base_and_result() {
             profile: Profile::Tiny,
             chunk_align_log2: 6,
             chunk_len: 1 << 20,
+            segment_log2: 9,
         },
     );
     assert!(size < 40, "{size} bytes for five operations");
@@ -157,7 +159,7 @@ proptest! {
         if rest > 0 {
             ops.push(Op::Aligned { layout: LayoutId::Bytes, residual: Residual::Sub, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
-        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2 };
+        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2, segment_log2: 9 };
         roundtrip(&base, &target, &ops, &options);
     }
 }
@@ -193,6 +195,7 @@ fn lz_runs_reach_base_and_result() {
             profile,
             chunk_align_log2: 6,
             chunk_len: 64,
+            segment_log2: 9,
         };
         roundtrip(&base, &target, &ops, &options);
         // Chunks that cut through a match keep it valid.

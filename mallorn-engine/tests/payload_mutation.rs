@@ -41,6 +41,7 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
             profile,
             chunk_align_log2: 10,
             chunk_len: 4096,
+            segment_log2: 9,
         };
         let request = BundleRequest {
             base: Some(&old),
@@ -141,10 +142,16 @@ fn decode_forged(
     profile: u8,
     result_len: u64,
 ) -> Result<Vec<u8>, mallorn_runtime::Error> {
-    use mallorn_runtime::apply::{PayloadDecoder, required_work_len};
+    use mallorn_runtime::apply::{PayloadStream, required_work_len};
+    use mallorn_runtime::format::segments::chain;
     use mallorn_runtime::format::{BundleHeader, Decoders, Flags, ModelVersion};
     use mallorn_runtime::hash::sha256;
     use mallorn_runtime::image::SliceResult;
+    const SEGMENT_LOG2: u8 = 9;
+    // Forged but authentic: the chain is computed over the forged payload, so the decoders
+    // see every byte (as they would if a signing key leaked).
+    let (wire, head) = chain(payload, SEGMENT_LOG2)?;
+    let payload = &wire[..];
     let decoders = Decoders(Decoders::ALL);
     let header = BundleHeader {
         flags: Flags(Flags::LOSSLESS | Flags::UNSIGNED),
@@ -161,20 +168,24 @@ fn decode_forged(
         base_sha256: sha256(base),
         result_len,
         result_sha256: [0; 32],
-        payload_len: payload.len() as u64,
-        payload_sha256: sha256(payload),
-        ram_required: required_work_len(decoders, profile) as u32,
+        payload_len: wire.len() as u64,
+        payload_sha256: head,
+        ram_required: required_work_len(decoders, profile, SEGMENT_LOG2) as u32,
         error_bound_bits: 0,
+        segment_log2: SEGMENT_LOG2,
     };
     let mut work = vec![0; header.ram_required as usize];
-    let mut decoder = PayloadDecoder::new(&header, &mut work)?;
+    let mut decoder = PayloadStream::new(&header, &mut work)?;
     let mut out = vec![0; result_len as usize];
     let mut sink = SliceResult::new(&mut out);
     let mut base_image: &[u8] = base;
     let mut rest = payload;
-    while !rest.is_empty() {
+    loop {
         let fed = decoder.feed(rest, &mut base_image, &mut sink)?;
         rest = &rest[fed.consumed..];
+        if fed.checkpoint.is_none() {
+            break;
+        }
     }
     decoder.finish()?;
     Ok(out)

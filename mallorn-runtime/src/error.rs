@@ -18,7 +18,7 @@ pub enum Error {
         /// Version in the header.
         got: u16,
     },
-    /// The header length field is not the version 1 length.
+    /// The header length field is not this format version's length.
     BadHeaderLength {
         /// Length in the header.
         got: u16,
@@ -77,10 +77,57 @@ pub enum Error {
     PayloadTooLong,
     /// The payload ended before the result was complete.
     PayloadTruncated,
-    /// The payload does not hash to the value in the header.
-    PayloadHashMismatch,
-    /// The result does not hash to the value in the header.
+    /// A payload segment does not hash to the value the header (for the first segment) or the
+    /// previous segment (for the others) binds it to: the bytes were altered or are not this
+    /// bundle's. Nothing of the segment reached the decoder; feed it again from
+    /// `wire_offset`.
+    PayloadSegmentMismatch {
+        /// Index of the segment.
+        segment: u64,
+        /// Payload offset where the segment starts.
+        wire_offset: u64,
+    },
+    /// The result read back from the slot does not hash to the value in the header.
     ResultHashMismatch,
+    /// The segment length in the header is outside 2^9 ..= 2^16 bytes.
+    BadSegmentSize {
+        /// log2 of the segment length.
+        log2: u8,
+    },
+    /// No payload of segments has the header's payload length (it ends inside a link).
+    BadPayloadLength {
+        /// Payload length in the header.
+        wire_len: u64,
+    },
+    /// Reserved header bytes are not zero.
+    ReservedNotZero,
+    /// A programmed range did not read back as written (a cell that failed to program).
+    ProgramVerifyFailed {
+        /// Flash offset of the first differing byte's read step.
+        offset: u64,
+    },
+    /// The session ended with an earlier error; call `begin` again to resume or restart.
+    SessionEnded,
+    /// The bundle's security counter is above the largest counter a device commits
+    /// ([`crate::verify::MAX_SECURITY_COUNTER`]).
+    CounterOutOfRange {
+        /// Security counter in the bundle.
+        bundle: u64,
+    },
+    /// An update with a higher security counter is in progress or pending: an older bundle
+    /// may not replace it.
+    CounterBelowPending {
+        /// Security counter in the bundle.
+        bundle: u64,
+        /// Security counter of the update in progress or pending.
+        pending: u64,
+    },
+    /// Journal slots failed to read and none of the others holds a valid record: the state is
+    /// unknown. Provisioning erases the state region.
+    JournalUnreadable {
+        /// Slots that failed to read.
+        unreadable: u32,
+    },
     /// The payload read outside the base image.
     BaseOutOfRange {
         /// First byte read.
@@ -199,11 +246,16 @@ impl fmt::Display for Error {
             Self::UnsupportedFormatVersion { got } => {
                 write!(
                     f,
-                    "bundle format version {got} is not supported (this runtime reads version 1)"
+                    "bundle format version {got} is not supported (this runtime reads version {})",
+                    crate::format::header::FORMAT_VERSION
                 )
             }
             Self::BadHeaderLength { got } => {
-                write!(f, "bundle header length is {got}, expected 200")
+                write!(
+                    f,
+                    "bundle header length is {got}, expected {}",
+                    crate::format::HEADER_LEN
+                )
             }
             Self::UnknownFlags { flags } => {
                 write!(f, "bundle header has unknown flags {flags:#010x}")
@@ -241,8 +293,46 @@ impl fmt::Display for Error {
             }
             Self::PayloadTooLong => f.write_str("more payload bytes than the header declares"),
             Self::PayloadTruncated => f.write_str("payload ended before the result was complete"),
-            Self::PayloadHashMismatch => f.write_str("payload SHA-256 does not match the header"),
-            Self::ResultHashMismatch => f.write_str("result SHA-256 does not match the header"),
+            Self::PayloadSegmentMismatch {
+                segment,
+                wire_offset,
+            } => write!(
+                f,
+                "payload segment {segment} (payload byte {wire_offset}) does not match its \
+                 signed hash: fetch it again from that offset"
+            ),
+            Self::ResultHashMismatch => {
+                f.write_str("result SHA-256 read back from the slot does not match the header")
+            }
+            Self::BadSegmentSize { log2 } => {
+                write!(f, "payload segment length 2^{log2} is outside 2^9..=2^16")
+            }
+            Self::BadPayloadLength { wire_len } => write!(
+                f,
+                "payload length {wire_len} does not divide into whole segments and links"
+            ),
+            Self::ReservedNotZero => f.write_str("reserved bundle header bytes are not zero"),
+            Self::ProgramVerifyFailed { offset } => write!(
+                f,
+                "flash at {offset:#x} did not read back as programmed (failed cell)"
+            ),
+            Self::SessionEnded => f.write_str(
+                "the update session ended with an earlier error: call begin again to resume",
+            ),
+            Self::CounterOutOfRange { bundle } => write!(
+                f,
+                "bundle security counter {bundle} is above the largest counter a device commits"
+            ),
+            Self::CounterBelowPending { bundle, pending } => write!(
+                f,
+                "bundle security counter {bundle} is below that of the update in progress or \
+                 pending ({pending}): an older bundle may not replace it"
+            ),
+            Self::JournalUnreadable { unreadable } => write!(
+                f,
+                "{unreadable} state journal slots failed to read and no other holds a valid \
+                 record: provision the device to erase the state region"
+            ),
             Self::BaseOutOfRange { offset, len } => {
                 write!(f, "payload reads {len} bytes at {offset}, outside the base")
             }

@@ -6,7 +6,7 @@
 //! with this crate's applier before publishing it.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
-#[cfg(feature = "encode")]
+#[cfg(any(test, feature = "encode"))]
 extern crate alloc;
 
 pub mod apply;

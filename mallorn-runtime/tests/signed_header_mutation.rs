@@ -1,9 +1,10 @@
 //! Every single-bit change to a signed header or its signature is refused, each with the error
 //! that names what the bit means: a structural error where the parser can tell, `UnknownKey`
-//! in the key id, `BadSignature` everywhere else. Runs in CI on stable (2112 positions).
+//! in the key id, `BadSignature` everywhere else. Runs in CI on stable (2176 positions).
 
 use ed25519_dalek::{Signer, SigningKey};
 use mallorn_runtime::Error;
+use mallorn_runtime::format::segments::Segments;
 use mallorn_runtime::format::{
     BundleHeader, Decoders, Flags, HEADER_LEN, ModelVersion, SIGNATURE_LEN, key_id, model_id,
     sku_id,
@@ -22,6 +23,9 @@ enum Class {
     UnsignedWithKeyId,
     UnknownDecoders,
     BadChunkAlignment,
+    BadSegmentSize,
+    BadPayloadLength,
+    ReservedNotZero,
     UnknownKey,
     BadSignature,
 }
@@ -37,6 +41,9 @@ fn class_of(error: &Error) -> Class {
         Error::UnsignedWithKeyId => Class::UnsignedWithKeyId,
         Error::UnknownDecoders { .. } => Class::UnknownDecoders,
         Error::BadChunkAlignment { .. } => Class::BadChunkAlignment,
+        Error::BadSegmentSize { .. } => Class::BadSegmentSize,
+        Error::BadPayloadLength { .. } => Class::BadPayloadLength,
+        Error::ReservedNotZero => Class::ReservedNotZero,
         Error::UnknownKey { .. } => Class::UnknownKey,
         Error::BadSignature => Class::BadSignature,
         other => panic!("unexpected error {other:?}"),
@@ -44,6 +51,17 @@ fn class_of(error: &Error) -> Class {
 }
 
 const CHUNK_ALIGN_LOG2: u8 = 12;
+const SEGMENT_LOG2: u8 = 13;
+const PAYLOAD_LEN: u64 = 18_900;
+
+/// The refusal of a payload length or segment length that passes or fails the segment layout.
+fn segment_class(segment_log2: u8, payload_len: u64) -> Class {
+    match Segments::from_wire(segment_log2, payload_len) {
+        Ok(_) => Class::BadSignature,
+        Err(Error::BadSegmentSize { .. }) => Class::BadSegmentSize,
+        Err(_) => Class::BadPayloadLength,
+    }
+}
 
 /// The refusal expected for flipping `bit` of header byte `byte`, from the documented layout.
 fn expected_for_header_bit(byte: usize, bit: u8) -> Class {
@@ -70,7 +88,13 @@ fn expected_for_header_bit(byte: usize, bit: u8) -> Class {
             }
         }
         16..24 => Class::UnknownKey,
+        152..160 => {
+            let flipped = PAYLOAD_LEN ^ (1u64 << ((byte - 152) * 8 + usize::from(bit)));
+            segment_class(SEGMENT_LOG2, flipped)
+        }
         196..200 => Class::LossyNotSupported, // error bound must be 0 for lossless bundles
+        200 => segment_class(SEGMENT_LOG2 ^ (1 << bit), PAYLOAD_LEN),
+        201..208 => Class::ReservedNotZero,
         _ => Class::BadSignature,
     }
 }
@@ -98,10 +122,11 @@ fn every_bit_of_a_signed_header_and_signature_is_refused() {
         base_sha256: [0xa5; 32],
         result_len: 18_800,
         result_sha256: [0x5a; 32],
-        payload_len: 18_900,
+        payload_len: PAYLOAD_LEN,
         payload_sha256: [0x3c; 32],
-        ram_required: 4096,
+        ram_required: 12_000,
         error_bound_bits: 0,
+        segment_log2: SEGMENT_LOG2,
     };
     let header_bytes = header.to_bytes();
     let signature = signer.sign(&header_bytes).to_bytes();

@@ -17,7 +17,7 @@ use mallorn_runtime::hash::{Sha256, sha256};
 use mallorn_runtime::image::BaseImage;
 use mallorn_runtime::sim::SimFlash;
 use mallorn_runtime::storage::{
-    Admit, BootDecision, BootKind, FlashLayout, Phase, Region, Slot, SlotImage, Updater,
+    Admit, BootDecision, BootKind, BootPolicy, FlashLayout, Phase, Region, Slot, SlotImage, Updater,
 };
 
 /// The codec profile the tests' bundles use.
@@ -25,7 +25,17 @@ pub const PROFILE: Profile = Profile::Compact;
 /// Work buffer of the tests: what the profile needs, with a 4 KiB output buffer, so each
 /// flash write is one 4 KiB block (a realistic device buffer).
 pub const WORK_LEN: usize =
-    required_work_len(Decoders(Decoders::ALL), PROFILE as u8) - MIN_OUTPUT_LEN + 4096;
+    required_work_len(Decoders(Decoders::ALL), PROFILE as u8, SEGMENT_LOG2) - MIN_OUTPUT_LEN + 4096;
+
+/// Payload segments of the tests' bundles: 1 KiB, so payloads span many segments.
+pub const SEGMENT_LOG2: u8 = 10;
+
+/// The boot policy of the tests: one trial boot (a reset before `confirm` reverts), so the
+/// sweeps see every revert; trial retries have their own tests.
+pub const POLICY: BootPolicy = BootPolicy {
+    trial_boots: 1,
+    verify_trial_boot: false,
+};
 
 /// Security counter the device is provisioned with; bundles to the next release carry one more.
 pub const PROVISIONED_COUNTER: u64 = 1;
@@ -49,6 +59,7 @@ pub fn build_bundle_with(
         chunk_len: 1 << chunk_align_log2,
         profile: PROFILE,
         coder,
+        segment_log2: SEGMENT_LOG2,
     };
     let request = BundleRequest {
         base: Some(old),
@@ -277,7 +288,7 @@ impl<const W: usize, const E: usize, const R: usize> Rig<W, E, R> {
         assert_eq!(state.phase, Phase::Idle);
         assert_eq!(state.active, Slot::B);
         assert_eq!(state.committed_counter, PROVISIONED_COUNTER + 1);
-        let decision = up.boot().unwrap();
+        let decision = up.boot(POLICY).unwrap();
         assert_eq!(decision.kind, BootKind::Confirmed);
         assert_eq!(self.loaded(up.flash().bytes(), &decision), Model::New);
     }
@@ -315,7 +326,7 @@ pub fn drive_to_new<const W: usize, const E: usize, const R: usize>(
     let (header, signature, payload) = split(&rig.bundle);
     for _ in 0..6 {
         let mut up = Updater::open(&mut *flash, rig.layout)?;
-        let decision = up.boot()?;
+        let decision = up.boot(POLICY)?;
         drive.boots += 1;
         drive.reverted |= decision.kind == BootKind::Reverted;
         match (decision.kind, rig.loaded(up.flash().bytes(), &decision)) {

@@ -13,7 +13,7 @@ use mallorn_runtime::storage::{
 };
 
 use crate::common::{
-    Model, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, Source, WORK_LEN, build_bundle,
+    Model, POLICY, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, Source, WORK_LEN, build_bundle,
     drive_to_new, next_release, split, synthetic_model,
 };
 
@@ -73,12 +73,12 @@ fn pending_then_trial_then_confirm_commits_slot_and_counter() {
     assert_eq!(up.state().committed_counter, PROVISIONED_COUNTER);
     // Nothing to confirm before the new model has booted.
     assert_eq!(up.confirm(), Err(Error::NotInTrial));
-    let boot = up.boot().unwrap();
+    let boot = up.boot(POLICY).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Trial, Slot::B));
     assert_eq!(rig.loaded(up.flash().bytes(), &boot), Model::New);
     // A second call in the same power cycle changes nothing.
-    assert_eq!(up.boot().unwrap(), boot);
-    assert!(matches!(up.state().phase, Phase::Trial(_)));
+    assert_eq!(up.boot(POLICY).unwrap(), boot);
+    assert!(matches!(up.state().phase, Phase::Trial { .. }));
     assert_eq!(up.state().committed_counter, PROVISIONED_COUNTER);
     up.confirm().unwrap();
     assert_eq!(up.state().committed_counter, PROVISIONED_COUNTER + 1);
@@ -94,11 +94,11 @@ fn an_unconfirmed_trial_reverts_at_the_next_boot() {
     let mut flash = rig.start.clone();
     apply(&mut flash, rig.layout, &rig.bundle).unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert_eq!(up.boot().unwrap().kind, BootKind::Trial);
+    assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
     reset(up); // before confirm
 
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    let boot = up.boot().unwrap();
+    let boot = up.boot(POLICY).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Reverted, Slot::A));
     assert_eq!(rig.loaded(up.flash().bytes(), &boot), Model::Old);
     assert_eq!(up.state().phase, Phase::Idle);
@@ -107,7 +107,7 @@ fn an_unconfirmed_trial_reverts_at_the_next_boot() {
     reset(up);
     // And it stays reverted.
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert_eq!(up.boot().unwrap().kind, BootKind::Confirmed);
+    assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Confirmed);
     assert_eq!(up.state().active, Slot::A);
 }
 
@@ -117,11 +117,11 @@ fn confirm_needs_a_trial_booted_in_this_power_cycle() {
     let mut flash = rig.start.clone();
     apply(&mut flash, rig.layout, &rig.bundle).unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    up.boot().unwrap();
+    up.boot(POLICY).unwrap();
     reset(up);
     // The journal says trial, but this power cycle has not booted it.
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert!(matches!(up.state().phase, Phase::Trial(_)));
+    assert!(matches!(up.state().phase, Phase::Trial { .. }));
     assert_eq!(up.confirm(), Err(Error::NotInTrial));
 }
 
@@ -131,7 +131,7 @@ fn a_trial_blocks_the_next_update_and_cancel_rejects_it() {
     let mut flash = rig.start.clone();
     apply(&mut flash, rig.layout, &rig.bundle).unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    up.boot().unwrap();
+    up.boot(POLICY).unwrap();
     let (header, signature, _) = split(&rig.bundle);
     let mut work = vec![0; WORK_LEN];
     let before = up.flash().counts().mutations();
@@ -146,7 +146,7 @@ fn a_trial_blocks_the_next_update_and_cancel_rejects_it() {
     up.cancel().unwrap();
     reset(up);
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    let boot = up.boot().unwrap();
+    let boot = up.boot(POLICY).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Confirmed, Slot::A));
 }
 
@@ -168,7 +168,7 @@ fn each_update_writes_only_the_other_slot_and_they_alternate() {
     flash.record();
     apply(&mut flash, rig.layout, &bundle).unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    let boot = up.boot().unwrap();
+    let boot = up.boot(POLICY).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Trial, Slot::A));
     up.confirm().unwrap();
     let second = up.flash().take_log();
@@ -226,7 +226,7 @@ fn the_same_bundle_resumes_and_another_bundle_restarts_cleanly() {
     let finished = session.finish().unwrap();
     assert_eq!(finished.slot, Slot::B);
     assert_eq!(admission.base_checks, 1);
-    let boot = up.boot().unwrap();
+    let boot = up.boot(POLICY).unwrap();
     assert_eq!(boot.kind, BootKind::Trial);
     let start = boot.region.offset as usize;
     assert_eq!(
@@ -236,20 +236,27 @@ fn the_same_bundle_resumes_and_another_bundle_restarts_cleanly() {
 }
 
 #[test]
-fn a_corrupted_payload_is_discarded_at_finish_and_the_next_attempt_starts_over() {
+fn a_corrupted_segment_is_refused_where_it_arrives_and_the_genuine_bytes_continue() {
     let rig = device();
     let mut flash = rig.start.clone();
-    let mut corrupt = rig.bundle.clone();
+    let (header, signature, payload) = split(&rig.bundle);
+    let mut corrupt = payload.to_vec();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0x55;
-    assert_eq!(
-        apply(&mut flash, rig.layout, &corrupt),
-        Err(Error::PayloadHashMismatch)
-    );
-    let up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert_eq!(up.state().phase, Phase::Idle);
-    reset(up);
-    assert_eq!(apply(&mut flash, rig.layout, &rig.bundle), Ok(0));
+    let mut up = Updater::open(&mut flash, rig.layout).unwrap();
+    let mut work = vec![0; WORK_LEN];
+    let mut admission = ParseOnlyAdmission::default();
+    let mut session = up.begin(&mut admission, header, signature, &mut work).unwrap();
+    let err = session.feed(&corrupt).unwrap_err();
+    let Error::PayloadSegmentMismatch { wire_offset, .. } = err else {
+        panic!("{err:?}");
+    };
+    // Everything before the damaged segment was applied; the session goes on from there.
+    assert_eq!(session.payload_offset(), wire_offset);
+    assert!(wire_offset > 0);
+    session.feed(&payload[wire_offset as usize..]).unwrap();
+    session.finish().unwrap();
+    assert!(matches!(up.state().phase, Phase::Pending(_)));
 }
 
 #[test]
@@ -319,9 +326,8 @@ fn a_full_image_bundle_needs_no_base() {
     let mut payload = mallorn_engine::bundle::PayloadBuilder::new(10);
     payload.push_stored(&rig.new);
     let identity = mallorn_engine::bundle::BundleIdentity::default();
-    let header = payload.header(&identity, None, &rig.new);
+    let (header, bundle) = payload.unsigned_bundle(&identity, None, &rig.new);
     assert!(header.flags.contains(Flags::FULL_IMAGE));
-    let bundle = mallorn_engine::bundle::assemble_unsigned(&header, payload.bytes());
     let mut flash = rig.start.clone();
     let (h, s, p) = split(&bundle);
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
@@ -331,7 +337,7 @@ fn a_full_image_bundle_needs_no_base() {
     session.feed(p).unwrap();
     session.finish().unwrap();
     assert_eq!(admission.base_checks, 0);
-    assert_eq!(up.boot().unwrap().kind, BootKind::Trial);
+    assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Slots, state journal and update lifecycle of `mallorn_runtime::storage` on a simulated NOR
 //! flash: exhaustive power cuts over real model pairs, fragmented ingestion, and the
-//! pending / trial / confirm / revert lifecycle.
+//! pending / trial / confirm / revert lifecycle, and the trust guarantees against forged
+//! payloads and faulty flash.
 
 mod common;
 mod fragments;
 mod lifecycle;
 mod power_cut;
+mod trust;

@@ -146,7 +146,7 @@ fn help_for(err: &VerifyError, args: &VerifyArgs, trusted: &[PublicKey]) -> Opti
         Error::WrongBase => "--base must be byte-identical to the model the bundle was built \
             from (the one on the device)"
             .into(),
-        Error::PayloadTruncated | Error::PayloadTooLong | Error::PayloadHashMismatch => {
+        Error::PayloadTruncated | Error::PayloadTooLong | Error::PayloadSegmentMismatch { .. } => {
             "the file was cut short or altered in transit; download it again".into()
         }
         _ => return None,

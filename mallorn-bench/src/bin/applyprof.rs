@@ -11,8 +11,9 @@ fn main() {
     let t = cpu_time::ThreadTime::now();
     let enc = mallorn_engine::delta::encode(&old, &new, &options);
     let encode = t.elapsed().as_secs_f64();
-    let header = enc.payload.header(&Default::default(), Some(&old), &new);
-    let bundle = mallorn_engine::bundle::assemble_unsigned(&header, enc.payload.bytes());
+    let (_, bundle) = enc
+        .payload
+        .unsigned_bundle(&Default::default(), Some(&old), &new);
     let t = cpu_time::ThreadTime::now();
     for _ in 0..reps {
         let out = mallorn_engine::bundle::apply_bundle(&bundle, &old).unwrap();

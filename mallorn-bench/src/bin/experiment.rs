@@ -104,8 +104,9 @@ fn main() {
             let t = Instant::now();
             let enc = delta::encode(&old, &new, &options);
             let secs = t.elapsed().as_secs_f64();
-            let header = enc.payload.header(&Default::default(), Some(&old), &new);
-            let bundle = mallorn_engine::bundle::assemble_unsigned(&header, enc.payload.bytes());
+            let (_, bundle) = enc
+                .payload
+                .unsigned_bundle(&Default::default(), Some(&old), &new);
             let t = Instant::now();
             let out = mallorn_engine::bundle::apply_bundle(&bundle, &old).unwrap();
             let apply = t.elapsed().as_secs_f64();

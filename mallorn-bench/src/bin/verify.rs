@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder};
 use mallorn_engine::signing::{SigningKey, sign_bundle, verify_bundle};
 use mallorn_runtime::format::{HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
 use mallorn_runtime::verify::{DeviceContext, TrustedKey, admit, authenticate, check_base};
@@ -45,10 +45,7 @@ fn main() {
     };
     let mut payload = PayloadBuilder::new(12);
     payload.push_stored(target);
-    let unsigned = assemble_unsigned(
-        &payload.header(&identity, Some(&base), target),
-        payload.bytes(),
-    );
+    let (_, unsigned) = payload.unsigned_bundle(&identity, Some(&base), target);
     let key = SigningKey::from_seed(&[1; 32]).expect("fixed seed");
     let bundle = sign_bundle(&unsigned, &key).expect("signs");
     let trusted = [

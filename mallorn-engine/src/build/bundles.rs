@@ -62,20 +62,22 @@ pub fn build_unit(
                 },
             })
         }
-        Coding::Stored { chunk_align_log2 } => {
-            stored_full_image(*chunk_align_log2, target, &identity, key)
-        }
+        Coding::Stored {
+            chunk_align_log2,
+            segment_log2,
+        } => stored_full_image(*chunk_align_log2, *segment_log2, target, &identity, key),
     }
 }
 
 /// A full-image bundle of stored chunks, one erase block each.
 fn stored_full_image(
     chunk_align_log2: u8,
+    segment_log2: u8,
     target: &[u8],
     identity: &BundleIdentity,
     key: Option<&SigningKey>,
 ) -> Result<Unit, bundle::BuildError> {
-    let mut payload = PayloadBuilder::new(chunk_align_log2);
+    let mut payload = PayloadBuilder::new(chunk_align_log2).with_segment_log2(segment_log2);
     payload.push_stored(target);
     let (bytes, header) = bundle::build::finish(&payload, None, target, identity, key)?;
     Ok(Unit {
@@ -97,6 +99,7 @@ mod tests {
         let key = SigningKey::from_seed(&[5; 32]).unwrap();
         let coding = Coding::Stored {
             chunk_align_log2: 12,
+            segment_log2: 9,
         };
         let unit = build_unit(
             &coding,

@@ -7,9 +7,10 @@ use mallorn_manifest::{Decoder, Target};
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::Decoders;
+use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 
 use crate::build::error::BuildError;
-use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, TargetError};
+use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, TargetError, fitting_segment_log2};
 
 /// The coding chosen for one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum Coding {
     Stored {
         /// log2 of the chunk alignment (the erase size).
         chunk_align_log2: u8,
+        /// log2 of the payload's authenticated segment length.
+        segment_log2: u8,
     },
 }
 
@@ -65,10 +68,18 @@ impl Coding {
         }
     }
 
+    /// log2 of the payload's authenticated segment length.
+    pub fn segment_log2(&self) -> u8 {
+        match self {
+            Self::Coder { options, .. } => options.segment_log2,
+            Self::Stored { segment_log2, .. } => *segment_log2,
+        }
+    }
+
     /// Work RAM the device's applier needs for any bundle of this coding: the size of the
     /// buffer a firmware must hand to the updater at least.
     pub fn work_len(&self) -> usize {
-        required_work_len(self.decoders(), self.profile())
+        required_work_len(self.decoders(), self.profile(), self.segment_log2())
     }
 
     /// A short description for plans and logs, e.g. `smallest (profile compact)`.
@@ -151,6 +162,7 @@ fn smallest(target: &Target) -> Result<Coding, String> {
 
 fn fast(target: &Target) -> Result<Coding, String> {
     let erase = target.flash.erase_size;
+    let decoders = Decoders(Decoders::STORED | Decoders::FAST);
     let coding = Coding::Coder {
         decoder: Decoder::Fast,
         options: EncodeOptions {
@@ -159,6 +171,7 @@ fn fast(target: &Target) -> Result<Coding, String> {
             profile: Profile::Tiny,
             chunk_align_log2: chunk_align_log2(erase)?,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase),
+            segment_log2: segment_log2(target, decoders)?,
         },
     };
     fits(target, coding)
@@ -167,8 +180,20 @@ fn fast(target: &Target) -> Result<Coding, String> {
 fn stored(target: &Target) -> Result<Coding, String> {
     let coding = Coding::Stored {
         chunk_align_log2: chunk_align_log2(target.flash.erase_size)?,
+        segment_log2: segment_log2(target, Decoders(Decoders::STORED))?,
     };
     fits(target, coding)
+}
+
+/// The longest payload segment whose work buffer fits the target's `ram-buffer`.
+fn segment_log2(target: &Target, decoders: Decoders) -> Result<u8, String> {
+    fitting_segment_log2(decoders, 0, target.ram_buffer).ok_or_else(|| {
+        format!(
+            "needs {} bytes of work RAM; ram-buffer is {}",
+            required_work_len(decoders, 0, MIN_SEGMENT_LOG2),
+            target.ram_buffer
+        )
+    })
 }
 
 /// log2 of the erase size, which chunk boundaries align to.
@@ -232,16 +257,19 @@ mod tests {
         );
         assert!(coding.work_len() <= 8 << 10);
 
-        // 1 KiB fits no smallest profile: the fast coder (no model RAM), with the reason kept
+        // 2 KiB fits no smallest profile: the fast coder (no model RAM), with the reason kept
         // for the report; without fast, stored full images.
-        let (coding, notes) = choose(&target(1024, &Decoder::ALL)).unwrap();
+        let (coding, notes) = choose(&target(2048, &Decoder::ALL)).unwrap();
         assert_eq!(coding.name(), "fast");
         assert!(coding.builds_deltas());
-        assert!(coding.work_len() <= 1024);
+        assert!(coding.work_len() <= 2048);
         assert!(notes[0].starts_with("smallest: needs"), "{notes:?}");
-        let (coding, _) = choose(&target(1024, &[Decoder::Smallest, Decoder::Stored])).unwrap();
+        let (coding, _) = choose(&target(2048, &[Decoder::Smallest, Decoder::Stored])).unwrap();
         assert_eq!(coding.name(), "stored");
         assert!(!coding.builds_deltas());
+        // 1 KiB holds no segment buffer besides the decoder's buffers: nothing fits.
+        let err = choose(&target(1024, &Decoder::ALL)).unwrap_err();
+        assert!(err.to_string().contains("stored: needs"), "{err}");
     }
 
     #[test]
@@ -250,7 +278,8 @@ mod tests {
         assert_eq!(
             coding,
             Coding::Stored {
-                chunk_align_log2: 12
+                chunk_align_log2: 12,
+                segment_log2: 13,
             }
         );
         let (coding, _) = choose(&target(64 << 10, &[Decoder::Stored, Decoder::Fast])).unwrap();

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mallorn_runtime::apply::PayloadDecoder;
+use mallorn_runtime::apply::PayloadStream;
 use mallorn_runtime::apply::trace::Trace;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_runtime::hash::sha256;
 use mallorn_runtime::image::SliceResult;
 
 use crate::atomic_write::write_atomically;
@@ -127,19 +128,25 @@ fn decode_with(
         })?;
     let mut result = vec![0; result_len];
     let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
-    let mut decoder = PayloadDecoder::new(header, &mut work)?;
+    let mut stream = PayloadStream::new(header, &mut work)?;
     if trace {
-        decoder.enable_trace();
+        stream.decoder().enable_trace();
     }
     let mut base_image: &[u8] = base;
     let mut sink = SliceResult::new(&mut result);
     let mut rest = payload;
-    // Every call consumes bytes or fails, so this ends.
-    while !rest.is_empty() {
-        let fed = decoder.feed(rest, &mut base_image, &mut sink)?;
+    // Every call reports a checkpoint (a chunk more), fails, or ends with all consumed.
+    loop {
+        let fed = stream.feed(rest, &mut base_image, &mut sink)?;
         rest = &rest[fed.consumed..];
+        if fed.checkpoint.is_none() {
+            break;
+        }
     }
-    let trace = decoder.take_trace();
-    decoder.finish()?;
+    let trace = stream.decoder().take_trace();
+    stream.finish()?;
+    if sha256(&result) != header.result_sha256 {
+        return Err(mallorn_runtime::Error::ResultHashMismatch.into());
+    }
     Ok((result, trace))
 }

@@ -5,7 +5,7 @@
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
 use super::apply::{ApplyError, apply_bundle};
-use super::writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+use super::writer::{BundleIdentity, PayloadBuilder};
 use crate::delta::{EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};
 
@@ -81,8 +81,7 @@ pub(crate) fn finish(
     identity: &BundleIdentity,
     key: Option<&SigningKey>,
 ) -> Result<(Vec<u8>, BundleHeader), BuildError> {
-    let header = payload.header(identity, base, target);
-    let unsigned = assemble_unsigned(&header, payload.bytes());
+    let (_, unsigned) = payload.unsigned_bundle(identity, base, target);
     let result = apply_bundle(&unsigned, base.unwrap_or(&[])).map_err(BuildError::SelfCheck)?;
     if result != target {
         return Err(BuildError::SelfCheckMismatch);

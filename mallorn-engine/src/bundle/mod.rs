@@ -8,4 +8,4 @@ pub mod writer;
 
 pub use apply::{ApplyError, apply_bundle, apply_signed_bundle, apply_signed_bundle_to_file};
 pub use build::{BuildError, BuiltBundle, BundleRequest, build_bundle};
-pub use writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
+pub use writer::{BundleIdentity, PayloadBuilder};

@@ -4,6 +4,7 @@
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::CodecId;
 use mallorn_runtime::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
+use mallorn_runtime::format::segments::{PREFERRED_SEGMENT_LOG2, chain};
 use mallorn_runtime::format::{BundleHeader, Decoders, Flags, ModelVersion};
 use mallorn_runtime::hash::sha256;
 
@@ -22,27 +23,36 @@ pub struct BundleIdentity {
     pub security_counter: u64,
 }
 
-/// Accumulates chunks into a payload.
+/// Accumulates chunks into a payload: the plain chunk stream, cut into authenticated
+/// segments when the bundle is laid out.
 #[derive(Debug, Clone)]
 pub struct PayloadBuilder {
     bytes: Vec<u8>,
     decoders: u16,
     coder_profile: u8,
     chunk_align_log2: u8,
+    segment_log2: u8,
     output_len: u64,
 }
 
 impl PayloadBuilder {
     /// Starts an empty payload whose chunks (all but the last) produce multiples of
-    /// `1 << chunk_align_log2` bytes.
+    /// `1 << chunk_align_log2` bytes, in segments of the preferred length.
     pub fn new(chunk_align_log2: u8) -> Self {
         Self {
             bytes: Vec::new(),
             decoders: 0,
             coder_profile: 0,
             chunk_align_log2,
+            segment_log2: PREFERRED_SEGMENT_LOG2,
             output_len: 0,
         }
+    }
+
+    /// The same payload in authenticated segments of `1 << segment_log2` bytes.
+    pub fn with_segment_log2(mut self, segment_log2: u8) -> Self {
+        self.segment_log2 = segment_log2;
+        self
     }
 
     /// Appends a chunk that decodes to `output_len` bytes.
@@ -81,18 +91,37 @@ impl PayloadBuilder {
         self.output_len
     }
 
-    /// The payload bytes.
+    /// The plain chunk stream (before it is cut into authenticated segments).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
-    /// Builds the header for this payload turning `base` into `target`. Key id and
-    /// signature are filled by the signer; this header is marked unsigned.
-    pub fn header(
+    /// Lays out the unsigned bundle turning `base` into `target`: the header, a zero
+    /// signature and the payload's segment chain. Key id and signature are filled by the
+    /// signer.
+    ///
+    /// # Panics
+    /// If the chunks do not produce `target`'s length, or the segment length is outside the
+    /// runtime's bounds (both bugs of the caller).
+    pub fn unsigned_bundle(
         &self,
         identity: &BundleIdentity,
         base: Option<&[u8]>,
         target: &[u8],
+    ) -> (BundleHeader, Vec<u8>) {
+        let (wire, head) =
+            chain(&self.bytes, self.segment_log2).expect("segment length within the bounds");
+        let header = self.header(identity, base, target, wire.len() as u64, head);
+        (header.clone(), assemble_unsigned(&header, &wire))
+    }
+
+    fn header(
+        &self,
+        identity: &BundleIdentity,
+        base: Option<&[u8]>,
+        target: &[u8],
+        payload_len: u64,
+        payload_sha256: [u8; 32],
     ) -> BundleHeader {
         assert_eq!(
             self.output_len,
@@ -119,16 +148,18 @@ impl PayloadBuilder {
             base_sha256: base.map_or([0; 32], sha256),
             result_len: target.len() as u64,
             result_sha256: sha256(target),
-            payload_len: self.bytes.len() as u64,
-            payload_sha256: sha256(&self.bytes),
-            ram_required: required_work_len(decoders, self.coder_profile) as u32,
+            payload_len,
+            payload_sha256,
+            ram_required: required_work_len(decoders, self.coder_profile, self.segment_log2)
+                as u32,
             error_bound_bits: 0,
+            segment_log2: self.segment_log2,
         }
     }
 }
 
-/// Lays out an unsigned bundle: header, a zero signature, payload.
-pub fn assemble_unsigned(header: &BundleHeader, payload: &[u8]) -> Vec<u8> {
+/// Lays out an unsigned bundle: header, a zero signature, wire payload.
+fn assemble_unsigned(header: &BundleHeader, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(mallorn_runtime::format::SIGNED_BUNDLE_PREFIX + payload.len());
     out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(&[0; mallorn_runtime::format::SIGNATURE_LEN]);

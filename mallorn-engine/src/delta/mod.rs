@@ -15,6 +15,9 @@ use mallorn_runtime::codec::fast::encoder::ChunkEncoder as FastEncoder;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
 use mallorn_runtime::format::Decoders;
+use mallorn_runtime::format::segments::{
+    MIN_PREFERRED_SEGMENT_LOG2, MIN_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2,
+};
 
 use crate::bundle::PayloadBuilder;
 use crate::model::{self, ModelMap};
@@ -31,6 +34,9 @@ pub struct EncodeOptions {
     /// Output bytes per chunk (a multiple of the alignment): the most an interrupted update
     /// redoes, and how often the model restarts.
     pub chunk_len: u64,
+    /// log2 of the payload's authenticated segment length (see
+    /// `mallorn_runtime::format::segments`).
+    pub segment_log2: u8,
 }
 
 /// The codec setting: the smallest bundles, or the fastest to apply.
@@ -74,23 +80,30 @@ impl EncodeOptions {
         if !erase_size.is_power_of_two() || !(64..=1 << 30).contains(&erase_size) {
             return Err(TargetError::EraseSize { erase_size });
         }
-        let needed = |p: Profile| {
-            required_work_len(Decoders(Decoders::STORED | Decoders::SMALLEST), p as u8) as u64
+        let decoders = Decoders(Decoders::STORED | Decoders::SMALLEST);
+        let needed = |p: Profile, segment_log2: u8| {
+            required_work_len(decoders, p as u8, segment_log2) as u64
         };
+        // The largest profile that leaves room for a segment of at least the preferred
+        // minimum; failing that, the smallest profile with the smallest segment.
         let profile = Profile::ALL
             .iter()
             .rev()
             .copied()
-            .find(|&p| needed(p) <= ram_buffer)
-            .ok_or(TargetError::RamTooSmall {
-                needed: needed(Profile::Tiny),
+            .find(|&p| needed(p, MIN_PREFERRED_SEGMENT_LOG2) <= ram_buffer)
+            .unwrap_or(Profile::Tiny);
+        let segment_log2 = fitting_segment_log2(decoders, profile as u8, ram_buffer).ok_or(
+            TargetError::RamTooSmall {
+                needed: needed(Profile::Tiny, MIN_SEGMENT_LOG2),
                 allowed: ram_buffer,
-            })?;
+            },
+        )?;
         Ok(Self {
             coder: Coder::Smallest,
             profile,
             chunk_align_log2: erase_size.trailing_zeros() as u8,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase_size),
+            segment_log2,
         })
     }
 }
@@ -102,8 +115,18 @@ impl Default for EncodeOptions {
             profile: Profile::Large,
             chunk_align_log2: 12,
             chunk_len: DEFAULT_CHUNK_LEN,
+            segment_log2: PREFERRED_SEGMENT_LOG2,
         }
     }
+}
+
+/// The longest payload segment, up to the preferred one, whose work buffer with `decoders`
+/// (and the smallest coder's `profile`) fits `ram_buffer`: longer segments cost fewer link
+/// bytes. `None` if not even the shortest fits.
+pub fn fitting_segment_log2(decoders: Decoders, profile: u8, ram_buffer: u64) -> Option<u8> {
+    (MIN_SEGMENT_LOG2..=PREFERRED_SEGMENT_LOG2)
+        .rev()
+        .find(|&s| required_work_len(decoders, profile, s) as u64 <= ram_buffer)
 }
 
 /// Codes a whole-file plan into a payload, chunk by chunk, storing a chunk verbatim when
@@ -116,7 +139,8 @@ pub fn encode_plan(
 ) -> PayloadBuilder {
     let align = 1u64 << options.chunk_align_log2;
     let chunk_len = options.chunk_len.max(align) / align * align;
-    let mut payload = PayloadBuilder::new(options.chunk_align_log2);
+    let mut payload =
+        PayloadBuilder::new(options.chunk_align_log2).with_segment_log2(options.segment_log2);
     let mut uses_smallest = false;
     let mut pos = 0u64;
     for chunk in chunking::split(ops, chunk_len) {

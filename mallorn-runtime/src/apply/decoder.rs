@@ -1,8 +1,10 @@
-//! The streaming payload decoder: takes payload bytes in fragments of any size, decodes
-//! chunk after chunk into the result image, reports a checkpoint after every chunk, and
-//! checks both SHA-256 digests at the end.
+//! The streaming chunk decoder: takes the plain (authenticated) chunk stream in fragments of
+//! any size, decodes chunk after chunk into the result image, and reports its progress after
+//! every chunk. It trusts its input no more than it must: every length is checked, but the
+//! payload's authenticity is the [`crate::apply::Authenticator`]'s job and the result's
+//! digest is checked on what was written (see [`crate::apply::PayloadStream`]).
 
-use crate::apply::checkpoint::Checkpoint;
+use crate::apply::checkpoint::Progress;
 use crate::apply::output::{Io, Output};
 use crate::apply::workspace::Workspace;
 use crate::codec::smallest::Profile;
@@ -11,16 +13,16 @@ use crate::codec::{self, CodecId};
 use crate::error::Error;
 use crate::format::chunk::{ChunkHeader, ChunkHeaderError, ChunkHeaderReader};
 use crate::format::{BundleHeader, Flags};
-use crate::hash::Sha256;
 use crate::image::{BaseImage, ResultImage};
 
 /// What one call to [`PayloadDecoder::feed`] achieved.
 #[derive(Debug)]
+#[must_use = "bytes not consumed must be fed again"]
 pub struct Fed {
     /// Bytes of the fragment consumed. Call `feed` again with the rest.
     pub consumed: usize,
     /// Set when a chunk completed: persist it to resume from here after a power cut.
-    pub checkpoint: Option<Checkpoint>,
+    pub checkpoint: Option<Progress>,
 }
 
 /// Per-chunk state of the codec decoding it.
@@ -85,18 +87,16 @@ enum Stage {
     Done,
 }
 
-/// Decodes a bundle's payload into a result image.
+/// Decodes a bundle's plain chunk stream into a result image.
 pub struct PayloadDecoder<'w> {
     result_len: u64,
+    /// Length of the plain chunk stream.
     payload_len: u64,
-    payload_sha256: [u8; 32],
-    result_sha256: [u8; 32],
     decoders: u16,
     chunk_align: u64,
+    /// Plain bytes consumed.
     payload_offset: u64,
     chunks_done: u32,
-    payload_hash: Sha256,
-    output_hash: Sha256,
     stage: Stage,
     staging: &'w mut [u8],
     output: Output<'w>,
@@ -108,10 +108,10 @@ pub struct PayloadDecoder<'w> {
 }
 
 impl<'w> PayloadDecoder<'w> {
-    /// Starts decoding a payload described by `header` (whose signature the caller has
-    /// checked), using `work` for all of its buffers.
-    pub fn new(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
-        let ws = Workspace::split(header, work)?;
+    /// Starts decoding the chunk stream of a payload described by `header` (whose signature
+    /// the caller has checked). `work` is the decoder's part of the work buffer (see
+    /// [`Workspace`]).
+    pub(crate) fn new(header: &BundleHeader, ws: Workspace<'w>) -> Result<Self, Error> {
         let base_len = if header.flags.contains(Flags::FULL_IMAGE) {
             0
         } else {
@@ -119,15 +119,11 @@ impl<'w> PayloadDecoder<'w> {
         };
         Ok(Self {
             result_len: header.result_len,
-            payload_len: header.payload_len,
-            payload_sha256: header.payload_sha256,
-            result_sha256: header.result_sha256,
+            payload_len: header.segments()?.plain_len,
             decoders: header.decoders.0,
             chunk_align: header.chunk_align(),
             payload_offset: 0,
             chunks_done: 0,
-            payload_hash: Sha256::new(),
-            output_hash: Sha256::new(),
             stage: Stage::Framing(ChunkHeaderReader::default()),
             staging: ws.staging,
             output: Output {
@@ -145,31 +141,28 @@ impl<'w> PayloadDecoder<'w> {
         .map(|d| d.finish_if_empty())
     }
 
-    /// Continues from a checkpoint reported by an earlier run over the same bundle. The
-    /// result image must still hold the first `checkpoint.output_offset` bytes.
-    pub fn resume(
+    /// Continues from the progress reported by an earlier run over the same bundle. The
+    /// result image must still hold the first `progress.output_offset` bytes.
+    pub(crate) fn resume(
         header: &BundleHeader,
-        work: &'w mut [u8],
-        checkpoint: &Checkpoint,
+        ws: Workspace<'w>,
+        progress: &Progress,
     ) -> Result<Self, Error> {
-        let mut decoder = Self::new(header, work)?;
-        let bad = Error::CorruptPayload {
-            offset: checkpoint.payload_offset,
-            reason: "checkpoint does not fit this bundle",
-        };
-        if checkpoint.payload_offset > decoder.payload_len
-            || checkpoint.output_offset > decoder.result_len
-            || checkpoint.output_offset % decoder.chunk_align != 0
-                && checkpoint.output_offset != decoder.result_len
+        let mut decoder = Self::new(header, ws)?;
+        if progress.payload_offset > decoder.payload_len
+            || progress.output_offset > decoder.result_len
+            || progress.output_offset % decoder.chunk_align != 0
+                && progress.output_offset != decoder.result_len
         {
-            return Err(bad);
+            return Err(Error::CorruptPayload {
+                offset: progress.payload_offset,
+                reason: "checkpoint does not fit this bundle",
+            });
         }
-        decoder.payload_hash = Sha256::restore(&checkpoint.payload_hash).ok_or(bad)?;
-        decoder.output_hash = Sha256::restore(&checkpoint.output_hash).ok_or(bad)?;
-        decoder.payload_offset = checkpoint.payload_offset;
-        decoder.chunks_done = checkpoint.chunks_done;
-        decoder.output.buf_start = checkpoint.output_offset;
-        decoder.stage = if checkpoint.output_offset == decoder.result_len {
+        decoder.payload_offset = progress.payload_offset;
+        decoder.chunks_done = progress.chunks_done;
+        decoder.output.buf_start = progress.output_offset;
+        decoder.stage = if progress.output_offset == decoder.result_len {
             Stage::Done
         } else {
             Stage::Framing(ChunkHeaderReader::default())
@@ -211,14 +204,12 @@ impl<'w> PayloadDecoder<'w> {
         matches!(self.stage, Stage::Done)
     }
 
-    /// The resume point after the last completed chunk.
-    pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
+    /// The progress after the last completed chunk.
+    pub fn progress(&self) -> Progress {
+        Progress {
             chunks_done: self.chunks_done,
             payload_offset: self.payload_offset,
             output_offset: self.output_offset(),
-            payload_hash: self.payload_hash.save(),
-            output_hash: self.output_hash.save(),
         }
     }
 
@@ -356,14 +347,9 @@ impl<'w> PayloadDecoder<'w> {
         codec
     }
 
-    /// Hashes and counts payload bytes as they are consumed.
+    /// Counts payload bytes as they are consumed.
     fn take(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        take(
-            &mut self.payload_hash,
-            &mut self.payload_offset,
-            self.payload_len,
-            bytes,
-        )
+        take(&mut self.payload_offset, self.payload_len, bytes)
     }
 
     /// Decodes as much of the current chunk as `rest` allows; returns bytes consumed. Input
@@ -389,7 +375,7 @@ impl<'w> PayloadDecoder<'w> {
             let input_left = &rest[consumed..];
             let avail = (*coded_left - *staged as u64).min(input_left.len() as u64) as usize;
             if self.output.chunk_left == 0 && codec.between_ops() {
-                // Output complete: what is left is the coder's flush, hashed but not decoded.
+                // Output complete: what is left is the coder's flush, consumed but not decoded.
                 if *coded_left > MAX_TAIL {
                     return Err(Error::CorruptPayload {
                         offset: self.payload_offset,
@@ -398,7 +384,6 @@ impl<'w> PayloadDecoder<'w> {
                 }
                 let n = avail.min(*coded_left as usize - *staged);
                 take(
-                    &mut self.payload_hash,
                     &mut self.payload_offset,
                     self.payload_len,
                     &input_left[..n],
@@ -415,7 +400,6 @@ impl<'w> PayloadDecoder<'w> {
                 out: &mut self.output,
                 base,
                 result,
-                hash: &mut self.output_hash,
             };
             if *staged == 0 && (avail as u64 == *coded_left || avail >= lookahead) {
                 let input = &input_left[..avail];
@@ -423,7 +407,6 @@ impl<'w> PayloadDecoder<'w> {
                 let used =
                     codec.decode(self.model, input, is_rest, &mut io, self.payload_offset)?;
                 take(
-                    &mut self.payload_hash,
                     &mut self.payload_offset,
                     self.payload_len,
                     &input[..used],
@@ -441,7 +424,6 @@ impl<'w> PayloadDecoder<'w> {
             let room = (self.staging.len() - *staged).min(avail);
             self.staging[*staged..*staged + room].copy_from_slice(&input_left[..room]);
             take(
-                &mut self.payload_hash,
                 &mut self.payload_offset,
                 self.payload_len,
                 &input_left[..room],
@@ -472,7 +454,7 @@ impl<'w> PayloadDecoder<'w> {
         &mut self,
         base: &mut B,
         result: &mut R,
-    ) -> Result<Checkpoint, Error> {
+    ) -> Result<Progress, Error> {
         if self.output.chunk_left != 0 {
             return Err(Error::CorruptPayload {
                 offset: self.payload_offset,
@@ -483,7 +465,6 @@ impl<'w> PayloadDecoder<'w> {
             out: &mut self.output,
             base,
             result,
-            hash: &mut self.output_hash,
         };
         io.flush()?;
         #[cfg(feature = "std")]
@@ -499,34 +480,35 @@ impl<'w> PayloadDecoder<'w> {
         }
         self.chunks_done = self.chunks_done.saturating_add(1);
         self.stage = if self.output_offset() == self.result_len {
+            if self.payload_offset != self.payload_len {
+                // A stream that goes on after the result is complete is not a bundle's: no
+                // progress is reported for it.
+                return Err(Error::CorruptPayload {
+                    offset: self.payload_offset,
+                    reason: "payload continues after the last chunk",
+                });
+            }
             Stage::Done
         } else {
             Stage::Framing(ChunkHeaderReader::default())
         };
-        Ok(self.checkpoint())
+        Ok(self.progress())
     }
 
-    /// Checks that the whole payload was consumed and both digests match the header.
-    pub fn finish(self) -> Result<(), Error> {
+    /// Checks that every chunk was decoded and the whole chunk stream consumed.
+    pub fn finish(&self) -> Result<(), Error> {
         if !self.is_complete() || self.payload_offset != self.payload_len {
             return Err(Error::PayloadTruncated);
-        }
-        if self.payload_hash.finalize() != self.payload_sha256 {
-            return Err(Error::PayloadHashMismatch);
-        }
-        if self.output_hash.finalize() != self.result_sha256 {
-            return Err(Error::ResultHashMismatch);
         }
         Ok(())
     }
 }
 
-fn take(hash: &mut Sha256, offset: &mut u64, limit: u64, bytes: &[u8]) -> Result<(), Error> {
+fn take(offset: &mut u64, limit: u64, bytes: &[u8]) -> Result<(), Error> {
     let end = *offset + bytes.len() as u64;
     if end > limit {
         return Err(Error::PayloadTooLong);
     }
-    hash.update(bytes);
     *offset = end;
     Ok(())
 }

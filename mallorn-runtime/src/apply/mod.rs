@@ -1,13 +1,17 @@
-//! Streaming application of a payload: chunk framing, work-buffer layout, output buffering
-//! and resumable progress.
+//! Streaming application of a payload: segment authentication, chunk framing, work-buffer
+//! layout, output buffering and resumable progress.
 
+pub mod authenticator;
 pub mod checkpoint;
 pub mod decoder;
 pub(crate) mod output;
+pub mod stream;
 #[cfg(feature = "std")]
 pub mod trace;
 pub mod workspace;
 
-pub use checkpoint::Checkpoint;
+pub use authenticator::{Authenticator, SegmentResume};
+pub use checkpoint::{Checkpoint, Progress};
 pub use decoder::{Fed, PayloadDecoder};
+pub use stream::{PayloadStream, StreamFed};
 pub use workspace::required_work_len;

@@ -23,7 +23,6 @@ pub(crate) struct Io<'o, 'b, B, R> {
     pub(crate) out: &'o mut Output<'b>,
     pub(crate) base: &'o mut B,
     pub(crate) result: &'o mut R,
-    pub(crate) hash: &'o mut crate::hash::Sha256,
 }
 
 impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
@@ -66,11 +65,10 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
         Ok(&mut self.out.buf[self.out.filled..])
     }
 
-    /// Writes the buffered bytes to the result image and hashes them.
+    /// Writes the buffered bytes to the result image.
     pub(crate) fn flush(&mut self) -> Result<(), Error> {
         let data = &self.out.buf[..self.out.filled];
         if !data.is_empty() {
-            self.hash.update(data);
             self.result.write_result(self.out.buf_start, data)?;
         }
         self.out.buf_start += self.out.filled as u64;

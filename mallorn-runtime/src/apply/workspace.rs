@@ -1,8 +1,10 @@
-//! How the applier divides the caller's work buffer: an input staging area for fragmented
-//! payload, an output buffer for writes to flash, and the entropy coder's model state.
+//! How the applier divides the caller's work buffer: the entropy coder's model state, an
+//! input staging area for the decoder, an output buffer for writes to flash, and the buffer
+//! in which a payload segment is authenticated.
 
 use crate::codec::{self, CodecId};
 use crate::error::Error;
+use crate::format::segments::segment_buffer_len;
 use crate::format::{BundleHeader, Decoders};
 
 /// Bytes of payload staged while a codec waits for enough lookahead.
@@ -12,8 +14,9 @@ pub const MIN_OUTPUT_LEN: usize = 256;
 /// Slack reserved so the model state can be aligned inside an unaligned buffer.
 const ALIGN_SLACK: usize = 8;
 
-/// Work-buffer bytes the applier needs to decode a payload using `decoders`.
-pub const fn required_work_len(decoders: Decoders, coder_profile: u8) -> usize {
+/// Work-buffer bytes the applier needs to decode a payload using `decoders` in segments of
+/// `1 << segment_log2` bytes.
+pub const fn required_work_len(decoders: Decoders, coder_profile: u8, segment_log2: u8) -> usize {
     let mut model = 0;
     if decoders.contains(Decoders::FAST) {
         model = max(model, codec::model_bytes(CodecId::Fast, coder_profile));
@@ -22,7 +25,7 @@ pub const fn required_work_len(decoders: Decoders, coder_profile: u8) -> usize {
         model = max(model, codec::model_bytes(CodecId::Smallest, coder_profile));
     }
     let slack = if model > 0 { ALIGN_SLACK } else { 0 };
-    STAGING_LEN + MIN_OUTPUT_LEN + model + slack
+    STAGING_LEN + MIN_OUTPUT_LEN + model + slack + segment_buffer_len(segment_log2)
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -34,13 +37,18 @@ pub(crate) struct Workspace<'w> {
     pub(crate) staging: &'w mut [u8],
     pub(crate) output: &'w mut [u8],
     pub(crate) model: &'w mut [u16],
+    pub(crate) segment: &'w mut [u8],
 }
 
 impl<'w> Workspace<'w> {
     /// Splits `work` for `header`, checking that the header's stated requirement covers what
     /// the decoders need and that the buffer meets the stated requirement.
     pub(crate) fn split(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
-        let needed = required_work_len(header.decoders, header.coder_profile);
+        let needed = required_work_len(
+            header.decoders,
+            header.coder_profile,
+            header.segment_log2,
+        );
         if (header.ram_required as usize) < needed {
             return Err(Error::RamRequirementUnderstated {
                 stated: header.ram_required,
@@ -53,7 +61,8 @@ impl<'w> Workspace<'w> {
                 got: work.len(),
             });
         }
-        let model_len = needed - STAGING_LEN - MIN_OUTPUT_LEN;
+        let (segment, work) = work.split_at_mut(segment_buffer_len(header.segment_log2));
+        let model_len = needed - segment.len() - STAGING_LEN - MIN_OUTPUT_LEN;
         let (model, rest) = work.split_at_mut(model_len);
         // Probabilities are u16: skip a byte if the buffer starts unaligned.
         let skip = model
@@ -71,6 +80,7 @@ impl<'w> Workspace<'w> {
             staging,
             output,
             model,
+            segment,
         })
     }
 }

@@ -4,8 +4,8 @@
 //! | offset | size | field |
 //! |---:|---:|---|
 //! | 0 | 4 | magic `MLRN` |
-//! | 4 | 2 | format version (1) |
-//! | 6 | 2 | header length (200) |
+//! | 4 | 2 | format version (2) |
+//! | 6 | 2 | header length (208) |
 //! | 8 | 4 | flags: bit 0 lossless, bit 1 full image, bit 2 unsigned |
 //! | 12 | 2 | decoders the payload needs (bit 0 stored, bit 1 fast, bit 2 smallest) |
 //! | 14 | 1 | coder profile of the smallest decoder |
@@ -21,21 +21,26 @@
 //! | 112 | 8 | result length |
 //! | 120 | 32 | SHA-256 of the result |
 //! | 152 | 8 | payload length |
-//! | 160 | 32 | SHA-256 of the payload |
+//! | 160 | 32 | SHA-256 of the payload's first segment (the head of its hash chain) |
 //! | 192 | 4 | work buffer bytes the applier needs |
 //! | 196 | 4 | error bound (f32 bits; 0 for lossless bundles) |
+//! | 200 | 1 | log2 of the payload segment length (see [`crate::format::segments`]) |
+//! | 201 | 7 | reserved, zero |
 //!
 //! All integers are little-endian.
 
 use crate::error::Error;
+use crate::format::segments::Segments;
 use crate::format::version::ModelVersion;
 
 /// The four magic bytes that open every bundle.
 pub const MAGIC: [u8; 4] = *b"MLRN";
 /// The wire format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Length of the fixed header in bytes.
-pub const HEADER_LEN: usize = 200;
+pub const HEADER_LEN: usize = 208;
+/// Reserved header bytes at the end (zero in version 2).
+const RESERVED_LEN: usize = 7;
 /// Length of the Ed25519 signature that follows the header.
 pub const SIGNATURE_LEN: usize = 64;
 /// Bytes before the payload starts: header plus signature.
@@ -132,12 +137,15 @@ pub struct BundleHeader {
     pub result_sha256: [u8; 32],
     /// Length of the payload that follows the signature.
     pub payload_len: u64,
-    /// SHA-256 of the payload.
+    /// SHA-256 of the payload's first wire segment: the head of the hash chain that
+    /// authenticates the payload (see [`crate::format::segments`]).
     pub payload_sha256: [u8; 32],
     /// Work buffer bytes the applier needs for this payload.
     pub ram_required: u32,
     /// Maximum absolute error of a lossy result as `f32` bits; zero for lossless bundles.
     pub error_bound_bits: u32,
+    /// The payload's segments hold `1 << segment_log2` plain bytes each (the last fewer).
+    pub segment_log2: u8,
 }
 
 impl BundleHeader {
@@ -175,7 +183,11 @@ impl BundleHeader {
             payload_sha256: r.array(),
             ram_required: r.u32(),
             error_bound_bits: r.u32(),
+            segment_log2: r.u8(),
         };
+        if r.array::<RESERVED_LEN>() != [0; RESERVED_LEN] {
+            return Err(Error::ReservedNotZero);
+        }
         debug_assert_eq!(r.at, HEADER_LEN);
         header.check()?;
         Ok(header)
@@ -208,7 +220,7 @@ impl BundleHeader {
         if self.flags.contains(Flags::UNSIGNED) && self.key_id != [0; 8] {
             return Err(Error::UnsignedWithKeyId);
         }
-        Ok(())
+        self.segments().map(|_| ())
     }
 
     /// Encodes the header. `parse(&h.to_bytes()) == Ok(h)` for every header that passes `parse`.
@@ -237,6 +249,8 @@ impl BundleHeader {
         w.put(&self.payload_sha256);
         w.put(&self.ram_required.to_le_bytes());
         w.put(&self.error_bound_bits.to_le_bytes());
+        w.put(&[self.segment_log2]);
+        w.put(&[0; RESERVED_LEN]);
         debug_assert_eq!(w.at, HEADER_LEN);
         w.bytes
     }
@@ -244,6 +258,11 @@ impl BundleHeader {
     /// Output bytes per alignment unit of the chunk framing.
     pub const fn chunk_align(&self) -> u64 {
         1u64 << self.chunk_align_log2
+    }
+
+    /// How the payload divides into authenticated segments.
+    pub const fn segments(&self) -> Result<Segments, Error> {
+        Segments::from_wire(self.segment_log2, self.payload_len)
     }
 }
 
@@ -312,6 +331,7 @@ pub(crate) mod tests {
             payload_sha256: [6; 32],
             ram_required: 1024,
             error_bound_bits: 0,
+            segment_log2: 9,
         }
     }
 
@@ -328,16 +348,32 @@ pub(crate) mod tests {
         bad[0] = b'X';
         assert_eq!(BundleHeader::parse(&bad), Err(Error::BadMagic));
         let mut bad = good;
-        bad[4] = 2;
+        bad[4] = 1;
         assert_eq!(
             BundleHeader::parse(&bad),
-            Err(Error::UnsupportedFormatVersion { got: 2 })
+            Err(Error::UnsupportedFormatVersion { got: 1 })
         );
         let mut bad = good;
-        bad[6] = 201;
+        bad[6] = 200;
         assert_eq!(
             BundleHeader::parse(&bad),
-            Err(Error::BadHeaderLength { got: 201 })
+            Err(Error::BadHeaderLength { got: 200 })
+        );
+        let mut bad = good;
+        bad[200] = 8;
+        assert_eq!(
+            BundleHeader::parse(&bad),
+            Err(Error::BadSegmentSize { log2: 8 })
+        );
+        let mut bad = good;
+        bad[207] = 1;
+        assert_eq!(BundleHeader::parse(&bad), Err(Error::ReservedNotZero));
+        let mut bad = good;
+        // 512 + 32 + 513 plain bytes: the second segment would be longer than a segment.
+        bad[152..160].copy_from_slice(&(512u64 + 32 + 513).to_le_bytes());
+        assert_eq!(
+            BundleHeader::parse(&bad),
+            Err(Error::BadPayloadLength { wire_len: 1057 })
         );
         let mut bad = good;
         bad[8] |= 0x80;

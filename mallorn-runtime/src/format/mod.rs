@@ -1,9 +1,11 @@
-//! The bundle wire format, defined once: the fixed signed header, the payload's chunk framing
-//! and the variable-length integers used inside it. See `docs/bundle-format.md`.
+//! The bundle wire format, defined once: the fixed signed header, the payload's segment
+//! chain and chunk framing, and the variable-length integers used inside it. See
+//! `docs/bundle-format.md`.
 
 pub mod chunk;
 pub mod header;
 pub mod ids;
+pub mod segments;
 pub mod varint;
 pub mod version;
 

@@ -111,12 +111,14 @@ mod tests {
     use super::*;
     use crate::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
     use crate::format::header::tests::sample;
-    use crate::format::{Decoders, Flags, key_id};
+    use crate::format::segments::chain;
+use crate::format::{Decoders, Flags, key_id};
     use crate::hash::sha256;
     use crate::sim::SimFlash;
     use crate::storage::{FlashLayout, Phase, Region, Slot, SlotImage, Updater};
 
     type Flash = SimFlash<4, 4096>;
+    const WORK: usize = 2048;
     const K4: u32 = 4096;
     const OLD: [u8; 5000] = [7; 5000];
     const COMMITTED: u64 = 3;
@@ -143,8 +145,9 @@ mod tests {
         };
         let mut framing = [0; MAX_CHUNK_HEADER_LEN];
         let n = chunk.encode(&mut framing);
-        let mut payload = framing[..n].to_vec();
-        payload.extend_from_slice(&new);
+        let mut plain = framing[..n].to_vec();
+        plain.extend_from_slice(&new);
+        let (payload, head) = chain(&plain, header.segment_log2).unwrap();
         let header = BundleHeader {
             flags: Flags(Flags::LOSSLESS),
             decoders: Decoders(Decoders::STORED),
@@ -155,8 +158,8 @@ mod tests {
             result_len: new.len() as u64,
             result_sha256: sha256(&new),
             payload_len: payload.len() as u64,
-            payload_sha256: sha256(&payload),
-            ram_required: 1024,
+            payload_sha256: head,
+            ram_required: WORK as u32,
             ..header
         };
         let header = header.to_bytes();
@@ -191,7 +194,7 @@ mod tests {
         let mut admission = VerifyingAdmit::new(device.sku_id, device.model_id, keys, &mut scratch);
         let (header, rest) = bundle.split_first_chunk::<HEADER_LEN>().unwrap();
         let (signature, payload) = rest.split_first_chunk::<SIGNATURE_LEN>().unwrap();
-        let mut work = [0u8; 1024];
+        let mut work = [0u8; WORK];
         let mut session = updater.begin(&mut admission, header, signature, &mut work)?;
         session.feed(payload)?;
         session.finish().map(|_| ())

@@ -65,6 +65,30 @@ pub(crate) fn write<F: NorFlash>(flash: &mut F, offset: u64, data: &[u8]) -> Res
     flash.write(offset32(offset)?, data).map_err(kind)
 }
 
+/// Bytes compared per step when programmed data is read back.
+const VERIFY_STEP: usize = 64;
+
+/// Programs `data` at `offset`, then reads it back: a cell that did not take its value (the
+/// driver may report success) is [`Error::ProgramVerifyFailed`].
+pub(crate) fn write_verified<F: NorFlash>(
+    flash: &mut F,
+    offset: u64,
+    data: &[u8],
+) -> Result<(), Error> {
+    write(flash, offset, data)?;
+    let mut back = [0u8; VERIFY_STEP];
+    let mut at = offset;
+    for expected in data.chunks(VERIFY_STEP) {
+        let got = &mut back[..expected.len()];
+        read(flash, at, got)?;
+        if got != expected {
+            return Err(Error::ProgramVerifyFailed { offset: at });
+        }
+        at += expected.len() as u64;
+    }
+    Ok(())
+}
+
 /// Erases `[from, to)` (erase-unit aligned).
 pub(crate) fn erase<F: NorFlash>(flash: &mut F, from: u64, to: u64) -> Result<(), Error> {
     flash.erase(offset32(from)?, offset32(to)?).map_err(kind)

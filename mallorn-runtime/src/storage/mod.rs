@@ -14,13 +14,14 @@ pub mod journal;
 pub mod layout;
 pub mod result_slot;
 pub mod session;
+mod slot_check;
 mod staged;
 pub mod state;
 pub mod updater;
 
 pub use admit::{Admit, VerifyingAdmit};
 pub use base_slot::FlashBase;
-pub use boot::{BootDecision, BootKind, ResumePoint};
+pub use boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 pub use layout::{FlashLayout, LayoutError, Region, RegionName, Slot};
 pub use result_slot::FlashResult;
 pub use session::{Finished, UpdateSession};

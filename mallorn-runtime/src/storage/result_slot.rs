@@ -1,7 +1,8 @@
 //! The result image as the applier sees it on a device: the inactive slot, written front to
 //! back. Each erase block is erased just before the first write into it; output that does not
 //! fill a write unit waits in a one-unit buffer; [`FlashResult::sync`] pads the final partial
-//! unit with 0xFF and programs it. Reads serve both what is on flash and what still waits.
+//! unit with 0xFF and programs it. Every program is read back. Reads serve both what is on
+//! flash and what still waits.
 
 use core::cell::RefCell;
 
@@ -83,7 +84,7 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
             flash_io::erase(&mut *flash, block, block + F::ERASE_SIZE as u64)?;
             self.erased_until += F::ERASE_SIZE as u64;
         }
-        flash_io::write(&mut *flash, base + self.flushed, data)?;
+        flash_io::write_verified(&mut *flash, base + self.flushed, data)?;
         self.flushed = end;
         Ok(())
     }

@@ -1,23 +1,25 @@
-//! One update in flight: the firmware feeds payload fragments of any size as they arrive;
-//! after every chunk the session puts the result on flash and journals a checkpoint, so a
-//! power cut costs at most one chunk. `finish` checks both digests and marks the update
-//! pending.
+//! One update in flight: the firmware feeds payload fragments of any size as they arrive.
+//! Every segment is authenticated before it is decoded; after every chunk the session puts
+//! the result on flash (each write read back) and journals a checkpoint, so a power cut costs
+//! at most one chunk. `finish` reads the whole result back from the slot, checks its SHA-256
+//! and only then marks the update pending.
 
 use core::cell::RefCell;
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::apply::{Checkpoint, PayloadDecoder};
+use crate::apply::{Checkpoint, PayloadStream};
 use crate::error::Error;
 use crate::format::SIGNED_BUNDLE_PREFIX;
 use crate::storage::base_slot::FlashBase;
 use crate::storage::flash_io;
 use crate::storage::journal::Journal;
-use crate::storage::layout::Slot;
+use crate::storage::layout::{Region, Slot};
 use crate::storage::result_slot::FlashResult;
+use crate::storage::slot_check::slot_matches;
 use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
 
-/// A verified result, written and recorded as pending: the next boot tries it.
+/// A verified result, written, read back and recorded as pending: the next boot tries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finished {
     /// The slot that holds it.
@@ -26,19 +28,28 @@ pub struct Finished {
     pub image: SlotImage,
 }
 
-/// An update being applied. Returned by [`crate::storage::Updater::begin`]. After an error
-/// from [`UpdateSession::feed`], drop the session: calling `begin` again with the same bundle
-/// resumes from the last checkpoint.
+/// An update being applied. Returned by [`crate::storage::Updater::begin`].
+///
+/// What to do after an error from [`UpdateSession::feed`]:
+/// - [`Error::PayloadSegmentMismatch`]: the segment was altered or damaged in transit and
+///   nothing of it was used. Feed again from [`UpdateSession::payload_offset`] (the session
+///   stays usable).
+/// - any other error: the session has ended (later calls return [`Error::SessionEnded`]).
+///   Drop it and call `begin` again with the genuine bundle: after a flash or journal fault
+///   it resumes from the last checkpoint; after anything that makes the authenticated
+///   payload unusable (a corrupt chunk, a base that no longer matches) the update was
+///   discarded and starts over. No state needs [`crate::storage::Updater::cancel`] to leave.
 pub struct UpdateSession<'u, 'w, F: NorFlash> {
     flash: &'u RefCell<F>,
     journal: &'u mut Journal,
-    decoder: PayloadDecoder<'w>,
+    stream: PayloadStream<'w>,
     base: FlashBase<'u, F>,
     result: FlashResult<'u, F>,
     target: UpdateTarget,
-    target_slot: Slot,
+    target_region: Region,
     payload_len: u64,
     resumed: bool,
+    ended: bool,
 }
 
 impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
@@ -49,30 +60,32 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
     pub(crate) fn new(
         flash: &'u RefCell<F>,
         journal: &'u mut Journal,
-        decoder: PayloadDecoder<'w>,
+        stream: PayloadStream<'w>,
         base: FlashBase<'u, F>,
         result: FlashResult<'u, F>,
         target: UpdateTarget,
-        target_slot: Slot,
+        target_region: Region,
         payload_len: u64,
         resumed: bool,
     ) -> Self {
         Self {
             flash,
             journal,
-            decoder,
+            stream,
             base,
             result,
             target,
-            target_slot,
+            target_region,
             payload_len,
             resumed,
+            ended: false,
         }
     }
 
-    /// Payload bytes applied so far: feed the payload from this offset on.
+    /// Payload offset to feed from: everything before it is authenticated and applied, or
+    /// waits in the segment buffer.
     pub fn payload_offset(&self) -> u64 {
-        self.decoder.payload_offset()
+        self.stream.wire_offset()
     }
 
     /// Bundle offset (header and signature included) to fetch the rest from.
@@ -92,34 +105,55 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
 
     /// Whether the whole payload has been applied (call [`UpdateSession::finish`]).
     pub fn is_complete(&self) -> bool {
-        self.decoder.is_complete()
+        self.stream.is_complete()
     }
 
     /// The slot being written.
     pub fn target_slot(&self) -> Slot {
-        self.target_slot
+        self.journal.state().active.other()
     }
 
     /// Applies the next payload bytes (any number, contiguous from
-    /// [`UpdateSession::payload_offset`]).
+    /// [`UpdateSession::payload_offset`]). See the type's documentation for errors.
     pub fn feed(&mut self, mut fragment: &[u8]) -> Result<(), Error> {
-        while !fragment.is_empty() {
+        if self.ended {
+            return Err(Error::SessionEnded);
+        }
+        if self.stream.is_complete() && !fragment.is_empty() {
+            return Err(Error::PayloadTooLong);
+        }
+        loop {
             let fed = self
-                .decoder
-                .feed(fragment, &mut self.base, &mut self.result)?;
+                .stream
+                .feed(fragment, &mut self.base, &mut self.result)
+                .map_err(|e| self.fail(e))?;
             fragment = &fragment[fed.consumed..];
             match fed.checkpoint {
-                Some(checkpoint) => self.persist(checkpoint)?,
-                None if fed.consumed == 0 => {
-                    return Err(Error::CorruptPayload {
-                        offset: self.decoder.payload_offset(),
-                        reason: "decoder made no progress",
-                    });
-                }
-                None => {}
+                Some(checkpoint) => self.persist(checkpoint).map_err(|e| self.fail(e))?,
+                None => return Ok(()),
             }
         }
-        Ok(())
+    }
+
+    /// Decides what an error means for the update; returns it.
+    fn fail(&mut self, error: Error) -> Error {
+        match error {
+            // Nothing of the segment was used: the stream goes on.
+            Error::PayloadSegmentMismatch { .. } => {}
+            // The device's own faults: the checkpoint stays, `begin` resumes.
+            Error::Flash(_)
+            | Error::ProgramVerifyFailed { .. }
+            | Error::JournalWriteFailed
+            | Error::JournalExhausted => self.ended = true,
+            // Authenticated bytes that cannot be applied: resuming would fail the same way,
+            // so the update is discarded and `begin` starts over (re-checking the base). If
+            // recording that fails, `begin` resumes and ends up here again.
+            _ => {
+                self.ended = true;
+                let _ = discard(self.flash, self.journal);
+            }
+        }
+        error
     }
 
     /// Puts the chunk's result on flash, then journals the checkpoint after it.
@@ -140,40 +174,53 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         flash_io::read(&mut *self.flash.borrow_mut(), offset, buf)
     }
 
-    /// Checks that the payload and the result hash to the header's digests, and records the
-    /// update as pending. If a digest does not match, the update is discarded (its running
-    /// hashes are wrong, so it cannot be resumed) and the error returned.
+    /// Checks that the whole payload was authenticated and applied, reads the result back
+    /// from the slot and checks its SHA-256, and records the update as pending. A result that
+    /// does not read back as the header's is discarded ([`Error::ResultHashMismatch`]);
+    /// `begin` then starts over.
     pub fn finish(self) -> Result<Finished, Error> {
+        if self.ended {
+            return Err(Error::SessionEnded);
+        }
         let Self {
             flash,
             journal,
-            decoder,
+            stream,
             mut result,
             target,
-            target_slot,
+            target_region,
             ..
         } = self;
-        match decoder.finish() {
-            Ok(()) => {}
-            Err(e @ (Error::PayloadHashMismatch | Error::ResultHashMismatch)) => {
-                let idle = DeviceState {
-                    phase: Phase::Idle,
-                    ..journal.state().clone()
-                };
-                journal.append(&mut *flash.borrow_mut(), idle)?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        }
+        let read_buf = stream.finish()?;
         result.sync()?;
+        drop(result);
+        let on_flash = slot_matches(
+            &mut *flash.borrow_mut(),
+            target_region,
+            &target.image,
+            read_buf,
+        )?;
+        if !on_flash {
+            discard(flash, journal)?;
+            return Err(Error::ResultHashMismatch);
+        }
         let pending = DeviceState {
             phase: Phase::Pending(target),
             ..journal.state().clone()
         };
         journal.append(&mut *flash.borrow_mut(), pending)?;
         Ok(Finished {
-            slot: target_slot,
+            slot: journal.state().active.other(),
             image: target.image,
         })
     }
+}
+
+/// Records that the update in progress is abandoned (the next `begin` starts over).
+fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(), Error> {
+    let idle = DeviceState {
+        phase: Phase::Idle,
+        ..journal.state().clone()
+    };
+    journal.append(&mut *flash.borrow_mut(), idle)
 }

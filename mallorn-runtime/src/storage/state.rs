@@ -42,8 +42,14 @@ pub enum Phase {
     },
     /// The inactive slot holds a complete, verified result; the next boot tries it.
     Pending(UpdateTarget),
-    /// The device booted the new model once; `confirm` commits it, a reset reverts it.
-    Trial(UpdateTarget),
+    /// The device booted the new model; `confirm` commits it. A reset before that boots it
+    /// again while `boots_left` is above zero, and reverts to the old model after that.
+    Trial {
+        /// The model on trial.
+        target: UpdateTarget,
+        /// Trial boots still allowed after the current one.
+        boots_left: u8,
+    },
 }
 
 impl Phase {
@@ -52,7 +58,7 @@ impl Phase {
             Self::Idle => 0,
             Self::Updating { .. } => 1,
             Self::Pending(_) => 2,
-            Self::Trial(_) => 3,
+            Self::Trial { .. } => 3,
         }
     }
 
@@ -60,7 +66,7 @@ impl Phase {
     pub const fn target(&self) -> Option<&UpdateTarget> {
         match self {
             Self::Idle => None,
-            Self::Updating { target, .. } | Self::Pending(target) | Self::Trial(target) => {
+            Self::Updating { target, .. } | Self::Pending(target) | Self::Trial { target, .. } => {
                 Some(target)
             }
         }

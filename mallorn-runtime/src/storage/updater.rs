@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! Idle --begin--> Updating --finish--> Pending --boot--> Trial --confirm--> Idle (new active)
-//!                    |  ^ resume                           |
-//!                    |  '--begin (same bundle)             '--boot (reset before confirm)--> Idle (old active)
+//!                    |  ^ resume                           | ^
+//!                    |  '--begin (same bundle)             | '--boot (reset, trial boots left)
+//!                    |                                     '--boot (no trial boots left)--> Idle (old active)
+//!                    '--an error on authenticated bytes, or the result failing its read-back--> Idle
 //! ```
 //! Every transition is one journal record, written before the state it announces is relied
 //! on. Updates write only the inactive slot; the active slot is only read.
@@ -13,20 +15,22 @@ use core::cell::RefCell;
 
 use embedded_storage::nor_flash::NorFlash;
 
-use crate::apply::PayloadDecoder;
+use crate::apply::PayloadStream;
 use crate::error::Error;
-use crate::format::{Flags, HEADER_LEN, SIGNATURE_LEN};
+use crate::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
 use crate::hash::Sha256;
 use crate::storage::admit::Admit;
 use crate::storage::base_slot::FlashBase;
-use crate::storage::boot::{BootDecision, BootKind, ResumePoint};
+use crate::storage::boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 use crate::storage::flash_io;
 use crate::storage::journal::Journal;
 use crate::storage::journal::geometry::JournalGeometry;
 use crate::storage::layout::{FlashLayout, Slot};
 use crate::storage::result_slot::FlashResult;
 use crate::storage::session::UpdateSession;
+use crate::storage::slot_check::slot_matches;
 use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
+use crate::verify::MAX_SECURITY_COUNTER;
 
 /// Owns the flash for the lifetime of the firmware's update logic (pass `&mut flash` to keep
 /// it). Open it once per boot, then call [`Updater::boot`] before loading a model.
@@ -73,6 +77,11 @@ impl<F: NorFlash> Updater<F> {
         committed_counter: u64,
     ) -> Result<Self, Error> {
         let geometry = Self::geometry(&flash, &layout)?;
+        if committed_counter > MAX_SECURITY_COUNTER {
+            return Err(Error::CounterOutOfRange {
+                bundle: committed_counter,
+            });
+        }
         let slot_len = u64::from(layout.slot(active).len);
         if image.len > slot_len {
             return Err(Error::SlotTooSmall {
@@ -142,40 +151,43 @@ impl<F: NorFlash> Updater<F> {
         match &self.state().phase {
             Phase::Updating { target, checkpoint } => Some(ResumePoint {
                 bundle_hash: target.bundle_hash,
-                payload_offset: checkpoint.as_ref().map_or(0, |c| c.payload_offset),
+                payload_offset: checkpoint.as_ref().map_or(0, |c| c.wire_offset),
             }),
             _ => None,
         }
     }
 
+    /// Slots of the journal that failed to read when it was opened (skipped: the state comes
+    /// from the others). Non-zero is worth reporting: the flash is wearing or was disturbed.
+    pub fn journal_unreadable_slots(&self) -> u32 {
+        self.journal.unreadable()
+    }
+
     /// Decides which model to load at this boot. Call it once per reset, before loading a
-    /// model (later calls return the same decision). A pending update becomes a trial (and
-    /// its slot is booted); a trial that was not confirmed before this reset is reverted.
-    pub fn boot(&mut self) -> Result<BootDecision, Error> {
+    /// model (later calls return the same decision). A pending update becomes a trial (its
+    /// slot is booted, and the boot is counted in the journal first); a trial that was not
+    /// confirmed is booted again until `policy.trial_boots` are used up, then reverted. With
+    /// `policy.verify_trial_boot`, a trial slot that no longer hashes to its image is reverted
+    /// instead of booted.
+    ///
+    /// On an error (the journal could not be written), load the confirmed model,
+    /// `state().active`: it is always bootable.
+    pub fn boot(&mut self, policy: BootPolicy) -> Result<BootDecision, Error> {
         if let Some(decision) = self.booted {
             return Ok(decision);
         }
         let state = self.state().clone();
+        let confirmed = (state.active, state.active_image, BootKind::Confirmed);
         let (slot, image, kind) = match state.phase {
-            Phase::Pending(target) => {
-                let trial = DeviceState {
-                    phase: Phase::Trial(target),
-                    ..state.clone()
-                };
-                self.journal.append(self.flash.get_mut(), trial)?;
-                (state.active.other(), target.image, BootKind::Trial)
+            Phase::Pending(target) => self.try_trial(&state, target, policy.trial_boots, policy)?,
+            Phase::Trial { target, boots_left } if boots_left > 0 => {
+                self.try_trial(&state, target, boots_left, policy)?
             }
-            Phase::Trial(_) => {
-                let reverted = DeviceState {
-                    phase: Phase::Idle,
-                    ..state.clone()
-                };
-                self.journal.append(self.flash.get_mut(), reverted)?;
+            Phase::Trial { .. } => {
+                self.revert(&state)?;
                 (state.active, state.active_image, BootKind::Reverted)
             }
-            Phase::Idle | Phase::Updating { .. } => {
-                (state.active, state.active_image, BootKind::Confirmed)
-            }
+            Phase::Idle | Phase::Updating { .. } => confirmed,
         };
         let decision = BootDecision {
             slot,
@@ -188,14 +200,53 @@ impl<F: NorFlash> Updater<F> {
         Ok(decision)
     }
 
+    /// Boots `target` from the inactive slot on trial, recording first that one of `boots`
+    /// trial boots is used; or reverts if the slot fails its check.
+    fn try_trial(
+        &mut self,
+        state: &DeviceState,
+        target: UpdateTarget,
+        boots: u8,
+        policy: BootPolicy,
+    ) -> Result<(Slot, SlotImage, BootKind), Error> {
+        let slot = state.active.other();
+        if policy.verify_trial_boot {
+            let mut buf = [0u8; BOOT_CHECK_STEP];
+            let region = self.layout.slot(slot);
+            if !slot_matches(self.flash.get_mut(), region, &target.image, &mut buf)? {
+                self.revert(state)?;
+                return Ok((state.active, state.active_image, BootKind::TrialCorrupt));
+            }
+        }
+        let trial = DeviceState {
+            phase: Phase::Trial {
+                target,
+                boots_left: boots.max(1) - 1,
+            },
+            ..state.clone()
+        };
+        self.journal.append(self.flash.get_mut(), trial)?;
+        Ok((slot, target.image, BootKind::Trial))
+    }
+
+    /// Records that the update is abandoned and the confirmed model stays.
+    fn revert(&mut self, state: &DeviceState) -> Result<(), Error> {
+        let idle = DeviceState {
+            phase: Phase::Idle,
+            ..state.clone()
+        };
+        self.journal.append(self.flash.get_mut(), idle)
+    }
+
     /// Commits the model on trial: its slot becomes the active slot and its security counter
     /// the committed counter. Only valid after [`Updater::boot`] returned a trial in this
-    /// power cycle; a no-op when there is nothing to confirm (idle).
+    /// power cycle; a no-op when there is nothing to confirm (idle). If it fails, the model
+    /// stays on trial; [`Updater::cancel`] then reliably rejects it.
     pub fn confirm(&mut self) -> Result<(), Error> {
         let state = self.state().clone();
         match (&state.phase, &mut self.booted) {
             (Phase::Idle, _) => Ok(()),
-            (Phase::Trial(target), Some(decision)) if decision.kind == BootKind::Trial => {
+            (Phase::Trial { target, .. }, Some(decision)) if decision.kind == BootKind::Trial => {
                 let confirmed = DeviceState {
                     active: state.active.other(),
                     active_image: target.image,
@@ -216,11 +267,8 @@ impl<F: NorFlash> Updater<F> {
         if self.state().phase == Phase::Idle {
             return Ok(());
         }
-        let idle = DeviceState {
-            phase: Phase::Idle,
-            ..self.state().clone()
-        };
-        self.journal.append(self.flash.get_mut(), idle)
+        let state = self.state().clone();
+        self.revert(&state)
     }
 
     /// Starts applying a bundle, or resumes it if the journal shows this same bundle in
@@ -236,53 +284,18 @@ impl<F: NorFlash> Updater<F> {
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
         let state = self.journal.state().clone();
         let header = admit.admit(header_bytes, signature, state.committed_counter)?;
-        if let Phase::Trial(_) = state.phase {
-            return Err(Error::UpdateDuringTrial);
-        }
-        let erase_size = F::ERASE_SIZE as u64;
-        if header.chunk_align() % erase_size != 0 {
-            return Err(Error::ChunkAlignBelowEraseSize {
-                chunk_align: header.chunk_align(),
-                erase_size: F::ERASE_SIZE,
-            });
-        }
-        let target_slot = state.active.other();
-        let target_region = self.layout.slot(target_slot);
-        if header.result_len > u64::from(target_region.len) {
-            return Err(Error::SlotTooSmall {
-                needed: header.result_len,
-                slot_len: u64::from(target_region.len),
-            });
-        }
-        let full_image = header.flags.contains(Flags::FULL_IMAGE);
-        if !full_image
-            && (header.base_len != state.active_image.len
-                || header.base_sha256 != state.active_image.sha256)
-        {
-            return Err(Error::BaseNotActiveImage);
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(header_bytes);
-        hasher.update(signature);
-        let target = UpdateTarget {
-            bundle_hash: hasher.finalize(),
-            image: SlotImage {
-                len: header.result_len,
-                sha256: header.result_sha256,
-            },
-            security_counter: header.security_counter,
-        };
+        let target = self.check_fits(&state, &header, header_bytes, signature)?;
         let in_progress = match &state.phase {
             Phase::Updating {
                 target: current,
                 checkpoint,
-            } if current.bundle_hash == target.bundle_hash => Some(checkpoint.clone()),
+            } if current.bundle_hash == target.bundle_hash => Some(*checkpoint),
             _ => None,
         };
-        // The RAM check (inside the decoder) comes before anything is written.
-        let decoder = match &in_progress {
-            Some(Some(checkpoint)) => PayloadDecoder::resume(&header, work, checkpoint)?,
-            _ => PayloadDecoder::new(&header, work)?,
+        // The RAM check (inside the stream) comes before anything is written.
+        let stream = match &in_progress {
+            Some(Some(checkpoint)) => PayloadStream::resume(&header, work, checkpoint)?,
+            _ => PayloadStream::new(&header, work)?,
         };
         let Self {
             flash,
@@ -293,7 +306,7 @@ impl<F: NorFlash> Updater<F> {
         let flash: &'u RefCell<F> = flash;
         let mut base = FlashBase::new(flash, layout.slot(state.active));
         if in_progress.is_none() {
-            if !full_image {
+            if !header.flags.contains(Flags::FULL_IMAGE) {
                 admit.check_base(&header, &mut base)?;
             }
             let updating = DeviceState {
@@ -305,17 +318,78 @@ impl<F: NorFlash> Updater<F> {
             };
             journal.append(&mut *flash.borrow_mut(), updating)?;
         }
-        let result = FlashResult::new(flash, target_region, decoder.output_offset())?;
+        let target_slot = state.active.other();
+        let result = FlashResult::new(flash, layout.slot(target_slot), stream.output_offset())?;
         Ok(UpdateSession::new(
             flash,
             journal,
-            decoder,
+            stream,
             base,
             result,
             target,
-            target_slot,
+            layout.slot(target_slot),
             header.payload_len,
             in_progress.is_some(),
         ))
     }
+
+    /// The checks only the journal and the layout can make: no trial running, the bundle
+    /// resumable on this flash, its result fitting the inactive slot, its base the confirmed
+    /// model, and no newer update in progress or pending that it would replace. Returns what
+    /// the journal records for the update.
+    fn check_fits(
+        &self,
+        state: &DeviceState,
+        header: &BundleHeader,
+        header_bytes: &[u8; HEADER_LEN],
+        signature: &[u8; SIGNATURE_LEN],
+    ) -> Result<UpdateTarget, Error> {
+        if let Phase::Trial { .. } = state.phase {
+            return Err(Error::UpdateDuringTrial);
+        }
+        if header.chunk_align() % F::ERASE_SIZE as u64 != 0 {
+            return Err(Error::ChunkAlignBelowEraseSize {
+                chunk_align: header.chunk_align(),
+                erase_size: F::ERASE_SIZE,
+            });
+        }
+        let target_region = self.layout.slot(state.active.other());
+        if header.result_len > u64::from(target_region.len) {
+            return Err(Error::SlotTooSmall {
+                needed: header.result_len,
+                slot_len: u64::from(target_region.len),
+            });
+        }
+        if !header.flags.contains(Flags::FULL_IMAGE)
+            && (header.base_len != state.active_image.len
+                || header.base_sha256 != state.active_image.sha256)
+        {
+            return Err(Error::BaseNotActiveImage);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(header_bytes);
+        hasher.update(signature);
+        let bundle_hash = hasher.finalize();
+        if let Some(current) = state.phase.target() {
+            if current.bundle_hash != bundle_hash
+                && header.security_counter < current.security_counter
+            {
+                return Err(Error::CounterBelowPending {
+                    bundle: header.security_counter,
+                    pending: current.security_counter,
+                });
+            }
+        }
+        Ok(UpdateTarget {
+            bundle_hash,
+            image: SlotImage {
+                len: header.result_len,
+                sha256: header.result_sha256,
+            },
+            security_counter: header.security_counter,
+        })
+    }
 }
+
+/// Bytes read per step when a trial slot is re-checked at boot.
+const BOOT_CHECK_STEP: usize = 64;

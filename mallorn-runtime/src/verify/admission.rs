@@ -88,9 +88,19 @@ pub fn check_model(header: &BundleHeader, model_id: [u8; 8]) -> Result<(), Error
     Ok(())
 }
 
-/// The bundle's security counter must be strictly greater than the committed one: equal is a
-/// replay, lower a rollback.
+/// The largest security counter a bundle may carry (and so a device may commit): far beyond
+/// any lineage, and far enough below `u64::MAX` that no signed bundle can leave a device
+/// unable to take another update.
+pub const MAX_SECURITY_COUNTER: u64 = u32::MAX as u64;
+
+/// The bundle's security counter must be strictly greater than the committed one (equal is a
+/// replay, lower a rollback) and at most [`MAX_SECURITY_COUNTER`].
 pub fn check_counter(header: &BundleHeader, committed_counter: u64) -> Result<(), Error> {
+    if header.security_counter > MAX_SECURITY_COUNTER {
+        return Err(Error::CounterOutOfRange {
+            bundle: header.security_counter,
+        });
+    }
     if header.security_counter <= committed_counter {
         return Err(Error::CounterNotIncreasing {
             bundle: header.security_counter,

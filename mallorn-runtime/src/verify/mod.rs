@@ -4,7 +4,8 @@
 //! `docs/bundle-format.md`.
 //!
 //! The device order is [`admit`] (header, signature, SKU, model, counter), then
-//! [`check_base`], then the payload decoder, which checks the payload and result digests.
+//! [`check_base`], then the payload stream, which authenticates every payload segment before
+//! decoding it; the result is read back from the slot and checked against its digest.
 
 pub mod admission;
 pub mod base;
@@ -14,7 +15,7 @@ pub mod signature;
 pub mod trusted_key;
 
 pub use admission::{
-    UnsignedPolicy, admit, authenticate, authenticate_with_policy, check_counter, check_model,
+    MAX_SECURITY_COUNTER, UnsignedPolicy, admit, authenticate, authenticate_with_policy, check_counter, check_model,
     check_sku,
 };
 pub use base::check_base;

@@ -12,7 +12,7 @@ use mallorn_runtime::Error;
 use mallorn_runtime::hash::sha256;
 use mallorn_runtime::sim::SimFlash;
 use mallorn_runtime::storage::VerifyingAdmit;
-use mallorn_runtime::storage::{BootKind, FlashLayout, Slot, SlotImage, Updater};
+use mallorn_runtime::storage::{BootKind, BootPolicy, FlashLayout, Slot, SlotImage, Updater};
 use mallorn_runtime::verify::DeviceContext;
 use wakeword_device_firmware::sku::{wakeword_m4_1mb as m4, wakeword_s3_8mb as s3};
 use wakeword_device_firmware::{ApplyError, apply_bundle};
@@ -89,7 +89,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
     };
     let mut updater =
         Updater::provision(&mut flash, device.layout, Slot::A, provisioned, old_counter).unwrap();
-    assert_eq!(updater.boot().unwrap().kind, BootKind::Confirmed);
+    assert_eq!(updater.boot(BootPolicy::DEFAULT).unwrap().kind, BootKind::Confirmed);
 
     let mut work = vec![0; device.ram_buffer];
     let mut scratch = [0u8; 256];
@@ -101,7 +101,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
 
     // Reboot: the new model boots on trial, from slot B, and is the latest release.
     let mut updater = Updater::open(&mut flash, device.layout).unwrap();
-    let boot = updater.boot().unwrap();
+    let boot = updater.boot(BootPolicy::DEFAULT).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Trial, Slot::B));
     let mut loaded = vec![0; expected.len()];
     updater.read_slot(Slot::B, 0, &mut loaded).unwrap();
@@ -112,7 +112,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
     reboot(updater);
 
     let mut updater = Updater::open(&mut flash, device.layout).unwrap();
-    let boot = updater.boot().unwrap();
+    let boot = updater.boot(BootPolicy::DEFAULT).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Confirmed, Slot::B));
     Ok(())
 }

@@ -35,6 +35,11 @@ impl JournalGeometry {
         }
     }
 
+    /// Record slots in the whole region.
+    pub(crate) const fn slots(&self) -> u32 {
+        self.banks * self.per_bank
+    }
+
     /// Flash offset of a bank.
     pub(crate) const fn bank_offset(&self, bank: u32) -> u64 {
         self.region.offset as u64 + bank as u64 * self.bank_len as u64
@@ -59,18 +64,18 @@ mod tests {
         let g = JournalGeometry::new(Region::new(0, 8192), 4096, 8);
         assert_eq!(
             (g.rec_len, g.bank_len, g.banks, g.per_bank),
-            (376, 4096, 2, 10)
+            (208, 4096, 2, 19)
         );
         let g = JournalGeometry::new(Region::new(0, 8192), 4096, 256);
         assert_eq!(
             (g.rec_len, g.bank_len, g.banks, g.per_bank),
-            (512, 4096, 2, 8)
+            (256, 4096, 2, 16)
         );
         // Tiny erase blocks: a bank spans several of them.
         let g = JournalGeometry::new(Region::new(0, 1024), 128, 4);
         assert_eq!(
             (g.rec_len, g.bank_len, g.banks, g.per_bank),
-            (376, 384, 2, 1)
+            (208, 256, 4, 1)
         );
     }
 }

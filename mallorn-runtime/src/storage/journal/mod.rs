@@ -16,9 +16,6 @@ use crate::storage::journal::geometry::JournalGeometry;
 use crate::storage::journal::record::{Decoded, MAX_RECORD_LEN, decode, encode};
 use crate::storage::state::DeviceState;
 
-/// Bytes compared per step when a written record is read back.
-const VERIFY_STEP: usize = 64;
-
 /// The journal of one device, with the current state and where the next record goes.
 #[derive(Debug, Clone)]
 pub(crate) struct Journal {
@@ -28,31 +25,53 @@ pub(crate) struct Journal {
     /// Next record slot to write in `bank`; `per_bank` when the next append must first erase
     /// the following bank (the bank is full, or it was not erased in this power cycle).
     next: u32,
-    /// Sequence number of the newest record.
+    /// Sequence number of the newest record, or of the last write attempted (an attempt
+    /// consumes its number even when it fails: the record may have landed).
     seq: u32,
     state: DeviceState,
+    /// Slots that failed to read when the journal was opened.
+    unreadable: u32,
 }
 
 impl Journal {
     /// Reads the journal: the valid record with the highest sequence number is the state.
+    /// A slot that fails to read is skipped and counted, never trusted: the state comes from
+    /// the slots that read.
     pub(crate) fn open<F: NorFlash>(
         flash: &mut F,
         geometry: JournalGeometry,
     ) -> Result<Self, Error> {
         let mut buf = [0u8; MAX_RECORD_LEN];
         let slot = &mut buf[..geometry.rec_len];
-        let mut newest: Option<(u32, u32, u32, DeviceState)> = None;
+        let mut newest: Option<(u32, u32, DeviceState)> = None;
+        let mut unreadable = 0u32;
         for bank in 0..geometry.banks {
             for index in 0..geometry.per_bank {
-                flash_io::read(flash, geometry.slot_offset(bank, index), slot)?;
+                if flash_io::read(flash, geometry.slot_offset(bank, index), slot).is_err() {
+                    unreadable += 1;
+                    continue;
+                }
                 if let Decoded::Valid { seq, state } = decode(slot) {
                     if newest.as_ref().is_none_or(|n| seq > n.0) {
-                        newest = Some((seq, bank, index, state));
+                        newest = Some((seq, bank, state));
                     }
                 }
             }
         }
-        let (seq, bank, _, state) = newest.ok_or(Error::JournalBlank)?;
+        let (seq, bank, state) = newest.ok_or(if unreadable > 0 {
+            Error::JournalUnreadable { unreadable }
+        } else {
+            Error::JournalBlank
+        })?;
+        // An unreadable slot may hold a record newer than any that read (written after it,
+        // then damaged). Its number is below `seq` plus the number of slots, so the next
+        // record skips that far and outranks it should it ever read again.
+        let seq = if unreadable > 0 {
+            seq.checked_add(geometry.slots())
+                .ok_or(Error::JournalExhausted)?
+        } else {
+            seq
+        };
         // The first append of this power cycle goes to a freshly erased bank: a write torn by
         // the last power cut may have left a slot that reads erased but is not (a partly
         // programmed word, its ECC bits), so nothing read back after a cut is written into.
@@ -63,6 +82,7 @@ impl Journal {
             next,
             seq,
             state,
+            unreadable,
         })
     }
 
@@ -83,6 +103,7 @@ impl Journal {
             next: 0,
             seq: 0,
             state: state.clone(),
+            unreadable: 0,
         };
         journal.append(flash, state)?;
         Ok(journal)
@@ -93,9 +114,14 @@ impl Journal {
         &self.state
     }
 
-    /// Sequence number of the current state's record.
+    /// Sequence number of the current state's record (or of a later failed attempt).
     pub(crate) fn seq(&self) -> u32 {
         self.seq
+    }
+
+    /// Slots that failed to read when the journal was opened.
+    pub(crate) fn unreadable(&self) -> u32 {
+        self.unreadable
     }
 
     /// Appends a record for `state`, which becomes the current state once it is written and
@@ -117,22 +143,19 @@ impl Journal {
             self.next = 0;
         }
         let index = self.next;
-        // Move on before writing: a failed write may leave the slot dirty.
+        // Move on before writing: a failed write may leave the slot dirty. The number is
+        // consumed too: a write reported failed may have landed, and the next record must
+        // outrank it.
         self.next += 1;
+        self.seq = seq;
         let mut buf = [0u8; MAX_RECORD_LEN];
         let record = &mut buf[..g.rec_len];
         encode(&state, seq, record);
         let at = g.slot_offset(self.bank, index);
-        flash_io::write(flash, at, record)?;
-        let mut back = [0u8; VERIFY_STEP];
-        for (i, expected) in record.chunks(VERIFY_STEP).enumerate() {
-            let got = &mut back[..expected.len()];
-            flash_io::read(flash, at + (i * VERIFY_STEP) as u64, got)?;
-            if got != expected {
-                return Err(Error::JournalWriteFailed);
-            }
-        }
-        self.seq = seq;
+        flash_io::write_verified(flash, at, record).map_err(|e| match e {
+            Error::ProgramVerifyFailed { .. } => Error::JournalWriteFailed,
+            other => other,
+        })?;
         self.state = state;
         Ok(())
     }
@@ -148,7 +171,7 @@ mod tests {
     type Flash = SimFlash<8, 1024, 4>;
 
     fn geometry() -> JournalGeometry {
-        // 3 banks of 1 KiB, 2 records (376 bytes) each.
+        // 3 banks of 1 KiB, 4 records (208 bytes) each.
         JournalGeometry::new(Region::new(1024, 3 * 1024), 1024, 8)
     }
 
@@ -167,12 +190,12 @@ mod tests {
             assert_eq!(reopened.seq(), n + 1);
             assert_eq!(reopened.bank, j.bank);
         }
-        // 40 records in banks of 2: the ring went round more than six times.
-        assert_eq!(f.counts().erases, 3 + 19);
+        // 40 records in banks of 4: the ring went round three times.
+        assert_eq!(f.counts().erases, 3 + 9);
         // After a reboot the first append starts a fresh bank.
         let mut reopened = Journal::open(&mut f, geometry()).unwrap();
         reopened.append(&mut f, updating(40)).unwrap();
-        assert_eq!(f.counts().erases, 3 + 20);
+        assert_eq!(f.counts().erases, 3 + 10);
         assert_eq!((reopened.bank, reopened.next), ((j.bank + 1) % 3, 1));
         assert_eq!(f.refused_writes(), 0);
     }
@@ -243,14 +266,14 @@ mod tests {
         f.replay_interrupted(
             &FlashOp::Write {
                 offset: torn_at,
-                data: vec![0xFF; 376],
+                data: vec![0xFF; 208],
             },
             7,
         )
         .unwrap();
         f.reboot();
         assert!(
-            f.bytes()[torn_at as usize..][..376]
+            f.bytes()[torn_at as usize..][..208]
                 .iter()
                 .all(|&b| b == 0xFF)
         );
@@ -271,7 +294,7 @@ mod tests {
             j.append(&mut f, updating(n)).unwrap();
         }
         // Bank 2 is blank; fill its first slot with garbage as a half-finished erase would.
-        f.program_at(1024 + 2 * 1024, &[0x5A; 376]);
+        f.program_at(1024 + 2 * 1024, &[0x5A; 208]);
         let mut j = Journal::open(&mut f, geometry()).unwrap();
         assert_eq!(j.state(), &updating(3));
         j.append(&mut f, updating(4)).unwrap();

@@ -11,7 +11,7 @@ use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
 /// The four bytes that open every record.
 pub const RECORD_MAGIC: [u8; 4] = *b"MLRJ";
 /// The journal format version this runtime reads and writes.
-pub const JOURNAL_FORMAT_VERSION: u16 = 1;
+pub const JOURNAL_FORMAT_VERSION: u16 = 2;
 /// Bytes of a record before padding, CRC included.
 pub const RECORD_RAW_LEN: usize = CRC_AT + 4;
 /// Largest padded record (the raw record rounded up to the largest supported write size).
@@ -64,6 +64,9 @@ pub(crate) fn encode(state: &DeviceState, seq: u32, out: &mut [u8]) {
         put_image(&mut raw[96..136], &target.image);
         raw[136..144].copy_from_slice(&target.security_counter.to_le_bytes());
     }
+    if let Phase::Trial { boots_left, .. } = state.phase {
+        raw[15] = boots_left;
+    }
     if let Phase::Updating {
         checkpoint: Some(checkpoint),
         ..
@@ -93,7 +96,7 @@ fn decode_valid(bytes: &[u8]) -> Option<(u32, DeviceState)> {
         || u16::from_le_bytes([raw[4], raw[5]]) != JOURNAL_FORMAT_VERSION
         || usize::from(u16::from_le_bytes([raw[6], raw[7]])) != bytes.len()
         || u32::from_le_bytes(array(&raw[CRC_AT..])) != CRC32.checksum(&raw[..CRC_AT])
-        || raw[15] != 0
+        || raw[12] != 3 && raw[15] != 0
     {
         return None;
     }
@@ -117,7 +120,10 @@ fn decode_valid(bytes: &[u8]) -> Option<(u32, DeviceState)> {
                 .then(|| Checkpoint::from_bytes(&array(&raw[CHECKPOINT_AT..CRC_AT]))),
         },
         (2, false) => Phase::Pending(target),
-        (3, false) => Phase::Trial(target),
+        (3, false) => Phase::Trial {
+            target,
+            boots_left: raw[15],
+        },
         _ => return None,
     };
     Some((
@@ -173,11 +179,13 @@ pub(crate) mod tests {
                     security_counter: 10,
                 },
                 checkpoint: Some(Checkpoint {
-                    chunks_done: chunks,
-                    payload_offset: 77,
-                    output_offset: 4096,
-                    payload_hash: crate::hash::Sha256::new().save(),
-                    output_hash: crate::hash::Sha256::new().save(),
+                    progress: crate::apply::Progress {
+                        chunks_done: chunks,
+                        payload_offset: 77,
+                        output_offset: 4096,
+                    },
+                    wire_offset: 544,
+                    segment_sha256: [3; 32],
                 }),
             },
         }
@@ -185,8 +193,8 @@ pub(crate) mod tests {
 
     #[test]
     fn layout_constants() {
-        assert_eq!(RECORD_RAW_LEN, 376);
-        assert_eq!(MAX_RECORD_LEN, 512);
+        assert_eq!(RECORD_RAW_LEN, 208);
+        assert_eq!(MAX_RECORD_LEN, 256);
     }
 
     #[test]
@@ -201,14 +209,21 @@ pub(crate) mod tests {
                 checkpoint: None,
             },
             Phase::Pending(target),
-            Phase::Trial(target),
+            Phase::Trial {
+                target,
+                boots_left: 0,
+            },
+            Phase::Trial {
+                target,
+                boots_left: 2,
+            },
         ];
         for phase in phases {
             let state = DeviceState {
                 phase,
                 ..full.clone()
             };
-            let mut slot = [0u8; 384];
+            let mut slot = [0u8; 224];
             encode(&state, 42, &mut slot);
             assert!(slot[RECORD_RAW_LEN..].iter().all(|&b| b == 0xFF));
             assert_eq!(decode(&slot), Decoded::Valid { seq: 42, state });
@@ -217,19 +232,19 @@ pub(crate) mod tests {
 
     #[test]
     fn blank_and_wrong_slot_length() {
-        assert_eq!(decode(&[0xFF; 376]), Decoded::Blank);
-        let mut slot = [0u8; 384];
+        assert_eq!(decode(&[0xFF; 208]), Decoded::Blank);
+        let mut slot = [0u8; 224];
         encode(&updating(1), 1, &mut slot);
         // A record written for another slot length (another write size) is not accepted.
-        assert_eq!(decode(&slot[..376]), Decoded::Garbage);
+        assert_eq!(decode(&slot[..208]), Decoded::Garbage);
     }
 
     proptest! {
         #[test]
-        fn any_torn_prefix_or_flipped_bit_is_garbage(cut in 0usize..376, flip in 0usize..376 * 8) {
-            let mut slot = [0u8; 376];
+        fn any_torn_prefix_or_flipped_bit_is_garbage(cut in 0usize..208, flip in 0usize..208 * 8) {
+            let mut slot = [0u8; 208];
             encode(&updating(5), 5, &mut slot);
-            let mut torn = [0xFFu8; 376];
+            let mut torn = [0xFFu8; 208];
             torn[..cut].copy_from_slice(&slot[..cut]);
             let accepted = matches!(decode(&torn), Decoded::Valid { .. });
             prop_assert!(!accepted, "a torn record was accepted");

@@ -24,7 +24,7 @@
 /* Work buffer the update applier may use (ram-buffer), and what every bundle for this SKU
  * needs at least (smallest coding). */
 #define MALLORN_RAM_BUFFER UINT32_C(8192)
-#define MALLORN_WORK_LEN UINT32_C(2824)
+#define MALLORN_WORK_LEN UINT32_C(6952)
 
 /* Public keys whose signatures this device accepts. */
 #define MALLORN_TRUSTED_KEY_COUNT 2

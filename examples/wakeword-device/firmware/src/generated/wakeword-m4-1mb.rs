@@ -21,7 +21,7 @@ pub const WRITE_SIZE: usize = 8;
 pub const RAM_BUFFER: usize = 8192;
 /// Work buffer every bundle built for this SKU needs at least (smallest coding). Give the
 /// updater up to `RAM_BUFFER` bytes: more than this makes fewer, larger flash writes.
-pub const WORK_LEN: usize = 2824;
+pub const WORK_LEN: usize = 6952;
 /// Public keys whose signatures this device accepts.
 pub const TRUSTED_KEYS: [::mallorn_runtime::verify::TrustedKey; 2] = [
     // keys/example-release.pem.pub

@@ -1,0 +1,163 @@
+//! The payload as it arrives: wire fragments of any size go through the
+//! [`Authenticator`], and only authenticated plain bytes reach the [`PayloadDecoder`]. Every
+//! checkpoint it reports was reached on authenticated bytes alone.
+
+use crate::apply::authenticator::{Authenticator, SegmentResume};
+use crate::apply::checkpoint::Checkpoint;
+use crate::apply::decoder::PayloadDecoder;
+use crate::apply::workspace::Workspace;
+use crate::error::Error;
+use crate::format::BundleHeader;
+use crate::format::segments::Segments;
+use crate::image::{BaseImage, ResultImage};
+
+/// What one call to [`PayloadStream::feed`] achieved.
+#[derive(Debug)]
+#[must_use = "bytes not consumed must be fed again"]
+pub struct StreamFed {
+    /// Wire bytes of the fragment consumed. Call `feed` again with the rest.
+    pub consumed: usize,
+    /// Set when a chunk completed: persist it to resume from here after a power cut.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Authenticates and decodes one bundle's payload.
+pub struct PayloadStream<'w> {
+    layout: Segments,
+    auth: Authenticator<'w>,
+    decoder: PayloadDecoder<'w>,
+}
+
+impl<'w> PayloadStream<'w> {
+    /// Starts at the beginning of the payload described by `header` (whose signature the
+    /// caller has checked), using `work` (at least `header.ram_required` bytes) for every
+    /// buffer.
+    pub fn new(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
+        let layout = header.segments()?;
+        let mut ws = Workspace::split(header, work)?;
+        let segment = core::mem::take(&mut ws.segment);
+        Ok(Self {
+            layout,
+            auth: Authenticator::new(layout, header.payload_sha256, segment)?,
+            decoder: PayloadDecoder::new(header, ws)?,
+        })
+    }
+
+    /// Continues from a checkpoint reported by an earlier run over the same bundle. The
+    /// result image must still hold the first `checkpoint.progress.output_offset` bytes.
+    pub fn resume(
+        header: &BundleHeader,
+        work: &'w mut [u8],
+        checkpoint: &Checkpoint,
+    ) -> Result<Self, Error> {
+        let layout = header.segments()?;
+        let mut ws = Workspace::split(header, work)?;
+        let segment = core::mem::take(&mut ws.segment);
+        let plain = checkpoint.progress.payload_offset;
+        let resume = SegmentResume {
+            segment: if plain == layout.plain_len {
+                layout.count
+            } else {
+                layout.segment_of(plain)
+            },
+            sha256: checkpoint.segment_sha256,
+        };
+        if checkpoint.wire_offset != layout.wire_start(resume.segment).min(layout.wire_len) {
+            return Err(Error::CorruptPayload {
+                offset: plain,
+                reason: "checkpoint does not fit this bundle",
+            });
+        }
+        Ok(Self {
+            layout,
+            auth: Authenticator::resume(layout, resume, plain, segment)?,
+            decoder: PayloadDecoder::resume(header, ws, &checkpoint.progress)?,
+        })
+    }
+
+    /// Wire payload offset the next fragment must start at.
+    pub fn wire_offset(&self) -> u64 {
+        self.auth.wire_offset()
+    }
+
+    /// Result bytes produced so far.
+    pub fn output_offset(&self) -> u64 {
+        self.decoder.output_offset()
+    }
+
+    /// Whether the whole payload was authenticated and decoded.
+    pub fn is_complete(&self) -> bool {
+        self.auth.is_complete() && self.decoder.is_complete()
+    }
+
+    /// The chunk decoder (for tracing on hosts).
+    pub fn decoder(&mut self) -> &mut PayloadDecoder<'w> {
+        &mut self.decoder
+    }
+
+    /// Consumes wire bytes from `wire`, which must start at [`PayloadStream::wire_offset`].
+    /// Returns right after a chunk completes (then `checkpoint` is set: persist it and call
+    /// `feed` again with the rest of the fragment, even if that is empty, since authenticated
+    /// bytes may wait), or once the whole fragment is consumed and nothing waits (then
+    /// `checkpoint` is `None`). A segment that fails authentication is an error that leaves
+    /// the stream usable: feed again from `wire_offset`.
+    pub fn feed<B: BaseImage, R: ResultImage>(
+        &mut self,
+        wire: &[u8],
+        base: &mut B,
+        result: &mut R,
+    ) -> Result<StreamFed, Error> {
+        let mut consumed = 0;
+        loop {
+            let pending = self.auth.pending();
+            if !pending.is_empty() {
+                let fed = self.decoder.feed(pending, base, result)?;
+                self.auth.release(fed.consumed);
+                if let Some(progress) = fed.checkpoint {
+                    let resume = self.auth.resume_point(progress.payload_offset);
+                    return Ok(StreamFed {
+                        consumed,
+                        checkpoint: Some(Checkpoint {
+                            progress,
+                            wire_offset: self.layout.wire_start(resume.segment).min(self.layout.wire_len),
+                            segment_sha256: resume.sha256,
+                        }),
+                    });
+                }
+                if fed.consumed == 0 {
+                    return Err(Error::CorruptPayload {
+                        offset: self.decoder.payload_offset(),
+                        reason: "decoder made no progress",
+                    });
+                }
+                continue;
+            }
+            let rest = &wire[consumed..];
+            if rest.is_empty() {
+                return Ok(StreamFed {
+                    consumed,
+                    checkpoint: None,
+                });
+            }
+            if self.auth.is_complete() {
+                return Err(Error::PayloadTooLong);
+            }
+            consumed += self.auth.push(rest)?;
+        }
+    }
+
+    /// Checks that the whole payload was authenticated and decoded; returns the segment
+    /// buffer, free for reading the result back.
+    pub fn finish(mut self) -> Result<&'w mut [u8], Error> {
+        if !self.auth.is_complete() {
+            // An empty stream is one empty segment: nothing to feed, still to authenticate.
+            self.auth.push(&[])?;
+            self.auth.release(0);
+        }
+        if !self.auth.is_complete() {
+            return Err(Error::PayloadTruncated);
+        }
+        self.decoder.finish()?;
+        Ok(self.auth.into_buffer())
+    }
+}
