@@ -96,7 +96,7 @@ impl Checked {
                     .collect();
                 let line = serde_json::Value::Array(array).to_string();
                 if json_on_stdout {
-                    println!("{line}");
+                    outln!("{line}");
                 } else if !self.diagnostics.is_empty() {
                     eprintln!("{line}");
                 }

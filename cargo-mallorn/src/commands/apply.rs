@@ -74,7 +74,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 None => "UNSIGNED".into(),
             }
         ),
-        MessageFormat::Json => println!(
+        MessageFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "reason": "bundle-applied",

@@ -135,7 +135,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 }
             );
         }
-        MessageFormat::Json => println!(
+        MessageFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "reason": "bundle-built",

@@ -40,7 +40,7 @@ pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
     }
     match inspect_model(&args.file, &bytes, json) {
         Ok(report) => {
-            print!("{report}");
+            out!("{report}");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -34,7 +34,7 @@ pub fn run(path: &Path, bytes: &[u8], base: Option<&Path>, json: bool) -> ExitCo
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            print!(
+            out!(
                 "{}",
                 if json {
                     render_json(&name, bytes.len(), &report)

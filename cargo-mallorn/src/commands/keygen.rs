@@ -44,9 +44,9 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
     let pem = public.to_spki_pem();
     match global.message_format {
         MessageFormat::Human => {
-            println!("key id      {key_id}");
-            println!("public key  {public_hex}");
-            print!("{pem}");
+            outln!("key id      {key_id}");
+            outln!("public key  {public_hex}");
+            out!("{pem}");
         }
         MessageFormat::Json => {
             let json = serde_json::json!({
@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
                 "private_key_file": args.output,
                 "public_key_file": public_path,
             });
-            println!("{json}");
+            outln!("{json}");
         }
     }
     eprintln!(

@@ -32,32 +32,34 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
     if args.json || global.message_format == MessageFormat::Json {
         let mut value = serde_json::to_value(&summary).expect("plain data serializes");
         value["output_dir"] = output_dir.into();
-        println!("{value}");
+        outln!("{value}");
         return Ok(ExitCode::SUCCESS);
     }
     for target in &summary.targets {
-        println!(
+        outln!(
             "{}: {}, work RAM {} bytes",
-            target.sku, target.coding_detail, target.work_len
+            target.sku,
+            target.coding_detail,
+            target.work_len
         );
         for note in &target.notes {
-            println!("  note: {note}");
+            outln!("  note: {note}");
         }
         for bundle in summary.bundles.iter().filter(|b| b.sku == target.sku) {
             let what = match &bundle.from {
                 Some(from) => format!("{} {from} -> {}", bundle.model, bundle.to),
                 None => format!("{} {} full image", bundle.model, bundle.to),
             };
-            println!("  {what:<32} {:<5}  {}", bundle.kind, bundle.path);
+            outln!("  {what:<32} {:<5}  {}", bundle.kind, bundle.path);
         }
         for generated in &target.generated {
             match &generated.source_tree {
-                Some(copy) => println!("  generated {} -> {copy}", generated.path),
-                None => println!("  generated {}", generated.path),
+                Some(copy) => outln!("  generated {} -> {copy}", generated.path),
+                None => outln!("  generated {}", generated.path),
             }
         }
     }
-    println!(
+    outln!(
         "{} bundles for {} targets into {output_dir}",
         summary.bundles.len(),
         summary.targets.len()

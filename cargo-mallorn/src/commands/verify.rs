@@ -66,14 +66,14 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> ExitCode {
     match verify(args) {
         Ok(verified) => {
             match global.message_format {
-                MessageFormat::Human => print!("{}", describe(args, &verified)),
-                MessageFormat::Json => println!("{}", json(args, &verified)),
+                MessageFormat::Human => out!("{}", describe(args, &verified)),
+                MessageFormat::Json => outln!("{}", json(args, &verified)),
             }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             if global.message_format == MessageFormat::Json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "ok": false, "error": failure.message })
                 );
