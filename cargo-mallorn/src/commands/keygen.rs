@@ -21,6 +21,16 @@ pub struct KeygenArgs {
 
 /// Generates and writes the key pair, then prints the public half.
 pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
+    // `keygen -o keys/release.key` right after `init`: the folder may not exist yet.
+    if let Some(folder) = args.output.parent().filter(|f| !f.as_os_str().is_empty())
+        && let Err(source) = std::fs::create_dir_all(folder)
+    {
+        eprintln!(
+            "{:?}",
+            miette::miette!("cannot create the folder {}: {source}", folder.display())
+        );
+        return ExitCode::from(exit::FAILURE);
+    }
     let written = SigningKey::generate().and_then(|key| {
         let public_path = write_key_pair(&args.output, &key)?;
         Ok((key.public_key(), public_path))
