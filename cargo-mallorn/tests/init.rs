@@ -136,6 +136,47 @@ fn the_templates_examples_are_valid_once_uncommented() {
     );
 }
 
+/// Runs `cargo-mallorn <args>` in `dir` under umask 022, as a login shell would.
+fn mallorn_umask_022(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_cargo-mallorn"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("sh runs")
+}
+
+#[cfg(unix)]
+#[test]
+fn init_writes_ordinary_files_and_keygen_a_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    cargo_new(dir.path(), "fw");
+    let package = dir.path().join("fw");
+    let mode = |name: &str| {
+        std::fs::metadata(package.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let init = mallorn_umask_022(&package, &["mallorn", "init"]);
+    assert!(init.status.success(), "{init:?}");
+    assert_eq!(mode("Mallorn.toml"), 0o644);
+    assert_eq!(mode("mallorn.schema.json"), 0o644);
+    let keygen = mallorn_umask_022(&package, &["keygen", "-o", "keys/release.key"]);
+    assert!(keygen.status.success(), "{keygen:?}");
+    assert_eq!(
+        mode("keys/release.key"),
+        0o600,
+        "the private key stays private"
+    );
+    assert_eq!(mode("keys/release.key.pub"), 0o644);
+}
+
 /// The key names in `init`'s template are the ones `keygen -o keys/release.key` writes.
 #[test]
 fn init_and_keygen_as_documented_agree_on_key_names() {

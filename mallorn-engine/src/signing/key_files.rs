@@ -117,8 +117,13 @@ fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyErro
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = builder.tempfile_in(folder).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
+    let mut file = builder
+        .tempfile_in(folder)
+        .map_err(|e| write_error(crate::atomic_write::without_temp_path(e)))?;
+    // Through the std::fs::File: NamedTempFile's own Write adds the temporary path to errors.
+    file.as_file_mut()
+        .write_all(contents)
+        .map_err(write_error)?;
     file.as_file().sync_all().map_err(write_error)?;
     file.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
