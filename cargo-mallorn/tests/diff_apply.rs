@@ -298,3 +298,58 @@ fn inspect_shows_header_operations_and_tensors() {
         "{text}"
     );
 }
+
+/// Errors name the user's file once, never a temporary file; a new output is "created".
+#[test]
+fn apply_names_the_users_file_once_and_says_created() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = mallorn(d, &["diff", old, new, "-o", "b.mlrn", "--key", "dev.key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(d.join("a-file"), b"").unwrap();
+    let apply = |output: &str| {
+        mallorn(
+            d,
+            &[
+                "apply",
+                old,
+                "b.mlrn",
+                "-o",
+                output,
+                "--public-key",
+                "dev.key.pub",
+            ],
+        )
+    };
+    let out = apply("a-file/new.tflite");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write a-file/new.tflite"), "{err}");
+    assert!(!err.contains(".mallorn-tmp"), "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+
+    let out = mallorn(
+        d,
+        &["diff", old, new, "-o", "a-file/b.mlrn", "--key", "dev.key"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a-file/b.mlrn") && !err.contains(".mallorn-tmp"),
+        "{err}"
+    );
+
+    let out = apply("out.tflite");
+    assert!(
+        stderr(&out).starts_with("created out.tflite"),
+        "{}",
+        stderr(&out)
+    );
+    let out = apply("out.tflite");
+    assert!(
+        stderr(&out).starts_with("replaced out.tflite"),
+        "{}",
+        stderr(&out)
+    );
+}

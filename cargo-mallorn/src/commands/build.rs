@@ -7,6 +7,7 @@
 //! `--message-format json`, stdout carries JSON lines with a `reason` field, as cargo's do:
 //! `bundle-built`, `file-generated`, `source-file-written`, `stale-file`, `build-finished`.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -66,6 +67,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
             .as_ref()
             .map_or(&Quiet as &dyn BuildObserver, |p| p),
     };
+    let existed = existing_source_tree_files(&loaded, &args.targets);
     let result = build::build(&loaded, &options);
     if let Some(progress) = &progress {
         progress.bar.finish_and_clear();
@@ -90,9 +92,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         );
     }
     if json {
-        print_json(&report);
+        print_json(&report, &existed);
     } else {
-        print_human(&report, started.elapsed().as_secs_f64());
+        print_human(&report, &existed, started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -165,7 +167,23 @@ pub(crate) fn build_error(error: BuildError) -> miette::Report {
     miette::Report::new(diagnostic)
 }
 
-fn print_json(report: &BuildReport) {
+/// The generated source-tree files (as written in Mallorn.toml) that exist before the build,
+/// so that the report can say "created" for the others.
+fn existing_source_tree_files(loaded: &LoadedManifest, targets: &[String]) -> HashSet<String> {
+    let Ok(plan) = build::plan(loaded, targets) else {
+        return HashSet::new();
+    };
+    let base = loaded.base_dir();
+    plan.summary(loaded)
+        .targets
+        .iter()
+        .flat_map(|target| &target.generated)
+        .filter_map(|file| file.source_tree.clone())
+        .filter(|written| base.join(written).exists())
+        .collect()
+}
+
+fn print_json(report: &BuildReport, existed: &HashSet<String>) {
     if let Some(index) = &report.index {
         for a in &index.artefacts {
             outln!(
@@ -187,7 +205,10 @@ fn print_json(report: &BuildReport) {
         }
     }
     for path in &report.source_tree_written {
-        outln!("{}", json!({"reason": "source-file-written", "path": path}));
+        outln!(
+            "{}",
+            json!({"reason": "source-file-written", "path": path, "created": !existed.contains(path)})
+        );
     }
     outln!(
         "{}",
@@ -197,10 +218,15 @@ fn print_json(report: &BuildReport) {
     );
 }
 
-fn print_human(report: &BuildReport, seconds: f64) {
+fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {
     let out = display_path(&report.output_dir);
     for path in &report.source_tree_written {
-        outln!("updated {path}");
+        let verb = if existed.contains(path) {
+            "updated"
+        } else {
+            "created"
+        };
+        outln!("{verb} {path}");
     }
     let Some(index) = &report.index else {
         outln!(
