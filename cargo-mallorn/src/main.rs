@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod diagnostics;
 mod exit;
+mod header_view;
 mod manifest;
 mod package;
 mod target_dir;

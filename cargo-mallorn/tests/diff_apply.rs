@@ -353,3 +353,103 @@ fn apply_names_the_users_file_once_and_says_created() {
         stderr(&out)
     );
 }
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `inspect` does not call an altered bundle signed: it names the claimed key as not
+/// verified, and with --public-key verifies it (and refuses the altered one).
+#[test]
+fn inspect_verifies_signatures_only_with_a_public_key() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = mallorn(d, &["diff", old, new, "-o", "b.mlrn", "--key", "dev.key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut forged = std::fs::read(d.join("b.mlrn")).unwrap();
+    forged[100] ^= 1; // inside the signature
+    std::fs::write(d.join("forged.mlrn"), &forged).unwrap();
+
+    let out = mallorn(d, &["inspect", "forged.mlrn"]);
+    assert!(out.status.success());
+    let shown = text(&out.stdout);
+    assert!(shown.contains(", not verified"), "{shown}");
+    assert!(!shown.contains("signed            yes"), "{shown}");
+    let out = mallorn(d, &["inspect", "forged.mlrn", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signature"], "not_verified");
+
+    let out = mallorn(
+        d,
+        &["inspect", "forged.mlrn", "--public-key", "dev.key.pub"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(stderr(&out).contains("signature"), "{}", stderr(&out));
+    let out = mallorn(d, &["inspect", "b.mlrn", "--public-key", "dev.key.pub"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text(&out.stdout).contains(", verified"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// One header view: `inspect --json` and `verify --message-format json` show the same header
+/// fields with the same names and values; decoders and flags are arrays; operation names are
+/// identifiers.
+#[test]
+fn inspect_and_verify_share_one_json_header() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = mallorn(d, &["diff", old, new, "-o", "b.mlrn", "--key", "dev.key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = mallorn(d, &["inspect", "b.mlrn", "--json", "--base", old]);
+    let inspect: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mallorn(
+        d,
+        &[
+            "verify",
+            "b.mlrn",
+            "--public-key",
+            "dev.key.pub",
+            "--message-format",
+            "json",
+        ],
+    );
+    let verify: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "format_version",
+        "flags",
+        "decoders",
+        "coder_profile",
+        "chunk_align",
+        "key_id",
+        "model_id",
+        "sku_id",
+        "from_version",
+        "to_version",
+        "security_counter",
+        "base_len",
+        "base_sha256",
+        "result_len",
+        "result_sha256",
+        "payload_len",
+        "payload_sha256",
+        "ram_required",
+        "error_bound_bits",
+    ] {
+        assert!(!inspect[field].is_null(), "inspect lacks {field}");
+        assert_eq!(inspect[field], verify[field], "{field}");
+    }
+    assert!(inspect["decoders"].is_array(), "{}", inspect["decoders"]);
+    assert_eq!(inspect["flags"], serde_json::json!(["lossless"]));
+    for name in inspect["operations"].as_object().unwrap().keys() {
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "operation name {name:?} is not an identifier"
+        );
+    }
+}
