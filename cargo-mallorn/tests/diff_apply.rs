@@ -223,7 +223,7 @@ fn refusals_leave_no_output() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 
-    // A RAM budget no codec profile fits is refused up front.
+    // A RAM budget no allowed decoder fits is refused up front.
     let out = mallorn(
         d,
         &[
@@ -236,6 +236,8 @@ fn refusals_leave_no_output() {
             "dev.key",
             "--buffer-limit",
             "1KiB",
+            "--decoders",
+            "smallest",
         ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -299,6 +301,134 @@ fn inspect_shows_header_operations_and_tensors() {
     );
 }
 
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `diff` binds what `build` binds, says what it chose (defaults marked), and the bundle
+/// passes `verify` for exactly that model and SKU.
+#[test]
+fn diff_takes_builds_choices_and_reports_them() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            old,
+            new,
+            "-o",
+            "b.mlrn",
+            "--key",
+            "dev.key",
+            "--model",
+            "okay-nabu",
+            "--sku",
+            "board-2",
+            "--from-version",
+            "1.0.0",
+            "--to-version",
+            "1.1.0",
+            "--counter",
+            "7",
+            "--decoders",
+            "stored,smallest",
+            "--profile",
+            "compact",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "model \"okay-nabu\", SKU \"board-2\", versions 1.0.0 -> 1.1.0, security counter 7"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "decoders allowed stored, smallest; coded with smallest, profile compact (as given)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("work RAM "), "{err}");
+    let out = mallorn(
+        d,
+        &[
+            "verify",
+            "b.mlrn",
+            "--public-key",
+            "dev.key.pub",
+            "--model",
+            "okay-nabu",
+            "--sku",
+            "board-2",
+            "--committed-counter",
+            "6",
+            "--message-format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["from_version"], "1.0.0");
+    assert_eq!(v["to_version"], "1.1.0");
+    assert_eq!(v["security_counter"], 7);
+    assert_eq!(v["coder_profile"], 1);
+
+    // Without the flags: the defaults, printed as such.
+    let out = mallorn(d, &["diff", old, new, "-o", "c.mlrn", "--unsigned"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("model \"model\" (default), SKU \"default\" (default), versions 0.0.0 (default) -> 0.0.1 (default), security counter 1 (default)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("decoders allowed stored, fast, smallest (default); coded with smallest, profile large (largest that fits 64 KiB)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn diff_explains_a_buffer_limit_too_small_and_bad_names() {
+    let (dir, old, new) = models();
+    let d = dir.path();
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let base = ["diff", old, new, "-o", "b.mlrn", "--key", "dev.key"];
+    let run = |extra: &[&str]| mallorn(d, &[&base[..], extra].concat());
+
+    // Only the smallest decoder allowed, and 2 KiB: the hint is about the RAM, not erase size.
+    let out = run(&["--buffer-limit", "2KiB", "--decoders", "smallest"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--buffer-limit"), "{err}");
+    assert!(!err.contains("--erase-size"), "{err}");
+    assert!(!d.join("b.mlrn").exists());
+    // With every decoder allowed, 2 KiB is enough for the fast one, as in `build`.
+    let out = run(&["--buffer-limit", "2KiB"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("coded with fast"), "{}", stderr(&out));
+    std::fs::remove_file(d.join("b.mlrn")).unwrap();
+
+    for (flags, says) in [
+        (&["--model", "Okay Nabu"][..], "not a valid model name"),
+        (&["--sku", "my board"][..], "not a valid SKU"),
+        (&["--to-version", "1.2"][..], "--to-version"),
+        (&["--counter", "ten"][..], "--counter"),
+        (
+            &["--profile", "large", "--buffer-limit", "16KiB"][..],
+            "--profile large needs",
+        ),
+    ] {
+        let out = run(flags);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{flags:?}: {}", stderr(&out));
+        assert!(!d.join("b.mlrn").exists());
+    }
+}
+
 /// Errors name the user's file once, never a temporary file; a new output is "created".
 #[test]
 fn apply_names_the_users_file_once_and_says_created() {
@@ -352,10 +482,6 @@ fn apply_names_the_users_file_once_and_says_created() {
         "{}",
         stderr(&out)
     );
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `inspect` does not call an altered bundle signed: it names the claimed key as not
