@@ -17,6 +17,7 @@ mod exit;
 mod header_view;
 mod manifest;
 mod package;
+mod progress;
 mod target_dir;
 
 use std::process::ExitCode;

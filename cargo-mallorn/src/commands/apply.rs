@@ -9,6 +9,8 @@ use mallorn_engine::bundle::apply_signed_bundle_to_file;
 use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
 use miette::Context;
 
+use crate::progress;
+
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::{CommandResult, UsageError, error_report, read_file};
 
@@ -54,7 +56,15 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         ..VerifyPolicy::default()
     };
     let existed = args.output.exists();
+    let spinner = progress::spinner(
+        global.message_format,
+        old.len().max(bundle.len()) as u64,
+        "applying",
+    );
     let applied = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
     let verified = applied
         .map_err(|error| error_report(&error))
         .wrap_err_with(|| {

@@ -28,6 +28,7 @@ use miette::{Context, IntoDiagnostic};
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::build::build_error;
 use crate::commands::{CommandResult, UsageError, read_file};
+use crate::progress;
 
 /// Header defaults when the flags are not given.
 const DEFAULT_MODEL: &str = "model";
@@ -363,6 +364,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let old = read_file(&args.old)?;
     let new = read_file(&args.new)?;
     eprint!("{}", choice.report);
+    let spinner = progress::spinner(global.message_format, new.len() as u64, "encoding");
     let built = build_unit(
         &choice.coding,
         choice.coding.builds_deltas().then_some(old.as_slice()),
@@ -370,6 +372,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         choice.identity,
         key.as_ref(),
     );
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
     let built = built.into_diagnostic()?;
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
