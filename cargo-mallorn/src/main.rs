@@ -6,12 +6,18 @@
 //! Exit codes: 0 success, 1 the command ran and failed (invalid manifest, rejected bundle,
 //! stale generated files), 2 usage error (bad command line).
 
+#![deny(clippy::print_stdout)]
+
+#[macro_use]
+mod output;
 mod cli;
 mod commands;
 mod diagnostics;
 mod exit;
+mod header_view;
 mod manifest;
 mod package;
+mod progress;
 mod target_dir;
 
 use std::process::ExitCode;

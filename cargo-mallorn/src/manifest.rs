@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mallorn_engine::signing::sibling_public_key;
 use mallorn_manifest::{Diagnostic, LoadedManifest, MANIFEST_FILE_NAME, Manifest, ManifestError};
 use miette::miette;
 
@@ -96,7 +97,7 @@ impl Checked {
                     .collect();
                 let line = serde_json::Value::Array(array).to_string();
                 if json_on_stdout {
-                    println!("{line}");
+                    outln!("{line}");
                 } else if !self.diagnostics.is_empty() {
                     eprintln!("{line}");
                 }
@@ -110,12 +111,17 @@ pub fn check(global: &GlobalArgs) -> miette::Result<Checked> {
     let path = locate(global)?;
     let display = display_path(&path);
     match Manifest::load(&path) {
-        Ok(manifest) => Ok(Checked {
-            display,
-            text: manifest.text().to_owned(),
-            diagnostics: manifest.warnings().to_vec(),
-            manifest: Some(manifest),
-        }),
+        Ok(manifest) => {
+            let text = manifest.text().to_owned();
+            let mut diagnostics = manifest.warnings().to_vec();
+            point_at_existing_public_keys(&mut diagnostics, &text, &path);
+            Ok(Checked {
+                display,
+                text,
+                diagnostics,
+                manifest: Some(manifest),
+            })
+        }
         Err(ManifestError::Invalid(invalid)) => Ok(Checked {
             display,
             text: invalid.text,
@@ -131,6 +137,32 @@ pub fn check(global: &GlobalArgs) -> miette::Result<Checked> {
             Err(miette!(help = help, "cannot read {display}: {source}"))
         }
         Err(other) => Err(miette!("{other}")),
+    }
+}
+
+/// A trusted key that does not exist is often the `.pub` of a key `keygen` named `.key.pub`
+/// (or the reverse): the hint then names the file that does exist.
+fn point_at_existing_public_keys(diagnostics: &mut [Diagnostic], text: &str, manifest: &Path) {
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    for diagnostic in diagnostics
+        .iter_mut()
+        .filter(|d| d.code == "missing-trusted-key")
+    {
+        let Some(written) = text
+            .get(diagnostic.span.start..diagnostic.span.end)
+            .map(|quoted| quoted.trim_matches(|c| c == '"' || c == '\''))
+        else {
+            continue;
+        };
+        if let Some(existing) = sibling_public_key(&dir.join(written)) {
+            let name = existing.file_name().unwrap_or_default().to_string_lossy();
+            let shown = Path::new(written).with_file_name(&*name);
+            diagnostic.hint = Some(format!(
+                "`{}` exists beside it: `cargo mallorn keygen -o FILE` writes the public key to \
+                 FILE.pub; list that file here",
+                shown.display()
+            ));
+        }
     }
 }
 

@@ -182,9 +182,25 @@ fn plan_lists_every_bundle_for_ci_matrices() {
 
     let human = mallorn(dir.path(), &["plan", "--target", "wakeword-m4-1mb"]);
     assert_eq!(human.code, 0, "{}", human.stderr);
+    // `build` publishes the full image under a delta's name when the delta is not worth it:
+    // the plan says so rather than promising a delta.
     assert!(human.stdout.contains(
-        "  okay-nabu 1.0.0 -> 3.0.0         delta  wakeword-m4-1mb/okay-nabu/okay-nabu-1.0.0-to-3.0.0.mlrn"
+        "  okay-nabu 1.0.0 -> 3.0.0         delta/full  wakeword-m4-1mb/okay-nabu/okay-nabu-1.0.0-to-3.0.0.mlrn"
     ), "{}", human.stdout);
+    assert!(
+        human.stdout.contains(
+            "a delta larger than 90% of the full image is published as the full image (full-image-threshold 0.9)"
+        ),
+        "{}",
+        human.stdout
+    );
+    let delta = plan["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "delta")
+        .unwrap();
+    assert_eq!(delta["full_image_threshold"], 0.9);
     assert!(!human.stdout.contains("wakeword-s3-8mb"));
 }
 
@@ -302,5 +318,27 @@ fn unsigned_builds_need_a_flag_and_are_flagged() {
         run.stderr.contains("warning: the bundles are UNSIGNED"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn build_says_created_for_new_source_files_and_updated_for_changed_ones() {
+    let dir = example();
+    let d = dir.path();
+    let rust = "firmware/src/generated/wakeword-m4-1mb.rs";
+    let header = "firmware/include/wakeword-m4-1mb/mallorn.h";
+    std::fs::remove_file(d.join(rust)).unwrap();
+    std::fs::write(d.join(header), "/* stale */\n").unwrap();
+    let run = mallorn(d, &["build", "--target", "wakeword-m4-1mb"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!("created {rust}\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("updated {header}\n")),
+        "{}",
+        run.stdout
     );
 }

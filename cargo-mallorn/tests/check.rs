@@ -207,8 +207,8 @@ fn the_documented_example_is_valid() {
     for file in [
         "models/okay_nabu-1.0.0.tflite",
         "models/okay_nabu-1.1.0.tflite",
-        "keys/release.pub",
-        "keys/next.pub",
+        "keys/release.key.pub",
+        "keys/next.key.pub",
     ] {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -135,3 +135,103 @@ fn the_templates_examples_are_valid_once_uncommented() {
         "only the not-yet-created public key is flagged"
     );
 }
+
+/// Runs `cargo-mallorn <args>` in `dir` under umask 022, as a login shell would.
+fn mallorn_umask_022(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_cargo-mallorn"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("sh runs")
+}
+
+#[cfg(unix)]
+#[test]
+fn init_writes_ordinary_files_and_keygen_a_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    cargo_new(dir.path(), "fw");
+    let package = dir.path().join("fw");
+    let mode = |name: &str| {
+        std::fs::metadata(package.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let init = mallorn_umask_022(&package, &["mallorn", "init"]);
+    assert!(init.status.success(), "{init:?}");
+    assert_eq!(mode("Mallorn.toml"), 0o644);
+    assert_eq!(mode("mallorn.schema.json"), 0o644);
+    let keygen = mallorn_umask_022(&package, &["keygen", "-o", "keys/release.key"]);
+    assert!(keygen.status.success(), "{keygen:?}");
+    assert_eq!(
+        mode("keys/release.key"),
+        0o600,
+        "the private key stays private"
+    );
+    assert_eq!(mode("keys/release.key.pub"), 0o644);
+}
+
+/// The key names in `init`'s template are the ones `keygen -o keys/release.key` writes.
+#[test]
+fn init_and_keygen_as_documented_agree_on_key_names() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_new(dir.path(), "fw");
+    let package = dir.path().join("fw");
+    assert_eq!(mallorn(&package, &["init"]).code, 0);
+    let keygen = mallorn(&package, &["keygen", "-o", "keys/release.key"]);
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    // Uncomment the [signing] example as it stands.
+    let toml = std::fs::read_to_string(package.join("Mallorn.toml")).unwrap();
+    let signing: String = toml
+        .lines()
+        .map(|line| match line {
+            "# [signing]" => "[signing]".to_owned(),
+            l if l.starts_with("# key-file") || l.starts_with("# trusted-keys") => {
+                l[2..].to_owned()
+            }
+            l => l.to_owned(),
+        })
+        .map(|line| line + "\n")
+        .collect();
+    assert!(signing.contains("\n[signing]\n"), "{signing}");
+    std::fs::write(package.join("Mallorn.toml"), signing).unwrap();
+    let check = mallorn(&package, &["check", "--deny-warnings"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    let build = mallorn(&package, &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+}
+
+/// A trusted key named `.pub` where keygen wrote `.key.pub`: the hint names the existing file.
+#[test]
+fn a_missing_public_key_points_at_the_one_that_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(mallorn(d, &["keygen", "-o", "keys/release.key"]).code, 0);
+    std::fs::write(
+        d.join("Mallorn.toml"),
+        "schema-version = 1\n[signing]\nkey-file = \"keys/release.key\"\n\
+         trusted-keys = [\"keys/release.pub\"]\n",
+    )
+    .unwrap();
+    let check = mallorn(d, &["check"]);
+    assert!(
+        check
+            .stderr
+            .contains("`keys/release.key.pub` exists beside it"),
+        "{}",
+        check.stderr
+    );
+    let verify = mallorn(d, &["verify", "x.mlrn", "--public-key", "keys/release.pub"]);
+    assert_eq!(verify.code, 1);
+    assert!(
+        verify.stderr.contains("not found") && verify.stderr.contains("keys/release.key.pub"),
+        "{}",
+        verify.stderr
+    );
+}

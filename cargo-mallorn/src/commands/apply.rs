@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use mallorn_engine::bundle::apply_signed_bundle_to_file;
 use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
-use miette::{Context, IntoDiagnostic};
+use miette::Context;
+
+use crate::progress;
 
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::commands::{CommandResult, UsageError, read_file};
+use crate::commands::{CommandResult, UsageError, error_report, read_file};
 
 /// Arguments of `cargo mallorn apply`.
 #[derive(Debug, clap::Args)]
@@ -44,7 +46,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let keys = args
         .public_keys
         .iter()
-        .map(|path| PublicKey::load(path).into_diagnostic())
+        .map(|path| PublicKey::load(path).map_err(|e| error_report(&e)))
         .collect::<miette::Result<Vec<_>>>()?;
     let old = read_file(&args.old)?;
     let bundle = read_file(&args.bundle)?;
@@ -53,8 +55,18 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         allow_unsigned: args.allow_unsigned,
         ..VerifyPolicy::default()
     };
-    let verified = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output)
-        .into_diagnostic()
+    let existed = args.output.exists();
+    let spinner = progress::spinner(
+        global.message_format,
+        old.len().max(bundle.len()) as u64,
+        "applying",
+    );
+    let applied = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let verified = applied
+        .map_err(|error| error_report(&error))
         .wrap_err_with(|| {
             format!(
                 "{} was not applied to {}; nothing was written",
@@ -65,7 +77,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let h = &verified.header;
     match global.message_format {
         MessageFormat::Human => eprintln!(
-            "wrote {} ({} bytes, SHA-256 {}), {}",
+            "{} {} ({} bytes, SHA-256 {}), {}",
+            if existed { "replaced" } else { "created" },
             args.output.display(),
             h.result_len,
             hex(&h.result_sha256),
@@ -74,11 +87,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 None => "UNSIGNED".into(),
             }
         ),
-        MessageFormat::Json => println!(
+        MessageFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "reason": "bundle-applied",
                 "output": args.output,
+                "created": !existed,
                 "bytes": h.result_len,
                 "sha256": hex(&h.result_sha256),
                 "signed_by": verified.signed_by.map(|id| hex(&id)),

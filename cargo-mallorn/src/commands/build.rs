@@ -7,6 +7,7 @@
 //! `--message-format json`, stdout carries JSON lines with a `reason` field, as cargo's do:
 //! `bundle-built`, `file-generated`, `source-file-written`, `stale-file`, `build-finished`.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -66,6 +67,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
             .as_ref()
             .map_or(&Quiet as &dyn BuildObserver, |p| p),
     };
+    let existed = existing_source_tree_files(&loaded, &args.targets);
     let result = build::build(&loaded, &options);
     if let Some(progress) = &progress {
         progress.bar.finish_and_clear();
@@ -74,7 +76,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         Ok(report) => report,
         Err(error) => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     json!({"reason": "build-finished", "success": false, "error": error.to_string()})
                 );
@@ -90,9 +92,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         );
     }
     if json {
-        print_json(&report);
+        print_json(&report, &existed);
     } else {
-        print_human(&report, started.elapsed().as_secs_f64());
+        print_human(&report, &existed, started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -104,14 +106,14 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
     let json = global.message_format == MessageFormat::Json;
     for file in &stale {
         if json {
-            println!(
+            outln!(
                 "{}",
                 json!({"reason": "stale-file", "path": file.written, "exists": file.current.is_some()})
             );
         } else {
             let current = file.current.as_deref().unwrap_or("");
             let diff = similar::TextDiff::from_lines(current, &file.expected);
-            print!(
+            out!(
                 "{}",
                 diff.unified_diff().context_radius(3).header(
                     &format!("{} (committed)", file.written),
@@ -121,7 +123,7 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
         }
     }
     if json {
-        println!(
+        outln!(
             "{}",
             json!({"reason": "build-finished", "success": stale.is_empty(), "check": true,
                    "checked": checked, "stale": stale.iter().map(|f| &f.written).collect::<Vec<_>>()})
@@ -165,10 +167,26 @@ pub(crate) fn build_error(error: BuildError) -> miette::Report {
     miette::Report::new(diagnostic)
 }
 
-fn print_json(report: &BuildReport) {
+/// The generated source-tree files (as written in Mallorn.toml) that exist before the build,
+/// so that the report can say "created" for the others.
+fn existing_source_tree_files(loaded: &LoadedManifest, targets: &[String]) -> HashSet<String> {
+    let Ok(plan) = build::plan(loaded, targets) else {
+        return HashSet::new();
+    };
+    let base = loaded.base_dir();
+    plan.summary(loaded)
+        .targets
+        .iter()
+        .flat_map(|target| &target.generated)
+        .filter_map(|file| file.source_tree.clone())
+        .filter(|written| base.join(written).exists())
+        .collect()
+}
+
+fn print_json(report: &BuildReport, existed: &HashSet<String>) {
     if let Some(index) = &report.index {
         for a in &index.artefacts {
-            println!(
+            outln!(
                 "{}",
                 json!({"reason": "bundle-built", "sku": a.sku, "model": a.model, "from": a.from,
                        "to": a.to, "kind": a.kind, "path": a.path, "size": a.size,
@@ -178,7 +196,7 @@ fn print_json(report: &BuildReport) {
         }
         for target in &index.targets {
             for file in &target.generated {
-                println!(
+                outln!(
                     "{}",
                     json!({"reason": "file-generated", "sku": target.sku, "kind": file.kind,
                            "path": file.path, "source_tree": file.source_tree})
@@ -187,9 +205,12 @@ fn print_json(report: &BuildReport) {
         }
     }
     for path in &report.source_tree_written {
-        println!("{}", json!({"reason": "source-file-written", "path": path}));
+        outln!(
+            "{}",
+            json!({"reason": "source-file-written", "path": path, "created": !existed.contains(path)})
+        );
     }
-    println!(
+    outln!(
         "{}",
         json!({"reason": "build-finished", "success": true, "up_to_date": report.up_to_date,
                "output_dir": display_path(&report.output_dir), "bundles": report.bundle_count,
@@ -197,25 +218,33 @@ fn print_json(report: &BuildReport) {
     );
 }
 
-fn print_human(report: &BuildReport, seconds: f64) {
+fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {
     let out = display_path(&report.output_dir);
     for path in &report.source_tree_written {
-        println!("updated {path}");
+        let verb = if existed.contains(path) {
+            "updated"
+        } else {
+            "created"
+        };
+        outln!("{verb} {path}");
     }
     let Some(index) = &report.index else {
-        println!(
+        outln!(
             "{out} is up to date ({} bundles); nothing to rebuild",
             report.bundle_count
         );
         return;
     };
     for target in &index.targets {
-        println!(
+        outln!(
             "{}: {}, work RAM {} of {} bytes",
-            target.sku, target.coding_detail, target.work_len, target.ram_buffer
+            target.sku,
+            target.coding_detail,
+            target.work_len,
+            target.ram_buffer
         );
         for note in &target.notes {
-            println!("  note: {note}");
+            outln!("  note: {note}");
         }
         for a in index.artefacts.iter().filter(|a| a.sku == target.sku) {
             let what = match &a.from {
@@ -234,14 +263,16 @@ fn print_human(report: &BuildReport, seconds: f64) {
                 }
                 _ => a.kind.clone(),
             };
-            println!("  {what:<32} {:>10}  {detail}", size(a.size));
+            outln!("  {what:<32} {:>10}  {detail}", size(a.size));
         }
         let generated: Vec<_> = target.generated.iter().map(|g| g.path.as_str()).collect();
-        println!("  generated {}", generated.join(", "));
+        outln!("  generated {}", generated.join(", "));
     }
-    println!(
+    outln!(
         "built {} bundles ({} encoded, {} reused) into {out} in {seconds:.1} s",
-        report.bundle_count, report.encoded, report.reused
+        report.bundle_count,
+        report.encoded,
+        report.reused
     );
 }
 

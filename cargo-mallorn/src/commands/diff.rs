@@ -1,23 +1,83 @@
 //! `cargo mallorn diff OLD NEW -o BUNDLE`: builds one bundle that turns OLD into NEW, applies
-//! it with the runtime's decoder to check it, signs it and writes it atomically. The bundle
-//! fits a device whose flash erases `--erase-size` bytes and whose applier may use
-//! `--buffer-limit` bytes of work RAM.
+//! it with the runtime's decoder to check it, signs it and writes it atomically.
+//!
+//! It codes exactly as `cargo mallorn build` codes a `[[target]]`: the same decoder choice
+//! (`--decoders`, like `[target.codec] decoders`, tried smallest, fast, stored), the same
+//! profile rule (the largest that fits `--buffer-limit`, like `ram-buffer`, unless `--profile`
+//! says otherwise) and the same chunking (`--erase-size`, like `[target.flash] erase-size`).
+//! The header binds `--model`, `--sku`, `--from-version`, `--to-version` and `--counter`.
+//! What it chose, defaults included, is printed on stderr.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::ValueEnum;
 use mallorn_engine::atomic_write::write_atomically;
+use mallorn_engine::build::Coding;
+use mallorn_engine::build::bundles::build_unit;
+use mallorn_engine::build::coding::{choose, profile_name};
 use mallorn_engine::build::versions::header_version;
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::EncodeOptions;
+use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
-use mallorn_manifest::parse_size;
-use mallorn_runtime::format::{model_id, sku_id};
+use mallorn_manifest::{CodecPolicy, Decoder, FlashGeometry, Target, format_size, parse_size};
+use mallorn_runtime::apply::required_work_len;
+use mallorn_runtime::codec::smallest::Profile;
+use mallorn_runtime::format::{Decoders, model_id, sku_id};
 use miette::{Context, IntoDiagnostic};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::build::build_error;
 use crate::commands::{CommandResult, UsageError, read_file};
+use crate::progress;
+
+/// Header defaults when the flags are not given.
+const DEFAULT_MODEL: &str = "model";
+const DEFAULT_SKU: &str = "default";
+const DEFAULT_FROM: semver::Version = semver::Version::new(0, 0, 0);
+const DEFAULT_TO: semver::Version = semver::Version::new(0, 0, 1);
+const DEFAULT_COUNTER: u64 = 1;
+
+/// A decoder the device's firmware includes (as in Mallorn.toml's `decoders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecoderArg {
+    /// Bytes copied as they are (full images only).
+    Stored,
+    /// Fast decoder, modest ratio, no model RAM.
+    Fast,
+    /// Best ratio, slower; its model RAM depends on the profile.
+    Smallest,
+}
+
+impl From<DecoderArg> for Decoder {
+    fn from(arg: DecoderArg) -> Self {
+        match arg {
+            DecoderArg::Stored => Decoder::Stored,
+            DecoderArg::Fast => Decoder::Fast,
+            DecoderArg::Smallest => Decoder::Smallest,
+        }
+    }
+}
+
+/// A model-size profile of the smallest decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// About 2 KiB of model state.
+    Tiny,
+    /// About 17 KiB of model state.
+    Compact,
+    /// About 35 KiB of model state.
+    Large,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(arg: ProfileArg) -> Self {
+        match arg {
+            ProfileArg::Tiny => Profile::Tiny,
+            ProfileArg::Compact => Profile::Compact,
+            ProfileArg::Large => Profile::Large,
+        }
+    }
+}
 
 /// Arguments of `cargo mallorn diff`.
 #[derive(Debug, clap::Args)]
@@ -31,34 +91,44 @@ pub struct Args {
     /// Where to write the bundle.
     #[arg(short, long, value_name = "BUNDLE")]
     pub output: PathBuf,
-    /// Work RAM the device's applier may use (bytes, or "16KiB"): picks the largest codec
-    /// profile that fits and is stated in the bundle header.
+    /// Work RAM the device's applier may use (bytes, or "16KiB"), like `ram-buffer`: picks the
+    /// best allowed decoder and the largest profile that fit; stated in the bundle header.
     #[arg(long, value_name = "BYTES", default_value = "64KiB")]
     pub buffer_limit: String,
     /// The device flash's erase size: chunks (the unit a power cut redoes) align to it.
     #[arg(long, value_name = "BYTES", default_value = "4KiB")]
     pub erase_size: String,
+    /// Decoders the device's firmware includes, like `[codec] decoders` (comma-separated).
+    /// Default: all of them.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_enum)]
+    pub decoders: Vec<DecoderArg>,
+    /// Profile of the smallest decoder. Default: the largest that fits --buffer-limit.
+    #[arg(long, value_name = "PROFILE", value_enum)]
+    pub profile: Option<ProfileArg>,
     /// Private signing key (PKCS#8 PEM). Without it, the key comes from $MALLORN_SIGNING_KEY.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Write an unsigned bundle when no key is given (development only: devices refuse it).
     #[arg(long)]
     pub unsigned: bool,
-    /// Model name bound into the header (must match the device's model).
-    #[arg(long, value_name = "NAME", default_value = "model")]
-    pub model: String,
-    /// Device SKU bound into the header (must match the device).
-    #[arg(long, value_name = "NAME", default_value = "default")]
-    pub sku: String,
-    /// Release version of OLD.
-    #[arg(long, value_name = "X.Y.Z", default_value = "0.0.0")]
-    pub from_version: semver::Version,
-    /// Release version of NEW.
-    #[arg(long, value_name = "X.Y.Z", default_value = "0.0.1")]
-    pub to_version: semver::Version,
+    /// Model name bound into the header (must match the device's model); a Mallorn.toml model
+    /// name: lower-case letters, digits, `-` and `_`. Default: "model".
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Device SKU bound into the header (must match the device); letters, digits, `.`, `-`
+    /// and `_`. Default: "default".
+    #[arg(long, value_name = "NAME")]
+    pub sku: Option<String>,
+    /// Release version of OLD (semver). Default: 0.0.0.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub from_version: Option<semver::Version>,
+    /// Release version of NEW (semver). Default: 0.0.1.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub to_version: Option<semver::Version>,
     /// Anti-rollback counter of NEW: devices accept only counters above their committed one.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub counter: u64,
+    /// Default: 1.
+    #[arg(long, value_name = "N")]
+    pub counter: Option<u64>,
 }
 
 fn size(arg: &str, flag: &str) -> Result<u64, UsageError> {
@@ -70,16 +140,214 @@ fn size(arg: &str, flag: &str) -> Result<u64, UsageError> {
     })
 }
 
-/// Builds, checks, signs and writes the bundle.
-pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
+/// `[a-z0-9][a-z0-9_-]*`, Mallorn.toml's rule for model names.
+fn is_valid_model_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Letters, digits, `.`, `-` and `_`, Mallorn.toml's rule for SKUs.
+fn is_valid_sku(sku: &str) -> bool {
+    !sku.is_empty()
+        && sku
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// A value and whether it was the default, for the report on stderr.
+fn shown<T: std::fmt::Display>(value: T, given: bool) -> String {
+    if given {
+        value.to_string()
+    } else {
+        format!("{value} (default)")
+    }
+}
+
+/// What `diff` decided from its flags.
+struct Choice {
+    coding: Coding,
+    buffer_limit: u64,
+    identity: BundleIdentity,
+    /// One line per decision, for stderr.
+    report: String,
+}
+
+/// Validates the flags and chooses the coding the way `build` chooses a target's.
+fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
     let buffer_limit = size(&args.buffer_limit, "--buffer-limit")?;
     let erase_size = size(&args.erase_size, "--erase-size")?;
-    let options = EncodeOptions::for_target(erase_size, buffer_limit).map_err(|e| UsageError {
-        message: e.to_string(),
-        help: Some(
-            "raise --buffer-limit, or give --erase-size as a power of two of at least 64".into(),
-        ),
+    if !erase_size.is_power_of_two() || !(64..=1 << 30).contains(&erase_size) {
+        return Err(UsageError {
+            message: format!(
+                "--erase-size {erase_size} is not a power of two between 64 B and 1 GiB"
+            ),
+            help: Some("give the flash's sector (erase block) size, e.g. --erase-size 4KiB".into()),
+        }
+        .into());
+    }
+    let model = args.model.as_deref().unwrap_or(DEFAULT_MODEL);
+    if !is_valid_model_name(model) {
+        return Err(UsageError {
+            message: format!("--model {model:?} is not a valid model name"),
+            help: Some("use lower-case letters, digits, `-` and `_`, starting with a letter or digit (e.g. `okay-nabu`), as in Mallorn.toml".into()),
+        }
+        .into());
+    }
+    let sku = args.sku.as_deref().unwrap_or(DEFAULT_SKU);
+    if !is_valid_sku(sku) {
+        return Err(UsageError {
+            message: format!("--sku {sku:?} is not a valid SKU"),
+            help: Some("use letters, digits, `.`, `-` and `_`, as in Mallorn.toml".into()),
+        }
+        .into());
+    }
+    let from = args.from_version.clone().unwrap_or(DEFAULT_FROM);
+    let to = args.to_version.clone().unwrap_or(DEFAULT_TO);
+    let counter = args.counter.unwrap_or(DEFAULT_COUNTER);
+    let decoders: Vec<Decoder> = if args.decoders.is_empty() {
+        Decoder::ALL.to_vec()
+    } else {
+        let mut list: Vec<Decoder> = Vec::new();
+        for decoder in args.decoders.iter().map(|&d| Decoder::from(d)) {
+            if !list.contains(&decoder) {
+                list.push(decoder);
+            }
+        }
+        list
+    };
+    let target = Target {
+        sku: sku.to_owned(),
+        ram_buffer: buffer_limit,
+        flash: FlashGeometry {
+            base: 0,
+            size: u64::MAX,
+            erase_size,
+            write_size: 1,
+        },
+        models: Vec::new(),
+        codec: CodecPolicy {
+            decoders: decoders.clone(),
+            ..CodecPolicy::default()
+        },
+        span: Default::default(),
+    };
+    let tiny = required_work_len(
+        Decoders(Decoders::STORED | Decoders::SMALLEST),
+        Profile::Tiny as u8,
+    );
+    let (mut coding, passed_over) = choose(&target).map_err(|error| {
+        miette::Report::new(UsageError {
+            message: format!("no allowed decoder fits --buffer-limit {}: {}", format_size(buffer_limit), match &error {
+                mallorn_engine::build::BuildError::NoDecoder { reasons, .. } => reasons.replace("ram-buffer", "--buffer-limit"),
+                other => other.to_string(),
+            }),
+            help: Some(format!(
+                "raise --buffer-limit (the smallest decoder needs {tiny} bytes with --profile tiny), or allow the fast or stored decoder with --decoders"
+            )),
+        })
     })?;
+    let profile_rule = match (args.profile, &mut coding) {
+        (
+            Some(profile),
+            Coding::Coder {
+                decoder: Decoder::Smallest,
+                options,
+            },
+        ) => {
+            options.profile = profile.into();
+            let needed = coding.work_len() as u64;
+            if needed > buffer_limit {
+                return Err(UsageError {
+                    message: format!(
+                        "--profile {} needs {needed} bytes of work RAM; --buffer-limit is {buffer_limit}",
+                        profile_name(profile.into())
+                    ),
+                    help: Some(format!(
+                        "raise --buffer-limit to at least {needed}, or leave out --profile to use the largest that fits"
+                    )),
+                }
+                .into());
+            }
+            "as given".to_owned()
+        }
+        (Some(profile), _) => {
+            return Err(UsageError {
+                message: format!(
+                    "--profile {} is for the smallest decoder, but the bundle is coded with {}",
+                    profile_name(profile.into()),
+                    coding.name()
+                ),
+                help: Some("leave out --profile, or allow smallest with --decoders and a --buffer-limit it fits".into()),
+            }
+            .into());
+        }
+        (None, _) => format!("largest that fits {}", format_size(buffer_limit)),
+    };
+    let mut report = format!(
+        "model {}, SKU {}, versions {} -> {}, security counter {}\n",
+        shown(format!("{model:?}"), args.model.is_some()),
+        shown(format!("{sku:?}"), args.sku.is_some()),
+        shown(&from, args.from_version.is_some()),
+        shown(&to, args.to_version.is_some()),
+        shown(counter, args.counter.is_some()),
+    );
+    let allowed = decoders
+        .iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    report += &format!(
+        "decoders allowed {}; coded with {}",
+        shown(allowed, !args.decoders.is_empty()),
+        coding.name()
+    );
+    if let Coding::Coder {
+        decoder: Decoder::Smallest,
+        options,
+    } = &coding
+    {
+        report += &format!(
+            ", profile {} ({profile_rule})",
+            profile_name(options.profile)
+        );
+    }
+    if !coding.builds_deltas() {
+        report += " (full image: OLD is not used)";
+    }
+    report += &format!(
+        "; work RAM {} of {} bytes (--buffer-limit{})\n",
+        coding.work_len(),
+        buffer_limit,
+        if args.buffer_limit == "64KiB" {
+            ", default"
+        } else {
+            ""
+        }
+    );
+    for note in passed_over {
+        report += &format!("note: {}\n", note.replace("ram-buffer", "--buffer-limit"));
+    }
+    let identity = BundleIdentity {
+        model_id: model_id(model),
+        sku_id: sku_id(sku),
+        from_version: header_version(model, &from).map_err(build_error)?,
+        to_version: header_version(model, &to).map_err(build_error)?,
+        security_counter: counter,
+    };
+    Ok(Choice {
+        coding,
+        buffer_limit,
+        identity,
+        report,
+    })
+}
+
+/// Builds, checks, signs and writes the bundle.
+pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
+    let choice = choose_coding(&args)?;
     let key = match KeySource::resolve(args.key.as_deref()) {
         Some(source) => Some(source.load().into_diagnostic()?),
         None if args.unsigned => None,
@@ -95,38 +363,42 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     };
     let old = read_file(&args.old)?;
     let new = read_file(&args.new)?;
-    let identity = BundleIdentity {
-        model_id: model_id(&args.model),
-        sku_id: sku_id(&args.sku),
-        from_version: header_version(&args.model, &args.from_version).map_err(build_error)?,
-        to_version: header_version(&args.model, &args.to_version).map_err(build_error)?,
-        security_counter: args.counter,
-    };
-    let built = build_bundle(&BundleRequest {
-        base: Some(&old),
-        target: &new,
-        identity,
-        options,
-        key: key.as_ref(),
-    })
-    .into_diagnostic()?;
+    eprint!("{}", choice.report);
+    let spinner = progress::spinner(global.message_format, new.len() as u64, "encoding");
+    let built = build_unit(
+        &choice.coding,
+        choice.coding.builds_deltas().then_some(old.as_slice()),
+        &new,
+        choice.identity,
+        key.as_ref(),
+    );
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let built = built.into_diagnostic()?;
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;
     let h = &built.header;
     let payload = h.payload_len;
+    let profile = match &choice.coding {
+        Coding::Coder {
+            decoder: Decoder::Smallest,
+            options,
+        } => Some(profile_name(options.profile)),
+        _ => None,
+    };
     match global.message_format {
         MessageFormat::Human => {
             eprintln!(
-                "wrote {}: {} bytes ({} payload) for {} -> {} bytes ({:.2}% of NEW), {} plan, profile {:?}, {} bytes of work RAM, {}",
+                "wrote {}: {} bytes ({} payload) for {} -> {} bytes ({:.2}% of NEW), {} plan, {} bytes of work RAM, {}",
                 args.output.display(),
                 built.bytes.len(),
                 payload,
                 old.len(),
                 new.len(),
                 100.0 * built.bytes.len() as f64 / new.len().max(1) as f64,
-                format!("{:?}", built.plan).to_lowercase(),
-                options.profile,
+                built.plan,
                 h.ram_required,
                 if key.is_some() {
                     format!("signed by key {}", hex(&h.key_id))
@@ -135,7 +407,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 }
             );
         }
-        MessageFormat::Json => println!(
+        MessageFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "reason": "bundle-built",
@@ -144,13 +416,31 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 "payload_bytes": payload,
                 "old_bytes": old.len(),
                 "new_bytes": new.len(),
-                "plan": format!("{:?}", built.plan).to_lowercase(),
-                "profile": format!("{:?}", options.profile).to_lowercase(),
+                "plan": built.plan,
+                "coding": choice.coding.name(),
+                "profile": profile,
                 "ram_required": h.ram_required,
+                "buffer_limit": choice.buffer_limit,
                 "signed": key.is_some(),
                 "key_id": hex(&h.key_id),
             })
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_manifest_rules() {
+        assert!(is_valid_model_name("okay-nabu_2"));
+        assert!(!is_valid_model_name("Okay"));
+        assert!(!is_valid_model_name("-x"));
+        assert!(!is_valid_model_name(""));
+        assert!(is_valid_sku("Board.v2_a-1"));
+        assert!(!is_valid_sku("my board"));
+        assert!(!is_valid_sku(""));
+    }
 }

@@ -4,7 +4,6 @@
 //! active; models, targets, signing and outputs are commented examples), so `cargo mallorn
 //! check` passes straight away and nothing describes hardware the user has not confirmed.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -73,24 +72,10 @@ fn destination(global: &GlobalArgs) -> miette::Result<(PathBuf, Option<String>)>
     Ok((path, Some(package.name)))
 }
 
-/// Writes `content` to a temporary file beside `path`, then renames it into place, so a
-/// crash never leaves half a file.
+/// Writes `content` through the engine's atomic write (complete or absent, never half a
+/// file), as an ordinary file: 0644 under the usual umask 022.
 fn write_atomically(path: &Path, content: &str) -> miette::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let context = || format!("cannot write {}", display_path(path));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
+    mallorn_engine::atomic_write::write_atomically(path, content.as_bytes())
         .into_diagnostic()
-        .wrap_err_with(context)?;
-    file.write_all(content.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
-        .into_diagnostic()
-        .wrap_err_with(context)?;
-    file.persist(path)
-        .map_err(|error| error.error)
-        .into_diagnostic()
-        .wrap_err_with(context)?;
-    Ok(())
+        .wrap_err_with(|| format!("cannot write {}", display_path(path)))
 }

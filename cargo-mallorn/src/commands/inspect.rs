@@ -23,6 +23,11 @@ pub struct InspectArgs {
     /// For a bundle: the model it applies to, so its operations can be decoded and costed.
     #[arg(long, value_name = "OLD")]
     pub base: Option<PathBuf>,
+    /// For a bundle: a trusted public key (the FILE.pub keygen writes; repeat for rotation).
+    /// The signature is then verified, and a bundle that fails is refused (exit 1). Without
+    /// it, inspect only shows which key id the bundle claims.
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
 }
 
 /// Runs the command.
@@ -36,11 +41,17 @@ pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
         }
     };
     if bytes.starts_with(&mallorn_runtime::format::header::MAGIC) {
-        return super::inspect_bundle::run(&args.file, &bytes, args.base.as_deref(), json);
+        return super::inspect_bundle::run(
+            &args.file,
+            &bytes,
+            args.base.as_deref(),
+            &args.public_keys,
+            json,
+        );
     }
     match inspect_model(&args.file, &bytes, json) {
         Ok(report) => {
-            print!("{report}");
+            out!("{report}");
             ExitCode::SUCCESS
         }
         Err(e) => {

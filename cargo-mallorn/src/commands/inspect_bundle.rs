@@ -2,22 +2,41 @@
 //! kind and per tensor.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mallorn_engine::inspect::{BundleReport, inspect_bundle};
-use mallorn_engine::signing::hex;
+use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex, verify_bundle_with};
 use mallorn_runtime::format::Flags;
-use serde_json::json;
+use serde::Serialize;
 
-use crate::commands::verify::decoder_names;
 use crate::exit;
+use crate::header_view::HeaderView;
 
 /// Tensors listed in the human table (the JSON lists all).
 const TOP_TENSORS: usize = 15;
 
-/// Inspects the bundle in `bytes`, decoding it against `base` if given.
-pub fn run(path: &Path, bytes: &[u8], base: Option<&Path>, json: bool) -> ExitCode {
+/// What is known about a bundle's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Signature {
+    /// The bundle carries no signature.
+    Unsigned,
+    /// It names a key, but no public key was given to check it with.
+    NotVerified,
+    /// It was verified with a key given by `--public-key`.
+    Verified,
+}
+
+/// Inspects the bundle in `bytes`, decoding it against `base` if given, and verifying its
+/// signature when public keys are given.
+pub fn run(
+    path: &Path,
+    bytes: &[u8],
+    base: Option<&Path>,
+    public_keys: &[PathBuf],
+    json: bool,
+) -> ExitCode {
     let base_bytes = match base.map(std::fs::read).transpose() {
         Ok(b) => b,
         Err(e) => {
@@ -28,33 +47,64 @@ pub fn run(path: &Path, bytes: &[u8], base: Option<&Path>, json: bool) -> ExitCo
             return ExitCode::from(exit::FAILURE);
         }
     };
-    match inspect_bundle(bytes, base_bytes.as_deref()) {
-        Ok(report) => {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            print!(
-                "{}",
-                if json {
-                    render_json(&name, bytes.len(), &report)
-                } else {
-                    render_human(&name, bytes.len(), &report)
-                }
-            );
-            ExitCode::SUCCESS
-        }
+    let report = match inspect_bundle(bytes, base_bytes.as_deref()) {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("error: cannot inspect {}: {e}", path.display());
             eprintln!(
                 "  help: check that --base is the model this bundle was built from, and that the bundle is complete"
             );
-            ExitCode::from(exit::FAILURE)
+            return ExitCode::from(exit::FAILURE);
         }
-    }
+    };
+    let signature = if !report.signed {
+        Signature::Unsigned
+    } else if public_keys.is_empty() {
+        Signature::NotVerified
+    } else {
+        match verify_signature(bytes, public_keys) {
+            Ok(()) => Signature::Verified,
+            Err(message) => {
+                eprintln!("error: {}: {message}", path.display());
+                eprintln!(
+                    "  help: the bundle is not signed by a key given with --public-key, or was changed after it was signed"
+                );
+                return ExitCode::from(exit::FAILURE);
+            }
+        }
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out!(
+        "{}",
+        if json {
+            render_json(&name, bytes.len(), &report, signature)
+        } else {
+            render_human(&name, bytes.len(), &report, signature)
+        }
+    );
+    ExitCode::SUCCESS
 }
 
-fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
+/// Checks the signature (and the payload digest) as `verify` does, against `keys` only.
+fn verify_signature(bundle: &[u8], keys: &[PathBuf]) -> Result<(), String> {
+    let trusted = keys
+        .iter()
+        .map(|path| PublicKey::load(path))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let policy = VerifyPolicy {
+        trusted_keys: &trusted,
+        ..VerifyPolicy::default()
+    };
+    verify_bundle_with(bundle, &policy, None)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn render_human(name: &str, len: usize, r: &BundleReport, signature: Signature) -> String {
     let h = &r.header;
     let mut out = String::new();
     let _ = writeln!(
@@ -65,10 +115,13 @@ fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
     let _ = writeln!(
         out,
         "  signed            {}",
-        if r.signed {
-            format!("yes, key {}", hex(&h.key_id))
-        } else {
-            "NO (development bundle)".into()
+        match signature {
+            Signature::Unsigned => "NO (development bundle)".into(),
+            Signature::NotVerified => format!(
+                "by key {}, not verified (pass --public-key FILE to check it)",
+                hex(&h.key_id)
+            ),
+            Signature::Verified => format!("by key {}, verified", hex(&h.key_id)),
         }
     );
     let _ = writeln!(out, "  model id          {}", hex(&h.model_id));
@@ -94,7 +147,11 @@ fn render_human(name: &str, len: usize, r: &BundleReport) -> String {
         h.result_len,
         hex(&h.result_sha256)
     );
-    let _ = writeln!(out, "  decoders          {}", decoder_names(h.decoders));
+    let _ = writeln!(
+        out,
+        "  decoders          {}",
+        h.decoders.names().collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
     let _ = writeln!(out, "  work RAM          {} bytes", h.ram_required);
     let _ = writeln!(out, "  chunk alignment   {} bytes", h.chunk_align());
@@ -172,35 +229,29 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-fn render_json(name: &str, len: usize, r: &BundleReport) -> String {
-    let h = &r.header;
-    let value = json!({
-        "file": name,
-        "kind": "bundle",
-        "bundle_bytes": len,
-        "format_version": 1,
-        "signed": r.signed,
-        "key_id": hex(&h.key_id),
-        "model_id": hex(&h.model_id),
-        "sku_id": hex(&h.sku_id),
-        "from_version": h.from_version.to_string(),
-        "to_version": h.to_version.to_string(),
-        "security_counter": h.security_counter,
-        "full_image": h.flags.contains(Flags::FULL_IMAGE),
-        "base_len": h.base_len,
-        "base_sha256": hex(&h.base_sha256),
-        "result_len": h.result_len,
-        "result_sha256": hex(&h.result_sha256),
-        "payload_len": h.payload_len,
-        "payload_sha256": hex(&h.payload_sha256),
-        "decoders": decoder_names(h.decoders),
-        "coder_profile": h.coder_profile,
-        "ram_required": h.ram_required,
-        "chunk_align": h.chunk_align(),
-        "chunks": r.chunks,
-        "operations": r.by_kind,
-        "tensors": r.tensors,
-    });
+/// The JSON report: the header (the same view as `verify`'s), the signature status, the
+/// chunks and, when decoded, the operations and tensors.
+#[derive(Serialize)]
+struct BundleJson<'a> {
+    file: &'a str,
+    kind: &'static str,
+    bundle_bytes: usize,
+    signature: Signature,
+    #[serde(flatten)]
+    header: HeaderView,
+    #[serde(flatten)]
+    report: &'a BundleReport,
+}
+
+fn render_json(name: &str, len: usize, r: &BundleReport, signature: Signature) -> String {
+    let value = BundleJson {
+        file: name,
+        kind: "bundle",
+        bundle_bytes: len,
+        signature,
+        header: HeaderView::from(&r.header),
+        report: r,
+    };
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text

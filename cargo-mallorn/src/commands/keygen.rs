@@ -21,6 +21,16 @@ pub struct KeygenArgs {
 
 /// Generates and writes the key pair, then prints the public half.
 pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
+    // `keygen -o keys/release.key` right after `init`: the folder may not exist yet.
+    if let Some(folder) = args.output.parent().filter(|f| !f.as_os_str().is_empty())
+        && let Err(source) = std::fs::create_dir_all(folder)
+    {
+        eprintln!(
+            "{:?}",
+            miette::miette!("cannot create the folder {}: {source}", folder.display())
+        );
+        return ExitCode::from(exit::FAILURE);
+    }
     let written = SigningKey::generate().and_then(|key| {
         let public_path = write_key_pair(&args.output, &key)?;
         Ok((key.public_key(), public_path))
@@ -44,9 +54,9 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
     let pem = public.to_spki_pem();
     match global.message_format {
         MessageFormat::Human => {
-            println!("key id      {key_id}");
-            println!("public key  {public_hex}");
-            print!("{pem}");
+            outln!("key id      {key_id}");
+            outln!("public key  {public_hex}");
+            out!("{pem}");
         }
         MessageFormat::Json => {
             let json = serde_json::json!({
@@ -56,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
                 "private_key_file": args.output,
                 "public_key_file": public_path,
             });
-            println!("{json}");
+            outln!("{json}");
         }
     }
     eprintln!(

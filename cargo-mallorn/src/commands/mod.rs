@@ -75,6 +75,23 @@ fn exit_code_for(report: &miette::Report) -> u8 {
     }
 }
 
+/// A library error as one report: its message, then each cause in its chain that the message
+/// does not already quote (typed errors often write `"cannot write {path}: {source}"` and also
+/// return the source, which miette would print a second time).
+pub(crate) fn error_report(error: &dyn std::error::Error) -> miette::Report {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(source) = cause {
+        let text = source.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = source.source();
+    }
+    miette::Report::new(miette::MietteDiagnostic::new(message))
+}
+
 /// Reads a file the user named, with its path in the error.
 pub(crate) fn read_file(path: &std::path::Path) -> miette::Result<Vec<u8>> {
     use miette::{Context, IntoDiagnostic};

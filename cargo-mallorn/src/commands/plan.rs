@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use mallorn_engine::build;
+use mallorn_manifest::{CodecPolicy, LoadedManifest};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::build::build_error;
@@ -32,35 +33,72 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
     if args.json || global.message_format == MessageFormat::Json {
         let mut value = serde_json::to_value(&summary).expect("plain data serializes");
         value["output_dir"] = output_dir.into();
-        println!("{value}");
+        // `build` publishes the full image under a delta's name when the delta is not worth it.
+        if let Some(bundles) = value["bundles"].as_array_mut() {
+            for bundle in bundles.iter_mut().filter(|b| b["kind"] == "delta") {
+                let sku = bundle["sku"].as_str().unwrap_or_default();
+                bundle["full_image_threshold"] = threshold(&loaded, sku).into();
+            }
+        }
+        outln!("{value}");
         return Ok(ExitCode::SUCCESS);
     }
     for target in &summary.targets {
-        println!(
+        outln!(
             "{}: {}, work RAM {} bytes",
-            target.sku, target.coding_detail, target.work_len
+            target.sku,
+            target.coding_detail,
+            target.work_len
         );
         for note in &target.notes {
-            println!("  note: {note}");
+            outln!("  note: {note}");
+        }
+        let deltas = summary
+            .bundles
+            .iter()
+            .any(|b| b.sku == target.sku && b.kind == "delta");
+        if deltas {
+            let threshold = threshold(&loaded, &target.sku);
+            outln!(
+                "  delta/full: a delta larger than {:.0}% of the full image is published as the full image (full-image-threshold {threshold})",
+                threshold * 100.0
+            );
         }
         for bundle in summary.bundles.iter().filter(|b| b.sku == target.sku) {
             let what = match &bundle.from {
                 Some(from) => format!("{} {from} -> {}", bundle.model, bundle.to),
                 None => format!("{} {} full image", bundle.model, bundle.to),
             };
-            println!("  {what:<32} {:<5}  {}", bundle.kind, bundle.path);
+            let kind = if bundle.kind == "delta" {
+                "delta/full"
+            } else {
+                bundle.kind
+            };
+            outln!("  {what:<32} {kind:<10}  {}", bundle.path);
         }
         for generated in &target.generated {
             match &generated.source_tree {
-                Some(copy) => println!("  generated {} -> {copy}", generated.path),
-                None => println!("  generated {}", generated.path),
+                Some(copy) => outln!("  generated {} -> {copy}", generated.path),
+                None => outln!("  generated {}", generated.path),
             }
         }
     }
-    println!(
+    outln!(
         "{} bundles for {} targets into {output_dir}",
         summary.bundles.len(),
         summary.targets.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The target's `full-image-threshold`: `build` ships the full image instead of a delta larger
+/// than this fraction of it.
+fn threshold(loaded: &LoadedManifest, sku: &str) -> f64 {
+    loaded
+        .targets
+        .iter()
+        .find(|t| t.sku == sku)
+        .map_or(CodecPolicy::DEFAULT_FULL_IMAGE_THRESHOLD, |t| {
+            t.codec.full_image_threshold
+        })
 }

@@ -4,10 +4,7 @@
 //! `#:schema ./mallorn.schema.json` line at the top of Mallorn.toml: Taplo / Even Better TOML
 //! then complete keys, show their documentation and flag mistakes while typing.
 
-use std::io::Write;
 use std::process::ExitCode;
-
-use miette::IntoDiagnostic;
 
 use crate::cli::GlobalArgs;
 use crate::commands::CommandResult;
@@ -26,9 +23,6 @@ pub fn schema_text() -> String {
 
 /// Prints the schema.
 pub fn run(_args: Args, _global: &GlobalArgs) -> CommandResult {
-    std::io::stdout()
-        .lock()
-        .write_all(schema_text().as_bytes())
-        .into_diagnostic()?;
+    out!("{}", schema_text());
     Ok(ExitCode::SUCCESS)
 }

@@ -9,10 +9,11 @@ use mallorn_engine::signing::{
     KeyError, PublicKey, VerifiedHeader, VerifyError, VerifyPolicy, hex, verify_bundle_with,
 };
 use mallorn_runtime::Error;
-use mallorn_runtime::format::{Decoders, Flags, model_id, sku_id};
+use mallorn_runtime::format::{Flags, model_id, sku_id};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::exit;
+use crate::header_view::{HeaderView, flag_names};
 
 /// Arguments of `cargo mallorn verify`.
 #[derive(Debug, clap::Args)]
@@ -66,14 +67,14 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> ExitCode {
     match verify(args) {
         Ok(verified) => {
             match global.message_format {
-                MessageFormat::Human => print!("{}", describe(args, &verified)),
-                MessageFormat::Json => println!("{}", json(args, &verified)),
+                MessageFormat::Human => out!("{}", describe(args, &verified)),
+                MessageFormat::Json => outln!("{}", json(args, &verified)),
             }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             if global.message_format == MessageFormat::Json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "ok": false, "error": failure.message })
                 );
@@ -154,25 +155,6 @@ fn help_for(err: &VerifyError, args: &VerifyArgs, trusted: &[PublicKey]) -> Opti
     Some(help)
 }
 
-fn flag_names(flags: Flags) -> String {
-    let mut names = Vec::new();
-    for (bit, name) in [
-        (Flags::LOSSLESS, "lossless"),
-        (Flags::FULL_IMAGE, "full-image"),
-        (Flags::UNSIGNED, "unsigned"),
-    ] {
-        if flags.contains(bit) {
-            names.push(name);
-        }
-    }
-    names.join(", ")
-}
-
-/// The decoders a bundle needs, comma-separated (also used by `inspect`).
-pub(crate) fn decoder_names(decoders: Decoders) -> String {
-    decoders.names().collect::<Vec<_>>().join(", ")
-}
-
 /// Human-readable header fields and the verdict.
 fn describe(args: &VerifyArgs, verified: &VerifiedHeader) -> String {
     let h = &verified.header;
@@ -223,8 +205,11 @@ fn describe(args: &VerifyArgs, verified: &VerifiedHeader) -> String {
                 hex(&h.payload_sha256)
             ),
         ),
-        ("flags", flag_names(h.flags)),
-        ("decoders", decoder_names(h.decoders)),
+        ("flags", flag_names(h.flags).join(", ")),
+        (
+            "decoders",
+            h.decoders.names().collect::<Vec<_>>().join(", "),
+        ),
         ("chunk alignment", format!("{} bytes", h.chunk_align())),
         ("work RAM", format!("{} bytes", h.ram_required)),
     ];
@@ -236,28 +221,23 @@ fn describe(args: &VerifyArgs, verified: &VerifiedHeader) -> String {
     out
 }
 
-/// The same as JSON.
+/// The same as JSON: the verdict, then the header as `inspect --json` shows it.
 fn json(args: &VerifyArgs, verified: &VerifiedHeader) -> serde_json::Value {
-    let h = &verified.header;
-    serde_json::json!({
-        "ok": true,
-        "bundle": args.bundle,
-        "signed_by": verified.signed_by.map(|id| hex(&id)),
-        "model_id": hex(&h.model_id),
-        "sku_id": hex(&h.sku_id),
-        "from_version": h.from_version.to_string(),
-        "to_version": h.to_version.to_string(),
-        "security_counter": h.security_counter,
-        "base_len": h.base_len,
-        "base_sha256": hex(&h.base_sha256),
-        "base_checked": verified.base_checked,
-        "result_len": h.result_len,
-        "result_sha256": hex(&h.result_sha256),
-        "payload_len": h.payload_len,
-        "payload_sha256": hex(&h.payload_sha256),
-        "flags": flag_names(h.flags),
-        "decoders": decoder_names(h.decoders),
-        "chunk_alignment": h.chunk_align(),
-        "ram_required": h.ram_required,
+    #[derive(serde::Serialize)]
+    struct Verified<'a> {
+        ok: bool,
+        bundle: &'a Path,
+        signed_by: Option<String>,
+        base_checked: bool,
+        #[serde(flatten)]
+        header: HeaderView,
+    }
+    serde_json::to_value(Verified {
+        ok: true,
+        bundle: &args.bundle,
+        signed_by: verified.signed_by.map(|id| hex(&id)),
+        base_checked: verified.base_checked,
+        header: HeaderView::from(&verified.header),
     })
+    .expect("plain data serializes")
 }

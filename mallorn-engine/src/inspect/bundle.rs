@@ -47,7 +47,9 @@ pub struct BundleReport {
     pub signed: bool,
     /// Chunk list from the framing.
     pub chunks: Vec<ChunkSummary>,
-    /// Bytes per operation kind, when the payload was decoded.
+    /// Bytes per operation kind (snake_case names such as `aligned_i8`), when the payload was
+    /// decoded.
+    #[serde(rename = "operations")]
     pub by_kind: Option<BTreeMap<String, KindStats>>,
     /// Bytes per tensor of the result, when the payload was decoded and the result parses.
     pub tensors: Option<Vec<TensorStats>>,
@@ -163,20 +165,42 @@ fn pieces(trace: &Trace) -> Vec<Piece> {
         while let Some(op) =
             ops.next_if(|op| op.output_start < chunk.output_start + chunk.output_len)
         {
-            let kind = format!("{:?} {:?}", op.kind, op.layout)
-                .replace("CopyBase Bytes", "CopyBase")
-                .replace("CopyResult Bytes", "CopyResult")
-                .replace("Lz Bytes", "Lz");
+            let kind = op_name(&format!("{:?}", op.kind), &format!("{:?}", op.layout));
             let bytes = op.payload_end.saturating_sub(op.payload_start);
             spent += bytes;
             out.push((kind, op.output_start, op.output_len, bytes));
         }
         out.push((
-            "framing and flush".into(),
+            "framing_and_flush".into(),
             chunk.output_start,
             0,
             chunk.payload_len.saturating_sub(spent),
         ));
+    }
+    out
+}
+
+/// An operation's kind as an identifier: `aligned_i8`, `literal_f32`, and `copy_base`,
+/// `copy_result` or `lz` alone when they copy plain bytes.
+fn op_name(kind: &str, layout: &str) -> String {
+    let kind = snake_case(kind);
+    if layout == "Bytes" && matches!(kind.as_str(), "copy_base" | "copy_result" | "lz") {
+        kind
+    } else {
+        format!("{kind}_{}", snake_case(layout))
+    }
+}
+
+/// `CopyBase` -> `copy_base`, `BF16` -> `bf16`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase();
+        out.push(c.to_ascii_lowercase());
     }
     out
 }

@@ -14,6 +14,19 @@ pub enum KeyError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A public key file does not exist (perhaps named `.pub` where keygen wrote `.key.pub`,
+    /// or the other way round).
+    #[error(
+        "public key file {} not found{}",
+        path.display(),
+        existing.as_ref().map_or_else(String::new, |e| format!(" (but {} exists: did you mean it?)", e.display()))
+    )]
+    PublicKeyNotFound {
+        /// The file asked for.
+        path: PathBuf,
+        /// A public key file beside it with the same stem, if there is one.
+        existing: Option<PathBuf>,
+    },
     /// A key file could not be written.
     #[error("cannot write key file {}: {source}", path.display())]
     Write {

@@ -53,6 +53,18 @@ impl KeySource {
     }
 }
 
+/// An existing public key file beside `path` that is probably the one meant: the same name up
+/// to its first dot, ending in `.pub`, `.key.pub` or `.pem.pub` (`keys/release.key.pub` for a
+/// missing `keys/release.pub`, as `keygen -o keys/release.key` names it, and the reverse).
+pub fn sibling_public_key(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.split('.').next().filter(|stem| !stem.is_empty())?;
+    [".key.pub", ".pub", ".pem.pub"]
+        .into_iter()
+        .map(|suffix| path.with_file_name(format!("{stem}{suffix}")))
+        .find(|candidate| candidate != path && candidate.is_file())
+}
+
 /// `FILE.pub` for the private key file `FILE`.
 pub fn public_key_path(private_key_path: &Path) -> PathBuf {
     let mut name = private_key_path.as_os_str().to_owned();
@@ -105,8 +117,13 @@ fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyErro
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = builder.tempfile_in(folder).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
+    let mut file = builder
+        .tempfile_in(folder)
+        .map_err(|e| write_error(crate::atomic_write::without_temp_path(e)))?;
+    // Through the std::fs::File: NamedTempFile's own Write adds the temporary path to errors.
+    file.as_file_mut()
+        .write_all(contents)
+        .map_err(write_error)?;
     file.as_file().sync_all().map_err(write_error)?;
     file.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {

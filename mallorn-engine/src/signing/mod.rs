@@ -15,7 +15,9 @@ pub mod verify;
 
 pub use error::KeyError;
 pub use hex::hex;
-pub use key_files::{KeySource, SIGNING_KEY_ENV, public_key_path, write_key_pair};
+pub use key_files::{
+    KeySource, SIGNING_KEY_ENV, public_key_path, sibling_public_key, write_key_pair,
+};
 pub use public_key::PublicKey;
 pub use sign::{SignError, sign_bundle};
 pub use signing_key::SigningKey;

@@ -34,9 +34,18 @@ impl PublicKey {
 
     /// Reads an SPKI PEM file.
     pub fn load(path: &std::path::Path) -> Result<Self, KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-            path: path.to_owned(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                KeyError::PublicKeyNotFound {
+                    path: path.to_owned(),
+                    existing: super::key_files::sibling_public_key(path),
+                }
+            } else {
+                KeyError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
         })?;
         Self::from_spki_pem(&text, &path.display().to_string())
     }
