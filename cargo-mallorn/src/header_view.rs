@@ -59,8 +59,10 @@ header_view!(h => {
     result_sha256: String = hex(&h.result_sha256),
     /// Payload length.
     payload_len: u64 = h.payload_len,
-    /// Payload SHA-256.
+    /// SHA-256 of the first payload segment (the head of the payload's hash chain).
     payload_sha256: String = hex(&h.payload_sha256),
+    /// Bytes per authenticated payload segment.
+    segment_len: u64 = 1u64 << h.segment_log2,
     /// Work RAM the applier needs.
     ram_required: u32 = h.ram_required,
     /// Error bound of a lossy result (`f32` bits; 0 when lossless).

@@ -21,6 +21,7 @@ use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
 use mallorn_manifest::{CodecPolicy, Decoder, FlashGeometry, Target, format_size, parse_size};
 use mallorn_runtime::apply::required_work_len;
+use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::{Decoders, model_id, sku_id};
 use miette::{Context, IntoDiagnostic};
@@ -237,6 +238,7 @@ fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
     let tiny = required_work_len(
         Decoders(Decoders::STORED | Decoders::SMALLEST),
         Profile::Tiny as u8,
+        MIN_SEGMENT_LOG2,
     );
     let (mut coding, passed_over) = choose(&target).map_err(|error| {
         miette::Report::new(UsageError {
