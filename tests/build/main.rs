@@ -6,4 +6,5 @@ mod compile_c;
 mod failures;
 mod incremental;
 mod link;
+mod private_include;
 mod snapshots;
