@@ -3,6 +3,7 @@
 
 mod common;
 mod compile_c;
+mod doc_figures;
 mod failures;
 mod incremental;
 mod link;
