@@ -183,14 +183,24 @@ fn one_source_tree_path_for_several_targets_is_refused() {
         "rust = \"firmware/src/generated/{sku}.rs\"",
         "rust = \"firmware/src/mallorn.rs\"",
     );
-    let err = example.build().unwrap_err();
+    // Mallorn.toml validation (what `cargo mallorn check` runs) refuses it, at the path.
+    let Err(ManifestError::Invalid(invalid)) = Manifest::load(example.root().join("Mallorn.toml"))
+    else {
+        panic!("one rust path for two targets must make Mallorn.toml invalid");
+    };
+    let text = invalid.text.clone();
+    let diagnostics = invalid.diagnostics.into_vec();
     assert_eq!(
-        err.to_string(),
-        "[output] rust = \"firmware/src/mallorn.rs\" names a single file, but 2 targets are built: each needs its own"
+        diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["needs-sku-placeholder"]
     );
-    assert!(
-        err.help()
-            .unwrap()
-            .contains("firmware/src/mallorn-{sku}.rs")
+    let d = &diagnostics[0];
+    assert_eq!(
+        d.message,
+        "`output.rust` names a single file, but 2 targets are built: each needs its own"
+    );
+    assert_eq!(
+        &text[d.span.start..d.span.end],
+        "\"firmware/src/mallorn.rs\""
     );
 }
