@@ -41,6 +41,7 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
             profile,
             chunk_align_log2: 10,
             chunk_len: 4096,
+            ..EncodeOptions::default()
         };
         let request = BundleRequest {
             base: Some(&old),

@@ -204,3 +204,29 @@ fn one_source_tree_path_for_several_targets_is_refused() {
         "\"firmware/src/mallorn.rs\""
     );
 }
+
+#[test]
+fn a_release_that_is_not_its_declared_format_is_named() {
+    // A README renamed .tflite, swapped in after Mallorn.toml was checked.
+    let err = fails_cleanly(false, |example| {
+        std::fs::write(
+            example.root().join("models/micro_speech-1.1.0.tflite"),
+            b"# micro_speech\n\nThis is a README, not a model.\n",
+        )
+        .unwrap();
+    });
+    let BuildError::ModelFormat { path, source, .. } = &err else {
+        panic!("expected a format error, got {err:?}");
+    };
+    assert_eq!(path, "models/micro_speech-1.1.0.tflite");
+    let text = err.to_string();
+    assert!(
+        text.contains("format = \"tflite\"") && text.contains("TFLite file invalid at byte"),
+        "{text}"
+    );
+    assert!(matches!(
+        source,
+        mallorn_engine::model::InputError::Invalid { declared: true, .. }
+    ));
+    assert!(err.help().unwrap().contains("format = \"raw\""));
+}

@@ -226,3 +226,19 @@ fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
             .contains("raise `ram-buffer`")
     );
 }
+
+#[test]
+fn changing_a_models_format_rebuilds_its_bundles() {
+    let example = Example::new();
+    example.build().unwrap();
+    // `format` decides how both files are parsed: declaring micro-speech `raw` re-encodes its
+    // bundles on both SKUs (one delta and one full image each); okay-nabu's are reused.
+    example.edit_manifest(
+        "name = \"micro-speech\"\nformat = \"tflite\"",
+        "name = \"micro-speech\"\nformat = \"raw\"",
+    );
+    let report = example.build().unwrap();
+    assert!(!report.up_to_date);
+    assert_eq!(report.encoded, 4, "2 SKUs x (1 delta + 1 full image)");
+    assert_eq!(report.reused, 10);
+}

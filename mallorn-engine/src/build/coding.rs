@@ -9,7 +9,7 @@ use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::Decoders;
 
 use crate::build::error::BuildError;
-use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, TargetError};
+use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, ModelFormat, TargetError};
 
 /// The coding chosen for one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +139,10 @@ fn smallest(target: &Target) -> Result<Coding, String> {
     EncodeOptions::for_target(target.flash.erase_size, target.ram_buffer)
         .map(|options| Coding::Coder {
             decoder: Decoder::Smallest,
-            options,
+            options: EncodeOptions {
+                effort: target.codec.effort,
+                ..options
+            },
         })
         .map_err(|e| match e {
             TargetError::RamTooSmall { needed, allowed } => format!(
@@ -159,6 +162,8 @@ fn fast(target: &Target) -> Result<Coding, String> {
             profile: Profile::Tiny,
             chunk_align_log2: chunk_align_log2(erase)?,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase),
+            format: ModelFormat::Auto,
+            effort: target.codec.effort,
         },
     };
     fits(target, coding)
