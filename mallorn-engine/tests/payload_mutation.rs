@@ -41,6 +41,8 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
             profile,
             chunk_align_log2: 10,
             chunk_len: 4096,
+            // The splice breaks the flatbuffer: code the pair as opaque bytes.
+            format: mallorn_engine::delta::ModelFormat::Raw,
             ..EncodeOptions::default()
         };
         let request = BundleRequest {

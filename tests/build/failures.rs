@@ -225,7 +225,7 @@ fn a_release_that_is_not_its_declared_format_is_named() {
         "{text}"
     );
     assert!(matches!(
-        source,
+        **source,
         mallorn_engine::model::InputError::Invalid { declared: true, .. }
     ));
     assert!(err.help().unwrap().contains("format = \"raw\""));

@@ -45,8 +45,8 @@ pub enum BuildError {
         path: String,
         /// The declared format.
         format: &'static str,
-        /// Where and why it does not parse.
-        source: crate::model::InputError,
+        /// Where and why it does not parse (boxed: it is large and rare).
+        source: Box<crate::model::InputError>,
     },
     /// A release does not fit a slot of a target.
     #[error(

@@ -77,7 +77,7 @@ impl Inputs {
                     version: release.version.to_string(),
                     path: release.path.written.clone(),
                     format: model.format.as_str(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         }

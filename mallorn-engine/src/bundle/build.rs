@@ -40,7 +40,7 @@ pub struct BuiltBundle {
 pub enum BuildError {
     /// An input is not the format the options declare (or no model at all without `raw`).
     #[error(transparent)]
-    Input(#[from] EncodeError),
+    Input(#[from] Box<EncodeError>),
     /// Applying the freshly built bundle did not reproduce the target: a Mallorn bug. The
     /// bundle is discarded.
     #[error("internal error: the bundle failed its self-check ({0}); please report this")]
@@ -55,7 +55,7 @@ pub enum BuildError {
 
 /// Builds, self-checks and (with a key) signs a bundle.
 pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildError> {
-    let encoded = encode(request.base, request.target, &request.options)?;
+    let encoded = encode(request.base, request.target, &request.options).map_err(Box::new)?;
     let (bytes, header) = finish(
         &encoded.payload,
         request.base,
