@@ -68,7 +68,7 @@ struct Measured {
 
 fn measure(old: &[u8], new: &[u8], options: &EncodeOptions, reps: usize) -> Measured {
     let t = ThreadTime::now();
-    let encoded = delta::encode(old, new, options);
+    let encoded = delta::encode(Some(old), new, options).expect("inputs parse");
     let encode_secs = t.elapsed().as_secs_f64();
     let (header, bundle) =
         encoded

@@ -8,7 +8,7 @@ mod parsers_support;
 use std::path::PathBuf;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
-use mallorn_engine::delta::{Coder, EncodeOptions};
+use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
 use mallorn_runtime::codec::smallest::Profile;
 
 fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
@@ -100,6 +100,8 @@ fn empty_and_tiny_files() {
     for profile in Profile::ALL {
         let options = EncodeOptions {
             profile,
+            // These inputs are no model: opaque bytes must be asked for.
+            format: ModelFormat::Raw,
             ..EncodeOptions::default()
         };
         roundtrip(b"", b"", options);

@@ -67,6 +67,8 @@ fn every_layout_aligned_and_literal() {
                     chunk_align_log2: 6,
                     chunk_len: 1024,
                     segment_log2: 9,
+                    format: mallorn_engine::delta::ModelFormat::Raw,
+                    effort: mallorn_engine::delta::Effort::Default,
                 };
                 roundtrip(&base, &target, &ops, &options);
             }
@@ -84,6 +86,8 @@ fn every_layout_aligned_and_literal() {
                     chunk_align_log2: 6,
                     chunk_len: 4096,
                     segment_log2: 9,
+                    format: mallorn_engine::delta::ModelFormat::Raw,
+                    effort: mallorn_engine::delta::Effort::Default,
                 },
             );
         }
@@ -132,6 +136,8 @@ fn copies_from_base_and_result() {
             chunk_align_log2: 6,
             chunk_len: 1 << 20,
             segment_log2: 9,
+            format: mallorn_engine::delta::ModelFormat::Raw,
+            effort: mallorn_engine::delta::Effort::Default,
         },
     );
     assert!(size < 40, "{size} bytes for five operations");
@@ -159,7 +165,7 @@ proptest! {
         if rest > 0 {
             ops.push(Op::Aligned { layout: LayoutId::Bytes, residual: Residual::Sub, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
-        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2, segment_log2: 9 };
+        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2, segment_log2: 9, format: mallorn_engine::delta::ModelFormat::Raw, effort: mallorn_engine::delta::Effort::Default };
         roundtrip(&base, &target, &ops, &options);
     }
 }
@@ -196,11 +202,15 @@ fn lz_runs_reach_base_and_result() {
             chunk_align_log2: 6,
             chunk_len: 64,
             segment_log2: 9,
+            format: mallorn_engine::delta::ModelFormat::Raw,
+            effort: mallorn_engine::delta::Effort::Default,
         };
         roundtrip(&base, &target, &ops, &options);
         // Chunks that cut through a match keep it valid.
         let options = EncodeOptions {
             chunk_len: 64,
+            format: mallorn_engine::delta::ModelFormat::Raw,
+            effort: mallorn_engine::delta::Effort::Default,
             chunk_align_log2: 6,
             ..options
         };

@@ -42,6 +42,9 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
             chunk_align_log2: 10,
             chunk_len: 4096,
             segment_log2: 9,
+            // The splice breaks the flatbuffer: code the pair as opaque bytes.
+            format: mallorn_engine::delta::ModelFormat::Raw,
+            ..EncodeOptions::default()
         };
         let request = BundleRequest {
             base: Some(&old),

@@ -1,22 +1,32 @@
-//! The generated C header compiles cleanly as C11 (`gcc -std=c11 -Wall -Wextra -Werror
-//! -pedantic`), included twice, with every initializer macro used; and its `_Static_assert`s
-//! are live: a header whose numbers disagree does not compile. Skipped, with a notice, where
-//! gcc is absent.
+//! The generated C header compiles cleanly (`-Wall -Wextra -Werror -pedantic`) as C99 and C11
+//! with gcc, as C++17 with g++, and as C99 and C11 with arm-none-eabi-gcc, included twice,
+//! with every initializer macro used; and its static assertions are live: a header whose
+//! numbers disagree does not compile, in every one of those languages. Compilers that are
+//! absent are skipped with a notice (CI installs them all).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::Example;
 
-fn gcc_available() -> bool {
-    Command::new("gcc")
+fn available(compiler: &str) -> bool {
+    Command::new(compiler)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
+/// Compiler and language standard of each build the header must pass.
+const BUILDS: [(&str, &str); 5] = [
+    ("gcc", "-std=c99"),
+    ("gcc", "-std=c11"),
+    ("g++", "-std=c++17"),
+    ("arm-none-eabi-gcc", "-std=c99"),
+    ("arm-none-eabi-gcc", "-std=c11"),
+];
+
 /// Compiles a C file that includes `header` twice and uses its initializer macros.
-fn compile(dir: &Path, header: &str) -> std::process::Output {
+fn compile(dir: &Path, header: &str, compiler: &str, std: &str) -> std::process::Output {
     std::fs::write(dir.join("mallorn.h"), header).unwrap();
     std::fs::write(
         dir.join("main.c"),
@@ -32,9 +42,13 @@ fn compile(dir: &Path, header: &str) -> std::process::Output {
          }\n",
     )
     .unwrap();
-    Command::new("gcc")
+    // g++ compiles main.c as C++ with `-x c++`.
+    let language = if compiler == "g++" { "c++" } else { "c" };
+    Command::new(compiler)
         .args([
-            "-std=c11",
+            "-x",
+            language,
+            std,
             "-Wall",
             "-Wextra",
             "-Werror",
@@ -49,8 +63,17 @@ fn compile(dir: &Path, header: &str) -> std::process::Output {
 
 #[test]
 fn the_c_header_compiles_and_its_checks_bite() {
-    if !gcc_available() {
-        eprintln!("notice: gcc not found; skipping the C header compile test");
+    let builds: Vec<_> = BUILDS
+        .into_iter()
+        .filter(|(compiler, _)| {
+            let found = available(compiler);
+            if !found {
+                eprintln!("notice: {compiler} not found; the header is not compiled with it");
+            }
+            found
+        })
+        .collect();
+    if builds.is_empty() {
         return;
     }
     let example = Example::new();
@@ -58,12 +81,14 @@ fn the_c_header_compiles_and_its_checks_bite() {
     let scratch = tempfile::tempdir().unwrap();
     for sku in ["wakeword-s3-8mb", "wakeword-m4-1mb"] {
         let header = example.output_text(&format!("{sku}/mallorn.h"));
-        let out = compile(scratch.path(), &header);
-        assert!(
-            out.status.success(),
-            "{sku}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        for (compiler, std) in &builds {
+            let out = compile(scratch.path(), &header, compiler, std);
+            assert!(
+                out.status.success(),
+                "{sku} with {compiler} {std}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 
     // Numbers that disagree stop the compile with the header's own message.
@@ -73,11 +98,19 @@ fn the_c_header_compiles_and_its_checks_bite() {
         "#define MALLORN_OKAY_NABU_SLOT_B_SIZE UINT32_C(0x00010000)",
     );
     assert_ne!(broken, header);
-    let out = compile(scratch.path(), &broken);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("a okay-nabu release does not fit its slots"),
-        "{stderr}"
-    );
+    for (compiler, std) in &builds {
+        let out = compile(scratch.path(), &broken, compiler, std);
+        assert!(
+            !out.status.success(),
+            "{compiler} {std} accepted a broken header"
+        );
+        if *std == "-std=c99" {
+            continue; // C99's negative array size carries no message
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("a okay-nabu release does not fit its slots"),
+            "{compiler} {std}: {stderr}"
+        );
+    }
 }

@@ -183,14 +183,50 @@ fn one_source_tree_path_for_several_targets_is_refused() {
         "rust = \"firmware/src/generated/{sku}.rs\"",
         "rust = \"firmware/src/mallorn.rs\"",
     );
-    let err = example.build().unwrap_err();
+    // Mallorn.toml validation (what `cargo mallorn check` runs) refuses it, at the path.
+    let Err(ManifestError::Invalid(invalid)) = Manifest::load(example.root().join("Mallorn.toml"))
+    else {
+        panic!("one rust path for two targets must make Mallorn.toml invalid");
+    };
+    let text = invalid.text.clone();
+    let diagnostics = invalid.diagnostics.into_vec();
     assert_eq!(
-        err.to_string(),
-        "[output] rust = \"firmware/src/mallorn.rs\" names a single file, but 2 targets are built: each needs its own"
+        diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["needs-sku-placeholder"]
     );
+    let d = &diagnostics[0];
+    assert_eq!(
+        d.message,
+        "`output.rust` names a single file, but 2 targets are built: each needs its own"
+    );
+    assert_eq!(
+        &text[d.span.start..d.span.end],
+        "\"firmware/src/mallorn.rs\""
+    );
+}
+
+#[test]
+fn a_release_that_is_not_its_declared_format_is_named() {
+    // A README renamed .tflite, swapped in after Mallorn.toml was checked.
+    let err = fails_cleanly(false, |example| {
+        std::fs::write(
+            example.root().join("models/micro_speech-1.1.0.tflite"),
+            b"# micro_speech\n\nThis is a README, not a model.\n",
+        )
+        .unwrap();
+    });
+    let BuildError::ModelFormat { path, source, .. } = &err else {
+        panic!("expected a format error, got {err:?}");
+    };
+    assert_eq!(path, "models/micro_speech-1.1.0.tflite");
+    let text = err.to_string();
     assert!(
-        err.help()
-            .unwrap()
-            .contains("firmware/src/mallorn-{sku}.rs")
+        text.contains("format = \"tflite\"") && text.contains("TFLite file invalid at byte"),
+        "{text}"
     );
+    assert!(matches!(
+        **source,
+        mallorn_engine::model::InputError::Invalid { declared: true, .. }
+    ));
+    assert!(err.help().unwrap().contains("format = \"raw\""));
 }

@@ -202,13 +202,43 @@ fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
     // Only "smallest", in less RAM than its tiny profile needs: a clear error with the reason.
     example.edit_manifest("decoders = [\"fast\"]", "decoders = [\"smallest\"]");
     example.edit_manifest("ram-buffer = \"8KiB\"", "ram-buffer = \"1KiB\"");
-    let err = example.build().unwrap_err();
-    let text = err.to_string();
-    assert!(
-        text.starts_with(
-            "target `wakeword-m4-1mb`: no allowed decoder can be used (smallest: needs "
-        ),
-        "{text}"
+    // Mallorn.toml validation (what `cargo mallorn check` runs) refuses it, at ram-buffer.
+    let Err(mallorn_manifest::ManifestError::Invalid(invalid)) =
+        mallorn_manifest::Manifest::load(example.root().join("Mallorn.toml"))
+    else {
+        panic!("no decoder fitting ram-buffer must make Mallorn.toml invalid");
+    };
+    let diagnostics = invalid.diagnostics.into_vec();
+    assert_eq!(
+        diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["no-decoder-fits"]
     );
-    assert!(err.help().unwrap().contains("raise `ram-buffer`"));
+    assert!(
+        diagnostics[0].message.contains("smallest needs"),
+        "{}",
+        diagnostics[0].message
+    );
+    assert!(
+        diagnostics[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("raise `ram-buffer`")
+    );
+}
+
+#[test]
+fn changing_a_models_format_rebuilds_its_bundles() {
+    let example = Example::new();
+    example.build().unwrap();
+    // `format` decides how both files are parsed: declaring micro-speech `raw` re-encodes its
+    // bundles on both SKUs (one delta and one full image each); okay-nabu's are reused.
+    example.edit_manifest(
+        "name = \"micro-speech\"\nformat = \"tflite\"",
+        "name = \"micro-speech\"\nformat = \"raw\"",
+    );
+    let report = example.build().unwrap();
+    assert!(!report.up_to_date);
+    assert_eq!(report.encoded, 4, "2 SKUs x (1 delta + 1 full image)");
+    assert_eq!(report.reused, 10);
 }

@@ -3,7 +3,9 @@
 
 mod common;
 mod compile_c;
+mod doc_figures;
 mod failures;
 mod incremental;
 mod link;
+mod private_include;
 mod snapshots;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle as build_signed_or_not};
-use mallorn_engine::delta::{Coder, EncodeOptions};
+use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
 use mallorn_runtime::Error;
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::apply::workspace::MIN_OUTPUT_LEN;
@@ -60,6 +60,16 @@ pub fn build_bundle_with(
         profile: PROFILE,
         coder,
         segment_log2: SEGMENT_LOG2,
+        // Synthetic images are no model: code them as opaque bytes, as `format = "raw"` does.
+        format: if [old, new]
+            .iter()
+            .any(|f| mallorn_engine::model::detect(f) == mallorn_engine::model::Format::Unknown)
+        {
+            ModelFormat::Raw
+        } else {
+            ModelFormat::Auto
+        },
+        ..EncodeOptions::default()
     };
     let request = BundleRequest {
         base: Some(old),

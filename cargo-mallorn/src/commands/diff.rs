@@ -20,6 +20,7 @@ use mallorn_engine::build::versions::header_version;
 use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
 use mallorn_manifest::{CodecPolicy, Decoder, FlashGeometry, Target, format_size, parse_size};
+use mallorn_engine::delta::ModelFormat;
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::codec::smallest::Profile;
@@ -55,6 +56,36 @@ impl From<DecoderArg> for Decoder {
             DecoderArg::Stored => Decoder::Stored,
             DecoderArg::Fast => Decoder::Fast,
             DecoderArg::Smallest => Decoder::Smallest,
+        }
+    }
+}
+
+/// How OLD and NEW are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Detect the model format; refuse a file that is no model.
+    Auto,
+    /// TensorFlow Lite.
+    Tflite,
+    /// GGUF.
+    Gguf,
+    /// ONNX.
+    Onnx,
+    /// safetensors.
+    Safetensors,
+    /// Opaque bytes, for files that are not models (no tensor awareness).
+    Raw,
+}
+
+impl From<FormatArg> for ModelFormat {
+    fn from(arg: FormatArg) -> Self {
+        match arg {
+            FormatArg::Auto => ModelFormat::Auto,
+            FormatArg::Tflite => ModelFormat::Tflite,
+            FormatArg::Gguf => ModelFormat::Gguf,
+            FormatArg::Onnx => ModelFormat::Onnx,
+            FormatArg::Safetensors => ModelFormat::Safetensors,
+            FormatArg::Raw => ModelFormat::Raw,
         }
     }
 }
@@ -106,6 +137,10 @@ pub struct Args {
     /// Profile of the smallest decoder. Default: the largest that fits --buffer-limit.
     #[arg(long, value_name = "PROFILE", value_enum)]
     pub profile: Option<ProfileArg>,
+    /// How OLD and NEW are read: `auto` detects the model format and refuses files that
+    /// are no model; `raw` codes any file as opaque bytes.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "auto")]
+    pub format: FormatArg,
     /// Private signing key (PKCS#8 PEM). Without it, the key comes from $MALLORN_SIGNING_KEY.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
@@ -369,6 +404,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let spinner = progress::spinner(global.message_format, new.len() as u64, "encoding");
     let built = build_unit(
         &choice.coding,
+        args.format.into(),
         choice.coding.builds_deltas().then_some(old.as_slice()),
         &new,
         choice.identity,

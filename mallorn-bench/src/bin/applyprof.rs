@@ -9,7 +9,7 @@ fn main() {
         options.coder = mallorn_engine::delta::Coder::Fast;
     }
     let t = cpu_time::ThreadTime::now();
-    let enc = mallorn_engine::delta::encode(&old, &new, &options);
+    let enc = mallorn_engine::delta::encode(Some(&old), &new, &options).expect("inputs parse");
     let encode = t.elapsed().as_secs_f64();
     let (_, bundle) = enc
         .payload

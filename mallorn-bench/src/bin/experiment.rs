@@ -102,7 +102,7 @@ fn main() {
                     mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
             }
             let t = Instant::now();
-            let enc = delta::encode(&old, &new, &options);
+            let enc = delta::encode(Some(&old), &new, &options).expect("inputs parse");
             let secs = t.elapsed().as_secs_f64();
             let (_, bundle) = enc
                 .payload

@@ -7,7 +7,7 @@ use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
 use crate::build::coding::Coding;
 use crate::bundle::{self, BundleIdentity, BundleRequest, PayloadBuilder, build_bundle};
-use crate::delta::PlanKind;
+use crate::delta::{EncodeOptions, ModelFormat, PlanKind};
 use crate::signing::SigningKey;
 
 /// A finished, self-checked (and, with a key, signed) bundle.
@@ -36,9 +36,11 @@ impl Unit {
     }
 }
 
-/// Builds the bundle turning `base` (or nothing, for a full image) into `target`.
+/// Builds the bundle turning `base` (or nothing, for a full image) into `target`, both read
+/// as `format` (the model's `format` in Mallorn.toml).
 pub fn build_unit(
     coding: &Coding,
+    format: ModelFormat,
     base: Option<&[u8]>,
     target: &[u8],
     identity: BundleIdentity,
@@ -50,7 +52,7 @@ pub fn build_unit(
                 base,
                 target,
                 identity,
-                options: *options,
+                options: EncodeOptions { format, ..*options },
                 key,
             })?;
             Ok(Unit {
@@ -103,6 +105,7 @@ mod tests {
         };
         let unit = build_unit(
             &coding,
+            ModelFormat::Raw,
             None,
             &target,
             BundleIdentity::default(),

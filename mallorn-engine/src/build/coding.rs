@@ -10,7 +10,9 @@ use mallorn_runtime::format::Decoders;
 use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 
 use crate::build::error::BuildError;
-use crate::delta::{Coder, DEFAULT_CHUNK_LEN, EncodeOptions, TargetError, fitting_segment_log2};
+use crate::delta::{
+    Coder, DEFAULT_CHUNK_LEN, EncodeOptions, ModelFormat, TargetError, fitting_segment_log2,
+};
 
 /// The coding chosen for one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +152,10 @@ fn smallest(target: &Target) -> Result<Coding, String> {
     EncodeOptions::for_target(target.flash.erase_size, target.ram_buffer)
         .map(|options| Coding::Coder {
             decoder: Decoder::Smallest,
-            options,
+            options: EncodeOptions {
+                effort: target.codec.effort,
+                ..options
+            },
         })
         .map_err(|e| match e {
             TargetError::RamTooSmall { needed, allowed } => format!(
@@ -172,6 +177,8 @@ fn fast(target: &Target) -> Result<Coding, String> {
             chunk_align_log2: chunk_align_log2(erase)?,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase),
             segment_log2: segment_log2(target, decoders)?,
+            format: ModelFormat::Auto,
+            effort: target.codec.effort,
         },
     };
     fits(target, coding)

@@ -34,6 +34,20 @@ pub enum BuildError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A model file is not the format its `[[model]]` declares (or, with `auto`, no model).
+    #[error("{path} (release {version} of model `{model}`, format = \"{format}\"): {source}")]
+    ModelFormat {
+        /// The model.
+        model: String,
+        /// The release.
+        version: String,
+        /// The file, as written in Mallorn.toml.
+        path: String,
+        /// The declared format.
+        format: &'static str,
+        /// Where and why it does not parse (boxed: it is large and rare).
+        source: Box<crate::model::InputError>,
+    },
     /// A release does not fit a slot of a target.
     #[error(
         "release {version} of model `{model}` ({size} bytes) does not fit {region} of target `{sku}` ({capacity} bytes)"
@@ -179,6 +193,7 @@ impl BuildError {
             Self::UnknownTarget { .. } => "pass one of the SKUs listed, as in `[[target]] sku`".into(),
             Self::UnusableSku { .. } => "rename the SKU in Mallorn.toml (`.` and `..` are not allowed)".into(),
             Self::ReadModel { .. } => "check `path` of that `[[model.release]]` in Mallorn.toml".into(),
+            Self::ModelFormat { source, .. } => source.help().into(),
             Self::SlotOverflow { model, region, .. } => format!(
                 "enlarge `{region}` in `[target.models.{model}]` of Mallorn.toml (both slots must hold every release)"
             ),

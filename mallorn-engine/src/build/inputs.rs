@@ -67,6 +67,20 @@ impl Inputs {
                 }
             }
         }
+        // Then every file must be what its model's `format` says (sizes first: cheaper).
+        for (&(model, release), file) in &files {
+            let model = &manifest.models[model];
+            let release = &model.releases[release];
+            crate::model::parse_declared(&file.bytes, model.format).map_err(|source| {
+                BuildError::ModelFormat {
+                    model: model.name.clone(),
+                    version: release.version.to_string(),
+                    path: release.path.written.clone(),
+                    format: model.format.as_str(),
+                    source: Box::new(source),
+                }
+            })?;
+        }
         Ok(Self { files })
     }
 

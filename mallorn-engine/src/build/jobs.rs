@@ -56,6 +56,8 @@ pub(crate) fn jobs(
                     &base.map_or(Vec::new(), |b| b.to_vec()),
                     &result_sha,
                     coding.as_bytes(),
+                    // The declared format decides how both files are parsed.
+                    model.format.as_str().as_bytes(),
                     key_id.as_bytes(),
                 ])
             };

@@ -176,6 +176,7 @@ pub fn build(
         let result = &prepared.inputs.get(model_plan.model, to).bytes;
         let unit = build_unit(
             &target_plan.coding,
+            loaded.models[model_plan.model].format,
             base,
             result,
             job.identity.clone(),

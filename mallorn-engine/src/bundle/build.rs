@@ -6,7 +6,7 @@ use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
 use super::apply::{ApplyError, apply_bundle};
 use super::writer::{BundleIdentity, PayloadBuilder};
-use crate::delta::{EncodeOptions, PlanKind, encode};
+use crate::delta::{EncodeError, EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};
 
 /// What to build.
@@ -38,6 +38,9 @@ pub struct BuiltBundle {
 /// Why a bundle could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// An input is not the format the options declare (or no model at all without `raw`).
+    #[error(transparent)]
+    Input(#[from] Box<EncodeError>),
     /// Applying the freshly built bundle did not reproduce the target: a Mallorn bug. The
     /// bundle is discarded.
     #[error("internal error: the bundle failed its self-check ({0}); please report this")]
@@ -52,11 +55,7 @@ pub enum BuildError {
 
 /// Builds, self-checks and (with a key) signs a bundle.
 pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildError> {
-    let encoded = encode(
-        request.base.unwrap_or(&[]),
-        request.target,
-        &request.options,
-    );
+    let encoded = encode(request.base, request.target, &request.options).map_err(Box::new)?;
     let (bytes, header) = finish(
         &encoded.payload,
         request.base,

@@ -22,7 +22,8 @@ pub struct Match {
     pub len: u64,
 }
 
-const MAX_CHAIN: usize = 48;
+/// Candidates a search visits by default (`effort = "default"`).
+pub const MAX_CHAIN: usize = 48;
 const EMPTY: u32 = u32::MAX;
 /// A match this long ends the search: longer chains would gain little.
 const GOOD_ENOUGH: u64 = 1024;
@@ -40,6 +41,8 @@ pub struct MatchFinder<'a> {
     /// Per indexed entry: the position (base offsets below `base.len()`, result offsets
     /// after it) and the previous entry with the same hash.
     entries: Vec<(u64, u32)>,
+    /// Candidates a search visits at most.
+    max_chain: usize,
 }
 
 impl<'a> MatchFinder<'a> {
@@ -54,7 +57,14 @@ impl<'a> MatchFinder<'a> {
             head: vec![EMPTY; 1 << hash_bits],
             step: step.max(1),
             entries: Vec::new(),
+            max_chain: MAX_CHAIN,
         }
+    }
+
+    /// The same index visiting at most `max_chain` candidates per search.
+    pub fn with_chain(mut self, max_chain: usize) -> Self {
+        self.max_chain = max_chain.max(1);
+        self
     }
 
     fn hash(&self, bytes: &[u8]) -> usize {
@@ -101,7 +111,7 @@ impl<'a> MatchFinder<'a> {
         let base_len = self.base.len() as u64;
         let mut entry = self.head[self.hash(target)];
         let mut best: Option<Match> = None;
-        for _ in 0..MAX_CHAIN {
+        for _ in 0..self.max_chain {
             if entry == EMPTY {
                 break;
             }

@@ -19,8 +19,10 @@ use mallorn_runtime::format::segments::{
     MIN_PREFERRED_SEGMENT_LOG2, MIN_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2,
 };
 
+pub use mallorn_manifest::{Effort, ModelFormat};
+
 use crate::bundle::PayloadBuilder;
-use crate::model::{self, ModelMap};
+use crate::model::{self, InputError, ModelMap};
 
 /// How payloads are chunked and coded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,11 @@ pub struct EncodeOptions {
     /// log2 of the payload's authenticated segment length (see
     /// `mallorn_runtime::format::segments`).
     pub segment_log2: u8,
+    /// How the inputs are read: a model format forces its parser, `Auto` detects it, `Raw`
+    /// codes opaque bytes. A file that does not parse is an error, never opaque bytes.
+    pub format: ModelFormat,
+    /// How hard the encoder searches (see [`Effort`]).
+    pub effort: Effort,
 }
 
 /// The codec setting: the smallest bundles, or the fastest to apply.
@@ -104,6 +111,8 @@ impl EncodeOptions {
             chunk_align_log2: erase_size.trailing_zeros() as u8,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase_size),
             segment_log2,
+            format: ModelFormat::Auto,
+            effort: Effort::Default,
         })
     }
 }
@@ -116,6 +125,8 @@ impl Default for EncodeOptions {
             chunk_align_log2: 12,
             chunk_len: DEFAULT_CHUNK_LEN,
             segment_log2: PREFERRED_SEGMENT_LOG2,
+            format: ModelFormat::Auto,
+            effort: Effort::Default,
         }
     }
 }
@@ -205,13 +216,76 @@ pub const OPAQUE_PLAN_SMALL: u64 = 1 << 20;
 /// seconds and never wins: its tensors are already priced against byte coding one by one).
 pub const OPAQUE_PLAN_LIMIT: u64 = 16 << 20;
 
-/// Builds the smallest payload turning `base` into `target`: the structured plan when the
-/// target parses, the opaque plan otherwise, and whichever is smaller when both are tried.
-pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
-    let base_map = model::parse(base).unwrap_or_else(|_| ModelMap::opaque(base.len() as u64));
-    let target_map = model::parse(target).unwrap_or_else(|_| ModelMap::opaque(target.len() as u64));
+/// Which input a file error concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The base the device holds (OLD).
+    Base,
+    /// The model the bundle produces (NEW).
+    Target,
+}
+
+/// An input of [`encode`] is not what [`EncodeOptions::format`] says.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {source}", match input { Input::Base => "the base (old model)", Input::Target => "the target (new model)" })]
+pub struct EncodeError {
+    /// Which input.
+    pub input: Input,
+    /// What is wrong with it.
+    pub source: InputError,
+}
+
+/// Builds the smallest payload turning `base` (`None` for a full image) into `target`: the
+/// structured plan for models, the opaque plan for `raw` inputs, and whichever is smaller
+/// when both are tried. Each input must parse as [`EncodeOptions::format`].
+pub fn encode(
+    base: Option<&[u8]>,
+    target: &[u8],
+    options: &EncodeOptions,
+) -> Result<Encoded, EncodeError> {
+    let parse = |bytes, input| {
+        model::parse_declared(bytes, options.format).map_err(|source| EncodeError { input, source })
+    };
+    let target_map = parse(target, Input::Target)?;
+    let base_map = match base {
+        Some(base) => parse(base, Input::Base)?,
+        None => ModelMap::opaque(0),
+    };
+    let base = base.unwrap_or(&[]);
+    if options.effort == Effort::Max {
+        // `max` also searches harder, which is not always smaller: keep the better of both,
+        // so it never loses to `default`.
+        let default = EncodeOptions {
+            effort: Effort::Default,
+            ..*options
+        };
+        let default = encode_maps(base, target, &base_map, &target_map, &default);
+        let max = encode_maps(base, target, &base_map, &target_map, options);
+        return Ok(
+            if max.payload.bytes().len() < default.payload.bytes().len() {
+                max
+            } else {
+                default
+            },
+        );
+    }
+    Ok(encode_maps(base, target, &base_map, &target_map, options))
+}
+
+fn encode_maps(
+    base: &[u8],
+    target: &[u8],
+    base_map: &ModelMap<'_>,
+    target_map: &ModelMap<'_>,
+    options: &EncodeOptions,
+) -> Encoded {
+    let search = match options.effort {
+        Effort::Fast => plan::Search::FAST,
+        Effort::Default => plan::Search::DEFAULT,
+        Effort::Max => plan::Search::MAX,
+    };
     let opaque = || {
-        let ops = plan::plan_opaque(base, target, options.profile);
+        let ops = plan::plan_opaque_with(base, target, options.profile, search);
         Encoded {
             payload: encode_plan(base, target, &ops, options),
             plan: PlanKind::Opaque,
@@ -221,7 +295,7 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
     if target_map.format == model::Format::Unknown {
         return opaque();
     }
-    let ops = plan::plan(base, target, &base_map, &target_map, options.profile);
+    let ops = plan::plan_with(base, target, base_map, target_map, options.profile, search);
     let structured = Encoded {
         payload: encode_plan(base, target, &ops, options),
         plan: PlanKind::Structured,
@@ -229,7 +303,15 @@ pub fn encode(base: &[u8], target: &[u8], options: &EncodeOptions) -> Encoded {
     };
     let len = target.len() as u64;
     let mostly_tensors = target_map.tensor_bytes() * 2 >= len;
-    if len > OPAQUE_PLAN_LIMIT || (len > OPAQUE_PLAN_SMALL && mostly_tensors) {
+    // `fast` never plans twice; `max` tries the opaque plan on every target up to the limit.
+    let try_opaque = match options.effort {
+        Effort::Fast => false,
+        Effort::Default => {
+            len <= OPAQUE_PLAN_SMALL || (len <= OPAQUE_PLAN_LIMIT && !mostly_tensors)
+        }
+        Effort::Max => len <= OPAQUE_PLAN_LIMIT,
+    };
+    if !try_opaque {
         return structured;
     }
     let opaque = opaque();

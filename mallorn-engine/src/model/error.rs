@@ -109,3 +109,38 @@ impl ModelError {
         Self::new(format, offset, ErrorKind::Invalid(reason.into()))
     }
 }
+
+/// A file given to the encoder is not what Mallorn.toml (or the command line) says it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// `format = "auto"`, and the file is none of the model formats Mallorn reads.
+    #[error(
+        "not a TFLite, GGUF, ONNX or safetensors file ({len} bytes; no format's magic bytes or structure at byte 0)"
+    )]
+    Unrecognised {
+        /// File length.
+        len: u64,
+    },
+    /// The file does not parse as its declared (or detected) format.
+    #[error("{source} (format {})", if *declared { "declared" } else { "detected" })]
+    Invalid {
+        /// True when the format was declared, false when it was detected.
+        declared: bool,
+        /// Where and why parsing failed.
+        source: ModelError,
+    },
+}
+
+impl InputError {
+    /// What to change, for reports.
+    pub fn help(&self) -> &'static str {
+        match self {
+            Self::Unrecognised { .. } => {
+                "check the file; to ship it as opaque bytes without tensor awareness, declare `format = \"raw\"` on its [[model]] (or pass `--format raw`)"
+            }
+            Self::Invalid { .. } => {
+                "the file is damaged or not the format declared: check it, fix `format` on its [[model]], or declare `format = \"raw\"` to code it as opaque bytes"
+            }
+        }
+    }
+}

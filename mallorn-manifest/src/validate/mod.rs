@@ -37,7 +37,7 @@ pub(crate) fn manifest(
         .signing
         .as_ref()
         .and_then(|signing| signing::signing(signing, base_dir, out));
-    let output = output::output(raw.output.as_ref(), base_dir, out);
+    let output = output::output(raw.output.as_ref(), base_dir, raw.target.len(), out);
     let targets = target::targets(&raw.target, &models, &raw.unreadable_models, &codec, out);
     Some(Manifest {
         schema_version: schema_version?,

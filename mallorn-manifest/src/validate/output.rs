@@ -8,16 +8,42 @@ use crate::model::{Output, ResolvedPath};
 use crate::raw::RawOutput;
 use crate::validate::non_empty_path;
 
-/// Validates `[output]` (absent means all defaults).
+/// The placeholder for the SKU in `[output] rust/c-header/linker` paths.
+pub const SKU_PLACEHOLDER: &str = "{sku}";
+
+/// Validates `[output]` (absent means all defaults); `targets` is the number of `[[target]]`s.
 pub(super) fn output(
     raw: Option<&Located<RawOutput>>,
     base_dir: &Path,
+    targets: usize,
     out: &mut Diagnostics,
 ) -> Output {
     let Some(raw) = raw else {
         return Output::default();
     };
     let raw = &raw.value;
+    for (key, value) in [
+        ("rust", &raw.rust),
+        ("c-header", &raw.c_header),
+        ("linker", &raw.linker),
+    ] {
+        if let Some(value) = value
+            && targets > 1
+            && !value.value.contains(SKU_PLACEHOLDER)
+        {
+            out.push(
+                Diagnostic::error(
+                    "needs-sku-placeholder",
+                    value.span,
+                    format!(
+                        "`output.{key}` names a single file, but {targets} targets are built: each needs its own"
+                    ),
+                )
+                .with_label("no `{sku}` in the path")
+                .with_hint("put `{sku}` in the path, e.g. \"src/generated/{sku}.rs\""),
+            );
+        }
+    }
     let mut files: Vec<(ResolvedPath, Span, &str)> = Vec::new();
     let mut resolve = |value: &Option<Located<String>>, key: &'static str, is_file: bool| {
         let value = value.as_ref()?;

@@ -4,9 +4,11 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
-use crate::model::{CodecPolicy, FlashGeometry, Model, ModelSlots, Region, RegionKind, Target};
+use crate::model::{
+    CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind, Target,
+};
 use crate::raw::{RawFlash, RawRegion, RawTarget, RawTargetModel};
-use crate::size::format_size;
+use crate::size::{ByteSize, format_size};
 use crate::suggest::closest;
 use crate::validate::{MIN_RAM_BUFFER, codec};
 
@@ -69,6 +71,9 @@ pub(super) fn targets(
         let flash = flash(&target.flash, out);
         let slots = layouts(target, flash.as_ref(), &models, &unreadable, out);
         let codec = codec::policy(global_codec, target.codec.as_ref(), out);
+        if ram.value.0 >= MIN_RAM_BUFFER {
+            decoder_fits(&sku.value, ram, &codec, out);
+        }
         if let Some(flash) = flash {
             targets.push(Target {
                 sku: sku.value.clone(),
@@ -83,8 +88,54 @@ pub(super) fn targets(
     targets
 }
 
+/// Work RAM the applier needs with `decoder` at its least (the smallest coder's tiny
+/// profile, the shortest payload segment), as the build computes it.
+fn least_work_len(decoder: Decoder) -> u64 {
+    use mallorn_runtime::apply::required_work_len;
+    use mallorn_runtime::codec::smallest::Profile;
+    use mallorn_runtime::format::Decoders;
+    use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
+    let (bits, profile) = match decoder {
+        Decoder::Stored => (Decoders::STORED, 0),
+        Decoder::Fast => (Decoders::STORED | Decoders::FAST, 0),
+        Decoder::Smallest => (Decoders::STORED | Decoders::SMALLEST, Profile::Tiny as u8),
+    };
+    required_work_len(Decoders(bits), profile, MIN_SEGMENT_LOG2) as u64
+}
+
+/// At least one allowed decoder must fit `ram-buffer` (the build picks the best that does).
+fn decoder_fits(sku: &str, ram: &Located<ByteSize>, codec: &CodecPolicy, out: &mut Diagnostics) {
+    if codec
+        .decoders
+        .iter()
+        .any(|&d| least_work_len(d) <= ram.value.0)
+    {
+        return;
+    }
+    let needs: Vec<String> = codec
+        .decoders
+        .iter()
+        .map(|&d| format!("{} needs {}", d.as_str(), format_size(least_work_len(d))))
+        .collect();
+    out.push(
+        Diagnostic::error(
+            "no-decoder-fits",
+            ram.span,
+            format!(
+                "target `{sku}`: ram-buffer of {} fits none of the allowed decoders ({})",
+                format_size(ram.value.0),
+                needs.join(", ")
+            ),
+        )
+        .with_label("too small for every allowed decoder")
+        .with_hint("raise `ram-buffer`, or allow another decoder in `[target.codec] decoders` (\"stored\" always fits)"),
+    );
+}
+
 fn is_valid_sku(sku: &str) -> bool {
-    !sku.is_empty()
+    sku != "."
+        && sku != ".."
+        && !sku.is_empty()
         && sku
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
@@ -131,7 +182,35 @@ fn flash(raw: &Located<RawFlash>, out: &mut Diagnostics) -> Option<FlashGeometry
         );
         valid = false;
     }
+    if erase.value.0.is_power_of_two() && !(64..=1 << 30).contains(&erase.value.0) {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                erase.span,
+                format!(
+                    "erase-size {} is outside the 64 B to 1 GiB the runtime supports",
+                    erase.value
+                ),
+            )
+            .with_hint("bundles are chunked on erase blocks of 64 B to 1 GiB"),
+        );
+        valid = false;
+    }
     let size = &raw.size;
+    if size.value.0 > u64::from(u32::MAX) {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                size.span,
+                format!(
+                    "flash size {} is larger than the runtime's 32-bit offsets can address",
+                    size.value
+                ),
+            )
+            .with_hint("the runtime addresses at most 4 GiB of flash"),
+        );
+        valid = false;
+    }
     if size.value.0 == 0 {
         out.push(
             Diagnostic::error("invalid-geometry", size.span, "flash size is zero")

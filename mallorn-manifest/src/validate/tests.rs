@@ -269,11 +269,16 @@ fn releases_must_fit_both_slots() {
 #[test]
 fn skus_are_unique() {
     let second = "[target.codec]\ndecoders = [\"stored\", \"fast\"]\n\n[[target]]\nsku = \"wakeword-s3-8mb\"\nram-buffer = 4096\nflash = { base = 0, size = \"1MiB\", erase-size = 4096, write-size = 1 }\n";
-    single(
+    // Two targets also need `{sku}` in `[output] rust`: both problems are reported.
+    let codes: Vec<_> = problems(
         "[target.codec]\ndecoders = [\"stored\", \"fast\"]\n",
         second,
-        "duplicate-name",
-    );
+    )
+    .into_iter()
+    .filter(Diagnostic::is_error)
+    .map(|d| d.code)
+    .collect();
+    assert_eq!(codes, ["needs-sku-placeholder", "duplicate-name"]);
 }
 
 #[test]
@@ -614,4 +619,55 @@ mod robustness {
             }
         }
     }
+}
+
+// Rules `plan` and `build` apply are checked here too, so `cargo mallorn check` never calls
+// valid what they refuse (issue 14).
+
+#[test]
+fn several_targets_need_sku_in_generated_paths() {
+    let second = VALID.replace("sku = \"wakeword-s3-8mb\"", "sku = \"wakeword-m4\"");
+    let second = &second[second.find("[[target]]").unwrap()..];
+    let d = single(
+        "decoders = [\"stored\", \"fast\"]\n",
+        &format!("decoders = [\"stored\", \"fast\"]\n\n{second}"),
+        "needs-sku-placeholder",
+    );
+    let text = VALID.replacen(
+        "decoders = [\"stored\", \"fast\"]\n",
+        &format!("decoders = [\"stored\", \"fast\"]\n\n{second}"),
+        1,
+    );
+    assert_eq!(
+        &text[d.span.start..d.span.end],
+        "\"src/mallorn_generated.rs\""
+    );
+}
+
+#[test]
+fn some_allowed_decoder_must_fit_ram_buffer() {
+    let text = VALID.replacen(
+        "decoders = [\"stored\", \"fast\"]",
+        "decoders = [\"smallest\"]",
+        1,
+    );
+    let text = text.replacen("ram-buffer = \"16KiB\"", "ram-buffer = \"2KiB\"", 1);
+    let dir = project();
+    let errors = load_in(dir.path(), &text).unwrap_err();
+    let codes: Vec<_> = errors.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["no-decoder-fits"], "{errors:#?}");
+    let d = &errors[0];
+    assert!(d.message.contains("smallest needs"), "{}", d.message);
+    assert_eq!(&text[d.span.start..d.span.end], "\"2KiB\"");
+}
+
+#[test]
+fn flash_the_runtime_cannot_address_is_refused() {
+    single("size = \"8MiB\"", "size = \"8GiB\"", "invalid-geometry");
+    single(
+        "erase-size = \"4KiB\"",
+        "erase-size = 32",
+        "invalid-geometry",
+    );
+    single("sku = \"wakeword-s3-8mb\"", "sku = \"..\"", "invalid-name");
 }

@@ -87,7 +87,7 @@ impl Planner<'_> {
                 p += 1;
                 continue;
             };
-            if p + 1 < end {
+            if self.lazy && p + 1 < end {
                 self.index_to(p + 1);
                 if let Some(next) = self.best_match(p + 1, end) {
                     if next.score() > found.score() + 1 {

@@ -48,6 +48,33 @@ const MERGE_SIMILARITY: u64 = 8;
 /// Copies from the base at least this long stay operations of their own next to LZ runs.
 const LONG_COPY: u64 = 512;
 
+/// How hard the planner searches for matches in glue: the encoder's `effort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Search {
+    /// Hash-chain candidates visited per match search.
+    pub chain: usize,
+    /// Whether a match is deferred when the next byte starts a clearly better one.
+    pub lazy: bool,
+}
+
+impl Search {
+    /// `effort = "default"`: what bundles have always been built with.
+    pub const DEFAULT: Self = Self {
+        chain: super::matcher::MAX_CHAIN,
+        lazy: true,
+    };
+    /// `effort = "fast"`.
+    pub const FAST: Self = Self {
+        chain: 4,
+        lazy: false,
+    };
+    /// `effort = "max"`.
+    pub const MAX: Self = Self {
+        chain: 1024,
+        lazy: true,
+    };
+}
+
 /// Plans `base -> target` using both files' maps. Returns the operations, which produce the
 /// target front to back.
 pub fn plan(
@@ -57,8 +84,20 @@ pub fn plan(
     target_map: &ModelMap<'_>,
     profile: Profile,
 ) -> Vec<Op> {
+    plan_with(base, target, base_map, target_map, profile, Search::DEFAULT)
+}
+
+/// [`plan`] searching as hard as `search` says.
+pub fn plan_with(
+    base: &[u8],
+    target: &[u8],
+    base_map: &ModelMap<'_>,
+    target_map: &ModelMap<'_>,
+    profile: Profile,
+    search: Search,
+) -> Vec<Op> {
     let glue_len = target_map.opaque_bytes();
-    let mut planner = Planner::new(base, target, base_map, profile, glue_len);
+    let mut planner = Planner::new(base, target, base_map, profile, glue_len, search);
     for region in &target_map.regions {
         if let Region::Tensor(t) = region {
             if t.len >= SMALL_TENSOR && !t.sparse {
@@ -73,8 +112,13 @@ pub fn plan(
 
 /// Plans `base -> target` treating both as opaque bytes.
 pub fn plan_opaque(base: &[u8], target: &[u8], profile: Profile) -> Vec<Op> {
+    plan_opaque_with(base, target, profile, Search::DEFAULT)
+}
+
+/// [`plan_opaque`] searching as hard as `search` says.
+pub fn plan_opaque_with(base: &[u8], target: &[u8], profile: Profile, search: Search) -> Vec<Op> {
     let map = ModelMap::opaque(base.len() as u64);
-    let mut planner = Planner::new(base, target, &map, profile, target.len() as u64);
+    let mut planner = Planner::new(base, target, &map, profile, target.len() as u64, search);
     planner.glue(0, target.len() as u64);
     planner.ops
 }
@@ -103,6 +147,8 @@ struct Planner<'a> {
     indexed: u64,
     /// Whether the profile has the LZ model.
     lz: bool,
+    /// Whether the match parse looks one byte ahead.
+    lazy: bool,
     by_content: HashMap<(u64, u64), u64>,
     by_name: HashMap<String, BaseTensor>,
     by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>>,
@@ -123,6 +169,7 @@ impl<'a> Planner<'a> {
         base_map: &ModelMap<'_>,
         profile: Profile,
         glue_len: u64,
+        search: Search,
     ) -> Self {
         let full_index = (base.len() as u64) <= FULL_INDEX_LIMIT;
         let indexed_base = if full_index {
@@ -131,7 +178,8 @@ impl<'a> Planner<'a> {
             base_map.opaque_bytes()
         };
         let step = (indexed_base + glue_len).div_ceil(INDEX_BUDGET).max(1);
-        let mut finder = MatchFinder::new(base, target, step, (indexed_base + glue_len) / step);
+        let mut finder = MatchFinder::new(base, target, step, (indexed_base + glue_len) / step)
+            .with_chain(search.chain);
         let mut by_content = HashMap::new();
         let mut by_name = HashMap::new();
         let mut by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>> = HashMap::new();
@@ -174,6 +222,7 @@ impl<'a> Planner<'a> {
             last_distance: 1,
             indexed: 0,
             lz: profile.has_lz(),
+            lazy: search.lazy,
             by_content,
             by_name,
             by_shape,

@@ -4,12 +4,23 @@
  * Byte arrays are initializer macros, so this header defines no storage:
  *     static const uint8_t sku_id[8] = MALLORN_SKU_ID;
  * Addresses are absolute; offsets count from MALLORN_FLASH_BASE. Items are documented in
- * docs/generated-files.md. */
+ * docs/generated-files.md. It compiles as C99, C11 and later, and C++11 and later; the
+ * compile-time checks use static_assert, _Static_assert, or (C99) a negative array size. */
 #ifndef MALLORN_GENERATED_H
 #define MALLORN_GENERATED_H
 #pragma once
 
 #include <stdint.h>
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define MALLORN_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define MALLORN_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+/* C99 has no static assertion: a false condition declares an array of negative size. The
+ * declarations are identical when the conditions hold, so repeating them is allowed. */
+#define MALLORN_STATIC_ASSERT(cond, msg) extern char mallorn_static_assert_failed[(cond) ? 1 : -1]
+#endif
 
 /* Device SKU, as written in Mallorn.toml, and its id (bundles for other SKUs are refused). */
 #define MALLORN_SKU "wakeword-s3-8mb"
@@ -37,9 +48,9 @@
 #define MALLORN_TRUSTED_KEY_IDS { MALLORN_TRUSTED_KEY_0_ID, MALLORN_TRUSTED_KEY_1_ID }
 #define MALLORN_TRUSTED_KEYS { MALLORN_TRUSTED_KEY_0_PUBLIC, MALLORN_TRUSTED_KEY_1_PUBLIC }
 
-_Static_assert(MALLORN_WORK_LEN <= MALLORN_RAM_BUFFER, "mallorn: MALLORN_WORK_LEN exceeds MALLORN_RAM_BUFFER");
-_Static_assert(MALLORN_FLASH_SIZE % MALLORN_ERASE_SIZE == 0, "mallorn: flash size is not a multiple of the erase size");
-_Static_assert(MALLORN_ERASE_SIZE % MALLORN_WRITE_SIZE == 0, "mallorn: erase size is not a multiple of the write size");
+MALLORN_STATIC_ASSERT(MALLORN_WORK_LEN <= MALLORN_RAM_BUFFER, "mallorn: MALLORN_WORK_LEN exceeds MALLORN_RAM_BUFFER");
+MALLORN_STATIC_ASSERT(MALLORN_FLASH_SIZE % MALLORN_ERASE_SIZE == 0, "mallorn: flash size is not a multiple of the erase size");
+MALLORN_STATIC_ASSERT(MALLORN_ERASE_SIZE % MALLORN_WRITE_SIZE == 0, "mallorn: erase size is not a multiple of the write size");
 
 /* Model "okay-nabu": slots and the release this firmware ships with. */
 #define MALLORN_OKAY_NABU_NAME "okay-nabu"
@@ -63,22 +74,22 @@ _Static_assert(MALLORN_ERASE_SIZE % MALLORN_WRITE_SIZE == 0, "mallorn: erase siz
 #define MALLORN_OKAY_NABU_STATE_SIZE UINT32_C(0x00002000)
 #define MALLORN_OKAY_NABU_STATE_ADDRESS UINT64_C(0x00480000)
 
-_Static_assert(MALLORN_OKAY_NABU_SLOT_A_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_SLOT_A_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: okay-nabu slot-a is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_OKAY_NABU_SLOT_A_OFFSET + MALLORN_OKAY_NABU_SLOT_A_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: okay-nabu slot-a ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert(MALLORN_OKAY_NABU_SLOT_B_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_SLOT_B_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: okay-nabu slot-b is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_OKAY_NABU_SLOT_B_OFFSET + MALLORN_OKAY_NABU_SLOT_B_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: okay-nabu slot-b ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert(MALLORN_OKAY_NABU_STATE_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_STATE_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: okay-nabu state is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_OKAY_NABU_STATE_OFFSET + MALLORN_OKAY_NABU_STATE_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: okay-nabu state ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
-_Static_assert(MALLORN_OKAY_NABU_LARGEST_RELEASE <= MALLORN_OKAY_NABU_SLOT_A_SIZE && MALLORN_OKAY_NABU_LARGEST_RELEASE <= MALLORN_OKAY_NABU_SLOT_B_SIZE,
-               "mallorn: a okay-nabu release does not fit its slots: enlarge slot-a and slot-b in Mallorn.toml");
-_Static_assert(MALLORN_OKAY_NABU_STATE_SIZE >= 2 * MALLORN_ERASE_SIZE,
-               "mallorn: the okay-nabu state region needs two erase blocks: enlarge state in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_OKAY_NABU_SLOT_A_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_SLOT_A_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: okay-nabu slot-a is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_OKAY_NABU_SLOT_A_OFFSET + MALLORN_OKAY_NABU_SLOT_A_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: okay-nabu slot-a ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_OKAY_NABU_SLOT_B_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_SLOT_B_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: okay-nabu slot-b is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_OKAY_NABU_SLOT_B_OFFSET + MALLORN_OKAY_NABU_SLOT_B_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: okay-nabu slot-b ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_OKAY_NABU_STATE_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_OKAY_NABU_STATE_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: okay-nabu state is not erase-aligned: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_OKAY_NABU_STATE_OFFSET + MALLORN_OKAY_NABU_STATE_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: okay-nabu state ends beyond the flash: fix [target.models.okay-nabu] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_OKAY_NABU_LARGEST_RELEASE <= MALLORN_OKAY_NABU_SLOT_A_SIZE && MALLORN_OKAY_NABU_LARGEST_RELEASE <= MALLORN_OKAY_NABU_SLOT_B_SIZE,
+                      "mallorn: a okay-nabu release does not fit its slots: enlarge slot-a and slot-b in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_OKAY_NABU_STATE_SIZE >= 2 * MALLORN_ERASE_SIZE,
+                      "mallorn: the okay-nabu state region needs two erase blocks: enlarge state in Mallorn.toml");
 
 /* Model "micro-speech": slots and the release this firmware ships with. */
 #define MALLORN_MICRO_SPEECH_NAME "micro-speech"
@@ -102,21 +113,21 @@ _Static_assert(MALLORN_OKAY_NABU_STATE_SIZE >= 2 * MALLORN_ERASE_SIZE,
 #define MALLORN_MICRO_SPEECH_STATE_SIZE UINT32_C(0x00002000)
 #define MALLORN_MICRO_SPEECH_STATE_ADDRESS UINT64_C(0x004a2000)
 
-_Static_assert(MALLORN_MICRO_SPEECH_SLOT_A_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_SLOT_A_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: micro-speech slot-a is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_MICRO_SPEECH_SLOT_A_OFFSET + MALLORN_MICRO_SPEECH_SLOT_A_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: micro-speech slot-a ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert(MALLORN_MICRO_SPEECH_SLOT_B_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_SLOT_B_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: micro-speech slot-b is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_MICRO_SPEECH_SLOT_B_OFFSET + MALLORN_MICRO_SPEECH_SLOT_B_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: micro-speech slot-b ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert(MALLORN_MICRO_SPEECH_STATE_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_STATE_SIZE % MALLORN_ERASE_SIZE == 0,
-               "mallorn: micro-speech state is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert((uint64_t)MALLORN_MICRO_SPEECH_STATE_OFFSET + MALLORN_MICRO_SPEECH_STATE_SIZE <= MALLORN_FLASH_SIZE,
-               "mallorn: micro-speech state ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
-_Static_assert(MALLORN_MICRO_SPEECH_LARGEST_RELEASE <= MALLORN_MICRO_SPEECH_SLOT_A_SIZE && MALLORN_MICRO_SPEECH_LARGEST_RELEASE <= MALLORN_MICRO_SPEECH_SLOT_B_SIZE,
-               "mallorn: a micro-speech release does not fit its slots: enlarge slot-a and slot-b in Mallorn.toml");
-_Static_assert(MALLORN_MICRO_SPEECH_STATE_SIZE >= 2 * MALLORN_ERASE_SIZE,
-               "mallorn: the micro-speech state region needs two erase blocks: enlarge state in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_MICRO_SPEECH_SLOT_A_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_SLOT_A_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: micro-speech slot-a is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_MICRO_SPEECH_SLOT_A_OFFSET + MALLORN_MICRO_SPEECH_SLOT_A_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: micro-speech slot-a ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_MICRO_SPEECH_SLOT_B_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_SLOT_B_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: micro-speech slot-b is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_MICRO_SPEECH_SLOT_B_OFFSET + MALLORN_MICRO_SPEECH_SLOT_B_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: micro-speech slot-b ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_MICRO_SPEECH_STATE_OFFSET % MALLORN_ERASE_SIZE == 0 && MALLORN_MICRO_SPEECH_STATE_SIZE % MALLORN_ERASE_SIZE == 0,
+                      "mallorn: micro-speech state is not erase-aligned: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT((uint64_t)MALLORN_MICRO_SPEECH_STATE_OFFSET + MALLORN_MICRO_SPEECH_STATE_SIZE <= MALLORN_FLASH_SIZE,
+                      "mallorn: micro-speech state ends beyond the flash: fix [target.models.micro-speech] in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_MICRO_SPEECH_LARGEST_RELEASE <= MALLORN_MICRO_SPEECH_SLOT_A_SIZE && MALLORN_MICRO_SPEECH_LARGEST_RELEASE <= MALLORN_MICRO_SPEECH_SLOT_B_SIZE,
+                      "mallorn: a micro-speech release does not fit its slots: enlarge slot-a and slot-b in Mallorn.toml");
+MALLORN_STATIC_ASSERT(MALLORN_MICRO_SPEECH_STATE_SIZE >= 2 * MALLORN_ERASE_SIZE,
+                      "mallorn: the micro-speech state region needs two erase blocks: enlarge state in Mallorn.toml");
 
 #endif /* MALLORN_GENERATED_H */

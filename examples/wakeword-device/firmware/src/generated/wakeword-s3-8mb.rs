@@ -3,26 +3,37 @@
 //
 // Use it with `include!`; it has no inner attributes and names the runtime by absolute paths
 // (`::mallorn_runtime`), so it can be included in any module of a crate that depends on
-// mallorn-runtime. Items are documented in docs/generated-files.md.
+// mallorn-runtime. Every item allows `dead_code`: a firmware uses only some of them, and an
+// include in a private module must still build under `-D warnings`. Items are documented in
+// docs/generated-files.md.
 
 /// The device SKU these constants describe, as written in Mallorn.toml.
+#[allow(dead_code)]
 pub const SKU: &str = "wakeword-s3-8mb";
 /// `mallorn_runtime::format::sku_id(SKU)`: bundles built for another SKU are refused.
+#[allow(dead_code)]
 pub const SKU_ID: [u8; 8] = [0x48, 0x51, 0x0b, 0x69, 0x05, 0xb0, 0xed, 0xed];
 /// Address of the first byte of flash; region offsets count from here.
+#[allow(dead_code)]
 pub const FLASH_BASE: u64 = 0x00000000;
 /// Flash size in bytes.
+#[allow(dead_code)]
 pub const FLASH_SIZE: usize = 8388608;
 /// Flash erase block (sector) size in bytes.
+#[allow(dead_code)]
 pub const ERASE_SIZE: usize = 4096;
 /// Flash program unit in bytes.
+#[allow(dead_code)]
 pub const WRITE_SIZE: usize = 4;
 /// Work buffer the update applier may use (`ram-buffer`), in bytes.
+#[allow(dead_code)]
 pub const RAM_BUFFER: usize = 65536;
 /// Work buffer every bundle built for this SKU needs at least (smallest coding). Give the
 /// updater up to `RAM_BUFFER` bytes: more than this makes fewer, larger flash writes.
+#[allow(dead_code)]
 pub const WORK_LEN: usize = 45244;
 /// Public keys whose signatures this device accepts.
+#[allow(dead_code)]
 pub const TRUSTED_KEYS: [::mallorn_runtime::verify::TrustedKey; 2] = [
     // keys/example-release.pem.pub
     ::mallorn_runtime::verify::TrustedKey {
@@ -39,6 +50,7 @@ pub const TRUSTED_KEYS: [::mallorn_runtime::verify::TrustedKey; 2] = [
 const _: () = assert!(WORK_LEN <= RAM_BUFFER, "mallorn: WORK_LEN exceeds RAM_BUFFER");
 
 /// Model `okay-nabu` on this SKU: its slots and the release this firmware ships with.
+#[allow(dead_code)]
 pub mod okay_nabu {
     /// The model name, as written in Mallorn.toml.
     pub const NAME: &str = "okay-nabu";
@@ -102,6 +114,7 @@ pub mod okay_nabu {
 }
 
 /// Model `micro-speech` on this SKU: its slots and the release this firmware ships with.
+#[allow(dead_code)]
 pub mod micro_speech {
     /// The model name, as written in Mallorn.toml.
     pub const NAME: &str = "micro-speech";
