@@ -2,8 +2,8 @@
 //! the map against the format's own declarations: the regions tile the file, tensor counts and
 //! byte totals agree, and at least 99.9% of the tensor data bytes are classified as tensors.
 //! GGUF, safetensors and ONNX are also cross-checked against independent decodings of their
-//! headers (ONNX with prost). Prints one summary line per file. Skips, with a notice, when the
-//! corpus folder is absent.
+//! headers (ONNX with prost). Prints one summary line per file. Without the corpus the checks
+//! are skipped with a notice, or fail if `MALLORN_REQUIRE_CORPUS=1` (`mallorn_tests::corpus_dir`).
 
 #[path = "parsers_support/mod.rs"]
 mod support;
@@ -28,7 +28,7 @@ fn summary(path: &Path, map: &ModelMap<'_>) -> String {
     let tensor_bytes = map.tensor_bytes();
     format!(
         "{:<55} {:<11} {:>10} B  tensors {:>4} in {:>4} regions  tensor bytes {:>10} ({:.2}% of file)  opaque {:>8} B",
-        path.strip_prefix(support::corpus_dir())
+        path.strip_prefix(mallorn_tests::corpus_location())
             .unwrap_or(path)
             .display(),
         map.format.id(),

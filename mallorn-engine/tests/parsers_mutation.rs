@@ -283,12 +283,25 @@ fn mutated_models_never_panic_and_ok_maps_tile() {
 
 #[test]
 fn regression_inputs_are_rejected_or_tile() {
-    let dir = support::fixture("regressions");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
+    // The parser fuzzers' crash inputs (fuzz/regressions/parse_*/), which mallorn-fuzz-targets
+    // replays too, here under every parser and the allocation check.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+    let mut paths = Vec::new();
+    for folder in std::fs::read_dir(&root).unwrap() {
+        let folder = folder.unwrap().path();
+        if folder
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("parse_")
+        {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                paths.push(entry.unwrap().path());
+            }
+        }
+    }
+    assert!(!paths.is_empty(), "no inputs under {}", root.display());
+    for path in paths {
         let bytes = std::fs::read(&path).unwrap();
         for format in [
             Format::Tflite,

@@ -3,7 +3,7 @@
 //! fails with its own typed error, signing is deterministic, and a refused bundle never leaves
 //! an output file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mallorn_engine::bundle::{
     ApplyError, BundleIdentity, BundleRequest, apply_signed_bundle, apply_signed_bundle_to_file,
@@ -21,24 +21,11 @@ const MODEL: &str = "micro-speech";
 const SKU: &str = "nrf52840-dk";
 const COUNTER: u64 = 5;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "notice: {} is absent; skipping the corpus test",
-            dir.display()
-        );
-        None
-    }
-}
-
-/// The micro_speech pair, or `None` (with a notice) without the shared corpus.
+/// The micro_speech pair, or `None` (with a notice, or a panic if `MALLORN_REQUIRE_CORPUS=1`)
+/// without the shared corpus.
 fn micro_speech() -> Option<(Vec<u8>, Vec<u8>)> {
-    let dir = corpus()?.join("tflm-micro-speech");
-    let read = |name: &str| std::fs::read(dir.join(name)).expect("corpus file");
-    Some((read("2021-08-12.tflite"), read("2022-04-08.tflite")))
+    let read = |name: &str| mallorn_tests::corpus_file("tflm-micro-speech", name);
+    Some((read("2021-08-12.tflite")?, read("2022-04-08.tflite")?))
 }
 
 /// An unsigned bundle turning `old` into `new`, built as the writer builds one.

@@ -3,7 +3,6 @@
 //! device, and a firmware-like driver that boots, applies, confirms and checks what it loads.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle as build_signed_or_not};
 use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
@@ -157,22 +156,13 @@ pub fn report(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// Reads `lineage/old` and `lineage/new` from the shared corpus, or prints a notice and
-/// returns `None` when the corpus is absent.
+/// Reads `lineage/old` and `lineage/new` from the shared corpus; `None` with a notice when
+/// the corpus is absent, or a panic if `MALLORN_REQUIRE_CORPUS=1` (`mallorn_tests::corpus_dir`).
 pub fn corpus_pair(lineage: &str, old: &str, new: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(lineage);
-    match (std::fs::read(dir.join(old)), std::fs::read(dir.join(new))) {
-        (Ok(a), Ok(b)) => Some((a, b)),
-        _ => {
-            report(&format!(
-                "notice: {} not found; skipping the {lineage} pair",
-                dir.display()
-            ));
-            None
-        }
-    }
+    Some((
+        mallorn_tests::corpus_file(lineage, old)?,
+        mallorn_tests::corpus_file(lineage, new)?,
+    ))
 }
 
 /// Deterministic pseudo-random bytes.

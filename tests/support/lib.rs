@@ -1,2 +1,77 @@
-//! Helpers shared by the end-to-end tests: locating the workspace, the shared corpus and the
-//! `cargo-mallorn` binary.
+//! Helpers shared by the tests of every crate in the workspace: where the shared model corpus
+//! is, and what happens when it is not there.
+//!
+//! Tests that need real models call [`corpus_dir`]. It returns `../shared/corpus` (from the
+//! workspace root), or the folder in `MALLORN_CORPUS`. When that folder is missing or empty it
+//! writes a notice to stderr and returns `None`, and the test passes without its corpus
+//! checks, unless `MALLORN_REQUIRE_CORPUS=1` is set (as CI sets it): then it panics, so the
+//! test fails instead of passing vacuously.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the corpus folder, instead of `../shared/corpus`. A relative
+/// path is taken from the workspace root.
+pub const CORPUS_ENV: &str = "MALLORN_CORPUS";
+
+/// Environment variable that, set to `1`, turns a missing corpus into a test failure.
+pub const REQUIRE_CORPUS_ENV: &str = "MALLORN_REQUIRE_CORPUS";
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Where the corpus should be: `MALLORN_CORPUS`, else `../shared/corpus` from the workspace
+/// root. Says nothing about whether it is there.
+pub fn corpus_location() -> PathBuf {
+    match std::env::var_os(CORPUS_ENV) {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("../shared/corpus"),
+    }
+}
+
+/// Whether `MALLORN_REQUIRE_CORPUS=1` is set.
+pub fn corpus_required() -> bool {
+    std::env::var_os(REQUIRE_CORPUS_ENV).is_some_and(|v| v == "1")
+}
+
+/// The corpus folder, or `None` when it is missing or empty: then a notice naming the
+/// calling test goes to stderr (written past the test harness's capture, so it shows in
+/// `cargo test` output), or, with `MALLORN_REQUIRE_CORPUS=1`, this panics.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = corpus_location();
+    let present = std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
+    if present {
+        return Some(dir);
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    if corpus_required() {
+        panic!(
+            "{test} needs the model corpus, but {} is missing or empty and \
+             {REQUIRE_CORPUS_ENV}=1 is set: put the corpus there, point {CORPUS_ENV} at it, \
+             or unset {REQUIRE_CORPUS_ENV} to skip the corpus checks",
+            dir.display()
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "notice: {test}: {} is missing or empty; skipping its corpus checks \
+         (set {REQUIRE_CORPUS_ENV}=1 to fail instead)",
+        dir.display()
+    );
+    None
+}
+
+/// `corpus_dir()/lineage/name`, read; `None` (with the notice, or the panic) without the
+/// corpus. Panics if the corpus is there but lacks the file.
+pub fn corpus_file(lineage: &str, name: &str) -> Option<Vec<u8>> {
+    let path = corpus_dir()?.join(lineage).join(name);
+    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("corpus file {}: {e}", path.display())))
+}

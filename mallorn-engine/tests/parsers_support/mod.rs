@@ -4,22 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/corpus` relative to the workspace root.
-pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
-
 /// Every model file under the corpus (all files but the `.md` notes), sorted; `None` with a
-/// notice on stderr when the corpus is absent.
+/// notice on stderr when the corpus is absent, or a panic if `MALLORN_REQUIRE_CORPUS=1` (see
+/// `mallorn_tests::corpus_dir`).
 pub fn corpus_files() -> Option<Vec<PathBuf>> {
-    let dir = corpus_dir();
-    if !dir.is_dir() {
-        eprintln!(
-            "notice: {} is absent; skipping the corpus checks",
-            dir.display()
-        );
-        return None;
-    }
+    let dir = mallorn_tests::corpus_dir()?;
     let mut files = Vec::new();
     let mut pending = vec![dir];
     while let Some(dir) = pending.pop() {
