@@ -179,6 +179,7 @@ fn header_seeds() -> Vec<(&'static str, Vec<u8>)> {
     };
     let options = EncodeOptions {
         chunk_align_log2: 6,
+        format: mallorn_engine::delta::ModelFormat::Raw,
         ..EncodeOptions::default()
     };
     let bundle = |seed: u8| {
@@ -237,8 +238,10 @@ fn payload_seeds() -> Vec<(String, Vec<u8>)> {
             profile: Profile::ALL[usize::from(control % 3)],
             chunk_align_log2: 6,
             chunk_len: 512,
+            format: mallorn_engine::delta::ModelFormat::Raw,
+            ..EncodeOptions::default()
         };
-        let encoded = encode(&base, &target, &options);
+        let encoded = encode(Some(&base), &target, &options).expect("raw bytes always encode");
         let mut input = vec![control];
         input.extend_from_slice(encoded.payload.bytes());
         let coder = match coder {

@@ -1,12 +1,13 @@
 //! Fuzzes the bundle header parser and the device admission checks.
 //!
-//! Input: 1 mode byte, then up to 264 bytes of header and signature, then a base image. Mode
+//! Input: 1 mode byte, then up to 272 bytes of header and signature, then a base image. Mode
 //! bit 0 signs the fuzzed header with the trusted fuzz key first, so the fuzzer also reaches
 //! the SKU, model, counter and base checks behind the signature; bit 3 writes valid magic,
 //! version and length so the fuzzer spends its time on the fields after them.
 
 use ed25519_dalek::{Signer, SigningKey};
 use mallorn_runtime::Error;
+use mallorn_runtime::format::header::FORMAT_VERSION;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, key_id};
 use mallorn_runtime::verify::{DeviceContext, TrustedKey, admit, check_base};
 
@@ -26,7 +27,7 @@ pub fn header(data: &[u8]) {
 
     if mode & 8 == 8 {
         header[..4].copy_from_slice(b"MLRN");
-        header[4..6].copy_from_slice(&1u16.to_le_bytes());
+        header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         header[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     }
     let signer = SigningKey::from_bytes(&[0x4d; 32]);
