@@ -29,7 +29,8 @@ fn tamper(bundle: &[u8]) -> Option<Tamper> {
             mask: 0x01,
         })
     } else if cfg!(feature = "tamper-payload") {
-        // A bit in the middle of the payload.
+        // A bit in the middle of the payload: refused at its segment, after the segments
+        // before it were applied to slot B.
         let payload_len = bundle.len() - SIGNED_BUNDLE_PREFIX;
         Some(Tamper {
             offset: SIGNED_BUNDLE_PREFIX + payload_len / 2,
@@ -109,10 +110,11 @@ fn main() -> ! {
             "delta"
         };
         hprintln!(
-            "bundle            {} bytes, {}, codec profile {}, fed in {}-byte fragments",
+            "bundle            {} bytes, {}, codec profile {}, {}-byte segments, fed in {}-byte fragments",
             bundle.len(),
             kind,
             header.coder_profile,
+            1u32 << header.segment_log2,
             FRAGMENT_LEN
         );
     }
@@ -152,7 +154,7 @@ fn main() -> ! {
         hprintln!("apply             not reached");
     } else {
         hprintln!(
-            "apply             {} ticks = {} instructions (decode, flash writes, checkpoints, digests)",
+            "apply             {} ticks = {} instructions (segment hashes, decode, flash writes and read-back, checkpoints, result read back)",
             figures.apply_ticks,
             clock::instructions(figures.apply_ticks)
         );
