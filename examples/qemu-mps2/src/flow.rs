@@ -134,7 +134,8 @@ pub struct Figures {
     pub apply_stack: usize,
     /// Peak stack of the resets, boots, self-test and confirmation after the apply.
     pub lifecycle_stack: usize,
-    /// Flash operations of the whole run.
+    /// Flash operations of the whole run; `watched_ops` counts those on slot B (the
+    /// update's target) from admission on.
     pub flash: crate::nor::FlashCounts,
     /// Journal records written by the end.
     pub journal_sequence: u32,
@@ -174,6 +175,9 @@ fn run_inner<A: Admit>(
     let _ = meter.stack_period();
     let mut updater = program_factory(flash, crate::generated::OLD_MODEL)?;
     updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+    // From here on, every erase or program of the update's target slot is counted.
+    let slot_b = okay_nabu::LAYOUT.slot_b;
+    updater.flash().watch(slot_b.offset, slot_b.len);
     figures.setup_stack = meter.stack_period();
 
     match apply(&mut updater, admit, bundle, work, tamper, meter, figures) {
