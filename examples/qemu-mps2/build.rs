@@ -15,9 +15,9 @@
 //!    before the latest; the generated include describes only the latest), and points
 //!    `MALLORN_QEMU_FACTORY_MODEL` at its file.
 //! 5. Builds two measurement variants that `cargo mallorn build` does not publish, into
-//!    `$OUT_DIR/variants`: the same update coded with the smallest codec profile (`Tiny`,
-//!    `MALLORN_QEMU_BUNDLE_TINY`) and unsigned (`MALLORN_QEMU_BUNDLE_UNSIGNED`), both with
-//!    the identity of the published bundle.
+//!    `$OUT_DIR/variants`: the same update coded for the smallest work buffer (`Tiny` codec
+//!    profile, shortest payload segments: `MALLORN_QEMU_BUNDLE_TINY`) and unsigned
+//!    (`MALLORN_QEMU_BUNDLE_UNSIGNED`), both with the identity of the published bundle.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,7 @@ use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::delta::EncodeOptions;
 use mallorn_manifest::{KeySource, LoadedManifest, Manifest};
 use mallorn_runtime::codec::smallest::Profile;
+use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN};
 use mallorn_runtime::hash::sha256;
 
@@ -175,10 +176,13 @@ fn run() -> Result<(), String> {
         security_counter: header.security_counter,
     };
     let keys = BuildKeys::load(&loaded, false, true).map_err(|e| e.to_string())?;
+    // The smallest work buffer: the smallest codec model and the shortest authenticated
+    // payload segment (512 bytes, at 32 link bytes per segment).
     let tiny = Coding::Coder {
         decoder,
         options: EncodeOptions {
             profile: Profile::Tiny,
+            segment_log2: MIN_SEGMENT_LOG2,
             ..options
         },
     };

@@ -56,9 +56,12 @@ figure() {
     printf '%s\n' "$2" | awk -v label="$1" 'index($0, label) == 1 { print $3; found = 1; exit } END { if (!found) print "-" }'
 }
 
-# run_case NAME BIN FEATURES EXPECTED_EXIT EXPECTED_LINE_REGEX [EXTRA_REGEX]
+# run_case NAME BIN FEATURES EXPECTED_EXIT EXPECTED_LINE_REGEX [EXTRA_REGEX...]: every
+# EXTRA_REGEX must match some line of the output.
 run_case() {
-    local name="$1" bin="$2" features="$3" want_code="$4" want_line="$5" extra="${6:-}"
+    local name="$1" bin="$2" features="$3" want_code="$4" want_line="$5"
+    shift 5
+    local extras=("$@") extra
     log "== $name: cargo run --release --bin $bin ${features:+--features $features}"
     if ! cargo build --release --quiet --bin "$bin" ${features:+--features "$features"}; then
         log "FAIL $name: build failed"
@@ -72,7 +75,9 @@ run_case() {
     local verdict=ok
     [[ "$code" == "$want_code" ]] || verdict="exit code $code, expected $want_code"
     [[ "$verdict" == ok ]] && { printf '%s\n' "$out" | tail -n 1 | grep -Eqx "$want_line" || verdict="last line is not /$want_line/"; }
-    [[ "$verdict" == ok && -n "$extra" ]] && { printf '%s\n' "$out" | grep -Eq "$extra" || verdict="no line matches /$extra/"; }
+    for extra in "${extras[@]}"; do
+        [[ "$verdict" == ok ]] && { printf '%s\n' "$out" | grep -Eq "$extra" || verdict="no line matches /$extra/"; }
+    done
     if [[ "$verdict" == ok ]]; then
         log "PASS $name"
         passed=$((passed + 1))
@@ -98,12 +103,20 @@ run_case() {
 
 ok_line="MALLORN OK $new_sha"
 old_active="active +slot A \\(old model\\) $old_sha"
+# The runtime's Display text for PayloadSegmentMismatch.
+segment_refused="MALLORN REJECTED payload segment [0-9]+ \\(payload byte [0-9]+\\) does not match its signed hash.*"
+first_refused="MALLORN REJECTED payload segment 0 \\(payload byte 0\\) does not match its signed hash.*"
+# The flash driver's count of erase and program calls on slot B: a payload refused in its
+# first segment must not have touched it.
+slot_b_untouched="^slot B ops +0 "
 
 run_case "signed" mallorn-qemu-mps2 "" 0 "$ok_line"
 run_case "signed, tiny profile" mallorn-qemu-mps2 profile-tiny 0 "$ok_line"
 run_case "signed, full image" mallorn-qemu-mps2 full-image 0 "$ok_line"
 run_case "tampered header" mallorn-qemu-mps2 tamper-header 2 "MALLORN REJECTED .+" "$old_active"
-run_case "tampered payload" mallorn-qemu-mps2 tamper-payload 2 "MALLORN REJECTED .+" "$old_active"
+run_case "tampered payload" mallorn-qemu-mps2 tamper-payload 2 "$segment_refused" "$old_active"
+run_case "tampered 1st fragment" mallorn-qemu-mps2 tamper-payload-first 2 "$first_refused" "$old_active" \
+    "$slot_b_untouched"
 run_case "min-signed" min-signed "" 0 "$ok_line"
 run_case "min-signed, tiny" min-signed profile-tiny 0 "$ok_line"
 run_case "min-unsigned" min-unsigned dev-unsigned 0 "$ok_line"

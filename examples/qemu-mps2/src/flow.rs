@@ -4,6 +4,11 @@
 //! it and confirms it. A refused bundle is cancelled, and after a reset the old model must
 //! still be the one that boots.
 //!
+//! A fragment whose segment does not match its signed hash is refused where it arrives
+//! (`PayloadSegmentMismatch`); a firmware would fetch it again from `payload_offset()`. The
+//! tampered bundles here are damaged at the source, so a new fetch would bring the same bytes:
+//! the flow gives the update up at the first refusal.
+//!
 //! Each step is `#[inline(never)]`: its locals live only while it runs, as in a firmware's
 //! own call tree, so the peak stack is the deepest step's rather than the sum of all steps
 //! inlined into one frame.
@@ -11,7 +16,9 @@
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::{Sha256, sha256};
-use mallorn_runtime::storage::{Admit, BootDecision, BootKind, Finished, Slot, Updater};
+use mallorn_runtime::storage::{
+    Admit, BootDecision, BootKind, BootPolicy, Finished, Slot, Updater,
+};
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -20,6 +27,10 @@ use crate::generated::{factory, okay_nabu};
 
 /// Bytes per fragment fed to the applier: what one radio packet might carry.
 pub const FRAGMENT_LEN: usize = 512;
+
+/// How boot treats a model on trial: three trial boots, no re-hash at boot (`finish` read
+/// the slot back, and the firmware's self-test hashes it before `confirm`).
+pub const BOOT_POLICY: BootPolicy = BootPolicy::DEFAULT;
 
 /// One bit of the bundle to flip on its way into the device (the tamper runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +123,8 @@ pub struct Figures {
     pub work_len: usize,
     /// Clock ticks spent in `begin` (header, signature, SKU, model, counter, base SHA-256).
     pub admit_ticks: u64,
-    /// Clock ticks spent feeding the payload and finishing (decode, flash writes, digests).
+    /// Clock ticks spent feeding the payload and finishing (segment hashes, decode, flash
+    /// writes and read-back, checkpoints, reading the result back).
     pub apply_ticks: u64,
     /// Peak stack of the factory step and the first boot.
     pub setup_stack: usize,
@@ -122,7 +134,8 @@ pub struct Figures {
     pub apply_stack: usize,
     /// Peak stack of the resets, boots, self-test and confirmation after the apply.
     pub lifecycle_stack: usize,
-    /// Flash operations of the whole run.
+    /// Flash operations of the whole run; `watched_ops` counts those on slot B (the
+    /// update's target) from admission on.
     pub flash: crate::nor::FlashCounts,
     /// Journal records written by the end.
     pub journal_sequence: u32,
@@ -161,7 +174,10 @@ fn run_inner<A: Admit>(
     }
     let _ = meter.stack_period();
     let mut updater = program_factory(flash, crate::generated::OLD_MODEL)?;
-    updater.boot().map_err(Failure::Lifecycle)?;
+    updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+    // From here on, every erase or program of the update's target slot is counted.
+    let slot_b = okay_nabu::LAYOUT.slot_b;
+    updater.flash().watch(slot_b.offset, slot_b.len);
     figures.setup_stack = meter.stack_period();
 
     match apply(&mut updater, admit, bundle, work, tamper, meter, figures) {
@@ -180,7 +196,7 @@ fn confirm_new(
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
     let mut updater = reset(updater)?;
-    let trial = updater.boot().map_err(Failure::Lifecycle)?;
+    let trial = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if trial.kind != BootKind::Trial || trial.slot != finished.slot {
         return Err(Failure::WrongBoot(trial.kind, trial.slot));
     }
@@ -192,7 +208,7 @@ fn confirm_new(
     updater.confirm().map_err(Failure::Lifecycle)?;
 
     let mut updater = reset(updater)?;
-    let booted = updater.boot().map_err(Failure::Lifecycle)?;
+    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
         return Err(Failure::WrongBoot(booted.kind, booted.slot));
     }
@@ -206,8 +222,10 @@ fn confirm_new(
     })
 }
 
-/// After a refused bundle: cancel the update (a transport error would instead resume from
-/// `Updater::resume_point` after the next boot), reset, and check that the old model boots.
+/// After a refused bundle: cancel the update, reset, and check that the old model boots.
+/// (After `PayloadSegmentMismatch` the update is still in progress and `cancel` discards it;
+/// after a refused header nothing was recorded and `cancel` does nothing. A device fault
+/// would instead keep the checkpoint, for `begin` to resume after the next boot.)
 #[inline(never)]
 fn abandon(
     mut updater: Updater<Flash>,
@@ -217,7 +235,7 @@ fn abandon(
 ) -> Result<Outcome, Failure> {
     updater.cancel().map_err(Failure::Lifecycle)?;
     let mut updater = reset(updater)?;
-    let booted = updater.boot().map_err(Failure::Lifecycle)?;
+    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed
         || booted.slot != Slot::A
         || booted.image != factory::IMAGE

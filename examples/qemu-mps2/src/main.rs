@@ -3,9 +3,10 @@
 //! model, anti-rollback counter, base SHA-256), applies it into slot B, resets, boots it on
 //! trial, checks it and confirms it. It prints its figures and `MALLORN OK <sha256>` (exit
 //! code 0), or `MALLORN REJECTED <reason>` (exit code 2) once it has checked that the old
-//! model still boots. Features pick the case: `tamper-header`, `tamper-payload` (one bit
-//! flipped on the way in), `profile-tiny` (the bundle coded for the smallest RAM),
-//! `full-image` (the published full image instead of the delta).
+//! model still boots. Features pick the case: `tamper-header`, `tamper-payload`,
+//! `tamper-payload-first` (one bit flipped on the way in: of the signed header, in the middle
+//! of the payload, in its first fragment), `profile-tiny` (the bundle coded for the smallest
+//! RAM), `full-image` (the published full image instead of the delta).
 #![no_std]
 #![no_main]
 
@@ -29,10 +30,18 @@ fn tamper(bundle: &[u8]) -> Option<Tamper> {
             mask: 0x01,
         })
     } else if cfg!(feature = "tamper-payload") {
-        // A bit in the middle of the payload.
+        // A bit in the middle of the payload: refused at its segment, after the segments
+        // before it were applied to slot B.
         let payload_len = bundle.len() - SIGNED_BUNDLE_PREFIX;
         Some(Tamper {
             offset: SIGNED_BUNDLE_PREFIX + payload_len / 2,
+            mask: 0x10,
+        })
+    } else if cfg!(feature = "tamper-payload-first") {
+        // A bit in the payload's first fragment: segment 0 fails its signed hash, so nothing
+        // may be decoded, erased or programmed in slot B.
+        Some(Tamper {
+            offset: SIGNED_BUNDLE_PREFIX + 100,
             mask: 0x10,
         })
     } else {
@@ -109,10 +118,11 @@ fn main() -> ! {
             "delta"
         };
         hprintln!(
-            "bundle            {} bytes, {}, codec profile {}, fed in {}-byte fragments",
+            "bundle            {} bytes, {}, codec profile {}, {}-byte segments, fed in {}-byte fragments",
             bundle.len(),
             kind,
             header.coder_profile,
+            1u32 << header.segment_log2,
             FRAGMENT_LEN
         );
     }
@@ -152,7 +162,7 @@ fn main() -> ! {
         hprintln!("apply             not reached");
     } else {
         hprintln!(
-            "apply             {} ticks = {} instructions (decode, flash writes, checkpoints, digests)",
+            "apply             {} ticks = {} instructions (segment hashes, decode, flash writes and read-back, checkpoints, result read back)",
             figures.apply_ticks,
             clock::instructions(figures.apply_ticks)
         );
@@ -163,6 +173,10 @@ fn main() -> ! {
         figures.flash.writes,
         figures.flash.bytes_written,
         figures.journal_sequence
+    );
+    hprintln!(
+        "slot B ops        {} (erase and program calls on slot B from admission on)",
+        figures.flash.watched_ops
     );
     match outcome {
         Outcome::Applied { slot, sha256 } => {

@@ -50,6 +50,8 @@ pub struct FlashCounts {
     pub writes: u32,
     /// Bytes programmed.
     pub bytes_written: u32,
+    /// Erase and write calls that touched the watched region (see [`RamNorFlash::watch`]).
+    pub watched_ops: u32,
 }
 
 /// NOR flash with `WRITE`-byte program units and `ERASE`-byte erase blocks.
@@ -57,6 +59,7 @@ pub struct FlashCounts {
 pub struct RamNorFlash<const WRITE: usize, const ERASE: usize> {
     mem: &'static mut [u8],
     counts: FlashCounts,
+    watched: core::ops::Range<usize>,
 }
 
 impl<const WRITE: usize, const ERASE: usize> RamNorFlash<WRITE, ERASE> {
@@ -84,6 +87,21 @@ impl<const WRITE: usize, const ERASE: usize> RamNorFlash<WRITE, ERASE> {
         Self {
             mem,
             counts: FlashCounts::default(),
+            watched: 0..0,
+        }
+    }
+
+    /// Counts from now on, in [`FlashCounts::watched_ops`], every erase or write call that
+    /// touches `len` bytes from `offset` (the update's target slot: a refused payload must
+    /// leave it untouched).
+    pub fn watch(&mut self, offset: u32, len: u32) {
+        self.watched = offset as usize..offset as usize + len as usize;
+    }
+
+    /// Counts one operation on `range` if it touches the watched region.
+    fn note(&mut self, range: &core::ops::Range<usize>) {
+        if range.start < self.watched.end && self.watched.start < range.end {
+            self.counts.watched_ops += 1;
         }
     }
 
@@ -143,6 +161,7 @@ impl<const WRITE: usize, const ERASE: usize> NorFlash for RamNorFlash<WRITE, ERA
             return Err(RamNorError::NotAligned);
         }
         self.counts.blocks_erased += (range.len() / ERASE) as u32;
+        self.note(&range);
         self.mem[range].fill(0xFF);
         Ok(())
     }
@@ -152,6 +171,7 @@ impl<const WRITE: usize, const ERASE: usize> NorFlash for RamNorFlash<WRITE, ERA
         if range.start % WRITE != 0 || range.len() % WRITE != 0 {
             return Err(RamNorError::NotAligned);
         }
+        self.note(&range);
         let target = &mut self.mem[range];
         if target.iter().any(|&b| b != 0xFF) {
             return Err(RamNorError::NotErased);
