@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
 use mallorn_engine::delta::{self, Coder, EncodeOptions};
 use mallorn_runtime::apply::PayloadStream;
-use mallorn_runtime::format::segments::{MIN_PREFERRED_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2};
 use mallorn_runtime::codec::smallest::Profile;
+use mallorn_runtime::format::segments::{MIN_PREFERRED_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2};
 
 struct Args {
     corpus: PathBuf,

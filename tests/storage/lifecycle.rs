@@ -246,7 +246,9 @@ fn a_corrupted_segment_is_refused_where_it_arrives_and_the_genuine_bytes_continu
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     let mut work = vec![0; WORK_LEN];
     let mut admission = ParseOnlyAdmission::default();
-    let mut session = up.begin(&mut admission, header, signature, &mut work).unwrap();
+    let mut session = up
+        .begin(&mut admission, header, signature, &mut work)
+        .unwrap();
     let err = session.feed(&corrupt).unwrap_err();
     let Error::PayloadSegmentMismatch { wire_offset, .. } = err else {
         panic!("{err:?}");

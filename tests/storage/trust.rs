@@ -8,17 +8,15 @@ use std::sync::OnceLock;
 
 use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder};
 use mallorn_runtime::Error;
+use mallorn_runtime::format::BundleHeader;
 use mallorn_runtime::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
 use mallorn_runtime::format::segments::chain;
-use mallorn_runtime::format::BundleHeader;
 use mallorn_runtime::sim::{Fault, FlashOp, Persistence, SimFlash};
-use mallorn_runtime::storage::{
-    BootKind, BootPolicy, FlashLayout, Phase, Region, Slot, Updater,
-};
+use mallorn_runtime::storage::{BootKind, BootPolicy, FlashLayout, Phase, Region, Slot, Updater};
 
 use crate::common::{
-    Model, POLICY, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, WORK_LEN, build_bundle, split,
-    synthetic_model, next_release,
+    Model, POLICY, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, WORK_LEN, build_bundle,
+    next_release, split, synthetic_model,
 };
 
 type Flash = SimFlash<8, 1024, 1>;
@@ -47,7 +45,12 @@ fn touching(log: &[FlashOp], region: Region) -> usize {
 
 /// Begins `bundle` on a freshly opened updater, feeds `payload` from the session's offset and
 /// finishes.
-fn feed(flash: &mut Flash, layout: FlashLayout, bundle: &[u8], payload: &[u8]) -> Result<(), Error> {
+fn feed(
+    flash: &mut Flash,
+    layout: FlashLayout,
+    bundle: &[u8],
+    payload: &[u8],
+) -> Result<(), Error> {
     let (header, signature, _) = split(bundle);
     let mut up = Updater::open(&mut *flash, layout)?;
     let mut work = vec![0; WORK_LEN];
@@ -104,14 +107,24 @@ fn a_forged_payload_cannot_wedge_the_genuine_update() {
     let mut plain = framing[..n].to_vec();
     plain.extend_from_slice(&forged_result);
     let (forged, _) = chain(&plain, header.segment_log2).unwrap();
-    assert!(forged.len() < genuine.len(), "the forged payload ends early");
+    assert!(
+        forged.len() < genuine.len(),
+        "the forged payload ends early"
+    );
 
     let mut flash = rig.start.clone();
     flash.record();
     let err = feed(&mut flash, rig.layout, &full_image, &forged).unwrap_err();
-    assert!(matches!(err, Error::PayloadSegmentMismatch { segment: 0, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::PayloadSegmentMismatch { segment: 0, .. }),
+        "{err:?}"
+    );
     let log = flash.take_log();
-    assert_eq!(touching(&log, rig.layout.slot_b), 0, "forged bytes reached slot B");
+    assert_eq!(
+        touching(&log, rig.layout.slot_b),
+        0,
+        "forged bytes reached slot B"
+    );
     let up = Updater::open(&mut flash, rig.layout).unwrap();
     assert!(matches!(
         up.state().phase,
@@ -160,8 +173,9 @@ fn no_unauthenticated_byte_reaches_the_decoder_or_flash() {
         let written: u64 = log
             .iter()
             .filter_map(|op| match op {
-                FlashOp::Write { offset, data } if rig.layout.slot_b.offset <= *offset
-                    && u64::from(*offset) < rig.layout.slot_b.end() =>
+                FlashOp::Write { offset, data }
+                    if rig.layout.slot_b.offset <= *offset
+                        && u64::from(*offset) < rig.layout.slot_b.end() =>
                 {
                     Some(u64::from(*offset - rig.layout.slot_b.offset) + data.len() as u64)
                 }
@@ -222,7 +236,9 @@ fn a_dead_cell_in_the_inactive_slot_never_gets_booted() {
     let (_, _, payload) = split(&rig.bundle);
     let mut flash = rig.start.clone();
     // A byte whose bit 0 must be programmed (0 in the result) sits on a cell that never does.
-    let at = (5000..rig.new.len()).find(|&i| rig.new[i] & 1 == 0).unwrap();
+    let at = (5000..rig.new.len())
+        .find(|&i| rig.new[i] & 1 == 0)
+        .unwrap();
     flash.inject(Fault::WeakCell {
         addr: rig.layout.slot_b.offset + at as u32,
         mask: 0x01,
@@ -251,7 +267,9 @@ fn the_result_is_checked_on_flash_before_pending_and_at_trial_boot() {
         let mut up = Updater::open(&mut flash, rig.layout).unwrap();
         let mut work = vec![0; WORK_LEN];
         let mut admission = ParseOnlyAdmission::default();
-        let mut session = up.begin(&mut admission, header, signature, &mut work).unwrap();
+        let mut session = up
+            .begin(&mut admission, header, signature, &mut work)
+            .unwrap();
         session.feed(payload).unwrap();
         // Retention loss in a byte already written, before the final check.
         drop(session);
@@ -450,7 +468,9 @@ fn an_older_bundle_cannot_replace_a_pending_newer_one() {
     );
     assert_eq!(flash.counts().mutations(), before);
     let up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert!(matches!(up.state().phase, Phase::Pending(t) if t.security_counter == PROVISIONED_COUNTER + 5));
+    assert!(
+        matches!(up.state().phase, Phase::Pending(t) if t.security_counter == PROVISIONED_COUNTER + 5)
+    );
 }
 
 /// A journal record that does not read back as written is `JournalWriteFailed`, the update
@@ -467,8 +487,13 @@ fn a_journal_record_that_fails_to_program_is_reported_and_retried() {
         let mut up = Updater::open(&mut probe, rig.layout).unwrap();
         let mut work = vec![0; WORK_LEN];
         drop(
-            up.begin(&mut ParseOnlyAdmission::default(), header, signature, &mut work)
-                .unwrap(),
+            up.begin(
+                &mut ParseOnlyAdmission::default(),
+                header,
+                signature,
+                &mut work,
+            )
+            .unwrap(),
         );
     }
     let state = rig.layout.state;
@@ -494,7 +519,12 @@ fn a_journal_record_that_fails_to_program_is_reported_and_retried() {
     {
         let mut up = Updater::open(&mut flash, rig.layout).unwrap();
         let mut work = vec![0; WORK_LEN];
-        let refused = up.begin(&mut ParseOnlyAdmission::default(), header, signature, &mut work);
+        let refused = up.begin(
+            &mut ParseOnlyAdmission::default(),
+            header,
+            signature,
+            &mut work,
+        );
         assert_eq!(refused.err(), Some(Error::JournalWriteFailed));
         assert_eq!(up.state().phase, Phase::Idle);
     }

@@ -18,12 +18,12 @@ use mallorn_engine::build::bundles::build_unit;
 use mallorn_engine::build::coding::{choose, profile_name};
 use mallorn_engine::build::versions::header_version;
 use mallorn_engine::bundle::BundleIdentity;
+use mallorn_engine::delta::ModelFormat;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
 use mallorn_manifest::{CodecPolicy, Decoder, FlashGeometry, Target, format_size, parse_size};
-use mallorn_engine::delta::ModelFormat;
 use mallorn_runtime::apply::required_work_len;
-use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::codec::smallest::Profile;
+use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::format::{Decoders, model_id, sku_id};
 use miette::{Context, IntoDiagnostic};
 

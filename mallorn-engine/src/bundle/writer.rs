@@ -150,8 +150,7 @@ impl PayloadBuilder {
             result_sha256: sha256(target),
             payload_len,
             payload_sha256,
-            ram_required: required_work_len(decoders, self.coder_profile, self.segment_log2)
-                as u32,
+            ram_required: required_work_len(decoders, self.coder_profile, self.segment_log2) as u32,
             error_bound_bits: 0,
             segment_log2: self.segment_log2,
         }

@@ -144,7 +144,8 @@ impl<'w> Authenticator<'w> {
         *from = (*from + n).min(data_len);
         if *from == data_len {
             if self.segment + 1 < self.layout.count {
-                self.expected.copy_from_slice(&self.buf[data_len..data_len + LINK_LEN]);
+                self.expected
+                    .copy_from_slice(&self.buf[data_len..data_len + LINK_LEN]);
             }
             self.segment += 1;
             self.filled = 0;

@@ -383,11 +383,7 @@ impl<'w> PayloadDecoder<'w> {
                     });
                 }
                 let n = avail.min(*coded_left as usize - *staged);
-                take(
-                    &mut self.payload_offset,
-                    self.payload_len,
-                    &input_left[..n],
-                )?;
+                take(&mut self.payload_offset, self.payload_len, &input_left[..n])?;
                 consumed += n;
                 *coded_left -= (n + *staged) as u64;
                 *staged = 0;
@@ -406,11 +402,7 @@ impl<'w> PayloadDecoder<'w> {
                 let is_rest = avail as u64 == *coded_left;
                 let used =
                     codec.decode(self.model, input, is_rest, &mut io, self.payload_offset)?;
-                take(
-                    &mut self.payload_offset,
-                    self.payload_len,
-                    &input[..used],
-                )?;
+                take(&mut self.payload_offset, self.payload_len, &input[..used])?;
                 consumed += used;
                 *coded_left -= used as u64;
                 if used == 0 && (is_rest || !(self.output.chunk_left == 0 && codec.between_ops())) {

@@ -119,7 +119,10 @@ impl<'w> PayloadStream<'w> {
                         consumed,
                         checkpoint: Some(Checkpoint {
                             progress,
-                            wire_offset: self.layout.wire_start(resume.segment).min(self.layout.wire_len),
+                            wire_offset: self
+                                .layout
+                                .wire_start(resume.segment)
+                                .min(self.layout.wire_len),
                             segment_sha256: resume.sha256,
                         }),
                     });

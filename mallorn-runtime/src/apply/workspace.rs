@@ -44,11 +44,7 @@ impl<'w> Workspace<'w> {
     /// Splits `work` for `header`, checking that the header's stated requirement covers what
     /// the decoders need and that the buffer meets the stated requirement.
     pub(crate) fn split(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
-        let needed = required_work_len(
-            header.decoders,
-            header.coder_profile,
-            header.segment_log2,
-        );
+        let needed = required_work_len(header.decoders, header.coder_profile, header.segment_log2);
         if (header.ram_required as usize) < needed {
             return Err(Error::RamRequirementUnderstated {
                 stated: header.ram_required,

@@ -112,7 +112,7 @@ mod tests {
     use crate::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
     use crate::format::header::tests::sample;
     use crate::format::segments::chain;
-use crate::format::{Decoders, Flags, key_id};
+    use crate::format::{Decoders, Flags, key_id};
     use crate::hash::sha256;
     use crate::sim::SimFlash;
     use crate::storage::{FlashLayout, Phase, Region, Slot, SlotImage, Updater};

@@ -15,8 +15,8 @@ pub mod signature;
 pub mod trusted_key;
 
 pub use admission::{
-    MAX_SECURITY_COUNTER, UnsignedPolicy, admit, authenticate, authenticate_with_policy, check_counter, check_model,
-    check_sku,
+    MAX_SECURITY_COUNTER, UnsignedPolicy, admit, authenticate, authenticate_with_policy,
+    check_counter, check_model, check_sku,
 };
 pub use base::check_base;
 pub use device::DeviceContext;

@@ -89,7 +89,10 @@ fn update<const WRITE: usize, const ERASE: usize>(
     };
     let mut updater =
         Updater::provision(&mut flash, device.layout, Slot::A, provisioned, old_counter).unwrap();
-    assert_eq!(updater.boot(BootPolicy::DEFAULT).unwrap().kind, BootKind::Confirmed);
+    assert_eq!(
+        updater.boot(BootPolicy::DEFAULT).unwrap().kind,
+        BootKind::Confirmed
+    );
 
     let mut work = vec![0; device.ram_buffer];
     let mut scratch = [0u8; 256];
