@@ -32,7 +32,7 @@ pub use diagnostic::{Diagnostic, Diagnostics, LineCol, Related, Severity, Span};
 pub use error::{InvalidManifest, ManifestError};
 pub use load::MAX_MANIFEST_SIZE;
 pub use model::{
-    CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource, LoadedManifest, Manifest,
+    BootSettings, CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource, LoadedManifest, Manifest,
     Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release, ResolvedPath, Signing,
     Target,
 };

@@ -268,6 +268,7 @@ fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
             decoders: decoders.clone(),
             ..CodecPolicy::default()
         },
+        boot: Default::default(),
         span: Default::default(),
     };
     let tiny = required_work_len(

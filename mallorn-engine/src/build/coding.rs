@@ -245,6 +245,7 @@ mod tests {
                 decoders: decoders.to_vec(),
                 ..CodecPolicy::default()
             },
+            boot: Default::default(),
             span: Default::default(),
         }
     }

@@ -37,6 +37,10 @@ pub struct TargetContext {
     pub ram_buffer: u64,
     /// Bytes the applier needs for any bundle built for this target (at most `ram_buffer`).
     pub work_len: u64,
+    /// `trial-boots`: boots a new model gets on trial.
+    pub trial_boots: u8,
+    /// `verify-trial-boot`: whether the trial slot is re-hashed at every trial boot.
+    pub verify_trial_boot: bool,
     /// The coding of this target's bundles (`smallest` or `stored`).
     pub coding: String,
     /// True when bundles are signed (false for an `--allow-unsigned` build).
@@ -228,6 +232,8 @@ pub fn target_context(
         },
         ram_buffer: target.ram_buffer,
         work_len: plan.coding.work_len() as u64,
+        trial_boots: target.boot.trial_boots,
+        verify_trial_boot: target.boot.verify_trial_boot,
         coding: plan.coding.name().into(),
         signed,
         trusted_keys: trusted

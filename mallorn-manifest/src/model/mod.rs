@@ -14,4 +14,4 @@ pub use manifest::{LoadedManifest, Manifest};
 pub use output::Output;
 pub use path::ResolvedPath;
 pub use signing::{KeySource, Signing};
-pub use target::{FlashGeometry, ModelSlots, Region, RegionKind, Target};
+pub use target::{BootSettings, FlashGeometry, ModelSlots, Region, RegionKind, Target};

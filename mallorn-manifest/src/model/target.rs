@@ -126,8 +126,34 @@ pub struct Target {
     pub models: Vec<ModelSlots>,
     /// Effective codec policy (`[codec]` merged with `[target.codec]`).
     pub codec: CodecPolicy,
+    /// How the device treats a new model on trial.
+    pub boot: BootSettings,
     /// Where the SKU is written in Mallorn.toml.
     pub span: Span,
+}
+
+/// How a target's devices treat a new model on trial (`trial-boots`, `verify-trial-boot`):
+/// the generated include's `BOOT_POLICY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootSettings {
+    /// Boots on trial before the model must be confirmed (1..=255).
+    pub trial_boots: u8,
+    /// Whether the trial slot is re-hashed at every trial boot.
+    pub verify_trial_boot: bool,
+}
+
+impl BootSettings {
+    /// Trial boots when `trial-boots` is not given.
+    pub const DEFAULT_TRIAL_BOOTS: u8 = 3;
+}
+
+impl Default for BootSettings {
+    fn default() -> Self {
+        Self {
+            trial_boots: Self::DEFAULT_TRIAL_BOOTS,
+            verify_trial_boot: false,
+        }
+    }
 }
 
 impl Target {

@@ -23,6 +23,14 @@ pub(crate) struct RawTarget {
     pub models: Option<Located<Entries<Located<RawTargetModel>>>>,
     /// Overrides of `[codec]` for this SKU (same keys, all optional).
     pub codec: Option<Located<RawCodec>>,
+    /// Boots a new model gets on trial before the firmware must confirm it: a reset before
+    /// `confirm` boots it again until these are used up, then the old model returns
+    /// (1-255, default 3).
+    pub trial_boots: Option<Located<u32>>,
+    /// Re-read the new model's slot and check its SHA-256 at every trial boot, reverting it
+    /// if it no longer matches (default false: it is checked once, when the update
+    /// finishes).
+    pub verify_trial_boot: Option<Located<bool>>,
 }
 
 /// Flash geometry of a target.

@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
 use crate::model::{
-    CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind, Target,
+    BootSettings, CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind,
+    Target,
 };
 use crate::raw::{RawFlash, RawRegion, RawTarget, RawTargetModel};
 use crate::size::{ByteSize, format_size};
@@ -74,6 +75,7 @@ pub(super) fn targets(
         if ram.value.0 >= MIN_RAM_BUFFER {
             decoder_fits(&sku.value, ram, &codec, out);
         }
+        let boot = boot_settings(target, out);
         if let Some(flash) = flash {
             targets.push(Target {
                 sku: sku.value.clone(),
@@ -81,11 +83,35 @@ pub(super) fn targets(
                 flash,
                 models: slots,
                 codec,
+                boot,
                 span: sku.span,
             });
         }
     }
     targets
+}
+
+/// `trial-boots` (1..=255) and `verify-trial-boot`, with their defaults.
+fn boot_settings(target: &RawTarget, out: &mut Diagnostics) -> BootSettings {
+    let mut boot = BootSettings::default();
+    if let Some(trial_boots) = &target.trial_boots {
+        match u8::try_from(trial_boots.value) {
+            Ok(n) if n >= 1 => boot.trial_boots = n,
+            _ => out.push(
+                Diagnostic::error(
+                    "trial-boots-out-of-range",
+                    trial_boots.span,
+                    format!("trial-boots = {} is outside 1..=255", trial_boots.value),
+                )
+                .with_label("out of range")
+                .with_hint("give the new model 1 to 255 boots to be confirmed in (default 3)"),
+            ),
+        }
+    }
+    if let Some(verify) = &target.verify_trial_boot {
+        boot.verify_trial_boot = verify.value;
+    }
+    boot
 }
 
 /// Work RAM the applier needs with `decoder` at its least (the smallest coder's tiny

@@ -193,7 +193,6 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         } = self;
         let read_buf = stream.finish()?;
         result.sync()?;
-        drop(result);
         let on_flash = slot_matches(
             &mut *flash.borrow_mut(),
             target_region,

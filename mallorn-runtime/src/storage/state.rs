@@ -26,10 +26,6 @@ pub struct UpdateTarget {
 
 /// Where an update stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "no allocator to box into; one state is held at a time"
-)]
 pub enum Phase {
     /// No update: the active slot holds the confirmed model.
     Idle,

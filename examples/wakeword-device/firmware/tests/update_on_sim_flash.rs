@@ -70,6 +70,7 @@ struct Device {
     ram_buffer: usize,
     latest: SlotImage,
     latest_counter: u64,
+    boot_policy: BootPolicy,
 }
 
 /// Plays the device's update of `model` from `old` (provisioned in slot A with counter
@@ -90,7 +91,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
     let mut updater =
         Updater::provision(&mut flash, device.layout, Slot::A, provisioned, old_counter).unwrap();
     assert_eq!(
-        updater.boot(BootPolicy::DEFAULT).unwrap().kind,
+        updater.boot(device.boot_policy).unwrap().kind,
         BootKind::Confirmed
     );
 
@@ -104,7 +105,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
 
     // Reboot: the new model boots on trial, from slot B, and is the latest release.
     let mut updater = Updater::open(&mut flash, device.layout).unwrap();
-    let boot = updater.boot(BootPolicy::DEFAULT).unwrap();
+    let boot = updater.boot(device.boot_policy).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Trial, Slot::B));
     let mut loaded = vec![0; expected.len()];
     updater.read_slot(Slot::B, 0, &mut loaded).unwrap();
@@ -115,7 +116,7 @@ fn update<const WRITE: usize, const ERASE: usize>(
     reboot(updater);
 
     let mut updater = Updater::open(&mut flash, device.layout).unwrap();
-    let boot = updater.boot(BootPolicy::DEFAULT).unwrap();
+    let boot = updater.boot(device.boot_policy).unwrap();
     assert_eq!((boot.kind, boot.slot), (BootKind::Confirmed, Slot::B));
     Ok(())
 }
@@ -133,6 +134,7 @@ macro_rules! device {
             ram_buffer: $sku::RAM_BUFFER,
             latest: $sku::$model::IMAGE,
             latest_counter: $sku::$model::SECURITY_COUNTER,
+            boot_policy: $sku::BOOT_POLICY,
         }
     };
 }
