@@ -454,4 +454,24 @@ mod tests {
             Err(Violation::Mixed(_))
         ));
     }
+
+    #[test]
+    fn a_device_whose_slot_holds_mixed_bytes_is_reported_mixed() {
+        let mut case = crate::simulate::tests::tiny_case();
+        case.old = vec![0x11; 3000];
+        case.new = vec![0x22; 3000];
+        let mut flash = case.provisioned::<4, 4096>();
+        // Half of the active slot now holds the new model's bytes.
+        let slot_a = case.layout.slot_a.offset as usize;
+        let mut patched = flash.clone();
+        patched.program_at(slot_a + 1500, &case.new[1500..]);
+        let outcome = Firmware::new(&case, Script::Straight).run(&mut patched, MAX_BOOTS);
+        assert!(matches!(outcome, Err(Violation::Mixed(_))), "{outcome:?}");
+        let mut tally = crate::simulate::Tally::default();
+        tally.record(&case, || "patched slot A".into(), outcome.map(|_| ()));
+        assert_eq!(tally.mixed, 1);
+        // The intact device boots the old model (and fails later, having no bundle).
+        let outcome = Firmware::new(&case, Script::Straight).run(&mut flash, 2);
+        assert!(matches!(outcome, Err(Violation::Wedged(_))), "{outcome:?}");
+    }
 }
