@@ -57,6 +57,8 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Validate Mallorn.toml and report every problem, with its place in the file.
     Check(commands::check::Args),
+    /// Run every bundle on a simulated flash of each SKU through power cuts and flash faults.
+    Simulate(commands::simulate::Args),
     /// Print the JSON schema of Mallorn.toml (for editors) on stdout.
     Schema(commands::schema::Args),
     /// Show where every tensor's bytes live in a model file, and how much is glue.

@@ -10,3 +10,4 @@ pub mod delta;
 pub mod inspect;
 pub mod model;
 pub mod signing;
+pub mod simulate;

@@ -16,6 +16,7 @@ mod inspect_bundle;
 pub mod keygen;
 pub mod plan;
 pub mod schema;
+pub mod simulate;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => apply::run(args, &global),
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
+        Command::Simulate(args) => simulate::run(args, &global),
         Command::Inspect(args) => Ok(inspect::run(&args, &global)),
         Command::Keygen(args) => Ok(keygen::run(&global, &args)),
         Command::Verify(args) => Ok(verify::run(&global, &args)),

@@ -20,7 +20,7 @@ pub mod keys;
 pub mod output_dir;
 pub mod parallel;
 pub mod plan;
-mod prepare;
+pub(crate) mod prepare;
 mod records;
 pub mod source_tree;
 pub mod versions;
