@@ -41,7 +41,8 @@ fn large_inputs_show_a_spinner_on_a_terminal_only() {
     std::fs::write(d.join("new.bin"), &new).unwrap();
     std::fs::write(d.join("small.bin"), &old[..1 << 16]).unwrap();
 
-    let Some(drawn) = on_a_terminal(d, "diff old.bin new.bin -o b.mlrn --unsigned --format raw") else {
+    let Some(drawn) = on_a_terminal(d, "diff old.bin new.bin -o b.mlrn --unsigned --format raw")
+    else {
         eprintln!("skipped: `script` is not installed");
         return;
     };
@@ -51,11 +52,24 @@ fn large_inputs_show_a_spinner_on_a_terminal_only() {
     assert_eq!(std::fs::read(d.join("out.bin")).unwrap(), new);
 
     // Small inputs, or stderr not a terminal: no spinner.
-    let drawn = on_a_terminal(d, "diff small.bin small.bin -o s.mlrn --unsigned --format raw").unwrap();
+    let drawn = on_a_terminal(
+        d,
+        "diff small.bin small.bin -o s.mlrn --unsigned --format raw",
+    )
+    .unwrap();
     assert!(!drawn.contains("encoding"), "{drawn}");
     let err = piped(
         d,
-        &["diff", "old.bin", "new.bin", "-o", "p.mlrn", "--unsigned", "--format", "raw"],
+        &[
+            "diff",
+            "old.bin",
+            "new.bin",
+            "-o",
+            "p.mlrn",
+            "--unsigned",
+            "--format",
+            "raw",
+        ],
     );
     assert!(!err.contains("encoding"), "{err}");
 }

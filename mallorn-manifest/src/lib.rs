@@ -32,9 +32,9 @@ pub use diagnostic::{Diagnostic, Diagnostics, LineCol, Related, Severity, Span};
 pub use error::{InvalidManifest, ManifestError};
 pub use load::MAX_MANIFEST_SIZE;
 pub use model::{
-    BootSettings, CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource, LoadedManifest, Manifest,
-    Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release, ResolvedPath, Signing,
-    Target,
+    BootSettings, CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource,
+    LoadedManifest, Manifest, Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release,
+    ResolvedPath, Signing, Target,
 };
 pub use schema::json_schema;
 pub use size::{ByteSize, SizeError, format_size, parse_size};

@@ -216,8 +216,11 @@ pub fn cases(
             model_id: to_id(&model_context.model_id),
             trusted_keys: trusted_keys.clone(),
             work_len: context.work_len as usize,
-            // The manifest has no boot-policy setting: firmware use the runtime's default.
-            policy: BootPolicy::DEFAULT,
+            // The SKU's `trial-boots` and `verify-trial-boot`, as its generated BOOT_POLICY.
+            policy: BootPolicy {
+                trial_boots: context.trial_boots,
+                verify_trial_boot: context.verify_trial_boot,
+            },
         });
     }
     Ok(cases)

@@ -37,6 +37,9 @@
 #define MALLORN_RAM_BUFFER UINT32_C(65536)
 #define MALLORN_WORK_LEN UINT32_C(45244)
 
+/* How the boot-time decision treats a new model on trial (trial-boots, verify-trial-boot). */
+#define MALLORN_TRIAL_BOOTS 3
+#define MALLORN_VERIFY_TRIAL_BOOT 0
 /* Public keys whose signatures this device accepts. */
 #define MALLORN_TRUSTED_KEY_COUNT 2
 /* keys/example-release.pem.pub */

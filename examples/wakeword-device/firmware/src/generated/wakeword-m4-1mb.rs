@@ -32,6 +32,13 @@ pub const RAM_BUFFER: usize = 8192;
 /// updater up to `RAM_BUFFER` bytes: more than this makes fewer, larger flash writes.
 #[allow(dead_code)]
 pub const WORK_LEN: usize = 6952;
+/// How the boot-time decision treats a new model on trial (`trial-boots`,
+/// `verify-trial-boot`): pass it to `Updater::boot`.
+#[allow(dead_code)]
+pub const BOOT_POLICY: ::mallorn_runtime::storage::BootPolicy = ::mallorn_runtime::storage::BootPolicy {
+    trial_boots: 2,
+    verify_trial_boot: true,
+};
 /// Public keys whose signatures this device accepts.
 #[allow(dead_code)]
 pub const TRUSTED_KEYS: [::mallorn_runtime::verify::TrustedKey; 2] = [
