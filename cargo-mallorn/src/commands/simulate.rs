@@ -92,7 +92,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         );
     }
     eprintln!("done in {:.1}s", progress.started.elapsed().as_secs_f64());
-    println!("{}", tally.summary_line());
+    outln!("{}", tally.summary_line());
     Ok(if tally.passed() {
         ExitCode::SUCCESS
     } else {
