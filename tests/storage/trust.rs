@@ -75,7 +75,6 @@ impl Device {
         assert_eq!(boot.kind, BootKind::Trial);
         assert_eq!(self.loaded(up.flash().bytes(), &boot), Model::New);
         up.confirm().unwrap();
-        drop(up);
         self.assert_new_confirmed(flash);
     }
 }
@@ -133,7 +132,6 @@ fn a_forged_payload_cannot_wedge_the_genuine_update() {
             ..
         }
     ));
-    drop(up);
     // The genuine bundle (same header, same bundle hash) now applies from the start.
     feed(&mut flash, rig.layout, &full_image, genuine).unwrap();
     rig.assert_new_confirmed_after_trial(&mut flash);
@@ -280,7 +278,6 @@ fn the_result_is_checked_on_flash_before_pending_and_at_trial_boot() {
     assert_eq!(err, Error::ResultHashMismatch);
     let up = Updater::open(&mut flash, rig.layout).unwrap();
     assert_eq!(up.state().phase, Phase::Idle);
-    drop(up);
     // The update starts over and becomes pending; then a bit flips before the trial boot.
     feed(&mut flash, rig.layout, &rig.bundle, payload).unwrap();
     flash.flip_bits(slot_b + 200, 0x20);
@@ -316,7 +313,6 @@ fn a_cancel_after_a_failed_confirm_keeps_the_old_model() {
     assert!(up.confirm().is_err());
     assert_eq!(up.flash().fault_counts().failed_but_landed, 1);
     up.cancel().unwrap();
-    drop(up);
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     let boot = up.boot(POLICY).unwrap();
     assert_eq!(boot.kind, BootKind::Confirmed);
@@ -348,13 +344,11 @@ fn an_unreadable_journal_slot_is_skipped_and_never_outranks_later_records() {
     let boot = up.boot(POLICY).unwrap();
     assert_eq!(rig.loaded(up.flash().bytes(), &boot), Model::Old);
     up.cancel().unwrap();
-    drop(up);
     // The slot reads again: the cancel written after it still wins.
     flash.clear_faults();
     let up = Updater::open(&mut flash, rig.layout).unwrap();
     assert_eq!(up.journal_unreadable_slots(), 0);
     assert_eq!(up.state().phase, Phase::Idle);
-    drop(up);
     // A journal none of whose slots reads leaves a clear error, and provisioning recovers.
     for slot in 0..state.len / 208 {
         flash.inject(Fault::ReadError {
