@@ -192,8 +192,15 @@ fn run() -> Result<(), String> {
         ("TINY", &tiny, keys.signer.as_ref()),
         ("UNSIGNED", &target_plan.coding, None),
     ] {
-        let unit = build_unit(coding, model.format, Some(&old), &new, identity.clone(), key)
-            .map_err(|e| format!("building the {name} measurement variant: {e}"))?;
+        let unit = build_unit(
+            coding,
+            model.format,
+            Some(&old),
+            &new,
+            identity.clone(),
+            key,
+        )
+        .map_err(|e| format!("building the {name} measurement variant: {e}"))?;
         let path = variants.join(format!("{}-{}.mlrn", model.name, name.to_lowercase()));
         write(&path, &unit.bytes)?;
         println!(
