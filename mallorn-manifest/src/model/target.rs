@@ -45,12 +45,22 @@ impl Region {
         self.offset.checked_add(self.size)
     }
 
-    /// True when both regions share at least one byte.
+    /// The region as the device's `FlashLayout` holds it (32-bit offset and length), or `None`
+    /// when it cannot be addressed by the runtime at all.
+    pub fn to_device(&self) -> Option<mallorn_runtime::storage::Region> {
+        Some(mallorn_runtime::storage::Region::new(
+            u32::try_from(self.offset).ok()?,
+            u32::try_from(self.size).ok()?,
+        ))
+    }
+
+    /// True when both regions share at least one byte (the runtime's rule; a region the
+    /// runtime cannot address is treated as overlapping everything).
     pub fn overlaps(&self, other: &Region) -> bool {
-        let (Some(end), Some(other_end)) = (self.end(), other.end()) else {
-            return true;
-        };
-        self.size > 0 && other.size > 0 && self.offset < other_end && other.offset < end
+        match (self.to_device(), other.to_device()) {
+            (Some(a), Some(b)) => a.overlaps(&b),
+            _ => true,
+        }
     }
 }
 

@@ -12,6 +12,9 @@ use crate::raw::{RawFlash, RawRegion, RawTarget, RawTargetModel};
 use crate::size::{ByteSize, format_size};
 use crate::suggest::closest;
 use crate::validate::{MIN_RAM_BUFFER, codec};
+use mallorn_runtime::storage::journal::record::RECORD_RAW_LEN as RECORD_LEN;
+use mallorn_runtime::storage::layout::{MAX_WRITE_SIZE, check_geometry};
+use mallorn_runtime::storage::{LayoutError, RegionName, min_state_len};
 
 /// Validates every target against the (already validated) models.
 pub(super) fn targets(
@@ -270,6 +273,23 @@ fn flash(raw: &Located<RawFlash>, out: &mut Diagnostics) -> Option<FlashGeometry
         );
         valid = false;
     }
+    // The device's own geometry rule (generated firmware reads byte by byte: read size 1).
+    if valid && check_geometry(erase.value.0 as usize, write.value.0 as usize, 1).is_err() {
+        out.push(
+            Diagnostic::error(
+                "invalid-geometry",
+                write.span,
+                format!(
+                    "write-size {} is larger than the {MAX_WRITE_SIZE} B program unit the runtime buffers",
+                    write.value
+                ),
+            )
+            .with_hint(format!(
+                "give the device's program unit (a page program of up to {MAX_WRITE_SIZE} B); smaller units work with any NOR flash"
+            )),
+        );
+        valid = false;
+    }
     valid.then_some(FlashGeometry {
         base: raw.base.value.0,
         size: size.value.0,
@@ -330,7 +350,7 @@ fn layouts(
         if let Some(flash) = flash {
             for (kind, raw_region) in raw_regions(&layout.value) {
                 let where_ = format!("{}.{}", name.value, kind);
-                if region_fits_flash(&where_, raw_region, flash, out) {
+                if region_fits_flash(&where_, kind, raw_region, flash, out) {
                     placed.push(PlacedRegion {
                         name: where_,
                         region: region(raw_region),
@@ -364,26 +384,62 @@ fn region(raw: &Located<RawRegion>) -> Region {
     }
 }
 
-/// Non-empty, erase-aligned, inside flash. Returns true when the region can be placed.
+/// Non-empty, erase-aligned, inside flash: the runtime's placement rule
+/// (`Region::check_placement`, which the device runs in `FlashLayout::validate`), asked once
+/// for alignment and once for bounds so both problems are reported together. Returns true
+/// when the region can be placed.
 fn region_fits_flash(
     name: &str,
+    kind: RegionKind,
     raw: &Located<RawRegion>,
     flash: &FlashGeometry,
     out: &mut Diagnostics,
 ) -> bool {
-    let (offset, size) = (&raw.value.offset, &raw.value.size);
-    let erase = flash.erase_size;
-    let mut valid = true;
-    if size.value.0 == 0 {
+    let region = region(raw);
+    let device_name = match kind {
+        RegionKind::SlotA => RegionName::SlotA,
+        RegionKind::SlotB => RegionName::SlotB,
+        RegionKind::State => RegionName::State,
+    };
+    let (erase, capacity) = (flash.erase_size as usize, flash.size as usize);
+    let (aligned, inside) = match region.to_device() {
+        Some(device) => (
+            device.check_placement(device_name, erase, u32::MAX as usize + 1),
+            device.check_placement(device_name, 1, capacity),
+        ),
+        None => (
+            Ok(()),
+            Err(LayoutError::OutOfFlash {
+                region: device_name,
+            }),
+        ),
+    };
+    if region.size == 0 {
         out.push(
-            Diagnostic::error("empty-region", size.span, format!("`{name}` has size zero"))
-                .with_hint(format!(
-                    "give it at least one erase block ({})",
-                    format_size(erase)
-                )),
+            Diagnostic::error(
+                "empty-region",
+                raw.value.size.span,
+                format!("`{name}` has size zero"),
+            )
+            .with_hint(format!(
+                "give it at least one erase block ({})",
+                format_size(flash.erase_size)
+            )),
         );
         return false;
     }
+    if aligned.is_err() {
+        misaligned(name, raw, flash.erase_size, out);
+    }
+    if inside.is_err() {
+        outside_flash(name, raw, flash, out);
+    }
+    aligned.is_ok() && inside.is_ok()
+}
+
+/// Reports which of a region's offset and size is not a multiple of the erase size.
+fn misaligned(name: &str, raw: &Located<RawRegion>, erase: u64, out: &mut Diagnostics) {
+    let (offset, size) = (&raw.value.offset, &raw.value.size);
     if offset.value.0 % erase != 0 {
         let below = offset.value.0 - offset.value.0 % erase;
         out.push(
@@ -402,7 +458,6 @@ fn region_fits_flash(
                 below.saturating_add(erase)
             )),
         );
-        valid = false;
     }
     if size.value.0 % erase != 0 {
         let rounded = size.value.0.div_ceil(erase).saturating_mul(erase);
@@ -419,35 +474,38 @@ fn region_fits_flash(
             .with_label("not erase-aligned")
             .with_hint(format!("round it up to {}", format_size(rounded))),
         );
-        valid = false;
     }
-    let region = region(raw);
-    if !flash.contains(region) {
-        let end = region.end().map_or_else(
-            || "past 2^64".to_owned(),
-            |end| format!("at offset {end:#x}"),
-        );
-        out.push(
-            Diagnostic::error(
-                "region-outside-flash",
-                raw.span,
-                format!(
-                    "`{name}` ends {end}, beyond the end of flash ({:#x}, {})",
-                    flash.size,
-                    format_size(flash.size)
-                ),
-            )
-            .with_label("outside flash")
-            .with_hint(
-                "offsets count from `flash.base`; move or shrink the region, or check `flash.size`",
-            ),
-        );
-        valid = false;
-    }
-    valid
 }
 
-/// The journal alternates between two erase blocks, so it needs at least two.
+fn outside_flash(
+    name: &str,
+    raw: &Located<RawRegion>,
+    flash: &FlashGeometry,
+    out: &mut Diagnostics,
+) {
+    let end = region(raw).end().map_or_else(
+        || "past 2^64".to_owned(),
+        |end| format!("at offset {end:#x}"),
+    );
+    out.push(
+        Diagnostic::error(
+            "region-outside-flash",
+            raw.span,
+            format!(
+                "`{name}` ends {end}, beyond the end of flash ({:#x}, {})",
+                flash.size,
+                format_size(flash.size)
+            ),
+        )
+        .with_label("outside flash")
+        .with_hint(
+            "offsets count from `flash.base`; move or shrink the region, or check `flash.size`",
+        ),
+    );
+}
+
+/// The journal needs two banks of whole erase blocks, each holding at least one record: the
+/// runtime's `min_state_len`, the bound `FlashLayout::validate` checks on the device.
 fn state_size(
     model: &str,
     state: &Located<RawRegion>,
@@ -455,17 +513,23 @@ fn state_size(
     out: &mut Diagnostics,
 ) {
     let size = &state.value.size;
-    let minimum = flash.erase_size.saturating_mul(2);
+    let Some(minimum) = min_state_len(flash.erase_size as usize, flash.write_size as usize) else {
+        return; // the geometry is reported by `flash`
+    };
     if size.value.0 != 0 && size.value.0 < minimum {
         out.push(
             Diagnostic::error(
                 "state-too-small",
                 size.span,
-                format!("`{model}.state` is {}, smaller than two erase blocks ({})", format_size(size.value.0), format_size(minimum)),
+                format!(
+                    "`{model}.state` is {}, smaller than the {} of two journal banks",
+                    format_size(size.value.0),
+                    format_size(minimum)
+                ),
             )
             .with_label("too small")
             .with_hint(format!(
-                "the update journal alternates between two erase blocks so a power cut never loses it; make it at least \"{}\"",
+                "the update journal alternates between two banks (each whole erase blocks holding at least one {RECORD_LEN}-byte record) so a power cut never loses it; make it at least \"{}\"",
                 format_size(minimum).replace(' ', "")
             )),
         );

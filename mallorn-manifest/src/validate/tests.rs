@@ -671,3 +671,59 @@ fn flash_the_runtime_cannot_address_is_refused() {
     );
     single("sku = \"wakeword-s3-8mb\"", "sku = \"..\"", "invalid-name");
 }
+
+/// `check` accepts a flash layout exactly when the device's `FlashLayout::validate` (which the
+/// generated include runs at compile time) does: one rule, in the runtime.
+#[test]
+fn layout_verdict_agrees_with_the_device() {
+    use mallorn_runtime::storage::{FlashLayout, Region};
+    let dir = project();
+    let kib = 1024u32;
+    let mut disagreements = Vec::new();
+    for erase in [64u32, 256, 4096] {
+        for write in [1u32, 4, 256, 512] {
+            for state_len in [128u32, 256, 512, 8 * kib] {
+                for state_offset in [2048 * kib, 2048 * kib + 64, 1984 * kib] {
+                    let text = VALID
+                        .replace("erase-size = \"4KiB\"", &format!("erase-size = {erase}"))
+                        .replace("write-size = 4", &format!("write-size = {write}"))
+                        .replace(
+                            "state = { offset = \"2MiB\", size = \"8KiB\" }",
+                            &format!("state = {{ offset = {state_offset}, size = {state_len} }}"),
+                        );
+                    let manifest_ok = load_in(dir.path(), &text).is_ok();
+                    let layout = FlashLayout::new(
+                        Region::new(1024 * kib, 512 * kib),
+                        Region::new(1536 * kib, 512 * kib),
+                        Region::new(state_offset, state_len),
+                    );
+                    let device_ok = layout
+                        .validate(erase as usize, write as usize, 1, 8 * 1024 * kib as usize)
+                        .is_ok();
+                    if manifest_ok != device_ok {
+                        disagreements.push((erase, write, state_len, state_offset, manifest_ok));
+                    }
+                }
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:?}");
+}
+
+#[test]
+fn a_state_region_holds_two_journal_banks_of_whole_records() {
+    // 64-byte erase blocks: one 208-byte journal record spans four of them, so two erase
+    // blocks are not two banks.
+    let block = "erase-size = \"4KiB\"\nwrite-size = 4\n[target.models.okay-nabu]\n\
+                 slot-a = { offset = \"1MiB\", size = \"512KiB\" }\n\
+                 slot-b = { offset = \"1536KiB\", size = \"512KiB\" }\n\
+                 state = { offset = \"2MiB\", size = \"8KiB\" }";
+    let d = single(
+        block,
+        &block
+            .replace("\"4KiB\"", "64")
+            .replace("size = \"8KiB\"", "size = 128"),
+        "state-too-small",
+    );
+    assert!(d.message.contains("512 bytes"), "{}", d.message);
+}

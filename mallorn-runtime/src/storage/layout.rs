@@ -31,9 +31,66 @@ impl Region {
         self.offset as u64 + self.len as u64
     }
 
-    const fn overlaps(&self, other: &Region) -> bool {
+    /// Whether the two regions share a byte.
+    pub const fn overlaps(&self, other: &Region) -> bool {
         (self.offset as u64) < other.end() && (other.offset as u64) < self.end()
     }
+
+    /// The placement rule for one region: non-empty, offset and length multiples of
+    /// `erase_size`, inside a device of `capacity` bytes. `name` is the region reported.
+    pub const fn check_placement(
+        &self,
+        name: RegionName,
+        erase_size: usize,
+        capacity: usize,
+    ) -> Result<(), LayoutError> {
+        if erase_size == 0
+            || self.len == 0
+            || self.offset as usize % erase_size != 0
+            || self.len as usize % erase_size != 0
+        {
+            return Err(LayoutError::NotEraseAligned { region: name });
+        }
+        if self.end() > capacity as u64 {
+            return Err(LayoutError::OutOfFlash { region: name });
+        }
+        Ok(())
+    }
+}
+
+/// The geometry rule: sizes non-zero, the erase size a multiple of the write and read sizes,
+/// write and read units within the runtime's buffers.
+pub const fn check_geometry(
+    erase_size: usize,
+    write_size: usize,
+    read_size: usize,
+) -> Result<(), LayoutError> {
+    if erase_size == 0
+        || write_size == 0
+        || read_size == 0
+        || erase_size % write_size != 0
+        || erase_size % read_size != 0
+        || write_size > MAX_WRITE_SIZE
+        || read_size > MAX_READ_SIZE
+    {
+        return Err(LayoutError::UnsupportedGeometry {
+            erase_size,
+            write_size,
+            read_size,
+        });
+    }
+    Ok(())
+}
+
+/// The smallest state region for this geometry: two journal banks, each a whole number of
+/// erase blocks holding at least one record padded to the write size
+/// (`docs/journal-format.md`). `None` for a geometry that [`check_geometry`] rejects.
+pub const fn min_state_len(erase_size: usize, write_size: usize) -> Option<u64> {
+    if check_geometry(erase_size, write_size, 1).is_err() {
+        return None;
+    }
+    let geometry = JournalGeometry::new(Region::new(0, 0), erase_size, write_size);
+    Some(2 * geometry.bank_len as u64)
 }
 
 /// One of the two model slots.
@@ -200,19 +257,8 @@ impl FlashLayout {
         read_size: usize,
         capacity: usize,
     ) -> Result<(), LayoutError> {
-        if erase_size == 0
-            || write_size == 0
-            || read_size == 0
-            || erase_size % write_size != 0
-            || erase_size % read_size != 0
-            || write_size > MAX_WRITE_SIZE
-            || read_size > MAX_READ_SIZE
-        {
-            return Err(LayoutError::UnsupportedGeometry {
-                erase_size,
-                write_size,
-                read_size,
-            });
+        if let Err(e) = check_geometry(erase_size, write_size, read_size) {
+            return Err(e);
         }
         let regions = [
             Some((RegionName::SlotA, self.slot_a)),
@@ -226,14 +272,8 @@ impl FlashLayout {
         let mut i = 0;
         while i < regions.len() {
             if let Some((name, region)) = regions[i] {
-                if region.len == 0
-                    || region.offset as usize % erase_size != 0
-                    || region.len as usize % erase_size != 0
-                {
-                    return Err(LayoutError::NotEraseAligned { region: name });
-                }
-                if region.end() > capacity as u64 {
-                    return Err(LayoutError::OutOfFlash { region: name });
+                if let Err(e) = region.check_placement(name, erase_size, capacity) {
+                    return Err(e);
                 }
                 let mut j = 0;
                 while j < i {
@@ -250,8 +290,16 @@ impl FlashLayout {
             }
             i += 1;
         }
-        let geometry = JournalGeometry::new(self.state, erase_size, write_size);
-        let needed = 2 * geometry.bank_len as u64;
+        let needed = match min_state_len(erase_size, write_size) {
+            Some(needed) => needed,
+            None => {
+                return Err(LayoutError::UnsupportedGeometry {
+                    erase_size,
+                    write_size,
+                    read_size,
+                });
+            }
+        };
         if (self.state.len as u64) < needed {
             return Err(LayoutError::StateTooSmall {
                 needed,

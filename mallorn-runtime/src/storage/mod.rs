@@ -22,7 +22,9 @@ pub mod updater;
 pub use admit::{Admit, VerifyingAdmit};
 pub use base_slot::FlashBase;
 pub use boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
-pub use layout::{FlashLayout, LayoutError, Region, RegionName, Slot};
+pub use layout::{
+    FlashLayout, LayoutError, Region, RegionName, Slot, check_geometry, min_state_len,
+};
 pub use result_slot::FlashResult;
 pub use session::{Finished, UpdateSession};
 pub use state::{DeviceState, Phase, SlotImage, UpdateTarget};
