@@ -16,7 +16,7 @@ use crate::de_error::{syntax_error, value_error};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::error::{InvalidManifest, ManifestError};
 use crate::model::{LoadedManifest, Manifest};
-use crate::raw::RawManifest;
+use crate::raw::{RawManifest, RawTargetLayout};
 use crate::validate;
 
 /// Largest Mallorn.toml accepted (real ones are a few KiB).
@@ -111,16 +111,38 @@ fn read_sections(root: Spanned<DeTable<'_>>, out: &mut Diagnostics) -> RawManife
             "model" => {
                 let (models, unreadable) = read_array(key.get_ref(), value, out);
                 raw.model = models;
-                raw.unreadable_models = unreadable;
+                raw.unreadable_models = unreadable.iter().filter_map(element_name).collect();
             }
             "codec" => raw.codec = read(value, out),
             "signing" => raw.signing = read(value, out),
             "output" => raw.output = read(value, out),
-            "target" => raw.target = read_array(key.get_ref(), value, out).0,
+            "target" => {
+                let (targets, unreadable) = read_array(key.get_ref(), value, out);
+                raw.target = targets;
+                // A target with an unreadable value still has its layout checked (overlaps,
+                // alignment), so one typo does not hide the other problems. Its own error was
+                // reported above; a layout that cannot be read either adds nothing.
+                raw.unreadable_target_layouts = unreadable
+                    .into_iter()
+                    .filter_map(|element| {
+                        RawTargetLayout::deserialize(ValueDeserializer::from(element)).ok()
+                    })
+                    .collect();
+            }
             _ => {} // reported by the unknown-key walk
         }
     }
     raw
+}
+
+/// The `name` of an array element, when it has a readable one.
+fn element_name(element: &Spanned<DeValue<'_>>) -> Option<String> {
+    element
+        .get_ref()
+        .as_table()
+        .and_then(|table| table.get("name"))
+        .and_then(|name| name.get_ref().as_str())
+        .map(str::to_owned)
 }
 
 fn read<T: for<'de> Deserialize<'de>>(
@@ -133,29 +155,23 @@ fn read<T: for<'de> Deserialize<'de>>(
         .ok()
 }
 
-/// Reads an array of tables (`[[model]]`, `[[target]]`) element by element. Also returns the
-/// `name` of each element that could not be read, so later checks can avoid follow-on errors
-/// ("no such model") about it.
-fn read_array<T: for<'de> Deserialize<'de>>(
+/// Reads an array of tables (`[[model]]`, `[[target]]`) element by element. Also returns each
+/// element that could not be read, so later checks can look at what is readable in it
+/// (a model's `name`, a target's layout) instead of dropping it whole.
+fn read_array<'a, T: for<'de> Deserialize<'de>>(
     name: &str,
-    value: Spanned<DeValue<'_>>,
+    value: Spanned<DeValue<'a>>,
     out: &mut Diagnostics,
-) -> (Vec<T>, Vec<String>) {
+) -> (Vec<T>, Vec<Spanned<DeValue<'a>>>) {
     let span = Span::from(value.span());
     match value.into_inner() {
         DeValue::Array(elements) => {
             let mut read_ok = Vec::new();
             let mut unreadable = Vec::new();
             for element in elements {
-                let element_name = element
-                    .get_ref()
-                    .as_table()
-                    .and_then(|table| table.get("name"))
-                    .and_then(|name| name.get_ref().as_str())
-                    .map(str::to_owned);
-                match read(element, out) {
+                match read(element.clone(), out) {
                     Some(value) => read_ok.push(value),
-                    None => unreadable.extend(element_name),
+                    None => unreadable.push(element),
                 }
             }
             (read_ok, unreadable)

@@ -17,7 +17,7 @@ pub(crate) use entries::Entries;
 pub(crate) use model::{RawModel, RawRelease};
 pub(crate) use output::RawOutput;
 pub(crate) use signing::RawSigning;
-pub(crate) use target::{RawFlash, RawRegion, RawTarget, RawTargetModel};
+pub(crate) use target::{RawFlash, RawRegion, RawTarget, RawTargetLayout, RawTargetModel};
 
 use schemars::JsonSchema;
 
@@ -53,4 +53,8 @@ pub(crate) struct RawManifest {
     /// Names of `[[model]]` elements that could not be read (already reported).
     #[schemars(skip)]
     pub unreadable_models: Vec<String>,
+    /// The layouts of `[[target]]` elements that could not be read whole (already reported):
+    /// checked for the problems their other values do not hide.
+    #[schemars(skip)]
+    pub unreadable_target_layouts: Vec<RawTargetLayout>,
 }

@@ -33,6 +33,16 @@ pub(crate) struct RawTarget {
     pub verify_trial_boot: Option<Located<bool>>,
 }
 
+/// The layout part of a `[[target]]` whose other values could not be read: enough to check
+/// its regions. Not part of the schema (`RawTarget` is).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawTargetLayout {
+    pub sku: Located<String>,
+    pub flash: Located<RawFlash>,
+    pub models: Option<Located<Entries<Located<RawTargetModel>>>>,
+}
+
 /// Flash geometry of a target.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -37,8 +37,16 @@ pub(crate) fn manifest(
         .signing
         .as_ref()
         .and_then(|signing| signing::signing(signing, base_dir, out));
-    let output = output::output(raw.output.as_ref(), base_dir, raw.target.len(), out);
-    let targets = target::targets(&raw.target, &models, &raw.unreadable_models, &codec, out);
+    let target_count = raw.target.len() + raw.unreadable_target_layouts.len();
+    let output = output::output(raw.output.as_ref(), base_dir, target_count, out);
+    let targets = target::targets(
+        &raw.target,
+        &raw.unreadable_target_layouts,
+        &models,
+        &raw.unreadable_models,
+        &codec,
+        out,
+    );
     Some(Manifest {
         schema_version: schema_version?,
         models,

@@ -8,7 +8,7 @@ use crate::model::{
     BootSettings, CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind,
     Target,
 };
-use crate::raw::{RawFlash, RawRegion, RawTarget, RawTargetModel};
+use crate::raw::{Entries, RawFlash, RawRegion, RawTarget, RawTargetLayout, RawTargetModel};
 use crate::size::{ByteSize, format_size};
 use crate::suggest::closest;
 use crate::validate::{MIN_RAM_BUFFER, codec};
@@ -19,6 +19,7 @@ use mallorn_runtime::storage::{LayoutError, RegionName, min_state_len};
 /// Validates every target against the (already validated) models.
 pub(super) fn targets(
     raw: &[RawTarget],
+    unreadable_layouts: &[RawTargetLayout],
     models: &[Model],
     unreadable_models: &[String],
     global_codec: &CodecPolicy,
@@ -73,7 +74,14 @@ pub(super) fn targets(
             );
         }
         let flash = flash(&target.flash, out);
-        let slots = layouts(target, flash.as_ref(), &models, &unreadable, out);
+        let slots = layouts(
+            &sku.value,
+            target.models.as_ref(),
+            flash.as_ref(),
+            &models,
+            &unreadable,
+            out,
+        );
         let codec = codec::policy(global_codec, target.codec.as_ref(), out);
         if ram.value.0 >= MIN_RAM_BUFFER {
             decoder_fits(&sku.value, ram, &codec, out);
@@ -90,6 +98,18 @@ pub(super) fn targets(
                 span: sku.span,
             });
         }
+    }
+    for layout in unreadable_layouts {
+        let flash = flash(&layout.flash, out);
+        let sku = &layout.sku.value;
+        layouts(
+            sku,
+            layout.models.as_ref(),
+            flash.as_ref(),
+            &models,
+            &unreadable,
+            out,
+        );
     }
     targets
 }
@@ -307,13 +327,14 @@ struct PlacedRegion {
 
 /// Checks the slot layout of every model the target carries, then overlaps across them all.
 fn layouts(
-    target: &RawTarget,
+    sku: &str,
+    entries: Option<&Located<Entries<Located<RawTargetModel>>>>,
     flash: Option<&FlashGeometry>,
     models: &HashMap<&str, &Model>,
     unreadable_models: &HashSet<&str>,
     out: &mut Diagnostics,
 ) -> Vec<ModelSlots> {
-    let Some(entries) = &target.models else {
+    let Some(entries) = entries else {
         return Vec::new();
     };
     let mut placed: Vec<PlacedRegion> = Vec::new();
@@ -333,7 +354,7 @@ fn layouts(
                     name.span,
                     format!(
                         "target `{}` carries model `{}`, which is not defined",
-                        target.sku.value, name.value
+                        sku, name.value
                     ),
                 )
                 .with_label("no such model")
@@ -361,7 +382,7 @@ fn layouts(
             state_size(&name.value, &layout.value.state, flash, out);
         }
         if let Some(model) = model {
-            releases_fit(model, &target.sku.value, &layout.value, out);
+            releases_fit(model, sku, &layout.value, out);
         }
         layouts.push(slots);
     }

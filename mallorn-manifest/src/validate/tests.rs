@@ -727,3 +727,21 @@ fn a_state_region_holds_two_journal_banks_of_whole_records() {
     );
     assert!(d.message.contains("512 bytes"), "{}", d.message);
 }
+
+#[test]
+fn a_typo_in_a_target_does_not_hide_its_layout_problems() {
+    let text = VALID
+        .replace("ram-buffer = \"16KiB\"", "ram-buffer = \"16KB-oops\"")
+        .replace(
+            "slot-b = { offset = \"1536KiB\"",
+            "slot-b = { offset = \"1280KiB\"",
+        );
+    let dir = project();
+    let codes: Vec<&str> = load_in(dir.path(), &text)
+        .expect_err("manifest should be invalid")
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, ["invalid-value", "region-overlap"], "{codes:?}");
+}
