@@ -2,6 +2,11 @@
 //! inputs give byte-identical outputs wherever the repository lives, a changed input rebuilds
 //! only the bundles it affects, and `--target` builds one SKU.
 
+use mallorn_engine::build::ArtefactKind;
+use mallorn_engine::build::bundles::UnitPlan;
+use mallorn_manifest::Decoder;
+use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN};
+
 use crate::common::{Example, mtimes, tree};
 
 #[test]
@@ -102,9 +107,9 @@ fn the_full_image_policy_is_applied_and_explained() {
             .iter()
             .find(|a| a.sku == artefact.sku && a.model == artefact.model && a.from.is_none())
             .unwrap();
-        match (&artefact.from, artefact.kind.as_str()) {
-            (None, kind) => assert_eq!(kind, "full"),
-            (Some(_), "delta") => {
+        match (&artefact.from, artefact.kind) {
+            (None, kind) => assert_eq!(kind, ArtefactKind::Full),
+            (Some(_), ArtefactKind::Delta) => {
                 assert!(
                     artefact.size as f64 <= 0.9 * full.size as f64,
                     "{}",
@@ -112,9 +117,9 @@ fn the_full_image_policy_is_applied_and_explained() {
                 );
                 assert!(artefact.base.is_some() && artefact.reason.is_none());
             }
-            (Some(_), "full") => {
+            (Some(from), ArtefactKind::Full) => {
                 // A delta was built, found not worth it, and the full image published in its
-                // place, with the reason.
+                // place, with the reason, under a header naming the release it replaces.
                 let replaced = artefact
                     .replaced_delta_size
                     .expect("the rejected delta's size");
@@ -123,7 +128,15 @@ fn the_full_image_policy_is_applied_and_explained() {
                     "{}",
                     artefact.path
                 );
-                assert_eq!(artefact.sha256, full.sha256);
+                assert_eq!(
+                    (artefact.size, &artefact.result.sha256),
+                    (full.size, &full.result.sha256)
+                );
+                let bytes = std::fs::read(example.out().join(&artefact.path)).unwrap();
+                let header = BundleHeader::parse(bytes[..HEADER_LEN].try_into().unwrap()).unwrap();
+                assert!(header.flags.contains(Flags::FULL_IMAGE));
+                assert_eq!(header.from_version.to_string(), *from, "{}", artefact.path);
+                assert_eq!(artefact.key_id.as_deref(), Some("674eaca7a0cf0595"));
                 assert!(
                     artefact
                         .reason
@@ -132,7 +145,6 @@ fn the_full_image_policy_is_applied_and_explained() {
                         .contains("full-image-threshold")
                 );
             }
-            (_, kind) => panic!("unknown kind {kind}"),
         }
         assert!(artefact.lossless);
         assert_eq!(artefact.key_id.as_deref(), Some("674eaca7a0cf0595"));
@@ -141,7 +153,7 @@ fn the_full_image_policy_is_applied_and_explained() {
     example.edit_manifest("full-image-threshold = 0.9", "full-image-threshold = 1.0");
     let index = example.build().unwrap().index.unwrap();
     for artefact in index.artefacts.iter().filter(|a| a.from.is_some()) {
-        if artefact.kind == "full" {
+        if artefact.kind == ArtefactKind::Full {
             let full = index
                 .artefacts
                 .iter()
@@ -165,15 +177,15 @@ fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
         .iter()
         .find(|t| t.sku == "wakeword-m4-1mb")
         .unwrap();
-    assert_eq!(m4.coding, "stored");
+    assert_eq!(m4.coding, Decoder::Stored);
     for artefact in index
         .artefacts
         .iter()
         .filter(|a| a.sku == "wakeword-m4-1mb")
     {
         assert_eq!(
-            (artefact.kind.as_str(), artefact.plan.as_str()),
-            ("full", "stored")
+            (artefact.kind, artefact.plan),
+            (ArtefactKind::Full, UnitPlan::Stored)
         );
         assert_eq!(artefact.decoders, ["stored"]);
         assert!(
@@ -189,13 +201,13 @@ fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
         .iter()
         .find(|t| t.sku == "wakeword-m4-1mb")
         .unwrap();
-    assert_eq!(m4.coding, "fast");
+    assert_eq!(m4.coding, Decoder::Fast);
     let delta = index
         .artefacts
         .iter()
         .find(|a| a.sku == "wakeword-m4-1mb" && a.model == "micro-speech" && a.from.is_some())
         .unwrap();
-    assert_eq!(delta.kind, "delta");
+    assert_eq!(delta.kind, ArtefactKind::Delta);
     assert_eq!(delta.decoders, ["fast"]);
     assert!(u64::from(delta.ram_required) <= m4.work_len);
 

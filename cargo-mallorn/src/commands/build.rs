@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mallorn_engine::build::{
-    self, BuildError, BuildObserver, BuildOptions, BuildReport, CheckReport, Quiet,
+    self, ArtefactKind, BuildError, BuildObserver, BuildOptions, BuildReport, CheckReport, Quiet,
 };
 use mallorn_manifest::LoadedManifest;
 use miette::miette;
@@ -258,10 +258,10 @@ fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {
                         size(delta)
                     )
                 }
-                (Some(_), None) if a.kind == "full" => {
+                (Some(_), None) if a.kind == ArtefactKind::Full => {
                     "full image (no deltas for this target)".into()
                 }
-                _ => a.kind.clone(),
+                _ => a.kind.as_str().into(),
             };
             outln!("  {what:<32} {:>10}  {detail}", size(a.size));
         }

@@ -3,12 +3,51 @@
 //! image verbatim. Either way the bundle is applied with the runtime's decoder and compared
 //! with the model before it is signed.
 
-use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN, ModelVersion};
+use serde::{Deserialize, Serialize};
 
 use crate::build::coding::Coding;
 use crate::bundle::{self, BundleIdentity, BundleRequest, PayloadBuilder, build_bundle};
 use crate::delta::{EncodeOptions, ModelFormat, PlanKind};
 use crate::signing::SigningKey;
+
+/// How a bundle's payload was planned (recorded in `index.json` and the build cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitPlan {
+    /// Tensors matched and coded in their own domain.
+    Structured,
+    /// The whole file coded as opaque bytes.
+    Opaque,
+    /// Erase-block chunks of the image verbatim (stored coding).
+    Stored,
+}
+
+impl UnitPlan {
+    /// Its name in `index.json` and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Structured => "structured",
+            Self::Opaque => "opaque",
+            Self::Stored => "stored",
+        }
+    }
+}
+
+impl std::fmt::Display for UnitPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<PlanKind> for UnitPlan {
+    fn from(kind: PlanKind) -> Self {
+        match kind {
+            PlanKind::Structured => Self::Structured,
+            PlanKind::Opaque => Self::Opaque,
+        }
+    }
+}
 
 /// A finished, self-checked (and, with a key, signed) bundle.
 #[derive(Debug, Clone)]
@@ -17,21 +56,34 @@ pub struct Unit {
     pub bytes: Vec<u8>,
     /// Its header.
     pub header: BundleHeader,
-    /// How its payload was planned: `structured`, `opaque` or `stored`.
-    pub plan: &'static str,
+    /// How its payload was planned.
+    pub plan: UnitPlan,
 }
 
 impl Unit {
     /// Parses a bundle read back from a previous build's output.
-    pub fn from_bytes(bytes: Vec<u8>, plan: &str) -> Option<Self> {
+    pub fn from_bytes(bytes: Vec<u8>, plan: UnitPlan) -> Option<Self> {
         let header = BundleHeader::parse(bytes.get(..HEADER_LEN)?.try_into().ok()?).ok()?;
-        let plan = ["structured", "opaque", "stored"]
-            .into_iter()
-            .find(|p| *p == plan)?;
         Some(Self {
             bytes,
             header,
             plan,
+        })
+    }
+
+    /// The same full image for devices on `from_version`: the payload unchanged under a
+    /// header naming that release as its origin, signed again with `key`. A full image
+    /// published in place of a delta says which update it stands for.
+    pub fn full_image_from(
+        &self,
+        from_version: ModelVersion,
+        key: Option<&SigningKey>,
+    ) -> Result<Unit, bundle::BuildError> {
+        let (bytes, header) = bundle::build::with_from_version(&self.bytes, from_version, key)?;
+        Ok(Unit {
+            bytes,
+            header,
+            plan: self.plan,
         })
     }
 }
@@ -58,10 +110,7 @@ pub fn build_unit(
             Ok(Unit {
                 bytes: built.bytes,
                 header: built.header,
-                plan: match built.plan {
-                    PlanKind::Structured => "structured",
-                    PlanKind::Opaque => "opaque",
-                },
+                plan: built.plan.into(),
             })
         }
         Coding::Stored {
@@ -85,7 +134,7 @@ fn stored_full_image(
     Ok(Unit {
         bytes,
         header,
-        plan: "stored",
+        plan: UnitPlan::Stored,
     })
 }
 
@@ -112,17 +161,17 @@ mod tests {
             Some(&key),
         )
         .unwrap();
-        assert_eq!(unit.plan, "stored");
+        assert_eq!(unit.plan, UnitPlan::Stored);
         assert!(unit.header.flags.contains(Flags::FULL_IMAGE));
         assert!(!unit.header.flags.contains(Flags::UNSIGNED));
         assert_eq!(unit.header.key_id, key.key_id());
         assert_eq!(apply_bundle(&unit.bytes, &[]).unwrap(), target);
         assert_eq!(
-            Unit::from_bytes(unit.bytes.clone(), "stored")
+            Unit::from_bytes(unit.bytes.clone(), UnitPlan::Stored)
                 .unwrap()
                 .header,
             unit.header
         );
-        assert!(Unit::from_bytes(unit.bytes[..10].to_vec(), "stored").is_none());
+        assert!(Unit::from_bytes(unit.bytes[..10].to_vec(), UnitPlan::Stored).is_none());
     }
 }

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use mallorn_runtime::hash::sha256;
 use serde::{Deserialize, Serialize};
 
-use crate::build::bundles::Unit;
+use crate::build::bundles::{Unit, UnitPlan};
 use crate::signing::hex;
 
 /// The cache file's name inside the output directory. Its presence also marks the directory
@@ -25,7 +25,7 @@ use crate::signing::hex;
 pub const CACHE_FILE: &str = ".mallorn-cache.json";
 
 /// Version of the cache file's layout.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// What a previous build left.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -50,8 +50,20 @@ pub struct CachedUnit {
     pub size: u64,
     /// SHA-256 hex of the bundle.
     pub sha256: String,
-    /// `structured`, `opaque` or `stored`.
-    pub plan: String,
+    /// How its payload was planned.
+    pub plan: UnitPlan,
+}
+
+impl CachedUnit {
+    /// The record of `unit`, published at `path` (or not published: `None`).
+    pub fn of(unit: &Unit, path: Option<&str>) -> Self {
+        Self {
+            path: path.map(str::to_owned),
+            size: unit.bytes.len() as u64,
+            sha256: hex(&sha256(&unit.bytes)),
+            plan: unit.plan,
+        }
+    }
 }
 
 impl Cache {
@@ -90,17 +102,13 @@ impl Cache {
     pub fn reuse(&self, dir: &Path, key: &str) -> Option<Reused> {
         let cached = self.units.get(key)?;
         let Some(path) = &cached.path else {
-            return Some(Reused::SizeOnly {
-                size: cached.size,
-                plan: cached.plan.clone(),
-                sha256: cached.sha256.clone(),
-            });
+            return Some(Reused::SizeOnly(cached.clone()));
         };
         let bytes = std::fs::read(dir.join(path)).ok()?;
         if hex(&sha256(&bytes)) != cached.sha256 {
             return None;
         }
-        Unit::from_bytes(bytes, &cached.plan).map(Reused::Bundle)
+        Unit::from_bytes(bytes, cached.plan).map(Reused::Bundle)
     }
 }
 
@@ -110,14 +118,7 @@ pub enum Reused {
     /// The bundle itself.
     Bundle(Unit),
     /// A delta that was not published: its size (to decide again), plan and hash.
-    SizeOnly {
-        /// Bundle size.
-        size: u64,
-        /// Plan name.
-        plan: String,
-        /// SHA-256 hex.
-        sha256: String,
-    },
+    SizeOnly(CachedUnit),
 }
 
 /// Identifies the running tool: version plus the SHA-256 of its executable (computed once).

@@ -36,12 +36,17 @@ pub enum Coding {
 }
 
 impl Coding {
+    /// The decoder its bundles use.
+    pub fn decoder(&self) -> Decoder {
+        match self {
+            Self::Coder { decoder, .. } => *decoder,
+            Self::Stored { .. } => Decoder::Stored,
+        }
+    }
+
     /// The decoder's name, as in Mallorn.toml.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Coder { decoder, .. } => decoder.as_str(),
-            Self::Stored { .. } => Decoder::Stored.as_str(),
-        }
+        self.decoder().as_str()
     }
 
     /// Whether delta bundles are built (stored coding ships full images only).
@@ -82,6 +87,28 @@ impl Coding {
     /// buffer a firmware must hand to the updater at least.
     pub fn work_len(&self) -> usize {
         required_work_len(self.decoders(), self.profile(), self.segment_log2())
+    }
+
+    /// Every field that shapes a bundle, spelt out for the build cache's keys (a stable text,
+    /// not `Debug` output, so a refactor cannot silently change or collide keys).
+    pub fn cache_key(&self) -> Vec<u8> {
+        match self {
+            Self::Coder { decoder, options } => format!(
+                "coder {} profile {} chunk-align-log2 {} chunk-len {} segment-log2 {} format {} effort {}",
+                decoder.as_str(),
+                profile_name(options.profile),
+                options.chunk_align_log2,
+                options.chunk_len,
+                options.segment_log2,
+                options.format.as_str(),
+                options.effort.as_str(),
+            ),
+            Self::Stored {
+                chunk_align_log2,
+                segment_log2,
+            } => format!("stored chunk-align-log2 {chunk_align_log2} segment-log2 {segment_log2}"),
+        }
+        .into_bytes()
     }
 
     /// A short description for plans and logs, e.g. `smallest (profile compact)`.

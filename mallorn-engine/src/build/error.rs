@@ -78,14 +78,6 @@ pub enum BuildError {
         /// The number.
         value: u64,
     },
-    /// A flash geometry the device runtime cannot address.
-    #[error("target `{sku}`: {what}")]
-    UnsupportedFlash {
-        /// The target.
-        sku: String,
-        /// What is out of range.
-        what: String,
-    },
     /// None of the decoders a target allows can code its bundles.
     #[error("target `{sku}`: no allowed decoder can be used ({reasons})")]
     NoDecoder {
@@ -198,7 +190,6 @@ impl BuildError {
                 "enlarge `{region}` in `[target.models.{model}]` of Mallorn.toml (both slots must hold every release)"
             ),
             Self::VersionTooLarge { .. } => "use smaller version numbers: bundle headers carry u32 major, minor and patch".into(),
-            Self::UnsupportedFlash { .. } => "the runtime addresses at most 4 GiB of flash with erase blocks of 64 B to 1 GiB".into(),
             Self::NoDecoder { .. } => "allow another decoder in `[target.codec] decoders` (\"stored\" always fits), or raise `ram-buffer`".into(),
             Self::NameClash { .. } => "rename one of the models in Mallorn.toml".into(),
             Self::Unsigned => "add a [signing] table to Mallorn.toml (create a key with `cargo mallorn keygen`), or pass --allow-unsigned for a development build".into(),

@@ -4,7 +4,11 @@
 //! target its coding and generated files. Keys are sorted, there are no timestamps and no
 //! absolute paths; the tool version appears only in `generator`.
 
+use mallorn_manifest::Decoder;
 use serde::Serialize;
+
+use crate::build::bundles::UnitPlan;
+use crate::codegen::GeneratedKind;
 
 /// Version of the index layout.
 pub const INDEX_FORMAT: u32 = 1;
@@ -40,8 +44,8 @@ pub struct TargetRecord {
     pub sku: String,
     /// Hex SKU id.
     pub sku_id: String,
-    /// `smallest` or `stored`.
-    pub coding: String,
+    /// The decoder its bundles use.
+    pub coding: Decoder,
     /// Human description of the coding (profile).
     pub coding_detail: String,
     /// Why preferred decoders were passed over.
@@ -86,7 +90,7 @@ pub struct ImageRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct GeneratedRecord {
     /// `rust`, `c-header` or `linker`.
-    pub kind: String,
+    pub kind: GeneratedKind,
     /// Path in the output directory.
     pub path: String,
     /// Its copy in the source tree, as written in Mallorn.toml (`{sku}` replaced).
@@ -95,6 +99,26 @@ pub struct GeneratedRecord {
     pub size: u64,
     /// SHA-256 hex.
     pub sha256: String,
+}
+
+/// What a published bundle needs on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtefactKind {
+    /// Applies to the base release named in `from` only.
+    Delta,
+    /// Applies to any base.
+    Full,
+}
+
+impl ArtefactKind {
+    /// Its name in `index.json` and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delta => "delta",
+            Self::Full => "full",
+        }
+    }
 }
 
 /// One published bundle.
@@ -110,7 +134,7 @@ pub struct ArtefactRecord {
     pub to: String,
     /// `delta`, or `full` (applies to any base: also used for a from-version when the delta
     /// was not worth it, see `reason`).
-    pub kind: String,
+    pub kind: ArtefactKind,
     /// Path in the output directory.
     pub path: String,
     /// Bundle size in bytes.
@@ -126,7 +150,7 @@ pub struct ArtefactRecord {
     /// Byte-exact result.
     pub lossless: bool,
     /// How the payload was planned: `structured`, `opaque` or `stored`.
-    pub plan: String,
+    pub plan: UnitPlan,
     /// Decoders the device uses for it.
     pub decoders: Vec<String>,
     /// The base the device must hold (null for full images).

@@ -32,14 +32,14 @@ impl Inputs {
     pub fn read(manifest: &Manifest, plan: &BuildPlan) -> Result<Self, BuildError> {
         let mut files = BTreeMap::new();
         for target_plan in &plan.targets {
-            let target = &manifest.targets[target_plan.target];
+            let target = &manifest.targets[target_plan.manifest_target];
             for model_plan in &target_plan.models {
-                let model = &manifest.models[model_plan.model];
+                let model = &manifest.models[model_plan.manifest_model];
                 let Some(slots) = target.slots_for(&model.name) else {
                     continue;
                 };
                 for (index, release) in model.releases.iter().enumerate() {
-                    if let Entry::Vacant(slot) = files.entry((model_plan.model, index)) {
+                    if let Entry::Vacant(slot) = files.entry((model_plan.manifest_model, index)) {
                         let bytes = std::fs::read(&release.path.absolute).map_err(|source| {
                             BuildError::ReadModel {
                                 model: model.name.clone(),
@@ -51,7 +51,7 @@ impl Inputs {
                         let sha256 = sha256(&bytes);
                         slot.insert(ReleaseFile { bytes, sha256 });
                     }
-                    let size = files[&(model_plan.model, index)].bytes.len() as u64;
+                    let size = files[&(model_plan.manifest_model, index)].bytes.len() as u64;
                     for (region, slot) in [("slot-a", slots.slot_a), ("slot-b", slots.slot_b)] {
                         if size > slot.size {
                             return Err(BuildError::SlotOverflow {

@@ -33,11 +33,35 @@ pub struct BuildPlan {
     pub targets: Vec<TargetPlan>,
 }
 
+/// A model on a target of a plan: indices into [`BuildPlan::targets`] and that target's
+/// [`TargetPlan::models`] (not into the manifest's lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlanModel {
+    /// Index into [`BuildPlan::targets`].
+    pub target: usize,
+    /// Index into that target's [`TargetPlan::models`].
+    pub model: usize,
+}
+
+impl TargetPlan {
+    /// The manifest's target this plan is for.
+    pub fn target_in<'a>(&self, loaded: &'a LoadedManifest) -> &'a Target {
+        &loaded.targets[self.manifest_target]
+    }
+}
+
+impl ModelPlan {
+    /// The manifest's model this plan is for.
+    pub fn model_in<'a>(&self, loaded: &'a LoadedManifest) -> &'a Model {
+        &loaded.models[self.manifest_model]
+    }
+}
+
 /// One target (SKU).
 #[derive(Debug, Clone)]
 pub struct TargetPlan {
-    /// Index into `Manifest::targets`.
-    pub target: usize,
+    /// Index into `Manifest::targets` (see [`TargetPlan::target_in`]).
+    pub manifest_target: usize,
     /// The SKU.
     pub sku: String,
     /// How its bundles are coded.
@@ -54,8 +78,8 @@ pub struct TargetPlan {
 /// One model on one target.
 #[derive(Debug, Clone)]
 pub struct ModelPlan {
-    /// Index into `Manifest::models`.
-    pub model: usize,
+    /// Index into `Manifest::models` (see [`ModelPlan::model_in`]).
+    pub manifest_model: usize,
     /// The model's name.
     pub name: String,
     /// Bundles to build: one per historical release, then the full image.
@@ -119,7 +143,6 @@ fn plan_target(
             sku: target.sku.clone(),
         });
     }
-    check_flash(target)?;
     let (coding, notes) = coding::choose(target)?;
     let mut models = Vec::new();
     for slots in &target.models {
@@ -131,7 +154,7 @@ fn plan_target(
             header_version(&model.name, &release.version)?;
         }
         models.push(ModelPlan {
-            model: model_index,
+            manifest_model: model_index,
             name: model.name.clone(),
             artefacts: artefacts(&target.sku, model),
         });
@@ -147,7 +170,7 @@ fn plan_target(
         })
         .collect::<Result<_, BuildError>>()?;
     Ok(TargetPlan {
-        target: index,
+        manifest_target: index,
         sku: target.sku.clone(),
         coding,
         notes,
@@ -178,26 +201,6 @@ fn artefacts(sku: &str, model: &Model) -> Vec<PlannedArtefact> {
         path: format!("{sku}/{name}/{name}-{latest}-full.mlrn"),
     });
     out
-}
-
-/// The runtime addresses flash with 32-bit offsets.
-fn check_flash(target: &Target) -> Result<(), BuildError> {
-    let flash = &target.flash;
-    // Region offsets and lengths are u32 on the device.
-    let what = if flash.size > u64::from(u32::MAX) {
-        format!(
-            "flash size {} is larger than the runtime's 32-bit offsets can address",
-            flash.size
-        )
-    } else if flash.base.checked_add(flash.size).is_none() {
-        "flash base + size overflows 64 bits".into()
-    } else {
-        return Ok(());
-    };
-    Err(BuildError::UnsupportedFlash {
-        sku: target.sku.clone(),
-        what,
-    })
 }
 
 /// `[output] <key>` for target `sku`: `{sku}` replaced; required when several targets exist.
@@ -290,7 +293,7 @@ impl BuildPlan {
         let mut bundles = Vec::new();
         for target in &self.targets {
             for model in &target.models {
-                let releases = &loaded.models[model.model].releases;
+                let releases = &model.model_in(loaded).releases;
                 for artefact in &model.artefacts {
                     let delta = artefact.from.is_some() && target.coding.builds_deltas();
                     bundles.push(BundleSummary {

@@ -2,10 +2,10 @@
 //! bundle with the runtime's own decoder and compare the result with the target, then sign.
 //! No bundle leaves this function without having been applied once.
 
-use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
+use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, ModelVersion, SIGNATURE_LEN};
 
 use super::apply::{ApplyError, apply_bundle};
-use super::writer::{BundleIdentity, PayloadBuilder};
+use super::writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
 use crate::delta::{EncodeError, EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};
 
@@ -92,5 +92,35 @@ pub(crate) fn finish(
     let header_bytes: &[u8; HEADER_LEN] =
         bytes[..HEADER_LEN].try_into().expect("bundle has a header");
     let header = BundleHeader::parse(header_bytes).expect("a header this crate wrote parses");
+    Ok((bytes, header))
+}
+
+/// `bundle` (a full image this build made) under a header whose from-version is
+/// `from_version`, signed again with `key` (or left unsigned). The payload and every other
+/// header field are unchanged: a full image does not depend on the release it replaces.
+pub(crate) fn with_from_version(
+    bundle: &[u8],
+    from_version: ModelVersion,
+    key: Option<&SigningKey>,
+) -> Result<(Vec<u8>, BundleHeader), BuildError> {
+    let (header_bytes, rest) = bundle
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(SignError::TooShort { len: bundle.len() })?;
+    let mut header = BundleHeader::parse(header_bytes).map_err(SignError::from)?;
+    let payload = rest
+        .get(SIGNATURE_LEN..)
+        .ok_or(SignError::TooShort { len: bundle.len() })?;
+    header.from_version = from_version;
+    header.flags = Flags(header.flags.0 | Flags::UNSIGNED);
+    header.key_id = [0; 8];
+    let unsigned = assemble_unsigned(&header, payload);
+    let bytes = match key {
+        Some(key) => sign_bundle(&unsigned, key)?,
+        None => unsigned,
+    };
+    let (signed_header, _) = bytes
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(SignError::TooShort { len: bytes.len() })?;
+    let header = BundleHeader::parse(signed_header).map_err(SignError::from)?;
     Ok((bytes, header))
 }

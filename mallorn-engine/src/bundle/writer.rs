@@ -23,6 +23,19 @@ pub struct BundleIdentity {
     pub security_counter: u64,
 }
 
+impl BundleIdentity {
+    /// The fields in header order and encoding, for cache keys.
+    pub fn key_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + 8 + 12 + 12 + 8);
+        bytes.extend_from_slice(&self.model_id);
+        bytes.extend_from_slice(&self.sku_id);
+        bytes.extend_from_slice(&self.from_version.to_le_bytes());
+        bytes.extend_from_slice(&self.to_version.to_le_bytes());
+        bytes.extend_from_slice(&self.security_counter.to_le_bytes());
+        bytes
+    }
+}
+
 /// Accumulates chunks into a payload: the plain chunk stream, cut into authenticated
 /// segments when the bundle is laid out.
 #[derive(Debug, Clone)]
@@ -158,7 +171,7 @@ impl PayloadBuilder {
 }
 
 /// Lays out an unsigned bundle: header, a zero signature, wire payload.
-fn assemble_unsigned(header: &BundleHeader, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn assemble_unsigned(header: &BundleHeader, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(mallorn_runtime::format::SIGNED_BUNDLE_PREFIX + payload.len());
     out.extend_from_slice(&header.to_bytes());
     out.extend_from_slice(&[0; mallorn_runtime::format::SIGNATURE_LEN]);

@@ -166,17 +166,17 @@ pub fn target_context(
     trusted: &[TrustedKeyFile],
     signed: bool,
 ) -> Result<TargetContext, BuildError> {
-    let target: &Target = &manifest.targets[plan.target];
+    let target: &Target = &manifest.targets[plan.manifest_target];
     let flash = target.flash;
     let mut models: Vec<ModelContext> = Vec::new();
     for model_plan in &plan.models {
-        let model = &manifest.models[model_plan.model];
+        let model = &manifest.models[model_plan.manifest_model];
         let Some(slots) = target.slots_for(&model.name) else {
             continue;
         };
         let latest_index = model.releases.len() - 1;
         let latest = &model.releases[latest_index];
-        let file = inputs.get(model_plan.model, latest_index);
+        let file = inputs.get(model_plan.manifest_model, latest_index);
         let version = header_version(&model.name, &latest.version)?;
         let context = ModelContext {
             name: model.name.clone(),
@@ -196,7 +196,7 @@ pub fn target_context(
                 file: latest.path.written.clone(),
             },
             largest_release: (0..model.releases.len())
-                .map(|i| inputs.get(model_plan.model, i).bytes.len() as u64)
+                .map(|i| inputs.get(model_plan.manifest_model, i).bytes.len() as u64)
                 .max()
                 .unwrap_or(0),
             release_count: model.releases.len(),

@@ -1,8 +1,9 @@
 //! The three generated firmware files: what each is called, which template renders it and
 //! which `[output]` key copies it into the source tree.
 
-/// One kind of generated file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One kind of generated file (serialized as its `[output]` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum GeneratedKind {
     /// Rust include (`include!`): constants, trusted keys, a `FlashLayout` per model.
     Rust,

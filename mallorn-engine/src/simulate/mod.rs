@@ -168,7 +168,7 @@ pub fn cases(
             .iter()
             .find(|m| m.name == artefact.model)
             .expect("the context has every planned model");
-        let releases = &loaded.models[model_plan.model].releases;
+        let releases = &loaded.models[model_plan.manifest_model].releases;
         let from = artefact
             .from
             .as_ref()
@@ -207,8 +207,16 @@ pub fn cases(
             ),
             capacity: (window_end - window_offset) as usize,
             window_offset,
-            old: prepared.inputs.get(model_plan.model, from).bytes.clone(),
-            new: prepared.inputs.get(model_plan.model, latest).bytes.clone(),
+            old: prepared
+                .inputs
+                .get(model_plan.manifest_model, from)
+                .bytes
+                .clone(),
+            new: prepared
+                .inputs
+                .get(model_plan.manifest_model, latest)
+                .bytes
+                .clone(),
             bundle,
             old_counter: u64::from(releases[from].counter),
             new_counter: u64::from(releases[latest].counter),

@@ -12,6 +12,15 @@ pub enum CodecMode {
     Lossless,
 }
 
+impl CodecMode {
+    /// The value written in Mallorn.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lossless => "lossless",
+        }
+    }
+}
+
 /// How hard the encoder works.
 #[derive(
     Debug,
@@ -36,6 +45,17 @@ pub enum Effort {
     Default,
     /// Smallest bundles, slowest builds.
     Max,
+}
+
+impl Effort {
+    /// The value written in Mallorn.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Default => "default",
+            Self::Max => "max",
+        }
+    }
 }
 
 /// A decoder a bundle may use; the device firmware must include it.

@@ -37,7 +37,8 @@ impl ModelVersion {
         }
     }
 
-    pub(crate) fn to_le_bytes(self) -> [u8; Self::LEN] {
+    /// The 12 bytes of the header field (major, minor, patch; little-endian u32 each).
+    pub fn to_le_bytes(self) -> [u8; Self::LEN] {
         let mut out = [0; Self::LEN];
         out[0..4].copy_from_slice(&self.major.to_le_bytes());
         out[4..8].copy_from_slice(&self.minor.to_le_bytes());

@@ -179,7 +179,7 @@ fn every_sku_applies_its_bundles_through_the_updater() {
             .iter()
             .find(|a| a.sku == sku && a.model == "micro-speech" && a.from.is_some())
             .unwrap();
-        assert_eq!(record.kind, "delta", "{sku}");
+        assert_eq!(record.kind.as_str(), "delta", "{sku}");
         assert!(record.ram_required as usize <= device.work_len, "{sku}");
         let result = match sku {
             "wakeword-s3-8mb" => update::<{ s3::WRITE_SIZE }, { s3::ERASE_SIZE }>(

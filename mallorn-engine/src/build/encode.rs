@@ -1,0 +1,186 @@
+//! Producing every bundle job's bundle: taken from the previous output when its key is
+//! unchanged, encoded otherwise (in parallel). A delta the previous build found too large is
+//! not encoded again: its recorded size decides.
+
+use std::collections::BTreeMap;
+
+use mallorn_manifest::LoadedManifest;
+
+use crate::build::bundles::{Unit, build_unit};
+use crate::build::cache::{Cache, CachedUnit, Reused};
+use crate::build::error::BuildError;
+use crate::build::jobs::{Job, Jobs};
+use crate::build::parallel;
+use crate::build::prepare::Prepared;
+use crate::build::publish::FullImagePolicy;
+use crate::build::{BuildObserver, BuildOptions};
+
+/// Where a bundle came from in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provenance {
+    /// Encoded in this run.
+    Encoded,
+    /// Read back from the previous output.
+    Reused,
+}
+
+/// A job's bundle, with its cache key.
+pub(crate) struct Built {
+    pub(crate) key: String,
+    pub(crate) unit: Unit,
+    pub(crate) provenance: Provenance,
+}
+
+/// What a delta job produced.
+pub(crate) enum DeltaOutcome {
+    /// The delta bundle (published if the full-image policy admits it).
+    Built(Built),
+    /// A delta the previous build found larger than the policy allows, unchanged since: only
+    /// its record is kept.
+    KnownTooLarge {
+        /// Its cache key.
+        key: String,
+        /// What the previous build recorded.
+        cached: CachedUnit,
+    },
+}
+
+impl DeltaOutcome {
+    pub(crate) fn provenance(&self) -> Provenance {
+        match self {
+            Self::Built(built) => built.provenance,
+            Self::KnownTooLarge { .. } => Provenance::Reused,
+        }
+    }
+}
+
+/// The bundles of one model on one target.
+pub(crate) struct ModelBundles {
+    /// Its full image.
+    pub(crate) full: Built,
+    /// Its deltas, by base release index.
+    pub(crate) deltas: BTreeMap<usize, DeltaOutcome>,
+}
+
+/// Every job's outcome, per plan target and model (the plan's order).
+pub(crate) struct Encoded {
+    pub(crate) targets: Vec<Vec<ModelBundles>>,
+}
+
+/// Runs the jobs: full images first (a delta's fate depends on its full image's size).
+pub(crate) fn encode_all(
+    loaded: &LoadedManifest,
+    prepared: &Prepared,
+    jobs: &Jobs,
+    previous: &Cache,
+    options: &BuildOptions<'_>,
+) -> Result<Encoded, BuildError> {
+    let out = &options.output_dir;
+    let to_encode = jobs
+        .all()
+        .filter(|job| !previous.units.contains_key(&job.key))
+        .count();
+    options.observer.encoding(to_encode);
+    let fulls = parallel::run(&jobs.fulls, options.threads, |job| {
+        reuse_or_encode(loaded, prepared, job, previous, options)
+    })?;
+    let mut targets: Vec<Vec<ModelBundles>> =
+        prepared.plan.targets.iter().map(|_| Vec::new()).collect();
+    for (job, full) in jobs.fulls.iter().zip(fulls) {
+        if let Some(models) = targets.get_mut(job.at.target) {
+            models.push(ModelBundles {
+                full,
+                deltas: BTreeMap::new(),
+            });
+        }
+    }
+    let full_len = |job: &Job| {
+        targets
+            .get(job.at.target)
+            .and_then(|models| models.get(job.at.model))
+            .map_or(0, |bundles| bundles.full.unit.bytes.len() as u64)
+    };
+    let deltas = parallel::run(&jobs.deltas, options.threads, |job| {
+        let target = prepared.plan.targets[job.at.target].target_in(loaded);
+        let policy = FullImagePolicy::of(target);
+        match previous.reuse(out, &job.key) {
+            Some(Reused::SizeOnly(cached))
+                if !policy.publishes_delta(cached.size, full_len(job)) =>
+            {
+                Ok(DeltaOutcome::KnownTooLarge {
+                    key: job.key.clone(),
+                    cached,
+                })
+            }
+            _ => reuse_or_encode(loaded, prepared, job, previous, options).map(DeltaOutcome::Built),
+        }
+    })?;
+    for (job, delta) in jobs.deltas.iter().zip(deltas) {
+        let bundles = targets
+            .get_mut(job.at.target)
+            .and_then(|models| models.get_mut(job.at.model));
+        if let (Some(bundles), Some(from)) = (bundles, job.from) {
+            bundles.deltas.insert(from, delta);
+        }
+    }
+    Ok(Encoded { targets })
+}
+
+/// The job's bundle from the previous output, or encoded now.
+fn reuse_or_encode(
+    loaded: &LoadedManifest,
+    prepared: &Prepared,
+    job: &Job,
+    previous: &Cache,
+    options: &BuildOptions<'_>,
+) -> Result<Built, BuildError> {
+    let (unit, provenance) = match previous.reuse(&options.output_dir, &job.key) {
+        Some(Reused::Bundle(unit)) => (unit, Provenance::Reused),
+        _ => (
+            encode(loaded, prepared, job, options.observer)?,
+            Provenance::Encoded,
+        ),
+    };
+    Ok(Built {
+        key: job.key.clone(),
+        unit,
+        provenance,
+    })
+}
+
+/// Encodes one job's bundle: its model's latest release, from its base release if it has one.
+fn encode(
+    loaded: &LoadedManifest,
+    prepared: &Prepared,
+    job: &Job,
+    observer: &dyn BuildObserver,
+) -> Result<Unit, BuildError> {
+    let target_plan = &prepared.plan.targets[job.at.target];
+    let model_plan = &target_plan.models[job.at.model];
+    let model = model_plan.model_in(loaded);
+    let latest = model.releases.len() - 1;
+    let result = &prepared.inputs.get(model_plan.manifest_model, latest).bytes;
+    let base = job.from.map(|from| {
+        prepared
+            .inputs
+            .get(model_plan.manifest_model, from)
+            .bytes
+            .as_slice()
+    });
+    let unit = build_unit(
+        &target_plan.coding,
+        model.format,
+        base,
+        result,
+        job.identity.clone(),
+        prepared.keys.signer.as_ref(),
+    )
+    .map_err(|source| BuildError::Bundle {
+        sku: target_plan.sku.clone(),
+        model: model_plan.name.clone(),
+        what: job.label.clone(),
+        source,
+    })?;
+    observer.encoded(&job.label);
+    Ok(unit)
+}
