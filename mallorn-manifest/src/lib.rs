@@ -14,6 +14,7 @@
 //! Pipeline: TOML syntax → unknown keys (a walk over the JSON schema) → typed sections (the
 //! `raw` types, which the schema is derived from) → rules (`validate`) → [`Manifest`]. All
 //! stages report into one [`Diagnostics`] list.
+#![forbid(unsafe_code)]
 
 mod de_error;
 mod diagnostic;

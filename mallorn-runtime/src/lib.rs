@@ -5,6 +5,19 @@
 //! once: `mallorn-engine` writes bundles with these types and applies every bundle it builds
 //! with this crate's applier before publishing it.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![forbid(unsafe_code)]
+// No panic reachable from input on the device path: these stay denied outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 #[cfg(any(test, feature = "encode"))]
 extern crate alloc;

@@ -7,6 +7,9 @@ use crate::error::Error;
 use crate::format::varint;
 use crate::image::{BaseImage, ResultImage};
 
+// The op tag's low two bits: the decoder's match takes ALIGNED as the remaining value.
+const _: () = assert!(COPY_BASE == 0 && COPY_RESULT == 1 && LITERAL == 2 && ALIGNED == 3);
+
 /// Bytes an operation header or a run header needs at most (tag, two varints).
 pub(crate) const LOOKAHEAD: usize = 1 + 2 * varint::MAX_LEN;
 
@@ -110,7 +113,8 @@ impl ChunkDecoder {
                             io.copy_result(offset, len, op_at)?;
                         }
                         LITERAL => self.state = State::Literal { left: len },
-                        ALIGNED => {
+                        // ALIGNED: the fourth two-bit tag (a match without a panic arm).
+                        _ => {
                             let base =
                                 self.base_offset(read_varint(input, &mut pos, at)?, op_at)?;
                             if base.checked_add(len).is_none_or(|end| end > io.base_len()) {
@@ -124,7 +128,6 @@ impl ChunkDecoder {
                                 changed: 0,
                             };
                         }
-                        _ => unreachable!("two bits"),
                     }
                 }
                 State::Literal { left } => {
