@@ -1,4 +1,5 @@
-//! The templates: built into mallorn from the top-level `templates/` folder, each one
+//! The templates: built into mallorn from the top-level `templates/` folder (the
+//! `mallorn-templates` crate), each one
 //! replaceable by a file of the same name in the user's `[output] templates` directory (which
 //! may also hold templates the others `{% include %}`).
 
@@ -7,21 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::build::error::{BuildError, io_error};
 
-/// The built-in templates, by file name.
-pub const BUILT_IN: [(&str, &str); 3] = [
-    (
-        "mallorn.rs.j2",
-        include_str!("../../../templates/mallorn.rs.j2"),
-    ),
-    (
-        "mallorn.h.j2",
-        include_str!("../../../templates/mallorn.h.j2"),
-    ),
-    (
-        "mallorn-memory.x.j2",
-        include_str!("../../../templates/mallorn-memory.x.j2"),
-    ),
-];
+/// The built-in templates, by file name (the `mallorn-templates` crate: the top-level
+/// `templates/` folder).
+pub use mallorn_templates::BUILT_IN;
 
 /// Largest template file read (a template is a few KiB).
 const MAX_TEMPLATE_SIZE: u64 = 1 << 20;
