@@ -22,6 +22,7 @@ mod error;
 mod load;
 mod located;
 mod model;
+mod names;
 mod raw;
 mod schema;
 mod size;
@@ -37,6 +38,7 @@ pub use model::{
     LoadedManifest, Manifest, Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release,
     ResolvedPath, Signing, Target,
 };
+pub use names::{is_valid_model_name, is_valid_sku};
 pub use schema::json_schema;
 pub use size::{ByteSize, SizeError, format_size, parse_size};
 pub use suggest::{closest, edit_distance};

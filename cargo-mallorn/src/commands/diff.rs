@@ -20,7 +20,10 @@ use mallorn_engine::build::versions::header_version;
 use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::delta::ModelFormat;
 use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
-use mallorn_manifest::{CodecPolicy, Decoder, FlashGeometry, Target, format_size, parse_size};
+use mallorn_manifest::{
+    CodecPolicy, Decoder, FlashGeometry, Target, format_size, is_valid_model_name, is_valid_sku,
+    parse_size,
+};
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
@@ -174,23 +177,6 @@ fn size(arg: &str, flag: &str) -> Result<u64, UsageError> {
             "write a byte count such as 16384 or \"16KiB\" for {flag}"
         )),
     })
-}
-
-/// `[a-z0-9][a-z0-9_-]*`, Mallorn.toml's rule for model names.
-fn is_valid_model_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-/// Letters, digits, `.`, `-` and `_`, Mallorn.toml's rule for SKUs.
-fn is_valid_sku(sku: &str) -> bool {
-    !sku.is_empty()
-        && sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// A value and whether it was the default, for the report on stderr.
@@ -466,20 +452,4 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_the_manifest_rules() {
-        assert!(is_valid_model_name("okay-nabu_2"));
-        assert!(!is_valid_model_name("Okay"));
-        assert!(!is_valid_model_name("-x"));
-        assert!(!is_valid_model_name(""));
-        assert!(is_valid_sku("Board.v2_a-1"));
-        assert!(!is_valid_sku("my board"));
-        assert!(!is_valid_sku(""));
-    }
 }

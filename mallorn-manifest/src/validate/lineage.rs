@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::model::{Model, Release, ResolvedPath};
+use crate::names::is_valid_model_name;
 use crate::raw::{RawModel, RawRelease};
 use crate::validate::non_empty_path;
 
@@ -59,15 +60,6 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
         });
     }
     models
-}
-
-/// `[a-z0-9][a-z0-9_-]*`: safe in file names and generated identifiers.
-fn is_valid_model_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// Checks versions, counters and files along one lineage.

@@ -8,6 +8,7 @@ use crate::model::{
     BootSettings, CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind,
     Target,
 };
+use crate::names::is_valid_sku;
 use crate::raw::{Entries, RawFlash, RawRegion, RawTarget, RawTargetLayout, RawTargetModel};
 use crate::size::{ByteSize, format_size};
 use crate::suggest::closest;
@@ -179,15 +180,6 @@ fn decoder_fits(sku: &str, ram: &Located<ByteSize>, codec: &CodecPolicy, out: &m
         .with_label("too small for every allowed decoder")
         .with_hint("raise `ram-buffer`, or allow another decoder in `[target.codec] decoders` (\"stored\" always fits)"),
     );
-}
-
-fn is_valid_sku(sku: &str) -> bool {
-    sku != "."
-        && sku != ".."
-        && !sku.is_empty()
-        && sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// Checks the flash geometry; `None` when region checks would be meaningless.
