@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use mallorn_engine::model::{ModelFile, ModelMap, Region, parse};
 use serde_json::{Value, json};
 
+use super::{CommandResult, failure};
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::exit;
 
 /// Arguments of `cargo mallorn inspect`.
 #[derive(Debug, clap::Args)]
@@ -31,13 +31,15 @@ pub struct InspectArgs {
 }
 
 /// Runs the command.
-pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
+pub fn run(args: &InspectArgs, global: &GlobalArgs) -> CommandResult {
     let json = args.json || global.message_format == MessageFormat::Json;
     let bytes = match ModelFile::open(&args.file) {
         Ok(bytes) => bytes,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(exit::FAILURE);
+            return Err(failure(
+                format!("cannot read {}: {e}", args.file.display()),
+                None,
+            ));
         }
     };
     if bytes.starts_with(&mallorn_runtime::format::header::MAGIC) {
@@ -52,17 +54,16 @@ pub fn run(args: &InspectArgs, global: &GlobalArgs) -> ExitCode {
     match inspect_model(&args.file, &bytes, json) {
         Ok(report) => {
             out!("{report}");
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("error: cannot map {}: {e}", args.file.display());
-            eprintln!(
-                "  help: the file looks like a {} model but is damaged or uses a feature Mallorn does not read; \
-                 re-export it, or check that the download is complete",
+        Err(e) => Err(failure(
+            format!("cannot map {}: {e}", args.file.display()),
+            format!(
+                "the file looks like a {} model but is damaged or uses a feature Mallorn does \
+                 not read; re-export it, or check that the download is complete",
                 e.format
-            );
-            ExitCode::from(exit::FAILURE)
-        }
+            ),
+        )),
     }
 }
 

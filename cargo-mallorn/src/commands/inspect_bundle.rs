@@ -10,7 +10,7 @@ use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex, verify_bundle_with};
 use mallorn_runtime::format::Flags;
 use serde::Serialize;
 
-use crate::exit;
+use super::{CommandResult, failure};
 use crate::header_view::HeaderView;
 
 /// Tensors listed in the human table (the JSON lists all).
@@ -36,27 +36,24 @@ pub fn run(
     base: Option<&Path>,
     public_keys: &[PathBuf],
     json: bool,
-) -> ExitCode {
-    let base_bytes = match base.map(std::fs::read).transpose() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!(
-                "error: cannot read the base {}: {e}",
+) -> CommandResult {
+    let base_bytes = base.map(std::fs::read).transpose().map_err(|e| {
+        failure(
+            format!(
+                "cannot read the base {}: {e}",
                 base.map(|p| p.display().to_string()).unwrap_or_default()
-            );
-            return ExitCode::from(exit::FAILURE);
-        }
-    };
-    let report = match inspect_bundle(bytes, base_bytes.as_deref()) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: cannot inspect {}: {e}", path.display());
-            eprintln!(
-                "  help: check that --base is the model this bundle was built from, and that the bundle is complete"
-            );
-            return ExitCode::from(exit::FAILURE);
-        }
-    };
+            ),
+            None,
+        )
+    })?;
+    let report = inspect_bundle(bytes, base_bytes.as_deref()).map_err(|e| {
+        failure(
+            format!("cannot inspect {}: {e}", path.display()),
+            "check that --base is the model this bundle was built from, and that the bundle \
+             is complete"
+                .to_owned(),
+        )
+    })?;
     let signature = if !report.signed {
         Signature::Unsigned
     } else if public_keys.is_empty() {
@@ -65,11 +62,12 @@ pub fn run(
         match verify_signature(bytes, public_keys) {
             Ok(()) => Signature::Verified,
             Err(message) => {
-                eprintln!("error: {}: {message}", path.display());
-                eprintln!(
-                    "  help: the bundle is not signed by a key given with --public-key, or was changed after it was signed"
-                );
-                return ExitCode::from(exit::FAILURE);
+                return Err(failure(
+                    format!("{}: {message}", path.display()),
+                    "the bundle is not signed by a key given with --public-key, or was changed \
+                     after it was signed"
+                        .to_owned(),
+                ));
             }
         }
     };
@@ -85,7 +83,7 @@ pub fn run(
             render_human(&name, bytes.len(), &report, signature)
         }
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Checks the signature (and the payload digest) as `verify` does, against `keys` only.

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use mallorn_engine::signing::{KeyError, SigningKey, hex, write_key_pair};
 
+use super::{CommandResult, failure};
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::exit;
 
 /// Arguments of `cargo mallorn keygen`.
 #[derive(Debug, clap::Args)]
@@ -20,16 +20,15 @@ pub struct KeygenArgs {
 }
 
 /// Generates and writes the key pair, then prints the public half.
-pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
+pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> CommandResult {
     // `keygen -o keys/release.key` right after `init`: the folder may not exist yet.
     if let Some(folder) = args.output.parent().filter(|f| !f.as_os_str().is_empty())
         && let Err(source) = std::fs::create_dir_all(folder)
     {
-        eprintln!(
-            "{:?}",
-            miette::miette!("cannot create the folder {}: {source}", folder.display())
-        );
-        return ExitCode::from(exit::FAILURE);
+        return Err(failure(
+            format!("cannot create the folder {}: {source}", folder.display()),
+            None,
+        ));
     }
     let written = SigningKey::generate().and_then(|key| {
         let public_path = write_key_pair(&args.output, &key)?;
@@ -38,15 +37,12 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
     let (public, public_path) = match written {
         Ok(written) => written,
         Err(err) => {
-            let mut diagnostic = miette::MietteDiagnostic::new(err.to_string());
-            if let KeyError::AlreadyExists { .. } = err {
-                diagnostic = diagnostic.with_help(
-                    "keygen never replaces a key file: pick a new name with -o, or move the old \
-                     files away if you really mean to retire that key",
-                );
-            }
-            eprintln!("{:?}", miette::Report::new(diagnostic));
-            return ExitCode::from(exit::FAILURE);
+            let help = matches!(err, KeyError::AlreadyExists { .. }).then(|| {
+                "keygen never replaces a key file: pick a new name with -o, or move the old \
+                 files away if you really mean to retire that key"
+                    .to_owned()
+            });
+            return Err(failure(err.to_string(), help));
         }
     };
     let key_id = hex(&public.key_id());
@@ -74,5 +70,5 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> ExitCode {
         args.output.display(),
         public_path.display()
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

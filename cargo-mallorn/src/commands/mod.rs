@@ -51,9 +51,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args, &global),
         Command::Schema(args) => schema::run(args, &global),
         Command::Simulate(args) => simulate::run(args, &global),
-        Command::Inspect(args) => Ok(inspect::run(&args, &global)),
-        Command::Keygen(args) => Ok(keygen::run(&global, &args)),
-        Command::Verify(args) => Ok(verify::run(&global, &args)),
+        Command::Inspect(args) => inspect::run(&args, &global),
+        Command::Keygen(args) => keygen::run(&global, &args),
+        Command::Verify(args) => verify::run(&global, &args),
     };
     match result {
         Ok(code) => code,
@@ -66,6 +66,15 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(exit_code_for(&report))
         }
     }
+}
+
+/// A failure a command reports: its message and what to do about it.
+pub fn failure(message: impl Into<String>, help: impl Into<Option<String>>) -> miette::Report {
+    let mut diagnostic = miette::MietteDiagnostic::new(message.into());
+    if let Some(help) = help.into() {
+        diagnostic = diagnostic.with_help(help);
+    }
+    miette::Report::new(diagnostic)
 }
 
 /// 2 for a [`UsageError`], 1 for anything else.

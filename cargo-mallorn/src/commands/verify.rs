@@ -11,8 +11,8 @@ use mallorn_engine::signing::{
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{Flags, model_id, sku_id};
 
+use super::{CommandResult, failure};
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::exit;
 use crate::header_view::{HeaderView, flag_names};
 
 /// Arguments of `cargo mallorn verify`.
@@ -63,28 +63,23 @@ impl Failure {
 }
 
 /// Verifies the bundle and prints the outcome.
-pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> ExitCode {
+pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
     match verify(args) {
         Ok(verified) => {
             match global.message_format {
                 MessageFormat::Human => out!("{}", describe(args, &verified)),
                 MessageFormat::Json => outln!("{}", json(args, &verified)),
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(failure) => {
+        Err(refused) => {
             if global.message_format == MessageFormat::Json {
                 outln!(
                     "{}",
-                    serde_json::json!({ "ok": false, "error": failure.message })
+                    serde_json::json!({ "ok": false, "error": refused.message })
                 );
             }
-            let mut diagnostic = miette::MietteDiagnostic::new(failure.message);
-            if let Some(help) = failure.help {
-                diagnostic = diagnostic.with_help(help);
-            }
-            eprintln!("{:?}", miette::Report::new(diagnostic));
-            ExitCode::from(exit::FAILURE)
+            Err(failure(refused.message, refused.help))
         }
     }
 }
