@@ -20,21 +20,9 @@ fn example() -> tempfile::TempDir {
         "firmware/include",
         "firmware/link",
     ] {
-        copy_dir(&src.join(sub), &dir.path().join(sub));
+        mallorn_tests::copy_dir(&src.join(sub), &dir.path().join(sub));
     }
     dir
-}
-
-fn copy_dir(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 fn edit(dir: &Path, from: &str, to: &str) {

@@ -5,8 +5,6 @@
 
 mod parsers_support;
 
-use std::path::PathBuf;
-
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
 use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
 use mallorn_runtime::codec::smallest::Profile;
@@ -27,21 +25,9 @@ fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
     built.bytes.len()
 }
 
-/// Consecutive pairs of every lineage (files sorted by name within each folder).
-fn corpus_pairs() -> Option<Vec<(PathBuf, PathBuf)>> {
-    let files = parsers_support::corpus_files()?;
-    let mut pairs = Vec::new();
-    for w in files.windows(2) {
-        if w[0].parent() == w[1].parent() {
-            pairs.push((w[0].clone(), w[1].clone()));
-        }
-    }
-    Some(pairs)
-}
-
 #[test]
 fn every_corpus_pair_round_trips_with_both_codecs() {
-    let Some(pairs) = corpus_pairs() else {
+    let Some(pairs) = mallorn_tests::corpus_pairs() else {
         return;
     };
     assert!(
@@ -78,7 +64,7 @@ fn every_corpus_pair_round_trips_with_both_codecs() {
 
 #[test]
 fn a_model_to_itself_costs_almost_nothing() {
-    let Some(pairs) = corpus_pairs() else {
+    let Some(pairs) = mallorn_tests::corpus_pairs() else {
         return;
     };
     for (path, _) in pairs.iter().take(12).step_by(3) {
@@ -120,7 +106,7 @@ fn empty_and_tiny_files() {
 
 #[test]
 fn a_full_image_rebuilds_any_model() {
-    let Some(pairs) = corpus_pairs() else {
+    let Some(pairs) = mallorn_tests::corpus_pairs() else {
         return;
     };
     let (_, path) = &pairs[pairs.len() - 1];

@@ -11,8 +11,8 @@ mod support;
 use std::path::Path;
 
 use mallorn_engine::model::{Format, ModelFile, ModelMap, Region, parse};
+use mallorn_tests::corpus_files;
 use prost::Message;
-use support::corpus_files;
 
 fn expected_format(path: &Path) -> Format {
     match path.extension().and_then(|e| e.to_str()) {

@@ -264,7 +264,7 @@ fn mutated_models_never_panic_and_ok_maps_tile() {
     mutate_file("synthetic gguf", &synthetic_gguf(), 3000);
     mutate_file("synthetic safetensors", &synthetic_safetensors(), 3000);
     mutate_file("synthetic onnx", &synthetic_onnx(), 3000);
-    let Some(files) = support::corpus_files() else {
+    let Some(files) = mallorn_tests::corpus_files() else {
         return;
     };
     for path in files {

@@ -26,20 +26,7 @@ pub fn copy_example(dest: &Path) {
         "firmware/include",
         "firmware/link",
     ] {
-        copy_dir(&src.join(dir), &dest.join(dir));
-    }
-}
-
-fn copy_dir(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let target = dest.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
+        mallorn_tests::copy_dir(&src.join(dir), &dest.join(dir));
     }
 }
 

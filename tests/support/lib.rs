@@ -75,3 +75,49 @@ pub fn corpus_file(lineage: &str, name: &str) -> Option<Vec<u8>> {
     let path = corpus_dir()?.join(lineage).join(name);
     Some(std::fs::read(&path).unwrap_or_else(|e| panic!("corpus file {}: {e}", path.display())))
 }
+
+/// Every model file of the corpus (every file but the SOURCE.md notes), sorted by path; `None`
+/// as [`corpus_dir`].
+pub fn corpus_files() -> Option<Vec<PathBuf>> {
+    let dir = corpus_dir()?;
+    let mut files = Vec::new();
+    let mut pending = vec![dir];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_none_or(|e| e != "md") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Some(files)
+}
+
+/// Consecutive pairs (old, new) of every lineage: files sorted by name within each folder.
+pub fn corpus_pairs() -> Option<Vec<(PathBuf, PathBuf)>> {
+    let files = corpus_files()?;
+    Some(
+        files
+            .windows(2)
+            .filter(|w| w[0].parent() == w[1].parent())
+            .map(|w| (w[0].clone(), w[1].clone()))
+            .collect(),
+    )
+}
+
+/// Copies the folder `src` to `dest`, recursively (test fixtures: panics on any I/O error).
+pub fn copy_dir(src: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let target = dest.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
