@@ -183,7 +183,8 @@ pub enum Error {
     },
     /// The layout has no staging region.
     NoStagingRegion,
-    /// The bundle is unsigned and this runtime was built without the `dev-unsigned` feature.
+    /// The bundle is unsigned (only a firmware admitting with `UnsignedDevelopmentAdmit`
+    /// takes those).
     UnsignedRejected,
     /// The bundle was signed by a key that is not in the device's trusted key set.
     UnknownKey {
@@ -379,7 +380,7 @@ impl fmt::Display for Error {
             Self::NoStagingRegion => f.write_str("the flash layout has no staging region"),
             Self::UnsignedRejected => f.write_str(
                 "bundle is unsigned, and only signed bundles are accepted \
-                 (devices take unsigned ones only when built with `dev-unsigned`)",
+                 (only a development firmware admitting with `UnsignedDevelopmentAdmit` takes them)",
             ),
             Self::UnknownKey { key_id } => write!(
                 f,

@@ -87,7 +87,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
     if report.unsigned {
         eprintln!(
             "warning: the bundles are UNSIGNED (--allow-unsigned): devices refuse them unless their \
-             runtime is built with the `dev-unsigned` feature. Never publish them; add a [signing] \
+             firmware admits with `UnsignedDevelopmentAdmit`. Never publish them; add a [signing] \
              table to Mallorn.toml for release builds."
         );
     }

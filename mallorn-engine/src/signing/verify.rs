@@ -18,8 +18,8 @@ use crate::signing::public_key::PublicKey;
 pub struct VerifyPolicy<'k> {
     /// Keys whose signatures are accepted (one or more, for rotation).
     pub trusted_keys: &'k [PublicKey],
-    /// Accept bundles without a signature (`--allow-unsigned`). Devices never do unless built
-    /// with the runtime's `dev-unsigned` feature.
+    /// Accept bundles without a signature (`--allow-unsigned`). Devices never do unless their
+    /// firmware admits with the runtime's `UnsignedDevelopmentAdmit`.
     pub allow_unsigned: bool,
     /// The SKU the bundle must be for, if known.
     pub sku_id: Option<[u8; 8]>,

@@ -7,7 +7,7 @@
 //! result fits the inactive slot, and that no trial is running.
 
 use crate::error::Error;
-use crate::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN};
+use crate::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
 use crate::image::BaseImage;
 use crate::verify::{self, DeviceContext, TrustedKey};
 
@@ -37,7 +37,7 @@ pub trait Admit {
 /// The device's admission: [`verify::admit`] (header structure, Ed25519 signature against the
 /// trusted keys, SKU, model, anti-rollback counter from the journal), then [`verify::check_base`]
 /// (the active slot streamed through SHA-256 in the caller's scratch buffer). Unsigned bundles
-/// are refused unless the runtime is built with `dev-unsigned`.
+/// are refused.
 #[derive(Debug)]
 pub struct VerifyingAdmit<'k, 's> {
     sku_id: [u8; 8],
@@ -93,6 +93,56 @@ impl Admit for VerifyingAdmit<'_, '_> {
             trusted_keys: self.trusted_keys,
         };
         verify::admit(header, signature, &device)
+    }
+
+    fn check_base<B: BaseImage>(
+        &mut self,
+        header: &BundleHeader,
+        base: &mut B,
+    ) -> Result<(), Error> {
+        verify::check_base(header, base, self.scratch)
+    }
+}
+
+/// Admission of **unsigned development bundles** for boards that must not carry Ed25519 code or
+/// keys yet: every check of [`VerifyingAdmit`] but the signature. Signed bundles are refused
+/// (their signature cannot be checked here, and it is never skipped). A firmware opts in by
+/// naming this type in its own code (no Cargo feature can switch it on), and must never ship
+/// with it: anyone on the link could install any model.
+#[derive(Debug)]
+pub struct UnsignedDevelopmentAdmit<'s> {
+    sku_id: [u8; 8],
+    model_id: [u8; 8],
+    scratch: &'s mut [u8],
+}
+
+impl<'s> UnsignedDevelopmentAdmit<'s> {
+    /// Development admission for a device of SKU `sku_id` whose slots hold model `model_id`;
+    /// `scratch` as in [`VerifyingAdmit::new`].
+    pub fn new(sku_id: [u8; 8], model_id: [u8; 8], scratch: &'s mut [u8]) -> Self {
+        Self {
+            sku_id,
+            model_id,
+            scratch,
+        }
+    }
+}
+
+impl Admit for UnsignedDevelopmentAdmit<'_> {
+    fn admit(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        signature: &[u8; SIGNATURE_LEN],
+        committed_counter: u64,
+    ) -> Result<BundleHeader, Error> {
+        let parsed = BundleHeader::parse(header)?;
+        if !parsed.flags.contains(Flags::UNSIGNED) || *signature != [0; SIGNATURE_LEN] {
+            return Err(Error::BadSignature);
+        }
+        verify::check_sku(&parsed, self.sku_id)?;
+        verify::check_model(&parsed, self.model_id)?;
+        verify::check_counter(&parsed, committed_counter)?;
+        Ok(parsed)
     }
 
     fn check_base<B: BaseImage>(
@@ -312,5 +362,55 @@ mod tests {
         );
         assert_eq!(updater.flash().counts().mutations(), before);
         assert_eq!(updater.state().phase, Phase::Idle);
+    }
+
+    fn unsigned_sample() -> BundleHeader {
+        let header = sample();
+        BundleHeader {
+            flags: Flags(header.flags.0 | Flags::UNSIGNED),
+            key_id: [0; 8],
+            ..header
+        }
+    }
+
+    #[test]
+    fn development_admission_takes_unsigned_bundles_for_this_device_only() {
+        let header = unsigned_sample();
+        let mut scratch = [0; 64];
+        let mut admit = UnsignedDevelopmentAdmit::new(header.sku_id, header.model_id, &mut scratch);
+        let counter = header.security_counter - 1;
+        let bytes = header.to_bytes();
+        assert_eq!(
+            admit.admit(&bytes, &[0; SIGNATURE_LEN], counter),
+            Ok(header.clone())
+        );
+        // A non-zero signature field on an unsigned bundle, or a signed bundle: refused, since
+        // no signature is checked here.
+        assert_eq!(
+            admit.admit(&bytes, &[1; SIGNATURE_LEN], counter),
+            Err(Error::BadSignature)
+        );
+        let signed = sample().to_bytes();
+        assert_eq!(
+            admit.admit(&signed, &[0; SIGNATURE_LEN], counter),
+            Err(Error::BadSignature)
+        );
+        // The other checks still run.
+        assert!(matches!(
+            admit.admit(&bytes, &[0; SIGNATURE_LEN], header.security_counter),
+            Err(Error::CounterNotIncreasing { .. })
+        ));
+        let mut scratch = [0; 64];
+        let mut other_sku = UnsignedDevelopmentAdmit::new([9; 8], header.model_id, &mut scratch);
+        assert!(matches!(
+            other_sku.admit(&bytes, &[0; SIGNATURE_LEN], counter),
+            Err(Error::WrongSku { .. })
+        ));
+        let mut scratch = [0; 64];
+        let mut other_model = UnsignedDevelopmentAdmit::new(header.sku_id, [9; 8], &mut scratch);
+        assert!(matches!(
+            other_model.admit(&bytes, &[0; SIGNATURE_LEN], counter),
+            Err(Error::WrongModel { .. })
+        ));
     }
 }

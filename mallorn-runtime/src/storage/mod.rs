@@ -19,7 +19,7 @@ mod staged;
 pub mod state;
 pub mod updater;
 
-pub use admit::{Admit, VerifyingAdmit};
+pub use admit::{Admit, UnsignedDevelopmentAdmit, VerifyingAdmit};
 pub use base_slot::FlashBase;
 pub use boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 pub use layout::{

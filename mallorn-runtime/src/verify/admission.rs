@@ -9,33 +9,26 @@ use crate::verify::device::DeviceContext;
 use crate::verify::signature::check_signature;
 use crate::verify::trusted_key::TrustedKey;
 
-/// Whether bundles with the `UNSIGNED` flag are admitted.
+/// Whether bundles with the `UNSIGNED` flag are admitted. A value passed by the caller, never
+/// a build setting: no dependency of a firmware can turn acceptance on behind its back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnsignedPolicy {
     /// Refuse them with [`Error::UnsignedRejected`]. What a shipped device does.
     Reject,
-    /// Admit them (their signature field must be zero). For development boards and for a
-    /// host tool the user explicitly told to.
+    /// Admit them (their signature field must be zero). For a host tool the user explicitly
+    /// told to (`--allow-unsigned`); devices use
+    /// [`crate::storage::UnsignedDevelopmentAdmit`].
     Accept,
 }
 
-impl UnsignedPolicy {
-    /// The policy this runtime was built with: `Accept` only with the `dev-unsigned` feature.
-    pub const BUILD: Self = if cfg!(feature = "dev-unsigned") {
-        Self::Accept
-    } else {
-        Self::Reject
-    };
-}
-
 /// Parses the header and checks its signature against the trusted key the header's key id
-/// names, under the build's [`UnsignedPolicy`]. Returns the header, now authentic.
+/// names; unsigned bundles are refused. Returns the header, now authentic.
 pub fn authenticate(
     header: &[u8; HEADER_LEN],
     signature: &[u8; SIGNATURE_LEN],
     trusted_keys: &[TrustedKey],
 ) -> Result<BundleHeader, Error> {
-    authenticate_with_policy(header, signature, trusted_keys, UnsignedPolicy::BUILD)
+    authenticate_with_policy(header, signature, trusted_keys, UnsignedPolicy::Reject)
 }
 
 /// [`authenticate`] with an explicit policy for unsigned bundles.
@@ -284,11 +277,9 @@ mod tests {
             authenticate_with_policy(&h, &[1; 64], &f.keys, UnsignedPolicy::Accept),
             Err(Error::BadSignature)
         );
-        let expected = if cfg!(feature = "dev-unsigned") {
-            UnsignedPolicy::Accept
-        } else {
-            UnsignedPolicy::Reject
-        };
-        assert_eq!(UnsignedPolicy::BUILD, expected);
+        assert_eq!(
+            authenticate(&h, &[0; 64], &f.keys),
+            Err(Error::UnsignedRejected)
+        );
     }
 }
