@@ -58,7 +58,7 @@ fn non_models_are_refused_unless_raw() {
             // The same inputs code fine once `raw` is asked for.
             let built = build_bundle(&BundleRequest {
                 base: Some(base),
-                target,
+                result: target,
                 identity: BundleIdentity::default(),
                 options: options(ModelFormat::Raw),
                 key: None,
@@ -92,7 +92,7 @@ fn a_declared_format_forces_its_parser() {
     let readme = b"not a flatbuffer, just a README renamed .tflite\n".repeat(20);
     let err = build_bundle(&BundleRequest {
         base: None,
-        target: &readme,
+        result: &readme,
         identity: BundleIdentity::default(),
         options: options(ModelFormat::Tflite),
         key: None,

@@ -12,7 +12,7 @@ use mallorn_runtime::codec::smallest::Profile;
 fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
     let request = BundleRequest {
         base: Some(old),
-        target: new,
+        result: new,
         identity: BundleIdentity::default(),
         options,
         key: None,
@@ -113,7 +113,7 @@ fn a_full_image_rebuilds_any_model() {
     let model = std::fs::read(path).unwrap();
     let request = BundleRequest {
         base: None,
-        target: &model,
+        result: &model,
         identity: BundleIdentity::default(),
         options: EncodeOptions::default(),
         key: None,

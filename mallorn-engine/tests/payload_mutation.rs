@@ -48,7 +48,7 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
         };
         let request = BundleRequest {
             base: Some(&old),
-            target: &new,
+            result: &new,
             identity: BundleIdentity::default(),
             options,
             key: None,

@@ -43,7 +43,7 @@ fn build_bundle(old: &[u8], new: &[u8], model: &str, sku: &str, counter: u64) ->
     };
     let request = BundleRequest {
         base: Some(old),
-        target: new,
+        result: new,
         identity,
         options: EncodeOptions::default(),
         key: None,

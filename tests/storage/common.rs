@@ -72,7 +72,7 @@ pub fn build_bundle_with(
     };
     let request = BundleRequest {
         base: Some(old),
-        target: new,
+        result: new,
         identity,
         options,
         key: None,

@@ -186,7 +186,7 @@ fn header_seeds() -> Vec<(&'static str, Vec<u8>)> {
         let key = SigningKey::from_seed(&[seed; 32]).unwrap();
         let request = BundleRequest {
             base: Some(&base),
-            target: &target,
+            result: &target,
             identity: identity.clone(),
             options,
             key: Some(&key),

@@ -88,13 +88,13 @@ impl Unit {
     }
 }
 
-/// Builds the bundle turning `base` (or nothing, for a full image) into `target`, both read
+/// Builds the bundle turning `base` (or nothing, for a full image) into `result`, both read
 /// as `format` (the model's `format` in Mallorn.toml).
 pub fn build_unit(
     coding: &Coding,
     format: ModelFormat,
     base: Option<&[u8]>,
-    target: &[u8],
+    result: &[u8],
     identity: BundleIdentity,
     key: Option<&SigningKey>,
 ) -> Result<Unit, bundle::BuildError> {
@@ -102,7 +102,7 @@ pub fn build_unit(
         Coding::Coder { options, .. } => {
             let built = build_bundle(&BundleRequest {
                 base,
-                target,
+                result,
                 identity,
                 options: EncodeOptions { format, ..*options },
                 key,
@@ -116,7 +116,7 @@ pub fn build_unit(
         Coding::Stored {
             chunk_align_log2,
             segment_log2,
-        } => stored_full_image(*chunk_align_log2, *segment_log2, target, &identity, key),
+        } => stored_full_image(*chunk_align_log2, *segment_log2, result, &identity, key),
     }
 }
 
@@ -124,13 +124,13 @@ pub fn build_unit(
 fn stored_full_image(
     chunk_align_log2: u8,
     segment_log2: u8,
-    target: &[u8],
+    result: &[u8],
     identity: &BundleIdentity,
     key: Option<&SigningKey>,
 ) -> Result<Unit, bundle::BuildError> {
     let mut payload = PayloadBuilder::new(chunk_align_log2).with_segment_log2(segment_log2);
-    payload.push_stored(target);
-    let (bytes, header) = bundle::build::finish(&payload, None, target, identity, key)?;
+    payload.push_stored(result);
+    let (bytes, header) = bundle::build::finish(&payload, None, result, identity, key)?;
     Ok(Unit {
         bytes,
         header,
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn stored_full_images_apply_and_are_signed() {
-        let target: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let result: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let key = SigningKey::from_seed(&[5; 32]).unwrap();
         let coding = Coding::Stored {
             chunk_align_log2: 12,
@@ -156,7 +156,7 @@ mod tests {
             &coding,
             ModelFormat::Raw,
             None,
-            &target,
+            &result,
             BundleIdentity::default(),
             Some(&key),
         )
@@ -165,7 +165,7 @@ mod tests {
         assert!(unit.header.flags.contains(Flags::FULL_IMAGE));
         assert!(!unit.header.flags.contains(Flags::UNSIGNED));
         assert_eq!(unit.header.key_id, key.key_id());
-        assert_eq!(apply_bundle(&unit.bytes, &[]).unwrap(), target);
+        assert_eq!(apply_bundle(&unit.bytes, &[]).unwrap(), result);
         assert_eq!(
             Unit::from_bytes(unit.bytes.clone(), UnitPlan::Stored)
                 .unwrap()

@@ -1,5 +1,5 @@
 //! One call from inputs to a finished bundle: code the payload, lay out the header, apply the
-//! bundle with the runtime's own decoder and compare the result with the target, then sign.
+//! bundle with the runtime's own decoder and compare the result with the result, then sign.
 //! No bundle leaves this function without having been applied once.
 
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, ModelVersion, SIGNATURE_LEN};
@@ -15,7 +15,7 @@ pub struct BundleRequest<'a> {
     /// The base the device holds, or `None` for a full-image bundle that applies to any base.
     pub base: Option<&'a [u8]>,
     /// The model the bundle produces.
-    pub target: &'a [u8],
+    pub result: &'a [u8],
     /// Model, SKU, versions and counter bound into the header.
     pub identity: BundleIdentity,
     /// Chunking and codec profile.
@@ -41,12 +41,12 @@ pub enum BuildError {
     /// An input is not the format the options declare (or no model at all without `raw`).
     #[error(transparent)]
     Input(#[from] Box<EncodeError>),
-    /// Applying the freshly built bundle did not reproduce the target: a Mallorn bug. The
+    /// Applying the freshly built bundle did not reproduce the result: a Mallorn bug. The
     /// bundle is discarded.
     #[error("internal error: the bundle failed its self-check ({0}); please report this")]
     SelfCheck(ApplyError),
-    /// The applied bundle produced different bytes than the target: a Mallorn bug.
-    #[error("internal error: the bundle's result differs from the target; please report this")]
+    /// The applied bundle produced different bytes than the result: a Mallorn bug.
+    #[error("internal error: the bundle's result differs from the result; please report this")]
     SelfCheckMismatch,
     /// Signing failed.
     #[error(transparent)]
@@ -55,11 +55,11 @@ pub enum BuildError {
 
 /// Builds, self-checks and (with a key) signs a bundle.
 pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildError> {
-    let encoded = encode(request.base, request.target, &request.options).map_err(Box::new)?;
+    let encoded = encode(request.base, request.result, &request.options).map_err(Box::new)?;
     let (bytes, header) = finish(
         &encoded.payload,
         request.base,
-        request.target,
+        request.result,
         &request.identity,
         request.key,
     )?;
@@ -71,18 +71,18 @@ pub fn build_bundle(request: &BundleRequest<'_>) -> Result<BuiltBundle, BuildErr
 }
 
 /// Lays out the header for a coded `payload`, applies the bundle to `base` (nothing, for a
-/// full image) with the runtime's decoder, compares the result with `target` and then signs
+/// full image) with the runtime's decoder, compares the result with `result` and then signs
 /// with `key`. Returns the bundle and its final (signed) header.
 pub(crate) fn finish(
     payload: &PayloadBuilder,
     base: Option<&[u8]>,
-    target: &[u8],
+    result: &[u8],
     identity: &BundleIdentity,
     key: Option<&SigningKey>,
 ) -> Result<(Vec<u8>, BundleHeader), BuildError> {
-    let (_, unsigned) = payload.unsigned_bundle(identity, base, target);
-    let result = apply_bundle(&unsigned, base.unwrap_or(&[])).map_err(BuildError::SelfCheck)?;
-    if result != target {
+    let (_, unsigned) = payload.unsigned_bundle(identity, base, result);
+    let applied = apply_bundle(&unsigned, base.unwrap_or(&[])).map_err(BuildError::SelfCheck)?;
+    if applied != result {
         return Err(BuildError::SelfCheckMismatch);
     }
     let bytes = match key {

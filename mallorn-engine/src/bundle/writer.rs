@@ -109,22 +109,22 @@ impl PayloadBuilder {
         &self.bytes
     }
 
-    /// Lays out the unsigned bundle turning `base` into `target`: the header, a zero
+    /// Lays out the unsigned bundle turning `base` into `result`: the header, a zero
     /// signature and the payload's segment chain. Key id and signature are filled by the
     /// signer.
     ///
     /// # Panics
-    /// If the chunks do not produce `target`'s length, or the segment length is outside the
+    /// If the chunks do not produce `result`'s length, or the segment length is outside the
     /// runtime's bounds (both bugs of the caller).
     pub fn unsigned_bundle(
         &self,
         identity: &BundleIdentity,
         base: Option<&[u8]>,
-        target: &[u8],
+        result: &[u8],
     ) -> (BundleHeader, Vec<u8>) {
         let (wire, head) =
             chain(&self.bytes, self.segment_log2).expect("segment length within the bounds");
-        let header = self.header(identity, base, target, wire.len() as u64, head);
+        let header = self.header(identity, base, result, wire.len() as u64, head);
         (header.clone(), assemble_unsigned(&header, &wire))
     }
 
@@ -132,14 +132,14 @@ impl PayloadBuilder {
         &self,
         identity: &BundleIdentity,
         base: Option<&[u8]>,
-        target: &[u8],
+        result: &[u8],
         payload_len: u64,
         payload_sha256: [u8; 32],
     ) -> BundleHeader {
         assert_eq!(
             self.output_len,
-            target.len() as u64,
-            "payload does not produce the target"
+            result.len() as u64,
+            "payload does not produce the result"
         );
         let mut flags = Flags::LOSSLESS | Flags::UNSIGNED;
         if base.is_none() {
@@ -159,8 +159,8 @@ impl PayloadBuilder {
             security_counter: identity.security_counter,
             base_len: base.map_or(0, |b| b.len() as u64),
             base_sha256: base.map_or([0; 32], sha256),
-            result_len: target.len() as u64,
-            result_sha256: sha256(target),
+            result_len: result.len() as u64,
+            result_sha256: sha256(result),
             payload_len,
             payload_sha256,
             ram_required: required_work_len(decoders, self.coder_profile, self.segment_log2) as u32,

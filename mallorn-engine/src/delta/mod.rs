@@ -144,7 +144,7 @@ pub fn fitting_segment_log2(decoders: Decoders, profile: u8, ram_buffer: u64) ->
 /// that is smaller than coding it.
 pub fn encode_plan(
     base: &[u8],
-    target: &[u8],
+    result: &[u8],
     ops: &[Op],
     options: &EncodeOptions,
 ) -> PayloadBuilder {
@@ -160,7 +160,7 @@ pub fn encode_plan(
             Coder::Smallest => {
                 let mut encoder = ChunkEncoder::new(options.profile, pos);
                 for op in &chunk {
-                    encoder.op(op, base, target, pos);
+                    encoder.op(op, base, result, pos);
                     pos += op.output_len();
                 }
                 (CodecId::Smallest, encoder.finish())
@@ -168,13 +168,13 @@ pub fn encode_plan(
             Coder::Fast => {
                 let mut encoder = FastEncoder::new(pos);
                 for op in &chunk {
-                    encoder.op(op, base, target, pos);
+                    encoder.op(op, base, result, pos);
                     pos += op.output_len();
                 }
                 (CodecId::Fast, encoder.finish())
             }
         };
-        let raw = &target[start as usize..pos as usize];
+        let raw = &result[start as usize..pos as usize];
         if coded.len() < raw.len() {
             payload.push_chunk(codec, raw.len() as u64, &coded);
             uses_smallest |= codec == CodecId::Smallest;
@@ -182,7 +182,7 @@ pub fn encode_plan(
             payload.push_chunk(CodecId::Stored, raw.len() as u64, raw);
         }
     }
-    assert_eq!(pos, target.len() as u64, "plan does not cover the target");
+    assert_eq!(pos, result.len() as u64, "plan does not cover the result");
     if uses_smallest {
         payload.set_coder_profile(options.profile as u8);
     }
@@ -235,18 +235,18 @@ pub struct EncodeError {
     pub source: InputError,
 }
 
-/// Builds the smallest payload turning `base` (`None` for a full image) into `target`: the
+/// Builds the smallest payload turning `base` (`None` for a full image) into `result`: the
 /// structured plan for models, the opaque plan for `raw` inputs, and whichever is smaller
 /// when both are tried. Each input must parse as [`EncodeOptions::format`].
 pub fn encode(
     base: Option<&[u8]>,
-    target: &[u8],
+    result: &[u8],
     options: &EncodeOptions,
 ) -> Result<Encoded, EncodeError> {
     let parse = |bytes, input| {
         model::parse_declared(bytes, options.format).map_err(|source| EncodeError { input, source })
     };
-    let target_map = parse(target, Input::Target)?;
+    let result_map = parse(result, Input::Target)?;
     let base_map = match base {
         Some(base) => parse(base, Input::Base)?,
         None => ModelMap::opaque(0),
@@ -259,8 +259,8 @@ pub fn encode(
             effort: Effort::Default,
             ..*options
         };
-        let default = encode_maps(base, target, &base_map, &target_map, &default);
-        let max = encode_maps(base, target, &base_map, &target_map, options);
+        let default = encode_maps(base, result, &base_map, &result_map, &default);
+        let max = encode_maps(base, result, &base_map, &result_map, options);
         return Ok(
             if max.payload.bytes().len() < default.payload.bytes().len() {
                 max
@@ -269,14 +269,14 @@ pub fn encode(
             },
         );
     }
-    Ok(encode_maps(base, target, &base_map, &target_map, options))
+    Ok(encode_maps(base, result, &base_map, &result_map, options))
 }
 
 fn encode_maps(
     base: &[u8],
-    target: &[u8],
+    result: &[u8],
     base_map: &ModelMap<'_>,
-    target_map: &ModelMap<'_>,
+    result_map: &ModelMap<'_>,
     options: &EncodeOptions,
 ) -> Encoded {
     let search = match options.effort {
@@ -285,25 +285,25 @@ fn encode_maps(
         Effort::Max => plan::Search::MAX,
     };
     let opaque = || {
-        let ops = plan::plan_opaque_with(base, target, options.profile, search);
+        let ops = plan::plan_opaque_with(base, result, options.profile, search);
         Encoded {
-            payload: encode_plan(base, target, &ops, options),
+            payload: encode_plan(base, result, &ops, options),
             plan: PlanKind::Opaque,
             ops: ops.len(),
         }
     };
-    if target_map.format == model::Format::Unknown {
+    if result_map.format == model::Format::Unknown {
         return opaque();
     }
-    let ops = plan::plan_with(base, target, base_map, target_map, options.profile, search);
+    let ops = plan::plan_with(base, result, base_map, result_map, options.profile, search);
     let structured = Encoded {
-        payload: encode_plan(base, target, &ops, options),
+        payload: encode_plan(base, result, &ops, options),
         plan: PlanKind::Structured,
         ops: ops.len(),
     };
-    let len = target.len() as u64;
-    let mostly_tensors = target_map.tensor_bytes() * 2 >= len;
-    // `fast` never plans twice; `max` tries the opaque plan on every target up to the limit.
+    let len = result.len() as u64;
+    let mostly_tensors = result_map.tensor_bytes() * 2 >= len;
+    // `fast` never plans twice; `max` tries the opaque plan on every result up to the limit.
     let try_opaque = match options.effort {
         Effort::Fast => false,
         Effort::Default => {
