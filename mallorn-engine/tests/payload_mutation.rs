@@ -11,6 +11,7 @@ use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_
 use mallorn_engine::delta::{Coder, EncodeOptions};
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::SIGNED_BUNDLE_PREFIX;
+use mallorn_tests::synthetic_model;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -231,19 +232,6 @@ fn smallest_chunk(output_len: u64, coded: &[u8]) -> (Vec<u8>, u64) {
     (plain, n as u64)
 }
 
-/// Deterministic bytes that do not repeat in a short window.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 /// Range-coder bytes the smallest decoder takes before its first operation.
 const CODED_START: u64 = 5;
 
@@ -253,7 +241,7 @@ fn smallest_operations_stay_inside_the_base() {
     use mallorn_runtime::codec::layout::LayoutId;
     use mallorn_runtime::codec::smallest::encoder::Op;
     use mallorn_runtime::codec::smallest::ops::Residual;
-    let base = noise(128, 1);
+    let base = synthetic_model(128, 1);
     // Aligned over base bytes 30..50, decoded against the first 40 bytes only: refused as a
     // whole, not after its first 10 values.
     let aligned = Op::Aligned {
@@ -316,7 +304,7 @@ fn smallest_operations_stay_inside_the_chunk_and_the_result() {
     use mallorn_runtime::codec::layout::LayoutId;
     use mallorn_runtime::codec::smallest::encoder::Op;
     use mallorn_runtime::codec::smallest::lz::LzItem;
-    let data = noise(20, 2);
+    let data = synthetic_model(20, 2);
     // 20-byte operations in a 10-byte chunk: refused at their header, before a byte of
     // them is produced.
     for op in [
@@ -340,7 +328,7 @@ fn smallest_operations_stay_inside_the_chunk_and_the_result() {
         );
     }
     // A copy 5 bytes back, encoded at result position 10, decoded at the chunk's start.
-    let mut result = noise(10, 3);
+    let mut result = synthetic_model(10, 3);
     result.extend_from_within(5..8);
     let copy = Op::CopyResult {
         distance: 5,
@@ -365,7 +353,7 @@ fn a_smallest_chunk_cut_short_is_refused_at_the_step_it_cuts() {
     use mallorn_runtime::codec::layout::LayoutId;
     use mallorn_runtime::codec::smallest::encoder::Op;
     use mallorn_runtime::codec::smallest::lz::LzItem;
-    let result = noise(400, 4);
+    let result = synthetic_model(400, 4);
     let ops = [
         (
             Op::Lz {
@@ -407,11 +395,11 @@ fn a_smallest_chunk_cut_short_is_refused_at_the_step_it_cuts() {
 #[test]
 fn smallest_decoding_names_each_out_of_range_decision() {
     use mallorn_runtime::Error;
-    let base = noise(256, 5);
+    let base = synthetic_model(256, 5);
     let mut reasons = std::collections::BTreeSet::new();
     for seed in 0..2000 {
         for profile in [Profile::Tiny, Profile::Compact] {
-            let mut coded = noise(96, seed);
+            let mut coded = synthetic_model(96, seed);
             coded[0] = 0;
             let (plain, _) = smallest_chunk(1000, &coded);
             if let Err(Error::CorruptPayload { reason, .. }) =
