@@ -1,7 +1,9 @@
 //! The payload decoder meets damaged input: real bundles (every codec and profile) with
 //! random bytes flipped, runs overwritten and the tail cut. Decoding must fail with an error,
 //! never panic, and never produce a result (the payload and result hashes catch what the
-//! decoders' own checks let through).
+//! decoders' own checks let through). Forged but authentic smallest-codec chunks (encoded for
+//! another base, chunk start or length, cut short, or arbitrary) reach each of that decoder's
+//! checks, which must refuse them with their own error.
 
 mod parsers_support;
 
@@ -9,6 +11,7 @@ use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_
 use mallorn_engine::delta::{Coder, EncodeOptions};
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::SIGNED_BUNDLE_PREFIX;
+use mallorn_tests::synthetic_model;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -192,4 +195,225 @@ fn decode_forged(
     }
     decoder.finish()?;
     Ok(out)
+}
+
+/// The coded bytes of one smallest-codec chunk of `ops` (each with its result position),
+/// encoded as if `base` and `result` were the whole files and the chunk started at
+/// `chunk_start`. The tests decode it in another context (a shorter base, another chunk
+/// start or length) to reach the decoder's checks with an otherwise well-formed stream.
+fn smallest_coded(
+    profile: Profile,
+    chunk_start: u64,
+    ops: &[(mallorn_runtime::codec::smallest::encoder::Op, u64)],
+    base: &[u8],
+    result: &[u8],
+) -> Vec<u8> {
+    use mallorn_runtime::codec::smallest::encoder::ChunkEncoder;
+    let mut encoder = ChunkEncoder::new(profile, chunk_start);
+    for (op, pos) in ops {
+        encoder.op(op, base, result, *pos);
+    }
+    encoder.finish()
+}
+
+/// The plain stream of one smallest-codec chunk producing `output_len` bytes from `coded`,
+/// and the payload offset where `coded` starts in it.
+fn smallest_chunk(output_len: u64, coded: &[u8]) -> (Vec<u8>, u64) {
+    use mallorn_runtime::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
+    let header = ChunkHeader {
+        output_len,
+        coded_len: coded.len() as u64,
+        codec: 2,
+    };
+    let mut framing = [0; MAX_CHUNK_HEADER_LEN];
+    let n = header.encode(&mut framing);
+    let mut plain = framing[..n].to_vec();
+    plain.extend_from_slice(coded);
+    (plain, n as u64)
+}
+
+/// Range-coder bytes the smallest decoder takes before its first operation.
+const CODED_START: u64 = 5;
+
+#[test]
+fn smallest_operations_stay_inside_the_base() {
+    use mallorn_runtime::Error;
+    use mallorn_runtime::codec::layout::LayoutId;
+    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::smallest::ops::Residual;
+    let base = synthetic_model(128, 1);
+    // Aligned over base bytes 30..50, decoded against the first 40 bytes only: refused as a
+    // whole, not after its first 10 values.
+    let aligned = Op::Aligned {
+        layout: LayoutId::Bytes,
+        residual: Residual::Sub,
+        count: 20,
+        offset: 30,
+    };
+    let result = base[30..50].to_vec();
+    let coded = smallest_coded(Profile::Compact, 0, &[(aligned, 0)], &base, &result);
+    let (plain, _) = smallest_chunk(20, &coded);
+    assert_eq!(
+        decode_forged(&base[..40], &plain, Profile::Compact as u8, 20),
+        Err(Error::BaseOutOfRange {
+            offset: 30,
+            len: 20
+        })
+    );
+    assert_eq!(
+        decode_forged(&base[..50], &plain, Profile::Compact as u8, 20).unwrap(),
+        result
+    );
+    // A copy 100 bytes back from a base cursor at 0 (encoded for a chunk starting at 100).
+    let copy = Op::CopyBase { offset: 0, len: 10 };
+    let coded = smallest_coded(Profile::Compact, 100, &[(copy, 0)], &base, &base[..10]);
+    let (plain, _) = smallest_chunk(10, &coded);
+    assert!(matches!(
+        decode_forged(&base, &plain, Profile::Compact as u8, 10),
+        Err(Error::CorruptPayload {
+            reason: "base offset out of range",
+            ..
+        })
+    ));
+    // An LZ match 50 bytes back from the start of the result, over a 10-byte base.
+    let lz = Op::Lz {
+        items: vec![mallorn_runtime::codec::smallest::lz::LzItem::Match {
+            distance: 50,
+            len: 10,
+        }],
+    };
+    let result = base[78..88].to_vec();
+    let coded = smallest_coded(Profile::Compact, 0, &[(lz, 0)], &base, &result);
+    let (plain, _) = smallest_chunk(10, &coded);
+    assert!(matches!(
+        decode_forged(&base[..10], &plain, Profile::Compact as u8, 10),
+        Err(Error::CorruptPayload {
+            reason: "LZ distance before the base",
+            ..
+        })
+    ));
+    assert_eq!(
+        decode_forged(&base, &plain, Profile::Compact as u8, 10).unwrap(),
+        result
+    );
+}
+
+#[test]
+fn smallest_operations_stay_inside_the_chunk_and_the_result() {
+    use mallorn_runtime::Error;
+    use mallorn_runtime::codec::layout::LayoutId;
+    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::smallest::lz::LzItem;
+    let data = synthetic_model(20, 2);
+    // 20-byte operations in a 10-byte chunk: refused at their header, before a byte of
+    // them is produced.
+    for op in [
+        Op::Lz {
+            items: vec![LzItem::Literal; 20],
+        },
+        Op::Literal {
+            layout: LayoutId::Bytes,
+            count: 20,
+        },
+    ] {
+        let coded = smallest_coded(Profile::Compact, 0, &[(op.clone(), 0)], &[], &data);
+        let (plain, coded_at) = smallest_chunk(10, &coded);
+        assert_eq!(
+            decode_forged(&[], &plain, Profile::Compact as u8, 10),
+            Err(Error::CorruptPayload {
+                offset: coded_at + CODED_START,
+                reason: "operation overruns its chunk"
+            }),
+            "{op:?}"
+        );
+    }
+    // A copy 5 bytes back, encoded at result position 10, decoded at the chunk's start.
+    let mut result = synthetic_model(10, 3);
+    result.extend_from_within(5..8);
+    let copy = Op::CopyResult {
+        distance: 5,
+        len: 3,
+    };
+    let coded = smallest_coded(Profile::Compact, 0, &[(copy, 10)], &[], &result);
+    let (plain, _) = smallest_chunk(3, &coded);
+    assert!(matches!(
+        decode_forged(&[], &plain, Profile::Compact as u8, 3),
+        Err(Error::CorruptPayload {
+            reason: "copy from before the result's start",
+            ..
+        })
+    ));
+}
+
+/// A chunk cut short: wherever the cut falls (in an operation header, an LZ item, an LZ
+/// literal, a typed value), the step it falls in is refused as running past the chunk.
+#[test]
+fn a_smallest_chunk_cut_short_is_refused_at_the_step_it_cuts() {
+    use mallorn_runtime::Error;
+    use mallorn_runtime::codec::layout::LayoutId;
+    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::smallest::lz::LzItem;
+    let result = synthetic_model(400, 4);
+    let ops = [
+        (
+            Op::Lz {
+                items: vec![LzItem::Literal; 200],
+            },
+            0,
+        ),
+        (
+            Op::Literal {
+                layout: LayoutId::Bytes,
+                count: 200,
+            },
+            200,
+        ),
+    ];
+    let coded = smallest_coded(Profile::Compact, 0, &ops, &[], &result);
+    let mut reasons = std::collections::BTreeSet::new();
+    for cut in 0..coded.len() {
+        let (plain, _) = smallest_chunk(400, &coded[..cut]);
+        match decode_forged(&[], &plain, Profile::Compact as u8, 400) {
+            Err(Error::CorruptPayload { reason, .. }) => reasons.insert(reason),
+            other => panic!("cut at {cut}: {other:?}"),
+        };
+    }
+    for expected in [
+        "coded stream shorter than its start",
+        "operation header runs past the chunk",
+        "LZ item runs past the chunk",
+        "LZ literal runs past the chunk",
+        "value runs past the chunk",
+    ] {
+        assert!(reasons.contains(expected), "{expected}: {reasons:?}");
+    }
+}
+
+/// Arbitrary coded bytes after a valid start: among them, each check of a decoded decision
+/// (an operation header, an LZ match longer than its operation, a value out of range) is
+/// met and named.
+#[test]
+fn smallest_decoding_names_each_out_of_range_decision() {
+    use mallorn_runtime::Error;
+    let base = synthetic_model(256, 5);
+    let mut reasons = std::collections::BTreeSet::new();
+    for seed in 0..2000 {
+        for profile in [Profile::Tiny, Profile::Compact] {
+            let mut coded = synthetic_model(96, seed);
+            coded[0] = 0;
+            let (plain, _) = smallest_chunk(1000, &coded);
+            if let Err(Error::CorruptPayload { reason, .. }) =
+                decode_forged(&base, &plain, profile as u8, 1000)
+            {
+                reasons.insert(reason);
+            }
+        }
+    }
+    for expected in [
+        "bad operation header",
+        "LZ match overruns its operation",
+        "value out of range",
+    ] {
+        assert!(reasons.contains(expected), "{expected}: {reasons:?}");
+    }
 }

@@ -72,3 +72,47 @@ impl ResultImage for SliceResult<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_in_memory_refuses_reads_beyond_it() {
+        let mut base: &[u8] = &[1, 2, 3, 4];
+        let mut buf = [0; 2];
+        base.read_base(2, &mut buf).unwrap();
+        assert_eq!(buf, [3, 4]);
+        for offset in [3, u64::MAX] {
+            assert_eq!(
+                base.read_base(offset, &mut buf),
+                Err(Error::BaseOutOfRange { offset, len: 2 })
+            );
+        }
+    }
+
+    #[test]
+    fn a_result_in_memory_refuses_writes_and_reads_beyond_it() {
+        let mut out = [0u8; 4];
+        let mut result = SliceResult::new(&mut out);
+        result.write_result(2, &[7, 8]).unwrap();
+        for offset in [3, u64::MAX] {
+            assert_eq!(
+                result.write_result(offset, &[9, 9]),
+                Err(Error::PayloadTooLong)
+            );
+        }
+        let mut buf = [0; 2];
+        result.read_result(2, &mut buf).unwrap();
+        assert_eq!(buf, [7, 8]);
+        for offset in [3, u64::MAX] {
+            assert!(matches!(
+                result.read_result(offset, &mut buf),
+                Err(Error::CorruptPayload {
+                    reason: "reference beyond the result",
+                    ..
+                })
+            ));
+        }
+    }
+}

@@ -18,6 +18,7 @@ use mallorn_runtime::sim::SimFlash;
 use mallorn_runtime::storage::{
     Admit, BootDecision, BootKind, BootPolicy, FlashLayout, Phase, Region, Slot, SlotImage, Updater,
 };
+pub use mallorn_tests::synthetic_model;
 
 /// The codec profile the tests' bundles use.
 pub const PROFILE: Profile = Profile::Compact;
@@ -163,19 +164,6 @@ pub fn corpus_pair(lineage: &str, old: &str, new: &str) -> Option<(Vec<u8>, Vec<
         mallorn_tests::corpus_file(lineage, old)?,
         mallorn_tests::corpus_file(lineage, new)?,
     ))
-}
-
-/// Deterministic pseudo-random bytes.
-pub fn synthetic_model(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }
 
 /// A next release of `model`: some bytes changed, a tail added, as a retrain might do.

@@ -1,5 +1,5 @@
 //! Helpers shared by the tests of every crate in the workspace: where the shared model corpus
-//! is, and what happens when it is not there.
+//! is and what happens when it is not there; deterministic pseudo-random bytes.
 //!
 //! Tests that need real models call [`corpus_dir`]. It returns `../shared/corpus` (from the
 //! workspace root), or the folder in `MALLORN_CORPUS`. When that folder is missing or empty it
@@ -120,4 +120,17 @@ pub fn copy_dir(src: &Path, dest: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for synthetic models and coded streams.
+pub fn synthetic_model(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
 }

@@ -261,6 +261,49 @@ mod tests {
     }
 
     #[test]
+    fn a_buffer_shorter_than_a_wire_segment_is_refused() {
+        let (wire, head) = chain(&plain(), MIN_SEGMENT_LOG2).unwrap();
+        let layout = Segments::from_wire(MIN_SEGMENT_LOG2, wire.len() as u64).unwrap();
+        let mut buf = [0u8; 543];
+        assert_eq!(
+            Authenticator::new(layout, head, &mut buf).err(),
+            Some(Error::WorkBufferTooSmall {
+                needed: 544,
+                got: 543
+            })
+        );
+    }
+
+    #[test]
+    fn a_resume_point_outside_its_segment_is_refused() {
+        let (wire, _) = chain(&plain(), MIN_SEGMENT_LOG2).unwrap();
+        let layout = Segments::from_wire(MIN_SEGMENT_LOG2, wire.len() as u64).unwrap();
+        assert_eq!(layout.count, 3);
+        let at = |segment| SegmentResume {
+            segment,
+            sha256: [0; 32],
+        };
+        // Plain offset 600 is in segment 1, not 0 or 2; segment 4 does not exist, and the
+        // end of the stream (segment 3) needs the whole plain length.
+        for (resume, plain_offset) in [(at(0), 600), (at(2), 600), (at(4), 1500), (at(3), 1499)] {
+            let mut buf = [0u8; 544];
+            assert!(
+                matches!(
+                    Authenticator::resume(layout, resume, plain_offset, &mut buf).err(),
+                    Some(Error::CorruptPayload {
+                        reason: "checkpoint does not fit this bundle",
+                        ..
+                    })
+                ),
+                "{resume:?} at {plain_offset}"
+            );
+        }
+        let mut buf = [0u8; 544];
+        assert!(Authenticator::resume(layout, at(1), 600, &mut buf).is_ok());
+        assert!(Authenticator::resume(layout, at(3), 1500, &mut buf).is_ok());
+    }
+
+    #[test]
     fn resumes_inside_and_at_the_end_of_a_segment() {
         let (wire, head) = chain(&plain(), MIN_SEGMENT_LOG2).unwrap();
         let layout = Segments::from_wire(MIN_SEGMENT_LOG2, wire.len() as u64).unwrap();

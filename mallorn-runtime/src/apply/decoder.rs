@@ -504,3 +504,167 @@ fn take(offset: &mut u64, limit: u64, bytes: &[u8]) -> Result<(), Error> {
     *offset = end;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::Checkpoint;
+    use crate::apply::stream::PayloadStream;
+    use crate::apply::testing::{apply, chunk, chunk_declaring, corrupt_reason, forged, run};
+    use crate::format::Decoders;
+    use crate::image::SliceResult;
+
+    const BASE: [u8; 100] = [3; 100];
+
+    /// A fast-codec literal operation of `bytes` (at most 63 bytes).
+    fn fast_literal(bytes: &[u8]) -> Vec<u8> {
+        let mut coded = vec![2 | ((bytes.len() as u8 - 1) << 2)];
+        coded.extend_from_slice(bytes);
+        coded
+    }
+
+    #[test]
+    fn a_genuine_two_chunk_stream_applies() {
+        let mut plain = chunk(64, 0, &[1; 64]);
+        plain.extend(chunk(36, 1, &fast_literal(&[2; 36])));
+        let mut expected = vec![1; 64];
+        expected.extend([2; 36]);
+        assert_eq!(apply(&plain, &BASE, 100).unwrap(), expected);
+    }
+
+    #[test]
+    fn bad_chunk_framing_is_refused() {
+        // A varint with a redundant zero continuation byte.
+        assert_eq!(
+            corrupt_reason(apply(&[0x80, 0x00, 0, 0], &BASE, 64)),
+            "bad length in chunk framing"
+        );
+        assert_eq!(
+            corrupt_reason(apply(&chunk(0, 0, &[]), &BASE, 64)),
+            "empty chunk"
+        );
+    }
+
+    #[test]
+    fn unknown_and_undeclared_codecs_are_refused() {
+        assert_eq!(
+            corrupt_reason(apply(&chunk(64, 3, &[0; 64]), &BASE, 64)),
+            "unknown codec id"
+        );
+        let plain = chunk(64, 1, &fast_literal(&[1; 63]));
+        let (mut header, wire) = forged(&plain, &BASE, 64);
+        header.decoders = Decoders(Decoders::STORED);
+        assert_eq!(
+            run(&header, &wire, &BASE),
+            Err(Error::UndeclaredDecoder { codec: 1 })
+        );
+    }
+
+    #[test]
+    fn a_smallest_chunk_needs_a_known_coder_profile() {
+        let plain = chunk(64, 2, &[0; 16]);
+        let (mut header, wire) = forged(&plain, &BASE, 64);
+        header.coder_profile = 9;
+        assert_eq!(run(&header, &wire, &BASE), Err(Error::UnknownCoderProfile));
+    }
+
+    #[test]
+    fn chunk_output_must_fit_the_result_and_its_alignment() {
+        // Longer than the result.
+        assert_eq!(
+            corrupt_reason(apply(&chunk(65, 0, &[0; 65]), &BASE, 64)),
+            "chunk output length does not fit the result"
+        );
+        // Not the last chunk, and not a multiple of the 64-byte alignment.
+        let mut plain = chunk(50, 0, &[0; 50]);
+        plain.extend(chunk(50, 0, &[0; 50]));
+        assert_eq!(
+            corrupt_reason(apply(&plain, &BASE, 100)),
+            "chunk output length does not fit the result"
+        );
+    }
+
+    #[test]
+    fn chunk_coded_lengths_are_checked() {
+        assert_eq!(
+            corrupt_reason(apply(&chunk(64, 1, &[]), &BASE, 64)),
+            "chunk without coded bytes"
+        );
+        assert_eq!(
+            apply(&chunk_declaring(64, 1000, 0, &[0; 64]), &BASE, 64),
+            Err(Error::PayloadTruncated)
+        );
+        assert_eq!(
+            corrupt_reason(apply(&chunk(64, 0, &[0; 63]), &BASE, 64)),
+            "stored chunk with different coded length"
+        );
+    }
+
+    #[test]
+    fn a_chunk_must_produce_exactly_its_output() {
+        // The flush may leave up to 8 bytes after the last operation; 9 are refused.
+        let mut coded = fast_literal(&[1; 10]);
+        coded.extend([0; 8]);
+        assert_eq!(apply(&chunk(10, 1, &coded), &BASE, 10).unwrap(), [1; 10]);
+        coded.push(0);
+        assert_eq!(
+            corrupt_reason(apply(&chunk(10, 1, &coded), &BASE, 10)),
+            "data after the end of a chunk"
+        );
+        // The coded bytes end after 4 of the 10 bytes declared.
+        assert_eq!(
+            corrupt_reason(apply(&chunk(10, 1, &fast_literal(&[1; 4])), &BASE, 10)),
+            "chunk produced less output than declared"
+        );
+    }
+
+    #[test]
+    fn the_stream_ends_with_the_last_chunk() {
+        let mut plain = chunk(64, 0, &[0; 64]);
+        plain.push(0);
+        assert_eq!(
+            corrupt_reason(apply(&plain, &BASE, 64)),
+            "payload continues after the last chunk"
+        );
+        // An empty result takes no chunk at all.
+        assert_eq!(apply(&[0], &BASE, 0), Err(Error::PayloadTooLong));
+        // Every chunk present and whole, but the result needs one more.
+        assert_eq!(
+            apply(&chunk(64, 0, &[0; 64]), &BASE, 100),
+            Err(Error::PayloadTruncated)
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_that_does_not_fit_the_result_is_refused() {
+        let mut plain = chunk(64, 0, &[1; 64]);
+        plain.extend(chunk(36, 0, &[2; 36]));
+        let (header, wire) = forged(&plain, &BASE, 100);
+        let mut work = vec![0u8; header.ram_required as usize];
+        let mut out = vec![0u8; 100];
+        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
+        let fed = stream
+            .feed(&wire, &mut &BASE[..], &mut SliceResult::new(&mut out))
+            .unwrap();
+        let good = fed.checkpoint.unwrap();
+        assert_eq!(good.progress.output_offset, 64);
+        // Authentication accepts these (same segment, same plain offset); the result does
+        // not: an output offset off the chunk alignment, and one beyond the result.
+        for output_offset in [65, 101] {
+            let bad = Checkpoint {
+                progress: Progress {
+                    output_offset,
+                    ..good.progress
+                },
+                ..good
+            };
+            let mut work = vec![0u8; header.ram_required as usize];
+            assert_eq!(
+                corrupt_reason(PayloadStream::resume(&header, &mut work, &bad).map(|_| ())),
+                "checkpoint does not fit this bundle"
+            );
+        }
+        let mut work = vec![0u8; header.ram_required as usize];
+        assert!(PayloadStream::resume(&header, &mut work, &good).is_ok());
+    }
+}

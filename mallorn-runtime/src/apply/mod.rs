@@ -6,6 +6,8 @@ pub mod checkpoint;
 pub mod decoder;
 pub(crate) mod output;
 pub mod stream;
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(feature = "std")]
 pub mod trace;
 pub mod workspace;

@@ -202,3 +202,24 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::apply::testing::{chunk, forged, run};
+    use crate::error::Error;
+
+    #[test]
+    fn a_copy_from_beyond_the_base_is_refused() {
+        // Fast codec: copy 10 base bytes from offset 0 (delta 0) of a 5-byte base, in a slot
+        // that holds more than the base (as a flash slot does).
+        let plain = chunk(10, 1, &[0x24, 0x00]);
+        let slot = [7u8; 10];
+        let (header, wire) = forged(&plain, &slot[..5], 10);
+        assert_eq!(
+            run(&header, &wire, &slot),
+            Err(Error::BaseOutOfRange { offset: 0, len: 10 })
+        );
+        let (header, wire) = forged(&plain, &slot, 10);
+        assert_eq!(run(&header, &wire, &slot).unwrap(), [7; 10]);
+    }
+}

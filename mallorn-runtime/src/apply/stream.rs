@@ -164,3 +164,60 @@ impl<'w> PayloadStream<'w> {
         Ok(self.auth.into_buffer())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::testing::{chunk, corrupt_reason, forged};
+    use crate::image::SliceResult;
+
+    const BASE: [u8; 10] = [3; 10];
+
+    #[test]
+    fn wire_bytes_past_the_payload_are_refused() {
+        let (header, mut wire) = forged(&chunk(64, 0, &[1; 64]), &BASE, 64);
+        wire.push(0);
+        let mut work = vec![0u8; header.ram_required as usize];
+        let mut out = [0u8; 64];
+        let mut result = SliceResult::new(&mut out);
+        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
+        let mut rest = &wire[..];
+        let err = loop {
+            match stream.feed(rest, &mut &BASE[..], &mut result) {
+                Ok(fed) => rest = &rest[fed.consumed..],
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Error::PayloadTooLong);
+        assert_eq!(rest, [0], "only the extra byte is refused");
+    }
+
+    #[test]
+    fn a_checkpoint_at_another_wire_offset_is_refused() {
+        // 517 plain bytes in the first chunk: the checkpoint after it lies in the second
+        // segment, which starts at wire offset 512 + 32.
+        let mut plain = chunk(512, 0, &[1; 512]);
+        plain.extend(chunk(64, 0, &[2; 64]));
+        let (header, wire) = forged(&plain, &BASE, 576);
+        let mut work = vec![0u8; header.ram_required as usize];
+        let mut out = [0u8; 576];
+        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
+        let checkpoint = stream
+            .feed(&wire, &mut &BASE[..], &mut SliceResult::new(&mut out))
+            .unwrap()
+            .checkpoint
+            .unwrap();
+        assert_eq!(checkpoint.wire_offset, 544);
+        let moved = Checkpoint {
+            wire_offset: 0,
+            ..checkpoint
+        };
+        let mut work = vec![0u8; header.ram_required as usize];
+        assert_eq!(
+            corrupt_reason(PayloadStream::resume(&header, &mut work, &moved).map(|_| ())),
+            "checkpoint does not fit this bundle"
+        );
+        let mut work = vec![0u8; header.ram_required as usize];
+        assert!(PayloadStream::resume(&header, &mut work, &checkpoint).is_ok());
+    }
+}

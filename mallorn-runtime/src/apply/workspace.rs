@@ -88,3 +88,29 @@ fn prev_power_of_two(n: usize) -> usize {
         1 << (usize::BITS - 1 - n.leading_zeros())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::testing::{chunk, forged};
+
+    #[test]
+    fn the_stated_ram_covers_the_decoders_and_the_buffer_covers_the_statement() {
+        let (mut header, _) = forged(&chunk(64, 0, &[0; 64]), &[], 64);
+        let needed = header.ram_required as usize;
+        let mut work = vec![0u8; needed + 100];
+        assert!(Workspace::split(&header, &mut work).is_ok());
+        header.ram_required = needed as u32 - 1;
+        assert!(matches!(
+            Workspace::split(&header, &mut work),
+            Err(Error::RamRequirementUnderstated { stated, needed: n })
+                if stated as usize == needed - 1 && n == needed
+        ));
+        header.ram_required = needed as u32 + 100;
+        assert!(matches!(
+            Workspace::split(&header, &mut work[..needed + 99]),
+            Err(Error::WorkBufferTooSmall { needed: n, got })
+                if n == needed + 100 && got == needed + 99
+        ));
+    }
+}

@@ -200,6 +200,10 @@ mod tests {
                 Segments::from_wire(log2, 10),
                 Err(Error::BadSegmentSize { log2 })
             );
+            assert_eq!(
+                Segments::from_plain(log2, 10),
+                Err(Error::BadSegmentSize { log2 })
+            );
         }
     }
 

@@ -159,79 +159,12 @@ mod tests {
     use ed25519_dalek::{Signer, SigningKey};
 
     use super::*;
-    use crate::format::chunk::{ChunkHeader, MAX_CHUNK_HEADER_LEN};
     use crate::format::header::tests::sample;
-    use crate::format::segments::chain;
-    use crate::format::{Decoders, Flags, key_id};
-    use crate::hash::sha256;
-    use crate::sim::SimFlash;
-    use crate::storage::{FlashLayout, Phase, Region, Slot, SlotImage, Updater};
-
-    type Flash = SimFlash<4, 4096>;
-    const WORK: usize = 2048;
-    const K4: u32 = 4096;
-    const OLD: [u8; 5000] = [7; 5000];
-    const COMMITTED: u64 = 3;
-
-    fn layout() -> FlashLayout {
-        FlashLayout::new(
-            Region::new(0, 2 * K4),
-            Region::new(2 * K4, 2 * K4),
-            Region::new(4 * K4, 2 * K4),
-        )
-    }
-
-    fn new_model() -> Vec<u8> {
-        (0..6000u32).map(|i| (i * 13 % 251) as u8).collect()
-    }
-
-    /// A bundle storing `new` in one chunk, signed by `signer` and otherwise like `header`.
-    fn bundle(header: BundleHeader, signer: &SigningKey) -> Vec<u8> {
-        let new = new_model();
-        let chunk = ChunkHeader {
-            output_len: new.len() as u64,
-            coded_len: new.len() as u64,
-            codec: 0,
-        };
-        let mut framing = [0; MAX_CHUNK_HEADER_LEN];
-        let n = chunk.encode(&mut framing);
-        let mut plain = framing[..n].to_vec();
-        plain.extend_from_slice(&new);
-        let (payload, head) = chain(&plain, header.segment_log2).unwrap();
-        let header = BundleHeader {
-            flags: Flags(Flags::LOSSLESS),
-            decoders: Decoders(Decoders::STORED),
-            key_id: key_id(&signer.verifying_key().to_bytes()),
-            security_counter: COMMITTED + 1,
-            base_len: OLD.len() as u64,
-            base_sha256: sha256(&OLD),
-            result_len: new.len() as u64,
-            result_sha256: sha256(&new),
-            payload_len: payload.len() as u64,
-            payload_sha256: head,
-            ram_required: WORK as u32,
-            ..header
-        };
-        let header = header.to_bytes();
-        let mut bytes = header.to_vec();
-        bytes.extend_from_slice(&signer.sign(&header).to_bytes());
-        bytes.extend_from_slice(&payload);
-        bytes
-    }
-
-    fn device() -> Flash {
-        let mut flash = Flash::new(6 * K4 as usize);
-        flash.program_at(0, &OLD);
-        flash
-    }
-
-    fn provisioned(flash: Flash) -> Updater<Flash> {
-        let image = SlotImage {
-            len: OLD.len() as u64,
-            sha256: sha256(&OLD),
-        };
-        Updater::provision(flash, layout(), Slot::A, image, COMMITTED).unwrap()
-    }
+    use crate::format::key_id;
+    use crate::storage::testing::{
+        COMMITTED, Flash, WORK, admission, bundle, device, new_model, provisioned, split, trusted,
+    };
+    use crate::storage::{Phase, Slot, Updater};
 
     /// Runs begin/feed/finish with the verifying admission of a device that trusts `keys`.
     fn apply(
@@ -239,19 +172,13 @@ mod tests {
         keys: &[TrustedKey],
         bundle: &[u8],
     ) -> Result<(), Error> {
-        let device = sample();
         let mut scratch = [0u8; 100];
-        let mut admission = VerifyingAdmit::new(device.sku_id, device.model_id, keys, &mut scratch);
-        let (header, rest) = bundle.split_first_chunk::<HEADER_LEN>().unwrap();
-        let (signature, payload) = rest.split_first_chunk::<SIGNATURE_LEN>().unwrap();
+        let mut admission = admission(keys, &mut scratch);
+        let (header, signature, payload) = split(bundle);
         let mut work = [0u8; WORK];
         let mut session = updater.begin(&mut admission, header, signature, &mut work)?;
         session.feed(payload)?;
         session.finish().map(|_| ())
-    }
-
-    fn trusted(signer: &SigningKey) -> TrustedKey {
-        TrustedKey::new(signer.verifying_key().to_bytes()).unwrap()
     }
 
     #[test]

@@ -38,3 +38,25 @@ impl<F: ReadNorFlash> BaseImage for FlashBase<'_, F> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimFlash;
+
+    #[test]
+    fn reads_stay_inside_the_slot() {
+        let flash = RefCell::new(SimFlash::<4, 1024>::new(4096));
+        flash.borrow_mut().program_at(1024, &[9; 1024]);
+        let mut base = FlashBase::new(&flash, Region::new(1024, 1024));
+        let mut buf = [0u8; 2];
+        base.read_base(1022, &mut buf).unwrap();
+        assert_eq!(buf, [9, 9]);
+        for offset in [1023, u64::MAX] {
+            assert_eq!(
+                base.read_base(offset, &mut buf),
+                Err(Error::BaseOutOfRange { offset, len: 2 })
+            );
+        }
+    }
+}

@@ -93,3 +93,54 @@ pub(crate) fn write_verified<F: NorFlash>(
 pub(crate) fn erase<F: NorFlash>(flash: &mut F, from: u64, to: u64) -> Result<(), Error> {
     flash.erase(offset32(from)?, offset32(to)?).map_err(kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Fault, Persistence, SimFlash};
+
+    #[test]
+    fn driver_errors_and_offsets_beyond_32_bits_are_flash_errors() {
+        let mut flash = SimFlash::<4, 1024>::new(4096);
+        let mut buf = [0u8; 8];
+        read(&mut flash, 0, &mut buf).unwrap();
+        flash.inject(Fault::ReadError {
+            addr: 4,
+            persistence: Persistence::Always,
+        });
+        assert_eq!(
+            read(&mut flash, 0, &mut buf),
+            Err(Error::Flash(NorFlashErrorKind::Other))
+        );
+        assert_eq!(
+            read(&mut flash, 1 << 32, &mut buf),
+            Err(Error::Flash(NorFlashErrorKind::OutOfBounds))
+        );
+    }
+
+    #[test]
+    fn a_read_unit_larger_than_the_bounce_buffer_is_refused() {
+        let mut flash = SimFlash::<4, 1024, { 2 * MAX_READ_SIZE }>::new(4096);
+        let mut buf = [0u8; 3];
+        assert_eq!(
+            read(&mut flash, 1, &mut buf),
+            Err(Error::Flash(NorFlashErrorKind::NotAligned))
+        );
+    }
+
+    #[test]
+    fn a_program_that_does_not_read_back_is_refused() {
+        let mut flash = SimFlash::<4, 1024>::new(4096);
+        write_verified(&mut flash, 0, &[1; 8]).unwrap();
+        let at = flash.counts().mutations();
+        flash.inject(Fault::StuckBits {
+            at,
+            addr: 100,
+            mask: 0x01,
+        });
+        assert_eq!(
+            write_verified(&mut flash, 96, &[0; 8]),
+            Err(Error::ProgramVerifyFailed { offset: 96 })
+        );
+    }
+}

@@ -335,43 +335,88 @@ mod tests {
         assert_eq!(layout().validate(4096, 8, 1, 34 * 4096), Ok(()));
     }
 
+    const CAP: usize = 40 * 4096;
+
     #[test]
-    fn rejects_each_kind_of_mistake() {
-        let cap = 40 * 4096;
-        assert!(matches!(
-            layout().validate(4096, 3, 1, cap),
-            Err(LayoutError::UnsupportedGeometry { .. })
-        ));
-        assert!(matches!(
-            layout().validate(4096, 512, 1, cap),
-            Err(LayoutError::UnsupportedGeometry { .. })
-        ));
-        let mut l = layout();
-        l.slot_b.offset += 8;
+    fn rejects_geometries_it_has_no_buffers_for() {
+        // Each condition: a unit that does not divide the erase size, a unit beyond the
+        // buffers the runtime has for it, a zero size.
+        for (erase, write, read) in [
+            (4096, 3, 1),
+            (4096, 512, 1),
+            (4096, 8, 3),
+            (4096, 8, 2 * MAX_READ_SIZE),
+            (0, 8, 1),
+            (4096, 0, 1),
+            (4096, 8, 0),
+        ] {
+            assert!(
+                matches!(
+                    layout().validate(erase, write, read, CAP),
+                    Err(LayoutError::UnsupportedGeometry { .. })
+                ),
+                "{erase} {write} {read}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_regions_off_erase_boundaries() {
+        for (offset, len) in [(16 * K4 + 8, 16 * K4), (16 * K4, 16 * K4 - 8), (16 * K4, 0)] {
+            let mut l = layout();
+            l.slot_b = Region::new(offset, len);
+            assert_eq!(
+                l.validate(4096, 8, 1, CAP),
+                Err(LayoutError::NotEraseAligned {
+                    region: RegionName::SlotB
+                }),
+                "{offset} {len}"
+            );
+        }
+        // On its own, the placement rule also refuses an erase size of zero.
         assert_eq!(
-            l.validate(4096, 8, 1, cap),
+            Region::new(0, K4).check_placement(RegionName::SlotA, 0, CAP),
             Err(LayoutError::NotEraseAligned {
-                region: RegionName::SlotB
+                region: RegionName::SlotA
             })
         );
+    }
+
+    #[test]
+    fn rejects_regions_beyond_the_flash() {
         assert_eq!(
             layout().validate(4096, 8, 1, 33 * 4096),
             Err(LayoutError::OutOfFlash {
                 region: RegionName::State
             })
         );
+    }
+
+    #[test]
+    fn rejects_overlapping_regions() {
         let l = layout().with_staging(Region::new(30 * K4, 4 * K4));
         assert_eq!(
-            l.validate(4096, 8, 1, cap),
+            l.validate(4096, 8, 1, CAP),
             Err(LayoutError::Overlap {
                 a: RegionName::SlotB,
                 b: RegionName::Staging
             })
         );
+    }
+
+    #[test]
+    fn the_minimum_state_region_needs_a_supported_geometry() {
+        assert_eq!(min_state_len(4096, 8), Some(2 * 4096));
+        assert_eq!(min_state_len(0, 8), None);
+        assert_eq!(min_state_len(4096, 3), None);
+    }
+
+    #[test]
+    fn rejects_a_state_region_below_two_banks() {
         let mut l = layout();
         l.state.len = K4;
         assert_eq!(
-            l.validate(4096, 8, 1, cap),
+            l.validate(4096, 8, 1, CAP),
             Err(LayoutError::StateTooSmall {
                 needed: 2 * 4096,
                 got: 4096

@@ -17,6 +17,8 @@ pub mod session;
 mod slot_check;
 mod staged;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod updater;
 
 pub use admit::{Admit, UnsignedDevelopmentAdmit, VerifyingAdmit};

@@ -232,8 +232,36 @@ mod tests {
         ));
         out.write_result(256, &[1; 6]).unwrap();
         let mut buf = [0; 4];
-        assert!(out.read_result(260, &mut buf).is_err());
+        assert!(matches!(
+            out.read_result(260, &mut buf),
+            Err(Error::CorruptPayload {
+                reason: "reference beyond the result written so far",
+                ..
+            })
+        ));
         out.read_result(258, &mut buf).unwrap();
         assert_eq!(buf, [1; 4]);
+        // The final partial write unit is padded: nothing may follow it.
+        out.sync().unwrap();
+        assert_eq!(
+            out.write_result(262, &[1]),
+            Err(Error::ResultWriteOutOfOrder {
+                offset: 262,
+                expected: 262
+            })
+        );
+    }
+
+    #[test]
+    fn a_start_beyond_the_slot_is_refused() {
+        let flash = RefCell::new(SimFlash::<4, 256, 1>::new(2048));
+        assert!(FlashResult::new(&flash, Region::new(0, 512), 512).is_ok());
+        assert_eq!(
+            FlashResult::new(&flash, Region::new(0, 512), 513).err(),
+            Some(Error::SlotTooSmall {
+                needed: 513,
+                slot_len: 512
+            })
+        );
     }
 }

@@ -223,3 +223,54 @@ fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(),
     };
     journal.append(&mut *flash.borrow_mut(), idle)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::storage::Phase;
+    use crate::storage::testing::{
+        WORK, admission, device, genuine, provisioned, signer, split, trusted,
+    };
+
+    #[test]
+    fn a_fragment_past_the_end_is_refused_and_the_session_goes_on() {
+        let bundle = genuine();
+        let (header, signature, payload) = split(&bundle);
+        let keys = [trusted(&signer())];
+        let mut scratch = [0u8; 64];
+        let mut admit = admission(&keys, &mut scratch);
+        let mut updater = provisioned(device());
+        let mut work = [0u8; WORK];
+        let mut session = updater
+            .begin(&mut admit, header, signature, &mut work)
+            .unwrap();
+        session.feed(payload).unwrap();
+        assert!(session.is_complete());
+        assert_eq!(session.feed(&[0]), Err(Error::PayloadTooLong));
+        // Nothing was fed: the complete update still finishes.
+        session.finish().unwrap();
+        assert!(matches!(updater.state().phase, Phase::Pending(_)));
+    }
+
+    #[test]
+    fn after_an_error_the_session_has_ended() {
+        let bundle = genuine();
+        let (header, signature, payload) = split(&bundle);
+        let keys = [trusted(&signer())];
+        let mut scratch = [0u8; 64];
+        let mut admit = admission(&keys, &mut scratch);
+        let mut updater = provisioned(device());
+        let mut work = [0u8; WORK];
+        let mut session = updater
+            .begin(&mut admit, header, signature, &mut work)
+            .unwrap();
+        // One byte too many in the same fragment: the stream refuses it after applying the
+        // rest, and the update is discarded.
+        let mut too_long = payload.to_vec();
+        too_long.push(0);
+        assert_eq!(session.feed(&too_long), Err(Error::PayloadTooLong));
+        assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
+        assert!(matches!(session.finish(), Err(Error::SessionEnded)));
+        assert_eq!(updater.state().phase, Phase::Idle);
+    }
+}

@@ -50,3 +50,77 @@ impl<F: NorFlash> Updater<F> {
         session.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::format::{BundleHeader, HEADER_LEN};
+    use crate::storage::testing::{
+        Flash, WORK, admission, device, genuine, layout, provisioned, provisioned_with, signer,
+        trusted,
+    };
+    use crate::storage::{Phase, Updater};
+
+    /// A provisioned device with `bundle` at the start of its staging region.
+    fn staged(bundle: &[u8]) -> Updater<Flash> {
+        let mut flash = device();
+        flash.program_at(layout().staging.unwrap().offset as usize, bundle);
+        provisioned(flash)
+    }
+
+    fn apply_staged(updater: &mut Updater<Flash>, read_buf: &mut [u8]) -> Result<(), Error> {
+        let keys = [trusted(&signer())];
+        let mut scratch = [0u8; 64];
+        let mut work = [0u8; WORK];
+        updater
+            .apply_staged(&mut admission(&keys, &mut scratch), &mut work, read_buf)
+            .map(|_| ())
+    }
+
+    #[test]
+    fn a_staged_bundle_applies() {
+        let mut updater = staged(&genuine());
+        apply_staged(&mut updater, &mut [0; 100]).unwrap();
+        assert!(matches!(updater.state().phase, Phase::Pending(_)));
+    }
+
+    #[test]
+    fn a_layout_without_staging_is_refused() {
+        let no_staging = crate::storage::FlashLayout {
+            staging: None,
+            ..layout()
+        };
+        let mut updater = provisioned_with(device(), no_staging);
+        assert_eq!(
+            apply_staged(&mut updater, &mut [0; 100]),
+            Err(Error::NoStagingRegion)
+        );
+    }
+
+    #[test]
+    fn an_empty_read_buffer_is_refused() {
+        let mut updater = staged(&genuine());
+        assert_eq!(
+            apply_staged(&mut updater, &mut []),
+            Err(Error::WorkBufferTooSmall { needed: 1, got: 0 })
+        );
+    }
+
+    #[test]
+    fn a_header_that_overruns_the_staging_region_is_refused_before_admission() {
+        let mut bundle = genuine();
+        let mut header = BundleHeader::parse(bundle[..HEADER_LEN].try_into().unwrap()).unwrap();
+        header.payload_len = 10_000;
+        bundle[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+        let mut updater = staged(&bundle);
+        let before = updater.flash().counts().mutations();
+        assert_eq!(
+            apply_staged(&mut updater, &mut [0; 100]),
+            Err(Error::StagingTooSmall {
+                bundle_len: 272 + 10_000,
+                region_len: 8192
+            })
+        );
+        assert_eq!(updater.flash().counts().mutations(), before);
+    }
+}

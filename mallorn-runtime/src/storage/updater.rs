@@ -393,3 +393,32 @@ impl<F: NorFlash> Updater<F> {
 
 /// Bytes read per step when a trial slot is re-checked at boot.
 const BOOT_CHECK_STEP: usize = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::testing::{K4, OLD, device, provisioned};
+
+    #[test]
+    fn reads_of_a_slot_stay_inside_it() {
+        let mut updater = provisioned(device());
+        let mut buf = [0u8; 2];
+        updater.read_slot(Slot::A, 4998, &mut buf).unwrap();
+        assert_eq!(buf, OLD[4998..]);
+        let slot_len = u64::from(2 * K4);
+        assert_eq!(
+            updater.read_slot(Slot::A, slot_len - 1, &mut buf),
+            Err(Error::SlotTooSmall {
+                needed: slot_len + 1,
+                slot_len
+            })
+        );
+        assert_eq!(
+            updater.read_slot(Slot::B, u64::MAX, &mut buf),
+            Err(Error::SlotTooSmall {
+                needed: u64::MAX,
+                slot_len
+            })
+        );
+    }
+}

@@ -19,3 +19,28 @@ pub fn check_signature(
         .verify_strict(header, &Signature::from_bytes(signature))
         .map_err(|_| Error::BadSignature)
 }
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+
+    #[test]
+    fn a_trusted_key_built_from_bytes_that_are_no_key_is_reported() {
+        let signer = SigningKey::from_bytes(&[9; 32]);
+        let header = [0x5a; HEADER_LEN];
+        let signature = signer.sign(&header).to_bytes();
+        let good = TrustedKey::new(signer.verifying_key().to_bytes()).unwrap();
+        assert_eq!(check_signature(&header, &signature, &good), Ok(()));
+        // The fields are public, so a generated key table can hold anything: y = 2 is not
+        // a curve point.
+        let mut public_key = [0; 32];
+        public_key[0] = 2;
+        let broken = TrustedKey { public_key, ..good };
+        assert_eq!(
+            check_signature(&header, &signature, &broken),
+            Err(Error::InvalidTrustedKey { key_id: good.id })
+        );
+    }
+}

@@ -56,4 +56,17 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn refuses_bytes_that_are_not_a_curve_point() {
+        // y = 2: (y^2 - 1) / (d y^2 + 1) has no square root, so no x exists.
+        let mut off_curve = [0; 32];
+        off_curve[0] = 2;
+        assert_eq!(
+            TrustedKey::new(off_curve),
+            Err(Error::InvalidTrustedKey {
+                key_id: key_id(&off_curve)
+            })
+        );
+    }
 }

@@ -210,3 +210,95 @@ impl ChunkDecoder {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::apply::testing::{apply, chunk, corrupt_reason};
+    use crate::error::Error;
+    use crate::format::varint;
+
+    const BASE: [u8; 16] = [5; 16];
+
+    /// An operation tag of `kind` for `len` (at most 63) bytes.
+    fn tag(kind: u8, len: u8) -> u8 {
+        kind | ((len - 1) << 2)
+    }
+
+    fn varint(value: u64) -> Vec<u8> {
+        let mut buf = [0; varint::MAX_LEN];
+        let n = varint::encode(value, &mut buf);
+        buf[..n].to_vec()
+    }
+
+    /// Decodes one fast chunk of `coded` producing `output_len` bytes over [`BASE`].
+    fn decode(coded: &[u8], output_len: u64) -> Result<Vec<u8>, Error> {
+        apply(&chunk(output_len, 1, coded), &BASE, output_len)
+    }
+
+    #[test]
+    fn bad_varints_and_lengths_are_refused() {
+        // A long copy-base whose length varint has a redundant zero continuation byte.
+        assert_eq!(
+            corrupt_reason(decode(&[tag(0, 64), 0x80, 0x00, 0x00], 70)),
+            "bad varint in fast chunk"
+        );
+        let mut huge = vec![tag(2, 64)];
+        huge.extend(varint(u64::MAX));
+        assert_eq!(corrupt_reason(decode(&huge, 70)), "length out of range");
+        // Copy 20 base bytes in a 10-byte chunk: refused where the length is read (payload
+        // offset 4, after 3 bytes of framing and the tag), before any byte is copied.
+        assert_eq!(
+            apply(&chunk(10, 1, &[tag(0, 20), 0x00]), &[5; 32], 10),
+            Err(Error::CorruptPayload {
+                offset: 4,
+                reason: "operation overruns its chunk"
+            })
+        );
+    }
+
+    #[test]
+    fn copies_stay_inside_the_result_and_the_base() {
+        // Distance 0, and a distance of 3 from result position 0.
+        for distance in [0, 3] {
+            let mut copy = vec![tag(1, 4)];
+            copy.extend(varint(distance));
+            assert_eq!(
+                corrupt_reason(decode(&copy, 4)),
+                "copy from before the result's start"
+            );
+        }
+        // Base cursor 0 moved back by one (zigzag 1 is -1).
+        assert_eq!(
+            corrupt_reason(decode(&[tag(0, 4), 0x01], 4)),
+            "base offset out of range"
+        );
+        // An aligned operation over base bytes 10..20 of a 16-byte base: refused as a whole
+        // before its first run (4 unchanged bytes that are inside the base) is applied.
+        let mut coded = vec![tag(3, 10), 20, 4, 6];
+        coded.extend([1; 6]);
+        assert_eq!(
+            decode(&coded, 10),
+            Err(Error::BaseOutOfRange {
+                offset: 10,
+                len: 10
+            })
+        );
+        assert_eq!(decode(&[tag(3, 10), 12, 10, 0], 10).unwrap(), [5; 10]);
+    }
+
+    #[test]
+    fn an_aligned_run_stays_inside_its_operation() {
+        // 5 unchanged and 6 changed bytes in a 10-byte operation, and an empty run.
+        for (same, changed) in [(5, 6), (0, 0)] {
+            let mut coded = vec![tag(3, 10), 0, same, changed];
+            coded.extend([1; 10]);
+            assert_eq!(
+                corrupt_reason(decode(&coded, 10)),
+                "run overruns its operation"
+            );
+        }
+        let mut coded = vec![tag(3, 10), 0, 5, 5];
+        coded.extend([1; 5]);
+        assert_eq!(decode(&coded, 10).unwrap(), [5, 5, 5, 5, 5, 6, 6, 6, 6, 6]);
+    }
+}

@@ -433,3 +433,20 @@ fn last_byte<B: BaseImage, R: ResultImage>(io: &mut Io<'_, '_, B, R>) -> Result<
     io.read_result(io.position() - 1, &mut b)?;
     Ok(b[0])
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::apply::testing::{apply, chunk, corrupt_reason};
+
+    #[test]
+    fn a_coded_stream_must_open_with_the_range_coders_start() {
+        assert_eq!(
+            corrupt_reason(apply(&chunk(64, 2, &[0, 0, 0]), &[], 64)),
+            "coded stream shorter than its start"
+        );
+        assert_eq!(
+            corrupt_reason(apply(&chunk(64, 2, &[1, 0, 0, 0, 0, 0]), &[], 64)),
+            "coded stream does not start with 0"
+        );
+    }
+}

@@ -164,7 +164,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{CutMode, FlashOp, SimFlash};
+    use crate::sim::{CutMode, Fault, FlashOp, Persistence, SimFlash};
     use crate::storage::journal::record::tests::updating;
     use crate::storage::layout::Region;
 
@@ -207,6 +207,45 @@ mod tests {
             Journal::open(&mut f, geometry()).err(),
             Some(Error::JournalBlank)
         );
+    }
+
+    /// Writes a record of `state` with sequence number `seq` into slot `index` of bank `bank`.
+    fn plant(f: &mut Flash, bank: u32, index: u32, seq: u32) {
+        let mut record = [0u8; 208];
+        encode(&updating(seq), seq, &mut record);
+        f.program_at(geometry().slot_offset(bank, index) as usize, &record);
+    }
+
+    #[test]
+    fn the_last_sequence_number_is_never_passed() {
+        let mut f = flash();
+        Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        plant(&mut f, 0, 1, u32::MAX);
+        let mut j = Journal::open(&mut f, geometry()).unwrap();
+        assert_eq!(j.seq(), u32::MAX);
+        let before = f.counts().mutations();
+        assert_eq!(j.append(&mut f, updating(1)), Err(Error::JournalExhausted));
+        assert_eq!(f.counts().mutations(), before);
+        assert_eq!(j.state(), &updating(u32::MAX));
+    }
+
+    #[test]
+    fn skipping_past_an_unreadable_slot_cannot_wrap_the_sequence() {
+        // With one of the 12 slots unreadable, the next record skips 12 numbers.
+        for (newest, expected) in [
+            (u32::MAX - 12, Ok(u32::MAX)),
+            (u32::MAX - 11, Err(Error::JournalExhausted)),
+        ] {
+            let mut f = flash();
+            Journal::format(&mut f, geometry(), updating(0)).unwrap();
+            plant(&mut f, 0, 1, newest);
+            f.inject(Fault::ReadError {
+                addr: geometry().slot_offset(1, 0) as u32,
+                persistence: Persistence::Always,
+            });
+            let opened = Journal::open(&mut f, geometry()).map(|j| j.seq());
+            assert_eq!(opened, expected, "newest record {newest}");
+        }
     }
 
     /// Cuts power at every mutation of a run of appends, before and in the middle of it:
