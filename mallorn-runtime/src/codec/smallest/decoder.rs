@@ -204,8 +204,7 @@ impl ChunkDecoder {
                 }
                 Some(Active::Lz { left }) => {
                     let pos = io.position();
-                    let item = code_item(&mut rc, &mut model, &mut ops.lz, pos, LzItem::Literal)
-                        .map_err(|_| corrupt(step_at, "bad LZ item"))?;
+                    let item = code_item(&mut rc, &mut model, &mut ops.lz, pos, LzItem::Literal);
                     if rc.overran() {
                         return Err(corrupt(step_at, "LZ item runs past the chunk"));
                     }

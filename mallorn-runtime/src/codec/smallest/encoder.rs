@@ -224,8 +224,7 @@ impl<C: Coder> ChunkEncoder<C> {
                         }
                         LzItem::Literal => LzItem::Literal,
                     };
-                    let decoded = code_item(&mut self.coder, &mut model, &mut self.lz, at, item)
-                        .expect("planned LZ items are in range");
+                    let decoded = code_item(&mut self.coder, &mut model, &mut self.lz, at, item);
                     match decoded {
                         Decoded::Literal => {
                             let match_byte = if self.lz.after_match() {

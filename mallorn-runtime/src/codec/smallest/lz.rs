@@ -134,10 +134,6 @@ pub(crate) enum Decoded {
     Copy { distance: u64, len: u64 },
 }
 
-/// Why an item could not be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BadItem;
-
 /// Codes the kind of the next item (and a match's length and distance), updating the state.
 /// `pos` is the result position of the item's first byte.
 pub(crate) fn code_item<C: Coder>(
@@ -146,7 +142,7 @@ pub(crate) fn code_item<C: Coder>(
     st: &mut LzState,
     pos: u64,
     item: LzItem,
-) -> Result<Decoded, BadItem> {
+) -> Decoded {
     let b = m.o.lz;
     let pos_state = (pos as usize) & (POS_STATES - 1);
     let is_match = c.bit(
@@ -154,7 +150,7 @@ pub(crate) fn code_item<C: Coder>(
         u32::from(item != LzItem::Literal),
     );
     if is_match == 0 {
-        return Ok(Decoded::Literal);
+        return Decoded::Literal;
     }
     let (distance, len) = match item {
         LzItem::Match { distance, len } => (distance, len),
@@ -163,11 +159,11 @@ pub(crate) fn code_item<C: Coder>(
     let rep = st.rep_index(distance);
     let is_rep = c.bit(&mut m.p[b + IS_REP + st.state], u32::from(rep.is_some()));
     if is_rep == 0 {
-        let len = code_len(c, m.p, b + MATCH_LEN, pos_state, len)?;
-        let distance = code_distance(c, m.p, b, len, distance)?;
+        let len = code_len(c, m.p, b + MATCH_LEN, pos_state, len);
+        let distance = code_distance(c, m.p, b, len, distance);
         st.reps = [distance, st.reps[0], st.reps[1], st.reps[2]];
         st.matched();
-        return Ok(Decoded::Copy { distance, len });
+        return Decoded::Copy { distance, len };
     }
     let index = rep.unwrap_or(0);
     let g0 = c.bit(&mut m.p[b + IS_REP_G0 + st.state], u32::from(index != 0));
@@ -178,10 +174,10 @@ pub(crate) fn code_item<C: Coder>(
         );
         if long == 0 {
             st.short_rep();
-            return Ok(Decoded::Copy {
+            return Decoded::Copy {
                 distance: st.reps[0],
                 len: 1,
-            });
+            };
         }
         0
     } else if c.bit(&mut m.p[b + IS_REP_G1 + st.state], u32::from(index != 1)) == 0 {
@@ -192,9 +188,9 @@ pub(crate) fn code_item<C: Coder>(
     let distance = st.reps[index];
     st.reps.copy_within(0..index, 1);
     st.reps[0] = distance;
-    let len = code_len(c, m.p, b + REP_LEN, pos_state, len)?;
+    let len = code_len(c, m.p, b + REP_LEN, pos_state, len);
     st.rep();
-    Ok(Decoded::Copy { distance, len })
+    Decoded::Copy { distance, len }
 }
 
 /// Codes a literal byte: with the match byte as context right after a match (when the
@@ -230,13 +226,7 @@ pub(crate) fn literal_block(m: &Model<'_>, pos: u64, prev: u8) -> usize {
     m.o.glue_literal + ctx * m.o.literal_block
 }
 
-fn code_len<C: Coder>(
-    c: &mut C,
-    p: &mut [Prob],
-    at: usize,
-    pos_state: usize,
-    len: u64,
-) -> Result<u64, BadItem> {
+fn code_len<C: Coder>(c: &mut C, p: &mut [Prob], at: usize, pos_state: usize, len: u64) -> u64 {
     let v = len.wrapping_sub(MIN_MATCH) as u32;
     let low = at + 2 + pos_state * 8;
     let mid = at + 2 + POS_STATES * 8 + pos_state * 8;
@@ -248,7 +238,7 @@ fn code_len<C: Coder>(
     } else {
         16 + tree(c, p, high, 8, v.wrapping_sub(16))
     };
-    Ok(u64::from(coded) + MIN_MATCH)
+    u64::from(coded) + MIN_MATCH
 }
 
 /// Reverse bit tree: least significant bit first.
@@ -263,13 +253,7 @@ fn reverse_tree<C: Coder>(c: &mut C, p: &mut [Prob], at: usize, bits: u32, value
     out
 }
 
-fn code_distance<C: Coder>(
-    c: &mut C,
-    p: &mut [Prob],
-    bank: usize,
-    len: u64,
-    distance: u64,
-) -> Result<u64, BadItem> {
+fn code_distance<C: Coder>(c: &mut C, p: &mut [Prob], bank: usize, len: u64, distance: u64) -> u64 {
     let len_state = ((len - MIN_MATCH) as usize).min(LEN_STATES - 1);
     let d = distance.wrapping_sub(1).min(MAX_DISTANCE - 1) as u32;
     let slot = if d < 4 {
@@ -279,7 +263,7 @@ fn code_distance<C: Coder>(
     };
     let slot = tree(c, p, bank + DIST_SLOT + len_state * 64, 6, slot);
     if slot < 4 {
-        return Ok(u64::from(slot) + 1);
+        return u64::from(slot) + 1;
     }
     let footer = (slot >> 1) - 1;
     let base = (2 | (slot & 1)) << footer;
@@ -297,7 +281,7 @@ fn code_distance<C: Coder>(
         let high = direct(c, u64::from(rest >> ALIGN_BITS), direct_bits) as u32;
         (high << ALIGN_BITS) | reverse_tree(c, p, bank + ALIGN, ALIGN_BITS, rest)
     };
-    Ok(u64::from(base) + u64::from(low) + 1)
+    u64::from(base) + u64::from(low) + 1
 }
 
 #[cfg(test)]
