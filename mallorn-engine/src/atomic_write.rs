@@ -13,6 +13,27 @@ const TEMP_PREFIX: &str = ".mallorn-tmp-";
 /// under the usual umask 022). Errors carry the OS error alone, never the temporary file's
 /// name: callers name `path`, the file the user asked for.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes)).map_err(|error| match error {
+        AtomicWriteError::Io(error) | AtomicWriteError::Fill(error) => error,
+    })
+}
+
+/// Why [`write_atomically_with`] failed.
+#[derive(Debug)]
+pub enum AtomicWriteError<E> {
+    /// Creating, syncing or renaming the file failed.
+    Io(std::io::Error),
+    /// The caller's `fill` failed.
+    Fill(E),
+}
+
+/// [`write_atomically`] for content produced by `fill`, which writes it to the (empty,
+/// temporary) file it is given. The file replaces `path` only if `fill` succeeds.
+pub fn write_atomically_with<E>(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<(), E>,
+) -> Result<(), AtomicWriteError<E>> {
+    let io = AtomicWriteError::Io;
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -26,11 +47,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut file = builder.tempfile_in(folder).map_err(without_temp_path)?;
+    let mut file = builder
+        .tempfile_in(folder)
+        .map_err(|e| io(without_temp_path(e)))?;
     // Through the std::fs::File: NamedTempFile's own Write adds the temporary path to errors.
-    file.as_file_mut().write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
+    fill(file.as_file_mut()).map_err(AtomicWriteError::Fill)?;
+    file.as_file().sync_all().map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use miette::Context;
 use crate::progress;
 
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::commands::{CommandResult, UsageError, error_report, read_file};
+use crate::commands::{CommandResult, UsageError, error_report, map_file};
 
 /// Arguments of `cargo mallorn apply`.
 #[derive(Debug, clap::Args)]
@@ -48,8 +48,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         .iter()
         .map(|path| PublicKey::load(path).map_err(|e| error_report(&e)))
         .collect::<miette::Result<Vec<_>>>()?;
-    let old = read_file(&args.old)?;
-    let bundle = read_file(&args.bundle)?;
+    // Mapped, not read: with the streaming apply below, memory stays bounded for any model.
+    let old = map_file(&args.old)?;
+    let bundle = map_file(&args.bundle)?;
     let policy = VerifyPolicy {
         trusted_keys: &keys,
         allow_unsigned: args.allow_unsigned,

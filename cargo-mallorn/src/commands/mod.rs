@@ -21,6 +21,8 @@ pub mod verify;
 
 use std::process::ExitCode;
 
+use mallorn_engine::model::ModelFile;
+
 use crate::cli::{Cli, Command};
 use crate::diagnostics::Style;
 use crate::exit;
@@ -107,6 +109,15 @@ pub(crate) fn error_report(error: &dyn std::error::Error) -> miette::Report {
 pub(crate) fn read_file(path: &std::path::Path) -> miette::Result<Vec<u8>> {
     use miette::{Context, IntoDiagnostic};
     std::fs::read(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))
+}
+
+/// `path` mapped into memory (read if it cannot be mapped): large models stay out of the
+/// process's anonymous memory.
+pub(crate) fn map_file(path: &std::path::Path) -> miette::Result<ModelFile> {
+    use miette::{Context, IntoDiagnostic};
+    ModelFile::open(path)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {}", path.display()))
 }

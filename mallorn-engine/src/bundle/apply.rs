@@ -7,11 +7,17 @@ use mallorn_runtime::apply::PayloadStream;
 use mallorn_runtime::apply::trace::Trace;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::sha256;
-use mallorn_runtime::image::SliceResult;
+use mallorn_runtime::image::{ResultImage, SliceResult};
 
-use crate::atomic_write::write_atomically;
+use super::file_result::FileResult;
+pub use super::file_result::WRITE_BUFFER;
+use crate::atomic_write::{AtomicWriteError, write_atomically_with};
 use crate::signing::verify::check_host_base;
 use crate::signing::{VerifiedHeader, VerifyError, VerifyPolicy, verify_bundle_with};
+
+/// The most work RAM a host applier allocates for a bundle (any real bundle needs far less:
+/// the largest profile with the longest segments is about 110 KiB).
+pub const MAX_HOST_WORK_LEN: u32 = 16 << 20;
 
 /// Why a bundle could not be applied on the host.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +35,14 @@ pub enum ApplyError {
     ResultTooLarge {
         /// Declared result length.
         len: u64,
+    },
+    /// The header states more work RAM than any Mallorn decoder needs.
+    #[error(
+        "the bundle states {len} bytes of work RAM, more than the {MAX_HOST_WORK_LEN} a host applier gives"
+    )]
+    WorkTooLarge {
+        /// Stated work RAM.
+        len: u32,
     },
     /// The bundle failed verification (signature, SKU, model, counter, base or payload).
     #[error(transparent)]
@@ -85,18 +99,46 @@ pub fn apply_signed_bundle(
     Ok((verified, result))
 }
 
-/// [`apply_signed_bundle`], then writes the result to `output` atomically: on any error the
-/// output file is neither created nor changed.
+/// Verifies `bundle` like [`apply_signed_bundle`] and streams the result into `output`
+/// atomically: the result goes through a bounded buffer into a temporary file beside
+/// `output`, is hashed on the way, and replaces `output` only once its SHA-256 matches the
+/// signed header. On any error `output` is neither created nor changed. Memory stays at the
+/// decoder's work buffer plus [`WRITE_BUFFER`] whatever the model size (pass memory-mapped
+/// inputs, as `cargo mallorn apply` does, to keep them out of anonymous memory too).
 pub fn apply_signed_bundle_to_file(
     bundle: &[u8],
     base: &[u8],
     policy: &VerifyPolicy<'_>,
     output: &Path,
 ) -> Result<VerifiedHeader, ApplyError> {
-    let (verified, result) = apply_signed_bundle(bundle, base, policy)?;
-    write_atomically(output, &result).map_err(|source| ApplyError::Write {
+    let verified = verify_bundle_with(bundle, policy, Some(base))?;
+    let header = &verified.header;
+    let payload = &bundle[SIGNED_BUNDLE_PREFIX..];
+    let write_error = |source| ApplyError::Write {
         path: output.to_owned(),
         source,
+    };
+    write_atomically_with(output, |file| {
+        let mut sink = FileResult::new(file);
+        let decoded = decode_into(header, payload, base, &mut sink, false);
+        if let Err(error) = decoded {
+            // A flash error from the sink is an I/O error writing the output.
+            return Err(match sink.take_io_error() {
+                Some(source) => write_error(source),
+                None => error,
+            });
+        }
+        if sink.len() != header.result_len {
+            return Err(mallorn_runtime::Error::PayloadTruncated.into());
+        }
+        if sink.finish().map_err(write_error)? != header.result_sha256 {
+            return Err(mallorn_runtime::Error::ResultHashMismatch.into());
+        }
+        Ok(())
+    })
+    .map_err(|error| match error {
+        AtomicWriteError::Io(source) => write_error(source),
+        AtomicWriteError::Fill(error) => error,
     })?;
     Ok(verified)
 }
@@ -127,17 +169,44 @@ fn decode_with(
             len: header.result_len,
         })?;
     let mut result = vec![0; result_len];
+    let trace = decode_into(
+        header,
+        payload,
+        base,
+        &mut SliceResult::new(&mut result),
+        trace,
+    )?;
+    if sha256(&result) != header.result_sha256 {
+        return Err(mallorn_runtime::Error::ResultHashMismatch.into());
+    }
+    Ok((result, trace))
+}
+
+/// Runs the runtime's payload stream over `payload` into `sink`, to the end of the payload.
+/// The result's hash is the caller's to check.
+fn decode_into<R: ResultImage>(
+    header: &BundleHeader,
+    payload: &[u8],
+    base: &[u8],
+    sink: &mut R,
+    trace: bool,
+) -> Result<Option<Trace>, ApplyError> {
+    if header.ram_required > MAX_HOST_WORK_LEN {
+        return Err(ApplyError::WorkTooLarge {
+            len: header.ram_required,
+        });
+    }
+    // At least 64 KiB: a larger output buffer means fewer, larger writes.
     let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
     let mut stream = PayloadStream::new(header, &mut work)?;
     if trace {
         stream.decoder().enable_trace();
     }
     let mut base_image: &[u8] = base;
-    let mut sink = SliceResult::new(&mut result);
     let mut rest = payload;
     // Every call reports a checkpoint (a chunk more), fails, or ends with all consumed.
     loop {
-        let fed = stream.feed(rest, &mut base_image, &mut sink)?;
+        let fed = stream.feed(rest, &mut base_image, sink)?;
         rest = &rest[fed.consumed..];
         if fed.checkpoint.is_none() {
             break;
@@ -145,8 +214,5 @@ fn decode_with(
     }
     let trace = stream.decoder().take_trace();
     stream.finish()?;
-    if sha256(&result) != header.result_sha256 {
-        return Err(mallorn_runtime::Error::ResultHashMismatch.into());
-    }
-    Ok((result, trace))
+    Ok(trace)
 }

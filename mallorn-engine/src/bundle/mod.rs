@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod build;
+pub mod file_result;
 pub mod writer;
 
 pub use apply::{ApplyError, apply_bundle, apply_signed_bundle, apply_signed_bundle_to_file};
