@@ -11,13 +11,18 @@ use mallorn_runtime::storage::{FlashGeometry, read_unaligned};
 /// with `offset` and `len` multiples of `read_size`. Returns 0 on success, anything else on
 /// failure.
 pub type mallorn_read_fn =
-    unsafe extern "C" fn(ctx: *mut c_void, offset: u32, buf: *mut u8, len: usize) -> i32;
+    Option<unsafe extern "C" fn(ctx: *mut c_void, offset: u32, buf: *mut u8, len: usize) -> i32>;
 /// Programs `len` bytes at `offset`: both multiples of `write_size`, the range erased since
 /// it was last programmed. Returns 0 on success.
 pub type mallorn_program_fn =
-    unsafe extern "C" fn(ctx: *mut c_void, offset: u32, data: *const u8, len: usize) -> i32;
+    Option<unsafe extern "C" fn(ctx: *mut c_void, offset: u32, data: *const u8, len: usize) -> i32>;
 /// Erases `[from, to)` to 0xFF: both multiples of `erase_size`. Returns 0 on success.
-pub type mallorn_erase_fn = unsafe extern "C" fn(ctx: *mut c_void, from: u32, to: u32) -> i32;
+pub type mallorn_erase_fn =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, from: u32, to: u32) -> i32>;
+
+type ReadFn = unsafe extern "C" fn(*mut c_void, u32, *mut u8, usize) -> i32;
+type ProgramFn = unsafe extern "C" fn(*mut c_void, u32, *const u8, usize) -> i32;
+type EraseFn = unsafe extern "C" fn(*mut c_void, u32, u32) -> i32;
 
 /// A NOR flash device as callbacks. Copied by `mallorn_updater_open` and
 /// `mallorn_updater_provision`; `ctx` is passed to every callback and must stay valid while
@@ -28,11 +33,11 @@ pub struct mallorn_flash_t {
     /// Passed to every callback.
     pub ctx: *mut c_void,
     /// Reads (required).
-    pub read: Option<mallorn_read_fn>,
+    pub read: mallorn_read_fn,
     /// Programs (required).
-    pub program: Option<mallorn_program_fn>,
+    pub program: mallorn_program_fn,
     /// Erases (required).
-    pub erase: Option<mallorn_erase_fn>,
+    pub erase: mallorn_erase_fn,
     /// Read unit in bytes (1 for memory-mapped flash; at most 64).
     pub read_size: u32,
     /// Program unit in bytes (`MALLORN_WRITE_SIZE` of the generated header; at most 256).
@@ -47,9 +52,9 @@ pub struct mallorn_flash_t {
 #[derive(Debug)]
 pub struct CFlash {
     ctx: *mut c_void,
-    read: mallorn_read_fn,
-    program: mallorn_program_fn,
-    erase: mallorn_erase_fn,
+    read: ReadFn,
+    program: ProgramFn,
+    erase: EraseFn,
     geometry: FlashGeometry,
     capacity: u32,
 }

@@ -7,7 +7,7 @@
 //! session (sizes and alignments exported as constants), a flash driver made of callbacks
 //! whose geometry is known only at run time, status codes instead of `Result`, and a check
 //! of every pointer and length it is given. It allocates nothing. The header
-//! `include/mallorn.h` is generated from this source by cbindgen.
+//! `include/mallorn_runtime.h` is generated from this source by cbindgen.
 //!
 //! On bare-metal targets it is `#![no_std]`; on hosted targets (the host tests) it links
 //! `std`, where a panic in an `extern "C"` function aborts rather than unwinding into C.

@@ -295,12 +295,12 @@ pub extern "C" fn mallorn_strerror(status: i32) -> *const c_char {
 }
 
 /// The status with code `code`, if there is one.
-pub fn status_from_code(code: i32) -> Option<mallorn_status_t> {
+pub(crate) fn status_from_code(code: i32) -> Option<mallorn_status_t> {
     ALL.iter().copied().find(|s| *s as i32 == code)
 }
 
 /// Every status, in code order.
-pub const ALL: [mallorn_status_t; 55] = [
+pub(crate) const ALL: [mallorn_status_t; 55] = [
     S::MALLORN_OK,
     S::MALLORN_ERR_NULL_POINTER,
     S::MALLORN_ERR_INVALID_ARGUMENT,

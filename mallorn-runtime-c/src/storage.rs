@@ -25,19 +25,21 @@ pub const MALLORN_SESSION_ALIGN: usize = 8;
 /// place while open: sessions point into it. Never copy an open one.
 #[repr(C)]
 pub struct mallorn_updater_t {
-    /// Opaque (uint64_t for its alignment).
-    pub opaque: [u64; MALLORN_UPDATER_SIZE / 8],
+    /// Opaque: `MALLORN_UPDATER_SIZE` bytes (uint64_t for the alignment).
+    pub opaque: [u64; 72],
 }
 
 /// Storage for a session in progress. It points into its updater and work buffer, which must
 /// stay in place until `mallorn_session_finish` or `mallorn_session_abort`.
 #[repr(C)]
 pub struct mallorn_session_t {
-    /// Opaque (uint64_t for its alignment).
-    pub opaque: [u64; MALLORN_SESSION_SIZE / 8],
+    /// Opaque: `MALLORN_SESSION_SIZE` bytes (uint64_t for the alignment).
+    pub opaque: [u64; 144],
 }
 
 /// What a `mallorn_updater_t` holds.
+///
+/// cbindgen:ignore
 #[repr(C)]
 pub(crate) struct UpdaterSlot {
     pub(crate) magic: u32,
@@ -48,6 +50,8 @@ pub(crate) struct UpdaterSlot {
 
 /// What a `mallorn_session_t` holds. `'static` stands for "until finish or abort": the
 /// updater and work buffer it borrows are the caller's, kept in place as documented.
+///
+/// cbindgen:ignore
 #[repr(C)]
 pub(crate) struct SessionSlot {
     pub(crate) magic: u32,
@@ -55,9 +59,11 @@ pub(crate) struct SessionSlot {
     pub(crate) session: UpdateSession<'static, 'static, CFlash>,
 }
 
+const _: () = assert!(size_of::<mallorn_updater_t>() == MALLORN_UPDATER_SIZE);
 const _: () = assert!(size_of::<UpdaterSlot>() <= size_of::<mallorn_updater_t>());
 const _: () = assert!(align_of::<UpdaterSlot>() <= align_of::<mallorn_updater_t>());
 const _: () = assert!(align_of::<mallorn_updater_t>() == MALLORN_UPDATER_ALIGN);
+const _: () = assert!(size_of::<mallorn_session_t>() == MALLORN_SESSION_SIZE);
 const _: () = assert!(size_of::<SessionSlot>() <= size_of::<mallorn_session_t>());
 const _: () = assert!(align_of::<SessionSlot>() <= align_of::<mallorn_session_t>());
 const _: () = assert!(align_of::<mallorn_session_t>() == MALLORN_SESSION_ALIGN);
