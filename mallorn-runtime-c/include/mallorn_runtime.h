@@ -644,6 +644,19 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Writes the SHA-256 of `len` bytes at `data` to `out` (32 bytes). For memory-mapped slots
+ * (the slot's address is `MALLORN_<MODEL>_SLOT_B_ADDRESS` of the generated header); read
+ * other flash through `mallorn_updater_read_slot`.
+ *
+ * # Safety
+ * `data` is NULL or valid for `len` bytes of reads; `out` is NULL or valid for 32 bytes of
+ * writes.
+ */
+mallorn_status_t mallorn_sha256(const uint8_t *data,
+                                size_t len,
+                                uint8_t (*out)[32]);
+
+/**
  * Starts applying a bundle, or resumes it when the journal shows this same bundle in
  * progress. `prefix` is the bundle's first `MALLORN_BUNDLE_PREFIX_LEN` bytes (header and
  * signature); `work` at least the header's `ram_required` bytes (`MALLORN_WORK_LEN` of the

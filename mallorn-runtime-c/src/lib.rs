@@ -22,6 +22,7 @@
 )]
 
 mod flash;
+mod hash;
 mod session;
 mod status;
 mod storage;
@@ -29,6 +30,7 @@ mod types;
 mod updater;
 
 pub use flash::{CFlash, mallorn_flash_t};
+pub use hash::mallorn_sha256;
 pub use session::*;
 pub use status::{mallorn_status_t, mallorn_strerror};
 pub use storage::{
