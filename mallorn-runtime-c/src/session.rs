@@ -79,6 +79,11 @@ pub unsafe extern "C" fn mallorn_session_begin(
     if prefix_len != SIGNED_BUNDLE_PREFIX {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
+    // SAFETY: forwarded contract. A session in progress in this storage (of another
+    // updater) is not overwritten: its updater would stay busy for good.
+    if unsafe { SessionSlot::open_at(session) }.is_ok() {
+        return S::MALLORN_ERR_BUSY;
+    }
     // SAFETY: forwarded contract (the updater is checked open and not busy).
     let owner = tri!(unsafe { UpdaterSlot::open_at(updater) });
     // SAFETY: as above.

@@ -220,6 +220,9 @@ static void test_session_holds_the_updater(void) {
     CHECK_STATUS(mallorn_updater_confirm(&updater), MALLORN_ERR_BUSY);
     CHECK_STATUS(mallorn_updater_open(&updater, &ops, &layout), MALLORN_ERR_BUSY);
     CHECK_STATUS(mallorn_updater_close(&updater), MALLORN_ERR_BUSY);
+    CHECK_STATUS(mallorn_session_begin(&session, &updater, &a, delta.bytes,
+                                       MALLORN_BUNDLE_PREFIX_LEN, work, sizeof work),
+                 MALLORN_ERR_BUSY);
     CHECK_STATUS(mallorn_session_progress(&session, &p), MALLORN_OK);
     CHECK(!p.resumed && p.payload_offset == 0 && p.payload_len + 272 == delta.len);
     CHECK_STATUS(mallorn_session_finish(&session, NULL), MALLORN_ERR_PAYLOAD_TRUNCATED);
