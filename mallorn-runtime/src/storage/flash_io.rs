@@ -23,10 +23,23 @@ pub(crate) fn read<F: ReadNorFlash>(
     offset: u64,
     buf: &mut [u8],
 ) -> Result<(), Error> {
-    let unit = F::READ_SIZE;
+    read_unaligned(F::READ_SIZE, offset, buf, |at, part| {
+        flash.read(at, part).map_err(kind)
+    })
+}
+
+/// Reads `buf.len()` bytes at `offset` through `read_units`, which is only ever asked for
+/// whole `unit`-aligned units (`unit` at most [`MAX_READ_SIZE`]): the unaligned head and tail
+/// are bounced through one unit. For drivers whose read unit is known only at run time.
+pub fn read_unaligned(
+    unit: usize,
+    offset: u64,
+    buf: &mut [u8],
+    mut read_units: impl FnMut(u32, &mut [u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let unit64 = unit as u64;
     if unit <= 1 || (offset % unit64 == 0 && buf.len() % unit == 0) {
-        return flash.read(offset32(offset)?, buf).map_err(kind);
+        return read_units(offset32(offset)?, buf);
     }
     let mut bounce = [0u8; MAX_READ_SIZE];
     let bounce = bounce
@@ -36,9 +49,7 @@ pub(crate) fn read<F: ReadNorFlash>(
     let mut out = buf;
     let skew = (pos % unit64) as usize;
     if skew != 0 || out.len() < unit {
-        flash
-            .read(offset32(pos - skew as u64)?, bounce)
-            .map_err(kind)?;
+        read_units(offset32(pos - skew as u64)?, bounce)?;
         let n = (unit - skew).min(out.len());
         out[..n].copy_from_slice(&bounce[skew..skew + n]);
         pos += n as u64;
@@ -46,14 +57,12 @@ pub(crate) fn read<F: ReadNorFlash>(
     }
     let middle = out.len() / unit * unit;
     if middle > 0 {
-        flash
-            .read(offset32(pos)?, &mut out[..middle])
-            .map_err(kind)?;
+        read_units(offset32(pos)?, &mut out[..middle])?;
         pos += middle as u64;
         out = &mut out[middle..];
     }
     if !out.is_empty() {
-        flash.read(offset32(pos)?, bounce).map_err(kind)?;
+        read_units(offset32(pos)?, bounce)?;
         let n = out.len();
         out.copy_from_slice(&bounce[..n]);
     }

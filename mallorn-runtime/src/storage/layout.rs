@@ -4,12 +4,48 @@
 
 use core::fmt;
 
+use embedded_storage::nor_flash::NorFlash;
+
 use crate::storage::journal::geometry::JournalGeometry;
 
 /// Largest flash write unit the runtime supports (it buffers one unit of unaligned output).
 pub const MAX_WRITE_SIZE: usize = 256;
 /// Largest flash read unit the runtime supports (it bounces unaligned reads through one unit).
 pub const MAX_READ_SIZE: usize = 64;
+
+/// The read, write and erase units the updater works with. Usually the driver's own
+/// constants ([`FlashGeometry::of`]); a driver whose geometry is only known at run time (a C
+/// driver behind callbacks) declares units of 1 and passes its real geometry to
+/// [`crate::storage::Updater::open_with_geometry`]. Each unit must be a multiple of the
+/// driver's constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashGeometry {
+    /// Bytes per erase block.
+    pub erase_size: usize,
+    /// Bytes per program unit.
+    pub write_size: usize,
+    /// Bytes per read unit.
+    pub read_size: usize,
+}
+
+impl FlashGeometry {
+    /// The geometry a driver declares in its [`NorFlash`] constants.
+    pub const fn of<F: NorFlash>() -> Self {
+        Self {
+            erase_size: F::ERASE_SIZE,
+            write_size: F::WRITE_SIZE,
+            read_size: F::READ_SIZE,
+        }
+    }
+
+    /// Whether a driver with constants `F` can serve this geometry: every unit here is a
+    /// whole number of the driver's units.
+    pub const fn is_served_by<F: NorFlash>(&self) -> bool {
+        self.erase_size % F::ERASE_SIZE == 0
+            && self.write_size % F::WRITE_SIZE == 0
+            && self.read_size % F::READ_SIZE == 0
+    }
+}
 
 /// A byte range of the flash device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

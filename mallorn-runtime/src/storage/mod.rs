@@ -24,8 +24,10 @@ pub mod updater;
 pub use admit::{Admit, UnsignedDevelopmentAdmit, VerifyingAdmit};
 pub use base_slot::FlashBase;
 pub use boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
+pub use flash_io::read_unaligned;
 pub use layout::{
-    FlashLayout, LayoutError, Region, RegionName, Slot, check_geometry, min_state_len,
+    FlashGeometry, FlashLayout, LayoutError, Region, RegionName, Slot, check_geometry,
+    min_state_len,
 };
 pub use result_slot::FlashResult;
 pub use session::{Finished, UpdateSession};

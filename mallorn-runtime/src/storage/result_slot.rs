@@ -11,13 +11,17 @@ use embedded_storage::nor_flash::NorFlash;
 use crate::error::Error;
 use crate::image::ResultImage;
 use crate::storage::flash_io;
-use crate::storage::layout::{MAX_WRITE_SIZE, Region};
+use crate::storage::layout::{FlashGeometry, MAX_WRITE_SIZE, Region};
 
 /// Writes a result into a slot region.
 #[derive(Debug)]
 pub struct FlashResult<'a, F> {
     flash: &'a RefCell<F>,
     region: Region,
+    /// Program unit.
+    write_size: usize,
+    /// Erase block.
+    erase_size: u64,
     /// Slot bytes below this offset are erased in this run (erase-block aligned).
     erased_until: u64,
     /// Result bytes on flash (write-unit aligned unless `sealed`).
@@ -32,8 +36,14 @@ pub struct FlashResult<'a, F> {
 impl<'a, F: NorFlash> FlashResult<'a, F> {
     /// Writes into `region` of `flash`, continuing after the first `start` bytes, which are
     /// already on flash. `start` is 0, a resume point on an erase-block boundary, or the end
-    /// of a complete result (then only reads are allowed).
-    pub fn new(flash: &'a RefCell<F>, region: Region, start: u64) -> Result<Self, Error> {
+    /// of a complete result (then only reads are allowed). Programs and erases in the units
+    /// of `geometry`.
+    pub fn new(
+        flash: &'a RefCell<F>,
+        region: Region,
+        geometry: FlashGeometry,
+        start: u64,
+    ) -> Result<Self, Error> {
         if start > u64::from(region.len) {
             return Err(Error::SlotTooSmall {
                 needed: start,
@@ -43,11 +53,13 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
         Ok(Self {
             flash,
             region,
+            write_size: geometry.write_size,
+            erase_size: geometry.erase_size as u64,
             erased_until: start,
             flushed: start,
             tail: [0xFF; MAX_WRITE_SIZE],
             tail_len: 0,
-            sealed: start % F::ERASE_SIZE as u64 != 0,
+            sealed: start % geometry.erase_size as u64 != 0,
         })
     }
 
@@ -63,7 +75,7 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
         if self.tail_len == 0 {
             return Ok(());
         }
-        let unit = F::WRITE_SIZE;
+        let unit = self.write_size;
         let mut padded = self.tail;
         padded[self.tail_len..unit].fill(0xFF);
         let logical_end = self.written();
@@ -81,8 +93,8 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
         let mut flash = self.flash.borrow_mut();
         while self.erased_until < end {
             let block = base + self.erased_until;
-            flash_io::erase(&mut *flash, block, block + F::ERASE_SIZE as u64)?;
-            self.erased_until += F::ERASE_SIZE as u64;
+            flash_io::erase(&mut *flash, block, block + self.erase_size)?;
+            self.erased_until += self.erase_size;
         }
         flash_io::write_verified(&mut *flash, base + self.flushed, data)?;
         self.flushed = end;
@@ -103,7 +115,7 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
                 slot_len: u64::from(self.region.len),
             });
         }
-        let unit = F::WRITE_SIZE;
+        let unit = self.write_size;
         if self.tail_len > 0 {
             let n = (unit - self.tail_len).min(data.len());
             self.tail[self.tail_len..self.tail_len + n].copy_from_slice(&data[..n]);
@@ -155,6 +167,8 @@ mod tests {
     use super::*;
     use crate::sim::SimFlash;
 
+    const GEOMETRY: FlashGeometry = FlashGeometry::of::<SimFlash<4, 256, 1>>();
+
     /// Writes `data` in pieces of `piece` bytes through a `FlashResult`, reading back a
     /// window behind the write position after every piece, then syncs.
     fn write_through<const W: usize, const E: usize, const R: usize>(
@@ -165,7 +179,8 @@ mod tests {
         // Dirty the slot so that missing erases show up as refused writes.
         flash.borrow_mut().program_at(E, &vec![0u8; 2 * E]);
         let region = Region::new(E as u32, 2 * E as u32);
-        let mut out = FlashResult::new(&flash, region, 0).unwrap();
+        let mut out =
+            FlashResult::new(&flash, region, FlashGeometry::of::<SimFlash<W, E, R>>(), 0).unwrap();
         for (i, chunk) in data.chunks(piece).enumerate() {
             out.write_result((i * piece) as u64, chunk).unwrap();
             let written = out.written() as usize;
@@ -206,7 +221,7 @@ mod tests {
     #[test]
     fn erases_each_block_once_just_before_its_first_write() {
         let flash = RefCell::new(SimFlash::<4, 256, 1>::new(2048));
-        let mut out = FlashResult::new(&flash, Region::new(512, 1024), 0).unwrap();
+        let mut out = FlashResult::new(&flash, Region::new(512, 1024), GEOMETRY, 0).unwrap();
         out.write_result(0, &[7; 256]).unwrap();
         assert_eq!(flash.borrow().counts().erases, 1);
         out.write_result(256, &[7; 4]).unwrap();
@@ -218,7 +233,7 @@ mod tests {
     #[test]
     fn refuses_gaps_overruns_and_unwritten_reads() {
         let flash = RefCell::new(SimFlash::<4, 256, 1>::new(2048));
-        let mut out = FlashResult::new(&flash, Region::new(0, 512), 256).unwrap();
+        let mut out = FlashResult::new(&flash, Region::new(0, 512), GEOMETRY, 256).unwrap();
         assert!(matches!(
             out.write_result(0, &[1]),
             Err(Error::ResultWriteOutOfOrder {

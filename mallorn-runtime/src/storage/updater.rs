@@ -25,7 +25,7 @@ use crate::storage::boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 use crate::storage::flash_io;
 use crate::storage::journal::Journal;
 use crate::storage::journal::geometry::JournalGeometry;
-use crate::storage::layout::{FlashLayout, Slot};
+use crate::storage::layout::{FlashGeometry, FlashLayout, LayoutError, Slot};
 use crate::storage::result_slot::FlashResult;
 use crate::storage::session::UpdateSession;
 use crate::storage::slot_check::slot_matches;
@@ -38,30 +38,53 @@ use crate::verify::MAX_SECURITY_COUNTER;
 pub struct Updater<F: NorFlash> {
     flash: RefCell<F>,
     layout: FlashLayout,
+    geometry: FlashGeometry,
     journal: Journal,
     booted: Option<BootDecision>,
 }
 
 impl<F: NorFlash> Updater<F> {
-    fn geometry(flash: &F, layout: &FlashLayout) -> Result<JournalGeometry, Error> {
+    fn journal_geometry(
+        flash: &F,
+        layout: &FlashLayout,
+        g: FlashGeometry,
+    ) -> Result<JournalGeometry, Error> {
+        if !g.is_served_by::<F>() {
+            return Err(Error::Layout(LayoutError::UnsupportedGeometry {
+                erase_size: g.erase_size,
+                write_size: g.write_size,
+                read_size: g.read_size,
+            }));
+        }
         layout
-            .validate(F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE, flash.capacity())
+            .validate(g.erase_size, g.write_size, g.read_size, flash.capacity())
             .map_err(Error::Layout)?;
         Ok(JournalGeometry::new(
             layout.state,
-            F::ERASE_SIZE,
-            F::WRITE_SIZE,
+            g.erase_size,
+            g.write_size,
         ))
     }
 
     /// Reads the journal. Fails with [`Error::JournalBlank`] on a device that was never
     /// provisioned.
-    pub fn open(mut flash: F, layout: FlashLayout) -> Result<Self, Error> {
-        let geometry = Self::geometry(&flash, &layout)?;
-        let journal = Journal::open(&mut flash, geometry)?;
+    pub fn open(flash: F, layout: FlashLayout) -> Result<Self, Error> {
+        Self::open_with_geometry(flash, layout, FlashGeometry::of::<F>())
+    }
+
+    /// [`Updater::open`] for a driver whose geometry is known only at run time: the updater
+    /// programs and erases in the units of `geometry` instead of the driver's constants.
+    pub fn open_with_geometry(
+        mut flash: F,
+        layout: FlashLayout,
+        geometry: FlashGeometry,
+    ) -> Result<Self, Error> {
+        let journal_geometry = Self::journal_geometry(&flash, &layout, geometry)?;
+        let journal = Journal::open(&mut flash, journal_geometry)?;
         Ok(Self {
             flash: RefCell::new(flash),
             layout,
+            geometry,
             journal,
             booted: None,
         })
@@ -70,13 +93,26 @@ impl<F: NorFlash> Updater<F> {
     /// Factory provisioning: erases the state region and records that `active` holds `image`
     /// (programmed there by the factory) with anti-rollback counter `committed_counter`.
     pub fn provision(
-        mut flash: F,
+        flash: F,
         layout: FlashLayout,
         active: Slot,
         image: SlotImage,
         committed_counter: u64,
     ) -> Result<Self, Error> {
-        let geometry = Self::geometry(&flash, &layout)?;
+        let geometry = FlashGeometry::of::<F>();
+        Self::provision_with_geometry(flash, layout, geometry, active, image, committed_counter)
+    }
+
+    /// [`Updater::provision`] with a run-time geometry (see [`Updater::open_with_geometry`]).
+    pub fn provision_with_geometry(
+        mut flash: F,
+        layout: FlashLayout,
+        geometry: FlashGeometry,
+        active: Slot,
+        image: SlotImage,
+        committed_counter: u64,
+    ) -> Result<Self, Error> {
+        let journal_geometry = Self::journal_geometry(&flash, &layout, geometry)?;
         if committed_counter > MAX_SECURITY_COUNTER {
             return Err(Error::CounterOutOfRange {
                 bundle: committed_counter,
@@ -95,10 +131,11 @@ impl<F: NorFlash> Updater<F> {
             committed_counter,
             phase: Phase::Idle,
         };
-        let journal = Journal::format(&mut flash, geometry, state)?;
+        let journal = Journal::format(&mut flash, journal_geometry, state)?;
         Ok(Self {
             flash: RefCell::new(flash),
             layout,
+            geometry,
             journal,
             booted: None,
         })
@@ -300,6 +337,7 @@ impl<F: NorFlash> Updater<F> {
         let Self {
             flash,
             layout,
+            geometry,
             journal,
             ..
         } = self;
@@ -319,7 +357,12 @@ impl<F: NorFlash> Updater<F> {
             journal.append(&mut *flash.borrow_mut(), updating)?;
         }
         let target_slot = state.active.other();
-        let result = FlashResult::new(flash, layout.slot(target_slot), stream.output_offset())?;
+        let result = FlashResult::new(
+            flash,
+            layout.slot(target_slot),
+            *geometry,
+            stream.output_offset(),
+        )?;
         Ok(UpdateSession::new(
             flash,
             journal,
@@ -347,10 +390,11 @@ impl<F: NorFlash> Updater<F> {
         if let Phase::Trial { .. } = state.phase {
             return Err(Error::UpdateDuringTrial);
         }
-        if header.chunk_align() % F::ERASE_SIZE as u64 != 0 {
+        let erase_size = self.geometry.erase_size;
+        if header.chunk_align() % erase_size as u64 != 0 {
             return Err(Error::ChunkAlignBelowEraseSize {
                 chunk_align: header.chunk_align(),
-                erase_size: F::ERASE_SIZE,
+                erase_size,
             });
         }
         let target_region = self.layout.slot(state.active.other());

@@ -1,0 +1,186 @@
+//! The caller-allocated storage of the updater and the session: opaque to C, sized and
+//! aligned for the Rust values they hold (checked at compile time on every target), and
+//! tagged so that a call on storage that was never opened, or was closed, is refused.
+
+use core::mem::{align_of, size_of};
+use core::ptr::{addr_of, addr_of_mut};
+
+use mallorn_runtime::storage::{UpdateSession, Updater};
+
+use crate::flash::CFlash;
+use crate::status::mallorn_status_t;
+
+/// Bytes of a `mallorn_updater_t`: an upper bound over the supported targets (the updater
+/// is 448 bytes on 32-bit targets, 504 on 64-bit hosts), with room for the runtime to grow.
+pub const MALLORN_UPDATER_SIZE: usize = 576;
+/// Alignment of a `mallorn_updater_t`.
+pub const MALLORN_UPDATER_ALIGN: usize = 8;
+/// Bytes of a `mallorn_session_t`: an upper bound over the supported targets (the session
+/// is 960 bytes on 32-bit targets, 1,072 on 64-bit hosts).
+pub const MALLORN_SESSION_SIZE: usize = 1152;
+/// Alignment of a `mallorn_session_t`.
+pub const MALLORN_SESSION_ALIGN: usize = 8;
+
+/// Storage for an open updater. Allocate it anywhere (static, stack, heap) and keep it in
+/// place while open: sessions point into it. Never copy an open one.
+#[repr(C)]
+pub struct mallorn_updater_t {
+    /// Opaque: `MALLORN_UPDATER_SIZE` bytes (uint64_t for the alignment).
+    pub opaque: [u64; 72],
+}
+
+/// Storage for a session in progress. It points into its updater and work buffer, which must
+/// stay in place until `mallorn_session_finish` or `mallorn_session_abort`.
+#[repr(C)]
+pub struct mallorn_session_t {
+    /// Opaque: `MALLORN_SESSION_SIZE` bytes (uint64_t for the alignment).
+    pub opaque: [u64; 144],
+}
+
+/// What a `mallorn_updater_t` holds.
+///
+/// cbindgen:ignore
+#[repr(C)]
+pub(crate) struct UpdaterSlot {
+    pub(crate) magic: u32,
+    /// A session borrows `updater`: nothing else may touch it until the session ends.
+    pub(crate) session_open: bool,
+    pub(crate) updater: Updater<CFlash>,
+}
+
+/// What a `mallorn_session_t` holds. `'static` stands for "until finish or abort": the
+/// updater and work buffer it borrows are the caller's, kept in place as documented.
+///
+/// cbindgen:ignore
+#[repr(C)]
+pub(crate) struct SessionSlot {
+    pub(crate) magic: u32,
+    pub(crate) owner: *mut UpdaterSlot,
+    pub(crate) session: UpdateSession<'static, 'static, CFlash>,
+}
+
+const _: () = assert!(size_of::<mallorn_updater_t>() == MALLORN_UPDATER_SIZE);
+const _: () = assert!(size_of::<UpdaterSlot>() <= size_of::<mallorn_updater_t>());
+const _: () = assert!(align_of::<UpdaterSlot>() <= align_of::<mallorn_updater_t>());
+const _: () = assert!(align_of::<mallorn_updater_t>() == MALLORN_UPDATER_ALIGN);
+const _: () = assert!(size_of::<mallorn_session_t>() == MALLORN_SESSION_SIZE);
+const _: () = assert!(size_of::<SessionSlot>() <= size_of::<mallorn_session_t>());
+const _: () = assert!(align_of::<SessionSlot>() <= align_of::<mallorn_session_t>());
+const _: () = assert!(align_of::<mallorn_session_t>() == MALLORN_SESSION_ALIGN);
+
+pub(crate) const UPDATER_MAGIC: u32 = 0x4d4c_5255; // "MLRU"
+pub(crate) const SESSION_MAGIC: u32 = 0x4d4c_5253; // "MLRS"
+const CLOSED: u32 = 0;
+
+impl UpdaterSlot {
+    /// The slot in `storage` if it holds an open updater.
+    ///
+    /// # Safety
+    /// `storage` is NULL or points to a `mallorn_updater_t`.
+    pub(crate) unsafe fn open_at(
+        storage: *mut mallorn_updater_t,
+    ) -> Result<*mut UpdaterSlot, mallorn_status_t> {
+        if storage.is_null() {
+            return Err(mallorn_status_t::MALLORN_ERR_NULL_POINTER);
+        }
+        let slot = storage.cast::<UpdaterSlot>();
+        // SAFETY: `storage` is a valid `mallorn_updater_t`, large and aligned enough for a
+        // slot (asserted above); the tag is read as a plain integer, whatever the bytes are.
+        if unsafe { addr_of!((*slot).magic).read() } != UPDATER_MAGIC {
+            return Err(mallorn_status_t::MALLORN_ERR_NOT_OPEN);
+        }
+        Ok(slot)
+    }
+
+    /// The open updater in `storage`, if no session borrows it.
+    ///
+    /// # Safety
+    /// As [`UpdaterSlot::open_at`]; the caller does not hold another reference to it.
+    pub(crate) unsafe fn updater<'a>(
+        storage: *mut mallorn_updater_t,
+    ) -> Result<&'a mut Updater<CFlash>, mallorn_status_t> {
+        // SAFETY: forwarded contract.
+        let slot = unsafe { Self::open_at(storage)? };
+        // SAFETY: the slot is open (tagged), so its fields are initialised; with no session
+        // open nothing else borrows `updater`.
+        unsafe {
+            if addr_of!((*slot).session_open).read() {
+                return Err(mallorn_status_t::MALLORN_ERR_BUSY);
+            }
+            Ok(&mut *addr_of_mut!((*slot).updater))
+        }
+    }
+
+    /// Puts a freshly opened updater into `storage`.
+    ///
+    /// # Safety
+    /// `storage` points to a `mallorn_updater_t` that holds no open updater with a session.
+    pub(crate) unsafe fn install(storage: *mut mallorn_updater_t, updater: Updater<CFlash>) {
+        let slot = UpdaterSlot {
+            magic: UPDATER_MAGIC,
+            session_open: false,
+            updater,
+        };
+        // SAFETY: size and alignment asserted above; an updater previously there is
+        // overwritten without being dropped (it owns no resources).
+        unsafe { storage.cast::<UpdaterSlot>().write(slot) }
+    }
+
+    /// Marks `storage` closed (nothing to release: the updater owns no resources).
+    ///
+    /// # Safety
+    /// `storage` points to a `mallorn_updater_t`.
+    pub(crate) unsafe fn close(storage: *mut mallorn_updater_t) {
+        // SAFETY: writing the tag integer of valid storage.
+        unsafe { addr_of_mut!((*storage.cast::<UpdaterSlot>()).magic).write(CLOSED) }
+    }
+
+    /// Whether an open updater in `storage` has a session in progress.
+    ///
+    /// # Safety
+    /// `storage` is non-NULL and points to a `mallorn_updater_t`.
+    pub(crate) unsafe fn is_busy(storage: *mut mallorn_updater_t) -> bool {
+        let slot = storage.cast::<UpdaterSlot>();
+        // SAFETY: tag read as an integer; `session_open` only read when the tag says open.
+        unsafe {
+            addr_of!((*slot).magic).read() == UPDATER_MAGIC && addr_of!((*slot).session_open).read()
+        }
+    }
+}
+
+impl SessionSlot {
+    /// The slot in `storage` if it holds a session in progress.
+    ///
+    /// # Safety
+    /// `storage` is NULL or points to a `mallorn_session_t`.
+    pub(crate) unsafe fn open_at(
+        storage: *mut mallorn_session_t,
+    ) -> Result<*mut SessionSlot, mallorn_status_t> {
+        if storage.is_null() {
+            return Err(mallorn_status_t::MALLORN_ERR_NULL_POINTER);
+        }
+        let slot = storage.cast::<SessionSlot>();
+        // SAFETY: as in `UpdaterSlot::open_at`.
+        if unsafe { addr_of!((*slot).magic).read() } != SESSION_MAGIC {
+            return Err(mallorn_status_t::MALLORN_ERR_NOT_OPEN);
+        }
+        Ok(slot)
+    }
+
+    /// Takes the session out of `slot` and releases its updater.
+    ///
+    /// # Safety
+    /// `slot` comes from [`SessionSlot::open_at`].
+    pub(crate) unsafe fn take(slot: *mut SessionSlot) -> UpdateSession<'static, 'static, CFlash> {
+        // SAFETY: the slot is tagged open, so `session` and `owner` are initialised; the tag
+        // is cleared first so the moved-out session is never read again.
+        unsafe {
+            addr_of_mut!((*slot).magic).write(CLOSED);
+            let owner = addr_of!((*slot).owner).read();
+            let session = addr_of!((*slot).session).read();
+            // Only the flag field: the session still borrows `updater`.
+            addr_of_mut!((*owner).session_open).write(false);
+            session
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The C ABI's own checks, driven from Rust over a RAM flash: NULL pointers, storage that was
+//! never opened, lengths, key counts and slot numbers out of range. The
+//! full lifecycle with real bundles is tests/c_api.rs (the C test program).
+#![allow(unsafe_code, reason = "calls the C ABI")]
+
+use core::ffi::c_void;
+use core::mem::MaybeUninit;
+use core::ptr::{null, null_mut};
+
+use mallorn_runtime_c::*;
+use mallorn_status_t as S;
+
+const ERASE: u32 = 4096;
+
+/// Flash bytes behind the callbacks.
+struct Ram(Vec<u8>);
+
+unsafe extern "C" fn read(ctx: *mut c_void, offset: u32, buf: *mut u8, len: usize) -> i32 {
+    // SAFETY: ctx is the test's `Ram`, buf valid for len bytes (the adapter's contract).
+    let ram = unsafe { &*ctx.cast::<Ram>() };
+    let from = offset as usize;
+    unsafe { buf.copy_from_nonoverlapping(ram.0[from..from + len].as_ptr(), len) };
+    0
+}
+
+unsafe extern "C" fn program(ctx: *mut c_void, offset: u32, data: *const u8, len: usize) -> i32 {
+    // SAFETY: as in `read`.
+    let ram = unsafe { &mut *ctx.cast::<Ram>() };
+    let data = unsafe { core::slice::from_raw_parts(data, len) };
+    for (cell, byte) in ram.0[offset as usize..].iter_mut().zip(data) {
+        *cell &= byte;
+    }
+    0
+}
+
+unsafe extern "C" fn erase(ctx: *mut c_void, from: u32, to: u32) -> i32 {
+    // SAFETY: as in `read`.
+    let ram = unsafe { &mut *ctx.cast::<Ram>() };
+    ram.0[from as usize..to as usize].fill(0xFF);
+    0
+}
+
+fn flash(ram: &mut Ram) -> mallorn_flash_t {
+    mallorn_flash_t {
+        ctx: (ram as *mut Ram).cast(),
+        read: Some(read),
+        program: Some(program),
+        erase: Some(erase),
+        read_size: 1,
+        write_size: 4,
+        erase_size: ERASE,
+        capacity: ram.0.len() as u32,
+    }
+}
+
+fn layout() -> mallorn_layout_t {
+    let r = |offset, len| mallorn_region_t { offset, len };
+    mallorn_layout_t {
+        slot_a: r(0, 4 * ERASE),
+        slot_b: r(4 * ERASE, 4 * ERASE),
+        state: r(8 * ERASE, 2 * ERASE),
+    }
+}
+
+const IMAGE: mallorn_image_t = mallorn_image_t {
+    len: 100,
+    sha256: [1; 32],
+};
+
+fn provisioned(ram: &mut Ram, storage: *mut mallorn_updater_t) {
+    let status =
+        unsafe { mallorn_updater_provision(storage, &flash(ram), &layout(), 0, &IMAGE, 3) };
+    assert_eq!(status, S::MALLORN_OK);
+}
+
+#[test]
+fn null_pointers_and_unopened_storage_are_refused() {
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let u = storage.as_mut_ptr();
+    let mut state = MaybeUninit::<mallorn_state_t>::uninit();
+    unsafe {
+        assert_eq!(mallorn_updater_confirm(u), S::MALLORN_ERR_NOT_OPEN);
+        assert_eq!(
+            mallorn_updater_state(null_mut(), state.as_mut_ptr()),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            mallorn_updater_open(u, &flash(&mut ram), &layout()),
+            S::MALLORN_ERR_JOURNAL_BLANK
+        );
+        assert_eq!(mallorn_updater_cancel(u), S::MALLORN_ERR_NOT_OPEN);
+        let mut no_erase = flash(&mut ram);
+        no_erase.erase = None;
+        assert_eq!(
+            mallorn_updater_open(u, &no_erase, &layout()),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            mallorn_updater_open(u, null(), &layout()),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        let bad = mallorn_updater_provision(u, &flash(&mut ram), &layout(), 2, &IMAGE, 3);
+        assert_eq!(bad, S::MALLORN_ERR_INVALID_ARGUMENT);
+    }
+    provisioned(&mut ram, u);
+    unsafe {
+        assert_eq!(
+            mallorn_updater_state(u, null_mut()),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        assert_eq!(mallorn_updater_state(u, state.as_mut_ptr()), S::MALLORN_OK);
+        let state = state.assume_init();
+        assert_eq!(state.phase, mallorn_phase_t::MALLORN_PHASE_IDLE);
+        assert_eq!((state.active_image, state.committed_counter), (IMAGE, 3));
+        assert_eq!(
+            mallorn_updater_read_slot(u, 1, 0, null_mut(), 4),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        let mut buf = [0u8; 4];
+        assert_eq!(
+            mallorn_updater_read_slot(u, 7, 0, buf.as_mut_ptr(), 4),
+            S::MALLORN_ERR_INVALID_ARGUMENT
+        );
+        let past = u64::from(4 * ERASE) - 2;
+        assert_eq!(
+            mallorn_updater_read_slot(u, 0, past, buf.as_mut_ptr(), 4),
+            S::MALLORN_ERR_SLOT_TOO_SMALL
+        );
+        assert_eq!(mallorn_updater_close(u), S::MALLORN_OK);
+        assert_eq!(mallorn_updater_confirm(u), S::MALLORN_ERR_NOT_OPEN);
+    }
+}
+
+#[test]
+fn a_geometry_the_layout_does_not_fit_is_refused() {
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    for (read_size, write_size, erase_size) in [
+        (1, 4, 3 * ERASE),
+        (1, 3, ERASE),
+        (128, 4, ERASE),
+        (1, 0, ERASE),
+    ] {
+        let mut f = flash(&mut ram);
+        (f.read_size, f.write_size, f.erase_size) = (read_size, write_size, erase_size);
+        let status =
+            unsafe { mallorn_updater_provision(storage.as_mut_ptr(), &f, &layout(), 0, &IMAGE, 3) };
+        assert_eq!(
+            status,
+            S::MALLORN_ERR_LAYOUT,
+            "{read_size} {write_size} {erase_size}"
+        );
+    }
+}
+
+#[test]
+fn begin_checks_its_arguments_before_the_bundle() {
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let u = storage.as_mut_ptr();
+    provisioned(&mut ram, u);
+    let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
+    let s = session.as_mut_ptr();
+    let admission = mallorn_admission_t {
+        sku_id: [0; 8],
+        model_id: [0; 8],
+        trusted_keys: null(),
+        trusted_key_count: 0,
+    };
+    let prefix = [0u8; MALLORN_BUNDLE_PREFIX_LEN];
+    let mut work = [0u8; 64];
+    let (p, w) = (prefix.as_ptr(), work.as_mut_ptr());
+    unsafe {
+        assert_eq!(
+            mallorn_session_feed(s, [1u8].as_ptr(), 1),
+            S::MALLORN_ERR_NOT_OPEN
+        );
+        assert_eq!(
+            mallorn_session_begin(s, u, &admission, p, 271, w, 64),
+            S::MALLORN_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            mallorn_session_begin(s, u, null(), p, 272, w, 64),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        let many = mallorn_admission_t {
+            trusted_key_count: MALLORN_MAX_TRUSTED_KEYS + 1,
+            ..admission
+        };
+        assert_eq!(
+            mallorn_session_begin(s, u, &many, p, 272, w, 64),
+            S::MALLORN_ERR_TOO_MANY_KEYS
+        );
+        let dangling = mallorn_admission_t {
+            trusted_key_count: 1,
+            ..admission
+        };
+        assert_eq!(
+            mallorn_session_begin(s, u, &dangling, p, 272, w, 64),
+            S::MALLORN_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            mallorn_session_begin(s, u, &admission, p, 272, w, 64),
+            S::MALLORN_ERR_BAD_MAGIC
+        );
+        // Nothing was written by the refused begin: the updater is still free.
+        assert_eq!(mallorn_updater_cancel(u), S::MALLORN_OK);
+        assert_eq!(mallorn_session_abort(s), S::MALLORN_OK);
+        assert_eq!(
+            mallorn_session_finish(s, null_mut()),
+            S::MALLORN_ERR_NOT_OPEN
+        );
+    }
+}
+
+#[test]
+fn strerror_never_returns_null() {
+    for code in [-1, 0, 1, 5, 99, 100, 147, 148, i32::MAX] {
+        let text = unsafe { core::ffi::CStr::from_ptr(mallorn_strerror(code)) };
+        assert!(!text.is_empty());
+    }
+}
