@@ -270,9 +270,9 @@ mod tests {
     #[test]
     fn a_start_beyond_the_slot_is_refused() {
         let flash = RefCell::new(SimFlash::<4, 256, 1>::new(2048));
-        assert!(FlashResult::new(&flash, Region::new(0, 512), 512).is_ok());
+        assert!(FlashResult::new(&flash, Region::new(0, 512), GEOMETRY, 512).is_ok());
         assert_eq!(
-            FlashResult::new(&flash, Region::new(0, 512), 513).err(),
+            FlashResult::new(&flash, Region::new(0, 512), GEOMETRY, 513).err(),
             Some(Error::SlotTooSmall {
                 needed: 513,
                 slot_len: 512
