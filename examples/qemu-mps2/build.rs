@@ -92,7 +92,7 @@ fn run() -> Result<(), String> {
             "the example expects {SKU} to carry exactly one model"
         ));
     };
-    let model = &loaded.models[model_plan.model];
+    let model = model_plan.model_in(&loaded);
     let Some(factory) = model.releases.len().checked_sub(2) else {
         return Err(format!(
             "model {} needs two releases (the factory's and the update)",
