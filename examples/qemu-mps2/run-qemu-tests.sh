@@ -45,6 +45,9 @@ old_sha="$(sha256sum models/okay-nabu/v2-2024-07-10.tflite | cut -d' ' -f1)"
 passed=0
 failed=0
 rows=()
+# Per case: .text + .rodata of its ELF, and its peak stack (for the applier costs).
+declare -A code_of stack_of apply_of
+budget_file="$here/applier-budget.txt"
 
 # section NAME ELF: the size of one section (0 when absent).
 section() {
@@ -97,6 +100,9 @@ run_case() {
     stack=$(figure "peak stack" "$out")
     local ram="-"
     [[ "$work" != "-" && "$stack" != "-" ]] && ram=$((work + stack))
+    apply_of[$name]=$(printf '%s\n' "$out" | awk '$1 == "apply" && $5 == "instructions" { print $4 }')
+    code_of[$name]=$((text + rodata))
+    stack_of[$name]=$stack
     rows+=("$(printf '%-22s %7s %7s %6s %7s %8s %8s %7s %7s %8s' "$name" "$text" "$rodata" "$data" "$bss" \
         "$((vectors + text + rodata + data))" "$assets" "$work" "$stack" "$ram")")
 }
@@ -120,6 +126,12 @@ run_case "tampered 1st fragment" mallorn-qemu-mps2 tamper-payload-first 2 "$firs
 run_case "min-signed" min-signed "" 0 "$ok_line"
 run_case "min-signed, tiny" min-signed profile-tiny 0 "$ok_line"
 run_case "min-unsigned" min-unsigned dev-unsigned 0 "$ok_line"
+# The applier-cost configurations (docs/qemu.md): the minimal appliers per codec set, and the
+# same firmware without its Mallorn calls.
+run_case "min-baseline" min-baseline "" 0 "MALLORN BASELINE OK"
+run_case "signed, fast" mallorn-qemu-mps2 codec-fast 0 "$ok_line"
+run_case "min-signed, fast" min-signed codec-fast 0 "$ok_line"
+run_case "min-unsigned, fast" min-unsigned "dev-unsigned codec-fast" 0 "$ok_line"
 
 printf '\nFigures (bytes; flash = vector table + .text + .rodata + .data, without the models and bundles in .assets;\n'
 printf 'RAM = work buffer + peak stack; .bss holds the work buffer, WORK_LEN from the generated include)\n'
@@ -127,5 +139,51 @@ printf '%-22s %7s %7s %6s %7s %8s %8s %7s %7s %8s\n' case .text .rodata .data .b
 for row in "${rows[@]}"; do
     printf '%s\n' "$row"
 done
+# applier cost: CONFIG CASE: the case's .text + .rodata minus the baseline's, and its peak
+# stack, checked against the budget file (at most 2 % above it).
+printf '\nApplier cost (.text + .rodata minus min-baseline; peak stack of the whole minimal firmware; %s)\n' \
+    "budget: ${budget_file#"$here"/}"
+applier_cost() {
+    local config="$1" case="$2"
+    local code="${code_of[$case]:-}" base="${code_of[min-baseline]:-}" stack="${stack_of[$case]:-}"
+    if [[ -z "$code" || -z "$base" || -z "$stack" || "$stack" == "-" ]]; then
+        log "FAIL applier cost $config: no figures for $case"
+        failed=$((failed + 1))
+        return
+    fi
+    local flash=$((code - base))
+    printf 'applier cost %s: flash %d B, peak stack %d B\n' "$config" "$flash" "$stack"
+    local budget
+    budget="$(awk -v c="$config" '$1 == c { print $2, $3; found = 1 } END { if (!found) print "" }' "$budget_file" 2>/dev/null)"
+    if [[ -z "$budget" ]]; then
+        log "FAIL applier cost $config: no budget line in $budget_file"
+        failed=$((failed + 1))
+        return
+    fi
+    local budget_flash budget_stack
+    read -r budget_flash budget_stack <<<"$budget"
+    # Growth beyond 2 % fails; updating the budget file is a deliberate commit.
+    if ((flash * 100 > budget_flash * 102 || stack * 100 > budget_stack * 102)); then
+        log "FAIL applier cost $config: flash $flash B, peak stack $stack B exceed the budget" \
+            "($budget_flash B, $budget_stack B) by more than 2 %"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + 1))
+    fi
+}
+applier_cost fast-unsigned "min-unsigned, fast"
+applier_cost fast-signed "min-signed, fast"
+applier_cost smallest-unsigned "min-unsigned"
+applier_cost smallest-signed "min-signed"
+
+# Decoder speed: apply instructions (segment hashes, decode, flash writes and read-back,
+# checkpoints, result read back) per byte of the new model.
+new_len=$(stat -c %s models/okay-nabu/v2-2024-10-01.tflite)
+for case in "signed" "signed, fast"; do
+    n="${apply_of[$case]:-}"
+    [[ -n "$n" ]] && printf 'apply instructions %s: %s (%s per output byte)\n' "$case" "$n" \
+        "$(awk -v n="$n" -v len="$new_len" 'BEGIN { printf "%.1f", n / len }')"
+done
+
 printf '\nqemu-mps2: %d passed, %d failed\n' "$passed" "$failed"
 [[ "$failed" == 0 ]]
