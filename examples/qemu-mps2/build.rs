@@ -2,7 +2,8 @@
 //!
 //! 1. Puts `memory.x` on the linker's search path (cortex-m-rt's `link.x` includes it).
 //! 2. Runs `cargo mallorn build` for the SKU `mps2-an386` (`mps2-an386-fast` with the
-//!    `codec-fast` feature: the same board, fast-coded bundles only), through the library entry point the
+//!    `codec-fast` feature and without `codec-smallest`: the same board, fast-coded bundles
+//!    only), through the library entry point the
 //!    command uses (`mallorn_engine::build::build`), into `$OUT_DIR/mallorn` and without
 //!    touching the source tree. That directory then holds exactly what the command writes
 //!    under the target directory: `index.json`, `mps2-an386/mallorn.rs` (the generated Rust
@@ -38,9 +39,11 @@ use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN};
 use mallorn_runtime::hash::sha256;
 
 /// The SKU of Mallorn.toml this firmware is built for: the board receiving `smallest`
-/// bundles, or with the `codec-fast` feature the same board receiving `fast` bundles only.
+/// bundles, or with `codec-fast` and without `codec-smallest` the same board receiving `fast`
+/// bundles only.
 fn sku() -> &'static str {
-    if std::env::var_os("CARGO_FEATURE_CODEC_FAST").is_some() {
+    let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    if feature("CODEC_FAST") && !feature("CODEC_SMALLEST") {
         "mps2-an386-fast"
     } else {
         "mps2-an386"

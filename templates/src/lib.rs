@@ -9,5 +9,8 @@
 pub const BUILT_IN: [(&str, &str); 3] = [
     ("mallorn.rs.j2", include_str!("../mallorn.rs.j2")),
     ("mallorn.h.j2", include_str!("../mallorn.h.j2")),
-    ("mallorn-memory.x.j2", include_str!("../mallorn-memory.x.j2")),
+    (
+        "mallorn-memory.x.j2",
+        include_str!("../mallorn-memory.x.j2"),
+    ),
 ];

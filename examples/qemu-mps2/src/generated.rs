@@ -7,7 +7,8 @@
 //! `$OUT_DIR/mallorn/` (the layout the command writes under the target directory) and tells
 //! the firmware, by environment variables, which of its bundle files to carry.
 
-// `mps2-an386`, or `mps2-an386-fast` with the `codec-fast` feature (`build.rs` decides).
+// `mps2-an386`, or `mps2-an386-fast` with `codec-fast` alone (`build.rs` decides). Its
+// compile-time checks include that the decoders linked cover the SKU's bundles.
 include!(concat!(
     env!("OUT_DIR"),
     "/mallorn/",
