@@ -1,7 +1,9 @@
 //! Host side of the example, run by cargo before the firmware is compiled.
 //!
 //! 1. Puts `memory.x` on the linker's search path (cortex-m-rt's `link.x` includes it).
-//! 2. Runs `cargo mallorn build` for the SKU `mps2-an386`, through the library entry point the
+//! 2. Runs `cargo mallorn build` for the SKU `mps2-an386` (`mps2-an386-fast` with the
+//!    `codec-fast` feature and without `codec-smallest`: the same board, fast-coded bundles
+//!    only), through the library entry point the
 //!    command uses (`mallorn_engine::build::build`), into `$OUT_DIR/mallorn` and without
 //!    touching the source tree. That directory then holds exactly what the command writes
 //!    under the target directory: `index.json`, `mps2-an386/mallorn.rs` (the generated Rust
@@ -17,7 +19,9 @@
 //! 5. Builds two measurement variants that `cargo mallorn build` does not publish, into
 //!    `$OUT_DIR/variants`: the same update coded for the smallest work buffer (`Tiny` codec
 //!    profile, shortest payload segments: `MALLORN_QEMU_BUNDLE_TINY`) and unsigned
-//!    (`MALLORN_QEMU_BUNDLE_UNSIGNED`), both with the identity of the published bundle.
+//!    (`MALLORN_QEMU_BUNDLE_UNSIGNED`), both with the identity of the published bundle. The
+//!    fast SKU has no codec profiles: only its unsigned variant is built, and
+//!    `MALLORN_QEMU_BUNDLE_TINY` names the published bundle.
 
 use std::path::{Path, PathBuf};
 
@@ -28,14 +32,23 @@ use mallorn_engine::build::versions::header_version;
 use mallorn_engine::build::{self, BuildOptions, Coding, Quiet};
 use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::delta::EncodeOptions;
-use mallorn_manifest::{KeySource, LoadedManifest, Manifest};
+use mallorn_manifest::{Decoder, KeySource, LoadedManifest, Manifest};
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN};
 use mallorn_runtime::hash::sha256;
 
-/// The SKU of Mallorn.toml this firmware is built for.
-const SKU: &str = "mps2-an386";
+/// The SKU of Mallorn.toml this firmware is built for: the board receiving `smallest`
+/// bundles, or with `codec-fast` and without `codec-smallest` the same board receiving `fast`
+/// bundles only.
+fn sku() -> &'static str {
+    let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    if feature("CODEC_FAST") && !feature("CODEC_SMALLEST") {
+        "mps2-an386-fast"
+    } else {
+        "mps2-an386"
+    }
+}
 
 fn main() {
     if let Err(message) = run() {
@@ -50,6 +63,9 @@ fn run() -> Result<(), String> {
     let package = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
     let out = PathBuf::from(env("OUT_DIR")?);
     println!("cargo::rerun-if-changed=build.rs");
+    let sku = sku();
+    // The generated include `src/generated.rs` reads: `mallorn/<sku>/mallorn.rs`.
+    println!("cargo::rustc-env=MALLORN_QEMU_SKU={sku}");
 
     std::fs::copy(package.join("memory.x"), out.join("memory.x"))
         .map_err(|e| format!("copying memory.x: {e}"))?;
@@ -67,7 +83,7 @@ fn run() -> Result<(), String> {
 
     // `cargo mallorn build --target mps2-an386`, into $OUT_DIR/mallorn.
     let output_dir = out.join("mallorn");
-    let targets = vec![SKU.to_owned()];
+    let targets = vec![sku.to_owned()];
     build::build(
         &loaded,
         &BuildOptions {
@@ -79,17 +95,17 @@ fn run() -> Result<(), String> {
             observer: &Quiet,
         },
     )
-    .map_err(|e| format!("cargo mallorn build (Mallorn.toml, target {SKU}): {e}"))?;
+    .map_err(|e| format!("cargo mallorn build (Mallorn.toml, target {sku}): {e}"))?;
 
     // Which files the firmware carries, as the plan (and so index.json) names them.
     let plan = build::plan(&loaded, &targets).map_err(|e| e.to_string())?;
     let target_plan = plan
         .targets
         .first()
-        .ok_or_else(|| format!("Mallorn.toml has no [[target]] with sku = \"{SKU}\""))?;
+        .ok_or_else(|| format!("Mallorn.toml has no [[target]] with sku = \"{sku}\""))?;
     let [model_plan] = target_plan.models.as_slice() else {
         return Err(format!(
-            "the example expects {SKU} to carry exactly one model"
+            "the example expects {sku} to carry exactly one model"
         ));
     };
     let model = model_plan.model_in(&loaded);
@@ -164,7 +180,7 @@ fn run() -> Result<(), String> {
     // The measurement variants, with the identity of the published bundle.
     let Coding::Coder { decoder, options } = target_plan.coding else {
         return Err(format!(
-            "{SKU} codes stored full images only: nothing to measure"
+            "{sku} codes stored full images only: nothing to measure"
         ));
     };
     let new = read(&model.releases[factory + 1].path.absolute)?;
@@ -188,10 +204,20 @@ fn run() -> Result<(), String> {
     };
     let variants = out.join("variants");
     std::fs::create_dir_all(&variants).map_err(|e| format!("{}: {e}", variants.display()))?;
-    for (name, coding, key) in [
-        ("TINY", &tiny, keys.signer.as_ref()),
-        ("UNSIGNED", &target_plan.coding, None),
-    ] {
+    let variants_to_build: &[(&str, &Coding, _)] = if decoder == Decoder::Smallest {
+        &[
+            ("TINY", &tiny, keys.signer.as_ref()),
+            ("UNSIGNED", &target_plan.coding, None),
+        ]
+    } else {
+        // Profiles are the smallest codec's: the `profile-tiny` case applies the bundle itself.
+        println!(
+            "cargo::rustc-env=MALLORN_QEMU_BUNDLE_TINY={}",
+            bundle_path.display()
+        );
+        &[("UNSIGNED", &target_plan.coding, None)]
+    };
+    for &(name, coding, key) in variants_to_build {
         let unit = build_unit(
             coding,
             model.format,

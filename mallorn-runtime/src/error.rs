@@ -61,6 +61,12 @@ pub enum Error {
         /// Bytes the decoders need.
         needed: usize,
     },
+    /// The bundle needs decoders this runtime was built without (its cargo features `fast`
+    /// and `smallest` choose which are linked).
+    DecoderNotBuilt {
+        /// The decoder bits the bundle needs that this build lacks.
+        decoders: u16,
+    },
     /// A chunk uses a decoder that the header does not list.
     UndeclaredDecoder {
         /// The chunk's codec id.
@@ -282,6 +288,11 @@ impl fmt::Display for Error {
             Self::RamRequirementUnderstated { stated, needed } => write!(
                 f,
                 "bundle states {stated} bytes of work RAM but its decoders need {needed}"
+            ),
+            Self::DecoderNotBuilt { decoders } => write!(
+                f,
+                "bundle needs decoders this runtime was built without (bit set {decoders:#06x}: \
+                 enable mallorn-runtime's cargo features for them)"
             ),
             Self::UndeclaredDecoder { codec } => {
                 write!(

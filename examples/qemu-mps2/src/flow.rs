@@ -142,17 +142,30 @@ pub struct Figures {
 }
 
 /// Runs a whole update on a fresh device: factory, boot, apply `bundle`, reset, trial boot,
-/// check, confirm, reset, boot. `meter` takes the figures.
+/// check, confirm, reset, boot. `radio` is the receive buffer the fragments pass through (a
+/// radio driver's, static in these firmwares: not the applier's stack). `meter` takes the
+/// figures.
+#[allow(clippy::too_many_arguments)]
 pub fn run<A: Admit>(
     flash: Flash,
     admit: &mut A,
     bundle: &[u8],
     work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
     meter: &dyn Meter,
 ) -> (Outcome, Figures) {
     let mut figures = Figures::default();
-    let outcome = match run_inner(flash, admit, bundle, work, tamper, meter, &mut figures) {
+    let outcome = match run_inner(
+        flash,
+        admit,
+        bundle,
+        work,
+        radio,
+        tamper,
+        meter,
+        &mut figures,
+    ) {
         Ok(outcome) => outcome,
         Err(failure) => Outcome::Failed(failure),
     };
@@ -160,11 +173,13 @@ pub fn run<A: Admit>(
 }
 
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn run_inner<A: Admit>(
     flash: Flash,
     admit: &mut A,
     bundle: &[u8],
     work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
     meter: &dyn Meter,
     figures: &mut Figures,
@@ -180,7 +195,16 @@ fn run_inner<A: Admit>(
     updater.flash().watch(slot_b.offset, slot_b.len);
     figures.setup_stack = meter.stack_period();
 
-    match apply(&mut updater, admit, bundle, work, tamper, meter, figures) {
+    match apply(
+        &mut updater,
+        admit,
+        bundle,
+        work,
+        radio,
+        tamper,
+        meter,
+        figures,
+    ) {
         Ok(finished) => confirm_new(updater, finished, meter, figures),
         Err(reason) => abandon(updater, reason, meter, figures),
     }
@@ -259,27 +283,11 @@ pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Updater<Flash>,
     if image.len() as u64 != factory::IMAGE.len || sha256(image) != factory::IMAGE.sha256 {
         return Err(Failure::WrongFactoryModel);
     }
-    let slot = okay_nabu::LAYOUT.slot_a;
-    let setup = |e: crate::nor::RamNorError| {
+    program_slot_a(&mut flash, image).map_err(|e| {
         Failure::Setup(Error::Flash(
             embedded_storage::nor_flash::NorFlashError::kind(&e),
         ))
-    };
-    flash
-        .erase(slot.offset, slot.offset + slot.len)
-        .map_err(setup)?;
-    let unit = Flash::WRITE_SIZE;
-    let whole = image.len() / unit * unit;
-    flash.write(slot.offset, &image[..whole]).map_err(setup)?;
-    let tail = &image[whole..];
-    if !tail.is_empty() {
-        // The last partial program unit, padded with the erased value.
-        let mut last = [0xFF; crate::generated::WRITE_SIZE];
-        last[..tail.len()].copy_from_slice(tail);
-        flash
-            .write(slot.offset + whole as u32, &last)
-            .map_err(setup)?;
-    }
+    })?;
     Updater::provision(
         flash,
         okay_nabu::LAYOUT,
@@ -290,14 +298,35 @@ pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Updater<Flash>,
     .map_err(Failure::Setup)
 }
 
+/// Erases slot A and programs `image` into it, with the flash driver alone (the factory's
+/// programmer; `min-baseline` runs it too, so its code is not counted as the applier's).
+#[inline(never)]
+pub fn program_slot_a(flash: &mut Flash, image: &[u8]) -> Result<(), crate::nor::RamNorError> {
+    let slot = okay_nabu::LAYOUT.slot_a;
+    flash.erase(slot.offset, slot.offset + slot.len)?;
+    let unit = Flash::WRITE_SIZE;
+    let whole = image.len() / unit * unit;
+    flash.write(slot.offset, &image[..whole])?;
+    let tail = &image[whole..];
+    if !tail.is_empty() {
+        // The last partial program unit, padded with the erased value.
+        let mut last = [0xFF; crate::generated::WRITE_SIZE];
+        last[..tail.len()].copy_from_slice(tail);
+        flash.write(slot.offset + whole as u32, &last)?;
+    }
+    Ok(())
+}
+
 /// Admits and applies `bundle`, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,
 /// with `tamper` applied on the way in.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub fn apply<A: Admit>(
     updater: &mut Updater<Flash>,
     admit: &mut A,
     bundle: &[u8],
     work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
     meter: &dyn Meter,
     figures: &mut Figures,
@@ -329,7 +358,7 @@ pub fn apply<A: Admit>(
     let mut session = begun?;
 
     let start = meter.ticks();
-    let result = match feed(&mut session, bundle, tamper) {
+    let result = match feed(&mut session, bundle, radio, tamper) {
         Ok(()) => session.finish(),
         Err(e) => Err(e),
     };
@@ -344,11 +373,11 @@ pub fn apply<A: Admit>(
 fn feed(
     session: &mut mallorn_runtime::storage::UpdateSession<'_, '_, Flash>,
     bundle: &[u8],
+    radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
 ) -> Result<(), Error> {
     let payload = &bundle[SIGNED_BUNDLE_PREFIX..];
     let mut offset = usize::try_from(session.payload_offset()).unwrap_or(usize::MAX);
-    let mut radio = [0u8; FRAGMENT_LEN];
     while let Some(rest) = payload.get(offset..).filter(|rest| !rest.is_empty()) {
         let n = rest.len().min(FRAGMENT_LEN);
         let fragment = &mut radio[..n];

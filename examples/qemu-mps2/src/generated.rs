@@ -7,7 +7,14 @@
 //! `$OUT_DIR/mallorn/` (the layout the command writes under the target directory) and tells
 //! the firmware, by environment variables, which of its bundle files to carry.
 
-include!(concat!(env!("OUT_DIR"), "/mallorn/mps2-an386/mallorn.rs"));
+// `mps2-an386`, or `mps2-an386-fast` with `codec-fast` alone (`build.rs` decides). Its
+// compile-time checks include that the decoders linked cover the SKU's bundles.
+include!(concat!(
+    env!("OUT_DIR"),
+    "/mallorn/",
+    env!("MALLORN_QEMU_SKU"),
+    "/mallorn.rs"
+));
 
 /// The release the factory programs into slot A before the update (written by `build.rs`
 /// from Mallorn.toml: the release before the latest).

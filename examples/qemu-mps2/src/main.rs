@@ -71,6 +71,8 @@ fn main() -> ! {
     // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
     // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
     static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
+    // The radio driver's receive buffer: the fragments' way in, not the applier's stack.
+    static mut RADIO: [u8; FRAGMENT_LEN] = [0; FRAGMENT_LEN];
 
     let Some(core) = cortex_m::Peripherals::take() else {
         hprintln!("MALLORN FAILED core peripherals taken twice");
@@ -87,7 +89,7 @@ fn main() -> ! {
     let tamper = tamper(bundle);
     let mut scratch = [0u8; 256];
     let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
-    let (outcome, figures) = flow::run(flash, &mut admit, bundle, WORK, tamper, &meter);
+    let (outcome, figures) = flow::run(flash, &mut admit, bundle, WORK, RADIO, tamper, &meter);
     // Measured before anything is printed: the figure is the update's, not the formatter's.
     let peak_stack = [
         figures.setup_stack,

@@ -7,16 +7,22 @@ use crate::hex::{decimal, print, sha256_hex};
 use crate::stack;
 
 /// Prints the work buffer and the peak stack since reset (measured first, so printing does
-/// not count), then `MALLORN OK <sha256>`, `MALLORN REJECTED` or `MALLORN FAILED`, and exits
-/// with the matching code.
-pub fn finish(outcome: Outcome, figures: &Figures) -> ! {
+/// not count).
+pub fn report(work_len: usize) {
     let peak_stack = stack::peak();
     let mut digits = [0; 10];
     print(b"work buffer       ");
-    print(decimal(figures.work_len as u32, &mut digits));
+    print(decimal(work_len as u32, &mut digits));
     print(b" bytes\npeak stack        ");
     print(decimal(peak_stack as u32, &mut digits));
     print(b" bytes\n");
+}
+
+/// Prints the work buffer and the peak stack since reset (measured first, so printing does
+/// not count), then `MALLORN OK <sha256>`, `MALLORN REJECTED` or `MALLORN FAILED`, and exits
+/// with the matching code.
+pub fn finish(outcome: Outcome, figures: &Figures) -> ! {
+    report(figures.work_len);
     match outcome {
         Outcome::Applied { sha256, .. } => {
             print(b"MALLORN OK ");

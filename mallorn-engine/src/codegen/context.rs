@@ -43,6 +43,11 @@ pub struct TargetContext {
     pub verify_trial_boot: bool,
     /// The coding of this target's bundles (`smallest` or `stored`).
     pub coding: String,
+    /// The decoder bits (`mallorn_runtime::format::Decoders`) any bundle built for this
+    /// target may name in its header: the decoders the firmware's runtime must contain.
+    pub decoders: u16,
+    /// Their names, as in Mallorn.toml (`stored, smallest`).
+    pub decoder_names: String,
     /// True when bundles are signed (false for an `--allow-unsigned` build).
     pub signed: bool,
     /// Public keys the device accepts, in Mallorn.toml order.
@@ -235,6 +240,13 @@ pub fn target_context(
         trial_boots: target.boot.trial_boots,
         verify_trial_boot: target.boot.verify_trial_boot,
         coding: plan.coding.name().into(),
+        decoders: plan.coding.decoders().0,
+        decoder_names: plan
+            .coding
+            .decoders()
+            .names()
+            .collect::<Vec<_>>()
+            .join(", "),
         signed,
         trusted_keys: trusted
             .iter()

@@ -8,7 +8,9 @@ use crate::apply::checkpoint::Progress;
 use crate::apply::output::{Io, Output};
 use crate::apply::workspace::Workspace;
 use crate::codec::smallest::Profile;
-use crate::codec::smallest::decoder::{ChunkDecoder, MAX_TAIL};
+#[cfg(feature = "smallest")]
+use crate::codec::smallest::decoder::ChunkDecoder;
+use crate::codec::smallest::decoder::MAX_TAIL;
 use crate::codec::{self, CodecId};
 use crate::error::Error;
 use crate::format::chunk::{ChunkHeader, ChunkHeaderError, ChunkHeaderReader};
@@ -32,7 +34,9 @@ pub struct Fed {
 )]
 enum ChunkCodec {
     Stored,
+    #[cfg(feature = "fast")]
     Fast(codec::fast::decoder::ChunkDecoder),
+    #[cfg(feature = "smallest")]
     Smallest(ChunkDecoder),
 }
 
@@ -40,7 +44,9 @@ impl ChunkCodec {
     fn lookahead(&self) -> usize {
         match self {
             Self::Stored => codec::lookahead(CodecId::Stored),
+            #[cfg(feature = "fast")]
             Self::Fast(_) => codec::lookahead(CodecId::Fast),
+            #[cfg(feature = "smallest")]
             Self::Smallest(_) => codec::lookahead(CodecId::Smallest),
         }
     }
@@ -49,11 +55,14 @@ impl ChunkCodec {
     fn between_ops(&self) -> bool {
         match self {
             Self::Stored => true,
+            #[cfg(feature = "fast")]
             Self::Fast(d) => d.between_ops(),
+            #[cfg(feature = "smallest")]
             Self::Smallest(d) => d.between_ops(),
         }
     }
 
+    #[cfg_attr(not(feature = "smallest"), allow(unused_variables))]
     fn decode<B: BaseImage, R: ResultImage>(
         &mut self,
         model: &mut [u16],
@@ -64,7 +73,9 @@ impl ChunkCodec {
     ) -> Result<usize, Error> {
         match self {
             Self::Stored => codec::stored::decode(input, io, at),
+            #[cfg(feature = "fast")]
             Self::Fast(d) => d.decode(input, is_rest, io, at),
+            #[cfg(feature = "smallest")]
             Self::Smallest(d) => d.decode(model, input, is_rest, io, at),
         }
     }
@@ -101,6 +112,7 @@ pub struct PayloadDecoder<'w> {
     staging: &'w mut [u8],
     output: Output<'w>,
     model: &'w mut [u16],
+    #[cfg_attr(not(feature = "smallest"), allow(dead_code))]
     profile: Option<Profile>,
     /// What decoded so far, when tracing.
     #[cfg(feature = "std")]
@@ -310,13 +322,22 @@ impl<'w> PayloadDecoder<'w> {
                 });
             }
             CodecId::Stored => ChunkCodec::Stored,
+            #[cfg(feature = "smallest")]
             CodecId::Smallest => {
                 let profile = self.profile.ok_or(Error::UnknownCoderProfile)?;
                 ChunkCodec::Smallest(ChunkDecoder::new(profile, self.output_offset()))
             }
+            #[cfg(feature = "fast")]
             CodecId::Fast => ChunkCodec::Fast(codec::fast::decoder::ChunkDecoder::new(
                 self.output_offset(),
             )),
+            // Admission refuses such bundles (`Workspace::split`); a chunk cannot get here.
+            #[cfg(not(all(feature = "fast", feature = "smallest")))]
+            _ => {
+                return Err(Error::DecoderNotBuilt {
+                    decoders: codec.decoder_bit(),
+                });
+            }
         };
         #[cfg(feature = "std")]
         let codec = self.trace_chunk(h, at, codec);
@@ -340,6 +361,7 @@ impl<'w> PayloadDecoder<'w> {
                 payload_start: at,
                 payload_len: self.payload_offset - at + h.coded_len,
             });
+            #[cfg(feature = "smallest")]
             if let ChunkCodec::Smallest(d) = &mut codec {
                 d.trace = Some(Vec::new());
             }
@@ -459,7 +481,7 @@ impl<'w> PayloadDecoder<'w> {
             result,
         };
         io.flush()?;
-        #[cfg(feature = "std")]
+        #[cfg(all(feature = "std", feature = "smallest"))]
         if let (
             Some(trace),
             Stage::Body {

@@ -44,6 +44,11 @@ impl<'w> Workspace<'w> {
     /// Splits `work` for `header`, checking that the header's stated requirement covers what
     /// the decoders need and that the buffer meets the stated requirement.
     pub(crate) fn split(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
+        // Before anything is written: a decoder this build lacks cannot apply the bundle.
+        let missing = header.decoders.0 & !Decoders::BUILT;
+        if missing != 0 {
+            return Err(Error::DecoderNotBuilt { decoders: missing });
+        }
         let needed = required_work_len(header.decoders, header.coder_profile, header.segment_log2);
         if (header.ram_required as usize) < needed {
             return Err(Error::RamRequirementUnderstated {
@@ -93,6 +98,7 @@ fn prev_power_of_two(n: usize) -> usize {
 mod tests {
     use super::*;
     use crate::apply::testing::{chunk, forged};
+    use crate::format::header::tests::sample;
 
     #[test]
     fn the_stated_ram_covers_the_decoders_and_the_buffer_covers_the_statement() {
@@ -112,5 +118,37 @@ mod tests {
             Err(Error::WorkBufferTooSmall { needed: n, got })
                 if n == needed + 100 && got == needed + 99
         ));
+    }
+
+    #[test]
+    fn built_decoders_follow_the_features() {
+        let built = Decoders::built();
+        assert!(built.contains(Decoders::STORED));
+        assert_eq!(built.contains(Decoders::FAST), cfg!(feature = "fast"));
+        assert_eq!(
+            built.contains(Decoders::SMALLEST),
+            cfg!(feature = "smallest")
+        );
+    }
+
+    #[test]
+    fn refuses_a_bundle_whose_decoders_are_not_built() {
+        // Every decoder this build lacks (an unknown bit when it has them all): refused
+        // before the buffer is touched.
+        let missing = match !Decoders::BUILT & Decoders::ALL {
+            0 => 1 << 15,
+            bits => bits,
+        };
+        let mut header = sample();
+        header.decoders = Decoders(Decoders::STORED | missing);
+        let mut work = [0u8; 64 << 10];
+        header.ram_required = work.len() as u32;
+        assert_eq!(
+            Workspace::split(&header, &mut work).err(),
+            Some(Error::DecoderNotBuilt { decoders: missing })
+        );
+        header.decoders = Decoders(Decoders::BUILT);
+        header.coder_profile = 0;
+        assert!(Workspace::split(&header, &mut work).is_ok());
     }
 }

@@ -82,6 +82,19 @@ impl Decoders {
     pub const SMALLEST: u16 = 1 << 2;
     /// Every decoder this crate implements.
     pub const ALL: u16 = Self::STORED | Self::FAST | Self::SMALLEST;
+    /// The decoders this build of the crate contains: `stored`, plus `fast` and `smallest`
+    /// when their cargo features are on.
+    pub const BUILT: u16 = Self::STORED
+        | if cfg!(feature = "fast") {
+            Self::FAST
+        } else {
+            0
+        }
+        | if cfg!(feature = "smallest") {
+            Self::SMALLEST
+        } else {
+            0
+        };
 
     /// Each decoder bit with the name tools print for it.
     pub const NAMES: [(u16, &'static str); 3] = [
@@ -93,6 +106,12 @@ impl Decoders {
     /// Whether every decoder in `bits` is in the set.
     pub const fn contains(self, bits: u16) -> bool {
         self.0 & bits == bits
+    }
+
+    /// The decoders this build of the runtime contains ([`Decoders::BUILT`]). A generated
+    /// include asserts at compile time that they cover its SKU's bundles.
+    pub const fn built() -> Self {
+        Self(Self::BUILT)
     }
 
     /// The names of the decoders in the set, in bit order.

@@ -6,6 +6,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
+use mallorn_qemu_mps2::flow::FRAGMENT_LEN;
 use mallorn_qemu_mps2::generated::{SKU_ID, TRUSTED_KEYS, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::VerifyingAdmit;
@@ -15,6 +16,8 @@ fn main() -> ! {
     // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
     // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
     static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
+    // The radio driver's receive buffer: the fragments' way in, not the applier's stack.
+    static mut RADIO: [u8; FRAGMENT_LEN] = [0; FRAGMENT_LEN];
 
     let Some(flash) = Flash::take() else {
         exit(FAILED)
@@ -26,6 +29,7 @@ fn main() -> ! {
         &mut admit,
         mallorn_qemu_mps2::signed_bundle(),
         WORK,
+        RADIO,
         None,
         &flow::NoMeter,
     );

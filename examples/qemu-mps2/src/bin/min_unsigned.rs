@@ -7,6 +7,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
+use mallorn_qemu_mps2::flow::FRAGMENT_LEN;
 use mallorn_qemu_mps2::generated::{self, SKU_ID, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::UnsignedDevelopmentAdmit;
@@ -16,6 +17,8 @@ fn main() -> ! {
     // `WORK_LEN`: the work RAM every bundle `cargo mallorn build` publishes for this SKU fits in
     // (at most `RAM_BUFFER`, the budget in Mallorn.toml).
     static mut WORK: [u8; WORK_LEN] = [0; WORK_LEN];
+    // The radio driver's receive buffer: the fragments' way in, not the applier's stack.
+    static mut RADIO: [u8; FRAGMENT_LEN] = [0; FRAGMENT_LEN];
 
     let Some(flash) = Flash::take() else {
         exit(FAILED)
@@ -28,6 +31,7 @@ fn main() -> ! {
         &mut admit,
         generated::BUNDLE_UNSIGNED,
         WORK,
+        RADIO,
         None,
         &flow::NoMeter,
     );

@@ -17,6 +17,8 @@
 //! The base cursor starts at the chunk's output offset and moves to the end of every base
 //! reference, as in the smallest codec.
 
+// Without the `fast` feature nothing reaches the decoder, so none of it is linked.
+#[cfg_attr(not(feature = "fast"), allow(dead_code))]
 pub(crate) mod decoder;
 #[cfg(feature = "encode")]
 pub mod encoder;

@@ -32,6 +32,10 @@ pub const RAM_BUFFER: usize = 65536;
 /// updater up to `RAM_BUFFER` bytes: more than this makes fewer, larger flash writes.
 #[allow(dead_code)]
 pub const WORK_LEN: usize = 45244;
+/// The payload decoders bundles built for this SKU may use (stored, smallest): the
+/// firmware's mallorn-runtime must be built with them (its cargo features).
+#[allow(dead_code)]
+pub const DECODERS: ::mallorn_runtime::format::Decoders = ::mallorn_runtime::format::Decoders(5);
 /// How the boot-time decision treats a new model on trial (`trial-boots`,
 /// `verify-trial-boot`): pass it to `Updater::boot`.
 #[allow(dead_code)]
@@ -55,6 +59,10 @@ pub const TRUSTED_KEYS: [::mallorn_runtime::verify::TrustedKey; 2] = [
 ];
 
 const _: () = assert!(WORK_LEN <= RAM_BUFFER, "mallorn: WORK_LEN exceeds RAM_BUFFER");
+const _: () = assert!(
+    ::mallorn_runtime::format::Decoders::built().contains(DECODERS.0),
+    "mallorn: bundles for this SKU use the decoders stored, smallest, and the firmware's mallorn-runtime is built without some of them: enable its cargo features for them"
+);
 
 /// Model `okay-nabu` on this SKU: its slots and the release this firmware ships with.
 #[allow(dead_code)]
