@@ -41,6 +41,13 @@ pub fn json_line<T: serde::Serialize>(value: &T) -> String {
     sorted_json(value).to_string()
 }
 
+/// [`json_line`], pretty-printed over several lines, with a final newline.
+pub fn json_pretty<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(&sorted_json(value)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// `value` as a JSON tree (`serde_json::Map` keeps its keys sorted).
 fn sorted_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("plain data serializes")
