@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use mallorn_manifest::{Diagnostic, Severity};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 /// How human output looks: decided once from the terminal, fixed in tests.
 #[derive(Debug, Clone, Copy)]
@@ -79,30 +79,58 @@ pub fn render_human(diagnostic: &Diagnostic, name: &str, text: &str, style: Styl
 }
 
 /// The JSON form of one diagnostic: file, 1-based line/column (start and end), message, hint.
-pub fn to_json(diagnostic: &Diagnostic, name: &str, text: &str) -> Value {
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    severity: &'static str,
+    code: &'static str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: &'a str,
+    label: &'a Option<String>,
+    hint: &'a Option<String>,
+    related: Vec<JsonRelated<'a>>,
+}
+
+/// A place a diagnostic points to besides its own span.
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    line: usize,
+    column: usize,
+    label: &'a str,
+}
+
+/// [`JsonDiagnostic`] of `diagnostic` in the file `name` whose text is `text`.
+pub fn to_json<'a>(diagnostic: &'a Diagnostic, name: &'a str, text: &str) -> JsonDiagnostic<'a> {
     let start = diagnostic.span.line_col(text);
     let end = diagnostic.span.end_line_col(text);
-    let related: Vec<Value> = diagnostic
+    let related = diagnostic
         .related
         .iter()
         .map(|related| {
             let at = related.span.line_col(text);
-            json!({ "line": at.line, "column": at.column, "label": related.label })
+            JsonRelated {
+                line: at.line,
+                column: at.column,
+                label: &related.label,
+            }
         })
         .collect();
-    json!({
-        "severity": diagnostic.severity.as_str(),
-        "code": diagnostic.code,
-        "file": name,
-        "line": start.line,
-        "column": start.column,
-        "end_line": end.line,
-        "end_column": end.column,
-        "message": diagnostic.message,
-        "label": diagnostic.label,
-        "hint": diagnostic.hint,
-        "related": related,
-    })
+    JsonDiagnostic {
+        severity: diagnostic.severity.as_str(),
+        code: diagnostic.code,
+        file: name,
+        line: start.line,
+        column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+        message: &diagnostic.message,
+        label: &diagnostic.label,
+        hint: &diagnostic.hint,
+        related,
+    }
 }
 
 /// `path` as shown to the user: relative to the current directory when that is shorter.

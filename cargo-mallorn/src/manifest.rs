@@ -95,7 +95,7 @@ impl Checked {
                     .iter()
                     .map(|d| to_json(d, &self.display, &self.text))
                     .collect();
-                let line = serde_json::Value::Array(array).to_string();
+                let line = crate::output::json_line(&array);
                 if json_on_stdout {
                     outln!("{line}");
                 } else if !self.diagnostics.is_empty() {

@@ -34,3 +34,21 @@ macro_rules! outln {
         $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
+
+/// One line of JSON output for `value`, its object keys sorted at every level: the order the
+/// CLI's JSON has always had, whatever order a type declares its fields in.
+pub fn json_line<T: serde::Serialize>(value: &T) -> String {
+    sorted_json(value).to_string()
+}
+
+/// [`json_line`], pretty-printed over several lines, with a final newline.
+pub fn json_pretty<T: serde::Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(&sorted_json(value)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// `value` as a JSON tree (`serde_json::Map` keeps its keys sorted).
+fn sorted_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("plain data serializes")
+}

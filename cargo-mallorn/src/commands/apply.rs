@@ -2,7 +2,7 @@
 //! a trusted key, base), applies it with the runtime's decoder and writes NEW atomically: a
 //! refused or failed apply leaves no output file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mallorn_engine::bundle::apply_signed_bundle_to_file;
@@ -90,15 +90,26 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         ),
         MessageFormat::Json => outln!(
             "{}",
-            serde_json::json!({
-                "reason": "bundle-applied",
-                "output": args.output,
-                "created": !existed,
-                "bytes": h.result_len,
-                "sha256": hex(&h.result_sha256),
-                "signed_by": verified.signed_by.map(|id| hex(&id)),
+            crate::output::json_line(&Applied {
+                reason: "bundle-applied",
+                output: &args.output,
+                created: !existed,
+                bytes: h.result_len,
+                sha256: hex(&h.result_sha256),
+                signed_by: verified.signed_by.map(|id| hex(&id)),
             })
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON line of an applied bundle.
+#[derive(serde::Serialize)]
+struct Applied<'a> {
+    reason: &'static str,
+    output: &'a Path,
+    created: bool,
+    bytes: u64,
+    sha256: String,
+    signed_by: Option<String>,
 }

@@ -16,9 +16,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mallorn_engine::build::{
     self, ArtefactKind, BuildError, BuildObserver, BuildOptions, BuildReport, CheckReport, Quiet,
 };
+use mallorn_engine::codegen::GeneratedKind;
 use mallorn_manifest::LoadedManifest;
 use miette::miette;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::diagnostics::display_path;
@@ -76,10 +77,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         Ok(report) => report,
         Err(error) => {
             if json {
-                outln!(
-                    "{}",
-                    json!({"reason": "build-finished", "success": false, "error": error.to_string()})
-                );
+                message(&Message::BuildFailed {
+                    success: false,
+                    error: error.to_string(),
+                });
             }
             return Err(build_error(error));
         }
@@ -106,10 +107,10 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
     let json = global.message_format == MessageFormat::Json;
     for file in &stale {
         if json {
-            outln!(
-                "{}",
-                json!({"reason": "stale-file", "path": file.written, "exists": file.current.is_some()})
-            );
+            message(&Message::StaleFile {
+                path: &file.written,
+                exists: file.current.is_some(),
+            });
         } else {
             let current = file.current.as_deref().unwrap_or("");
             let diff = similar::TextDiff::from_lines(current, &file.expected);
@@ -123,11 +124,12 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
         }
     }
     if json {
-        outln!(
-            "{}",
-            json!({"reason": "build-finished", "success": stale.is_empty(), "check": true,
-                   "checked": checked, "stale": stale.iter().map(|f| &f.written).collect::<Vec<_>>()})
-        );
+        message(&Message::CheckFinished {
+            success: stale.is_empty(),
+            check: true,
+            checked: &checked,
+            stale: stale.iter().map(|f| f.written.as_str()).collect(),
+        });
     }
     if checked.is_empty() {
         eprintln!(
@@ -183,39 +185,108 @@ fn existing_source_tree_files(loaded: &LoadedManifest, targets: &[String]) -> Ha
         .collect()
 }
 
+/// One JSON line of `build` on stdout, named by its `reason`.
+#[derive(Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+enum Message<'a> {
+    BundleBuilt {
+        sku: &'a str,
+        model: &'a str,
+        from: &'a Option<String>,
+        to: &'a str,
+        kind: ArtefactKind,
+        path: &'a str,
+        size: u64,
+        sha256: &'a str,
+        key_id: &'a Option<String>,
+        ram_required: u32,
+        replaced_delta_size: Option<u64>,
+        full_image_reason: &'a Option<String>,
+    },
+    FileGenerated {
+        sku: &'a str,
+        kind: &'a GeneratedKind,
+        path: &'a str,
+        source_tree: &'a Option<String>,
+    },
+    SourceFileWritten {
+        path: &'a str,
+        created: bool,
+    },
+    StaleFile {
+        path: &'a str,
+        exists: bool,
+    },
+    #[serde(rename = "build-finished")]
+    BuildFailed {
+        success: bool,
+        error: String,
+    },
+    #[serde(rename = "build-finished")]
+    CheckFinished {
+        success: bool,
+        check: bool,
+        checked: &'a [String],
+        stale: Vec<&'a str>,
+    },
+    BuildFinished {
+        success: bool,
+        up_to_date: bool,
+        output_dir: String,
+        bundles: usize,
+        encoded: usize,
+        reused: usize,
+    },
+}
+
+/// Prints `message` as one line of JSON.
+fn message(message: &Message<'_>) {
+    outln!("{}", crate::output::json_line(message));
+}
+
 fn print_json(report: &BuildReport, existed: &HashSet<String>) {
     if let Some(index) = &report.index {
         for a in &index.artefacts {
-            outln!(
-                "{}",
-                json!({"reason": "bundle-built", "sku": a.sku, "model": a.model, "from": a.from,
-                       "to": a.to, "kind": a.kind, "path": a.path, "size": a.size,
-                       "sha256": a.sha256, "key_id": a.key_id, "ram_required": a.ram_required,
-                       "replaced_delta_size": a.replaced_delta_size, "full_image_reason": a.reason})
-            );
+            message(&Message::BundleBuilt {
+                sku: &a.sku,
+                model: &a.model,
+                from: &a.from,
+                to: &a.to,
+                kind: a.kind,
+                path: &a.path,
+                size: a.size,
+                sha256: &a.sha256,
+                key_id: &a.key_id,
+                ram_required: a.ram_required,
+                replaced_delta_size: a.replaced_delta_size,
+                full_image_reason: &a.reason,
+            });
         }
         for target in &index.targets {
             for file in &target.generated {
-                outln!(
-                    "{}",
-                    json!({"reason": "file-generated", "sku": target.sku, "kind": file.kind,
-                           "path": file.path, "source_tree": file.source_tree})
-                );
+                message(&Message::FileGenerated {
+                    sku: &target.sku,
+                    kind: &file.kind,
+                    path: &file.path,
+                    source_tree: &file.source_tree,
+                });
             }
         }
     }
     for path in &report.source_tree_written {
-        outln!(
-            "{}",
-            json!({"reason": "source-file-written", "path": path, "created": !existed.contains(path)})
-        );
+        message(&Message::SourceFileWritten {
+            path,
+            created: !existed.contains(path),
+        });
     }
-    outln!(
-        "{}",
-        json!({"reason": "build-finished", "success": true, "up_to_date": report.up_to_date,
-               "output_dir": display_path(&report.output_dir), "bundles": report.bundle_count,
-               "encoded": report.encoded, "reused": report.reused})
-    );
+    message(&Message::BuildFinished {
+        success: true,
+        up_to_date: report.up_to_date,
+        output_dir: display_path(&report.output_dir),
+        bundles: report.bundle_count,
+        encoded: report.encoded,
+        reused: report.reused,
+    });
 }
 
 fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {

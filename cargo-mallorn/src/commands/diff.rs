@@ -8,18 +8,18 @@
 //! The header binds `--model`, `--sku`, `--from-version`, `--to-version` and `--counter`.
 //! What it chose, defaults included, is printed on stderr.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
 use mallorn_engine::atomic_write::write_atomically;
 use mallorn_engine::build::Coding;
-use mallorn_engine::build::bundles::build_unit;
+use mallorn_engine::build::bundles::{Unit, UnitPlan, build_unit};
 use mallorn_engine::build::coding::{choose, profile_name};
 use mallorn_engine::build::versions::header_version;
 use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::delta::ModelFormat;
-use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, hex};
+use mallorn_engine::signing::{KeySource, SIGNING_KEY_ENV, SigningKey, hex};
 use mallorn_manifest::{
     CodecPolicy, Decoder, FlashGeometry, Target, format_size, is_valid_model_name, is_valid_sku,
     parse_size,
@@ -200,116 +200,15 @@ struct Choice {
 /// Validates the flags and chooses the coding the way `build` chooses a target's.
 fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
     let buffer_limit = size(&args.buffer_limit, "--buffer-limit")?;
-    let erase_size = size(&args.erase_size, "--erase-size")?;
-    if !erase_size.is_power_of_two() || !(64..=1 << 30).contains(&erase_size) {
-        return Err(UsageError {
-            message: format!(
-                "--erase-size {erase_size} is not a power of two between 64 B and 1 GiB"
-            ),
-            help: Some("give the flash's sector (erase block) size, e.g. --erase-size 4KiB".into()),
-        }
-        .into());
-    }
-    let model = args.model.as_deref().unwrap_or(DEFAULT_MODEL);
-    if !is_valid_model_name(model) {
-        return Err(UsageError {
-            message: format!("--model {model:?} is not a valid model name"),
-            help: Some("use lower-case letters, digits, `-` and `_`, starting with a letter or digit (e.g. `okay-nabu`), as in Mallorn.toml".into()),
-        }
-        .into());
-    }
-    let sku = args.sku.as_deref().unwrap_or(DEFAULT_SKU);
-    if !is_valid_sku(sku) {
-        return Err(UsageError {
-            message: format!("--sku {sku:?} is not a valid SKU"),
-            help: Some("use letters, digits, `.`, `-` and `_`, as in Mallorn.toml".into()),
-        }
-        .into());
-    }
+    let erase_size = erase_size(args)?;
+    let (model, sku) = header_names(args)?;
     let from = args.from_version.clone().unwrap_or(DEFAULT_FROM);
     let to = args.to_version.clone().unwrap_or(DEFAULT_TO);
     let counter = args.counter.unwrap_or(DEFAULT_COUNTER);
-    let decoders: Vec<Decoder> = if args.decoders.is_empty() {
-        Decoder::ALL.to_vec()
-    } else {
-        let mut list: Vec<Decoder> = Vec::new();
-        for decoder in args.decoders.iter().map(|&d| Decoder::from(d)) {
-            if !list.contains(&decoder) {
-                list.push(decoder);
-            }
-        }
-        list
-    };
-    let target = Target {
-        sku: sku.to_owned(),
-        ram_buffer: buffer_limit,
-        flash: FlashGeometry {
-            base: 0,
-            size: u64::MAX,
-            erase_size,
-            write_size: 1,
-        },
-        models: Vec::new(),
-        codec: CodecPolicy {
-            decoders: decoders.clone(),
-            ..CodecPolicy::default()
-        },
-        boot: Default::default(),
-        span: Default::default(),
-    };
-    let tiny = required_work_len(
-        Decoders(Decoders::STORED | Decoders::SMALLEST),
-        Profile::Tiny as u8,
-        MIN_SEGMENT_LOG2,
-    );
-    let (mut coding, passed_over) = choose(&target).map_err(|error| {
-        miette::Report::new(UsageError {
-            message: format!("no allowed decoder fits --buffer-limit {}: {}", format_size(buffer_limit), match &error {
-                mallorn_engine::build::BuildError::NoDecoder { reasons, .. } => reasons.replace("ram-buffer", "--buffer-limit"),
-                other => other.to_string(),
-            }),
-            help: Some(format!(
-                "raise --buffer-limit (the smallest decoder needs {tiny} bytes with --profile tiny), or allow the fast or stored decoder with --decoders"
-            )),
-        })
-    })?;
-    let profile_rule = match (args.profile, &mut coding) {
-        (
-            Some(profile),
-            Coding::Coder {
-                decoder: Decoder::Smallest,
-                options,
-            },
-        ) => {
-            options.profile = profile.into();
-            let needed = coding.work_len() as u64;
-            if needed > buffer_limit {
-                return Err(UsageError {
-                    message: format!(
-                        "--profile {} needs {needed} bytes of work RAM; --buffer-limit is {buffer_limit}",
-                        profile_name(profile.into())
-                    ),
-                    help: Some(format!(
-                        "raise --buffer-limit to at least {needed}, or leave out --profile to use the largest that fits"
-                    )),
-                }
-                .into());
-            }
-            "as given".to_owned()
-        }
-        (Some(profile), _) => {
-            return Err(UsageError {
-                message: format!(
-                    "--profile {} is for the smallest decoder, but the bundle is coded with {}",
-                    profile_name(profile.into()),
-                    coding.name()
-                ),
-                help: Some("leave out --profile, or allow smallest with --decoders and a --buffer-limit it fits".into()),
-            }
-            .into());
-        }
-        (None, _) => format!("largest that fits {}", format_size(buffer_limit)),
-    };
+    let decoders = allowed_decoders(args);
+    let target = diff_target(sku, buffer_limit, erase_size, &decoders);
+    let (mut coding, passed_over) = choose_for(&target, buffer_limit)?;
+    let profile_rule = apply_profile(args.profile, &mut coding, buffer_limit)?;
     let mut report = format!(
         "model {}, SKU {}, versions {} -> {}, security counter {}\n",
         shown(format!("{model:?}"), args.model.is_some()),
@@ -318,39 +217,7 @@ fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
         shown(&to, args.to_version.is_some()),
         shown(counter, args.counter.is_some()),
     );
-    let allowed = decoders
-        .iter()
-        .map(|d| d.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    report += &format!(
-        "decoders allowed {}; coded with {}",
-        shown(allowed, !args.decoders.is_empty()),
-        coding.name()
-    );
-    if let Coding::Coder {
-        decoder: Decoder::Smallest,
-        options,
-    } = &coding
-    {
-        report += &format!(
-            ", profile {} ({profile_rule})",
-            profile_name(options.profile)
-        );
-    }
-    if !coding.builds_deltas() {
-        report += " (full image: OLD is not used)";
-    }
-    report += &format!(
-        "; work RAM {} of {} bytes (--buffer-limit{})\n",
-        coding.work_len(),
-        buffer_limit,
-        if args.buffer_limit == "64KiB" {
-            ", default"
-        } else {
-            ""
-        }
-    );
+    report += &describe_coding(args, &decoders, &coding, &profile_rule, buffer_limit);
     for note in passed_over {
         report += &format!("note: {}\n", note.replace("ram-buffer", "--buffer-limit"));
     }
@@ -369,22 +236,188 @@ fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
     })
 }
 
+/// `--erase-size`: a power of two between 64 B and 1 GiB.
+fn erase_size(args: &Args) -> Result<u64, UsageError> {
+    let erase_size = size(&args.erase_size, "--erase-size")?;
+    if !erase_size.is_power_of_two() || !(64..=1 << 30).contains(&erase_size) {
+        return Err(UsageError {
+            message: format!(
+                "--erase-size {erase_size} is not a power of two between 64 B and 1 GiB"
+            ),
+            help: Some("give the flash's sector (erase block) size, e.g. --erase-size 4KiB".into()),
+        });
+    }
+    Ok(erase_size)
+}
+
+/// The model name and SKU the header binds, checked as Mallorn.toml checks them.
+fn header_names(args: &Args) -> Result<(&str, &str), UsageError> {
+    let model = args.model.as_deref().unwrap_or(DEFAULT_MODEL);
+    if !is_valid_model_name(model) {
+        return Err(UsageError {
+            message: format!("--model {model:?} is not a valid model name"),
+            help: Some("use lower-case letters, digits, `-` and `_`, starting with a letter or digit (e.g. `okay-nabu`), as in Mallorn.toml".into()),
+        });
+    }
+    let sku = args.sku.as_deref().unwrap_or(DEFAULT_SKU);
+    if !is_valid_sku(sku) {
+        return Err(UsageError {
+            message: format!("--sku {sku:?} is not a valid SKU"),
+            help: Some("use letters, digits, `.`, `-` and `_`, as in Mallorn.toml".into()),
+        });
+    }
+    Ok((model, sku))
+}
+
+/// `--decoders` without repeats, in the order given; all of them when the flag is absent.
+fn allowed_decoders(args: &Args) -> Vec<Decoder> {
+    if args.decoders.is_empty() {
+        return Decoder::ALL.to_vec();
+    }
+    let mut list: Vec<Decoder> = Vec::new();
+    for decoder in args.decoders.iter().map(|&d| Decoder::from(d)) {
+        if !list.contains(&decoder) {
+            list.push(decoder);
+        }
+    }
+    list
+}
+
+/// The `[[target]]` the flags describe, so that `build`'s coding rule applies as it is.
+fn diff_target(sku: &str, buffer_limit: u64, erase_size: u64, decoders: &[Decoder]) -> Target {
+    Target {
+        sku: sku.to_owned(),
+        ram_buffer: buffer_limit,
+        flash: FlashGeometry {
+            base: 0,
+            size: u64::MAX,
+            erase_size,
+            write_size: 1,
+        },
+        models: Vec::new(),
+        codec: CodecPolicy {
+            decoders: decoders.to_vec(),
+            ..CodecPolicy::default()
+        },
+        boot: Default::default(),
+        span: Default::default(),
+    }
+}
+
+/// `build`'s coding choice for `target`, its refusal worded with the flags of `diff`.
+fn choose_for(target: &Target, buffer_limit: u64) -> Result<(Coding, Vec<String>), miette::Report> {
+    let tiny = required_work_len(
+        Decoders(Decoders::STORED | Decoders::SMALLEST),
+        Profile::Tiny as u8,
+        MIN_SEGMENT_LOG2,
+    );
+    choose(target).map_err(|error| {
+        miette::Report::new(UsageError {
+            message: format!("no allowed decoder fits --buffer-limit {}: {}", format_size(buffer_limit), match &error {
+                mallorn_engine::build::BuildError::NoDecoder { reasons, .. } => reasons.replace("ram-buffer", "--buffer-limit"),
+                other => other.to_string(),
+            }),
+            help: Some(format!(
+                "raise --buffer-limit (the smallest decoder needs {tiny} bytes with --profile tiny), or allow the fast or stored decoder with --decoders"
+            )),
+        })
+    })
+}
+
+/// Applies `--profile` to the chosen coding (smallest only, and only if it fits); returns how
+/// the profile was chosen, for the report.
+fn apply_profile(
+    profile: Option<ProfileArg>,
+    coding: &mut Coding,
+    buffer_limit: u64,
+) -> Result<String, UsageError> {
+    match (profile, &mut *coding) {
+        (
+            Some(profile),
+            Coding::Coder {
+                decoder: Decoder::Smallest,
+                options,
+            },
+        ) => {
+            options.profile = profile.into();
+            let needed = coding.work_len() as u64;
+            if needed > buffer_limit {
+                return Err(UsageError {
+                    message: format!(
+                        "--profile {} needs {needed} bytes of work RAM; --buffer-limit is {buffer_limit}",
+                        profile_name(profile.into())
+                    ),
+                    help: Some(format!(
+                        "raise --buffer-limit to at least {needed}, or leave out --profile to use the largest that fits"
+                    )),
+                });
+            }
+            Ok("as given".to_owned())
+        }
+        (Some(profile), _) => Err(UsageError {
+            message: format!(
+                "--profile {} is for the smallest decoder, but the bundle is coded with {}",
+                profile_name(profile.into()),
+                coding.name()
+            ),
+            help: Some("leave out --profile, or allow smallest with --decoders and a --buffer-limit it fits".into()),
+        }),
+        (None, _) => Ok(format!("largest that fits {}", format_size(buffer_limit))),
+    }
+}
+
+/// The report line on the decoders, the profile and the work RAM.
+fn describe_coding(
+    args: &Args,
+    decoders: &[Decoder],
+    coding: &Coding,
+    profile_rule: &str,
+    buffer_limit: u64,
+) -> String {
+    let allowed = decoders
+        .iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut report = format!(
+        "decoders allowed {}; coded with {}",
+        shown(allowed, !args.decoders.is_empty()),
+        coding.name()
+    );
+    if let Some(profile) = smallest_profile(coding) {
+        report += &format!(", profile {profile} ({profile_rule})");
+    }
+    if !coding.builds_deltas() {
+        report += " (full image: OLD is not used)";
+    }
+    report += &format!(
+        "; work RAM {} of {} bytes (--buffer-limit{})\n",
+        coding.work_len(),
+        buffer_limit,
+        if args.buffer_limit == "64KiB" {
+            ", default"
+        } else {
+            ""
+        }
+    );
+    report
+}
+
+/// The profile's name when `coding` is the smallest decoder's.
+fn smallest_profile(coding: &Coding) -> Option<&'static str> {
+    match coding {
+        Coding::Coder {
+            decoder: Decoder::Smallest,
+            options,
+        } => Some(profile_name(options.profile)),
+        _ => None,
+    }
+}
+
 /// Builds, checks, signs and writes the bundle.
 pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let choice = choose_coding(&args)?;
-    let key = match KeySource::resolve(args.key.as_deref()) {
-        Some(source) => Some(source.load().into_diagnostic()?),
-        None if args.unsigned => None,
-        None => {
-            return Err(UsageError {
-                message: "no signing key: devices only accept signed bundles".into(),
-                help: Some(format!(
-                    "pass --key FILE (made by `cargo mallorn keygen`), set ${SIGNING_KEY_ENV}, or add --unsigned for a development bundle"
-                )),
-            }
-            .into());
-        }
-    };
+    let key = signing_key(&args)?;
     let old = read_file(&args.old)?;
     let new = read_file(&args.new)?;
     eprint!("{}", choice.report);
@@ -394,7 +427,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         args.format.into(),
         choice.coding.builds_deltas().then_some(old.as_slice()),
         &new,
-        choice.identity,
+        choice.identity.clone(),
         key.as_ref(),
     );
     if let Some(spinner) = spinner {
@@ -404,52 +437,103 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;
-    let h = &built.header;
-    let payload = h.payload_len;
-    let profile = match &choice.coding {
-        Coding::Coder {
-            decoder: Decoder::Smallest,
-            options,
-        } => Some(profile_name(options.profile)),
-        _ => None,
+    let written = Written {
+        args: &args,
+        choice: &choice,
+        built: &built,
+        old_len: old.len(),
+        new_len: new.len(),
+        signed: key.is_some(),
     };
     match global.message_format {
-        MessageFormat::Human => {
-            eprintln!(
-                "wrote {}: {} bytes ({} payload) for {} -> {} bytes ({:.2}% of NEW), {} plan, {} bytes of work RAM, {}",
-                args.output.display(),
-                built.bytes.len(),
-                payload,
-                old.len(),
-                new.len(),
-                100.0 * built.bytes.len() as f64 / new.len().max(1) as f64,
-                built.plan,
-                h.ram_required,
-                if key.is_some() {
-                    format!("signed by key {}", hex(&h.key_id))
-                } else {
-                    "UNSIGNED".into()
-                }
-            );
-        }
-        MessageFormat::Json => outln!(
-            "{}",
-            serde_json::json!({
-                "reason": "bundle-built",
-                "bundle": args.output,
-                "bundle_bytes": built.bytes.len(),
-                "payload_bytes": payload,
-                "old_bytes": old.len(),
-                "new_bytes": new.len(),
-                "plan": built.plan,
-                "coding": choice.coding.name(),
-                "profile": profile,
-                "ram_required": h.ram_required,
-                "buffer_limit": choice.buffer_limit,
-                "signed": key.is_some(),
-                "key_id": hex(&h.key_id),
-            })
-        ),
+        MessageFormat::Human => eprintln!("{}", written.human()),
+        MessageFormat::Json => outln!("{}", crate::output::json_line(&written.json())),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The key of `--key` or `$MALLORN_SIGNING_KEY`; none only with `--unsigned`.
+fn signing_key(args: &Args) -> Result<Option<SigningKey>, miette::Report> {
+    match KeySource::resolve(args.key.as_deref()) {
+        Some(source) => Ok(Some(source.load().into_diagnostic()?)),
+        None if args.unsigned => Ok(None),
+        None => Err(UsageError {
+            message: "no signing key: devices only accept signed bundles".into(),
+            help: Some(format!(
+                "pass --key FILE (made by `cargo mallorn keygen`), set ${SIGNING_KEY_ENV}, or add --unsigned for a development bundle"
+            )),
+        }
+        .into()),
+    }
+}
+
+/// A bundle `run` wrote, for its report.
+struct Written<'a> {
+    args: &'a Args,
+    choice: &'a Choice,
+    built: &'a Unit,
+    old_len: usize,
+    new_len: usize,
+    signed: bool,
+}
+
+/// The JSON line of a written bundle.
+#[derive(serde::Serialize)]
+struct BundleBuilt<'a> {
+    reason: &'static str,
+    bundle: &'a Path,
+    bundle_bytes: usize,
+    payload_bytes: u64,
+    old_bytes: usize,
+    new_bytes: usize,
+    plan: &'a UnitPlan,
+    coding: &'a str,
+    profile: Option<&'static str>,
+    ram_required: u32,
+    buffer_limit: u64,
+    signed: bool,
+    key_id: String,
+}
+
+impl Written<'_> {
+    /// The line on stderr in human mode.
+    fn human(&self) -> String {
+        let h = &self.built.header;
+        format!(
+            "wrote {}: {} bytes ({} payload) for {} -> {} bytes ({:.2}% of NEW), {} plan, {} bytes of work RAM, {}",
+            self.args.output.display(),
+            self.built.bytes.len(),
+            h.payload_len,
+            self.old_len,
+            self.new_len,
+            100.0 * self.built.bytes.len() as f64 / self.new_len.max(1) as f64,
+            self.built.plan,
+            h.ram_required,
+            if self.signed {
+                format!("signed by key {}", hex(&h.key_id))
+            } else {
+                "UNSIGNED".into()
+            }
+        )
+    }
+
+    /// The JSON line on stdout.
+    fn json(&self) -> BundleBuilt<'_> {
+        let h = &self.built.header;
+        BundleBuilt {
+            reason: "bundle-built",
+            bundle: &self.args.output,
+            bundle_bytes: self.built.bytes.len(),
+            payload_bytes: h.payload_len,
+            old_bytes: self.old_len,
+            new_bytes: self.new_len,
+            plan: &self.built.plan,
+            coding: self.choice.coding.name(),
+            profile: smallest_profile(&self.choice.coding),
+            ram_required: h.ram_required,
+            buffer_limit: self.choice.buffer_limit,
+            signed: self.signed,
+            key_id: hex(&h.key_id),
+        }
+    }
 }

@@ -3,11 +3,14 @@
 //! Given a bundle (`MLRN` magic), it shows the header, the chunks and, with `--base OLD` (or
 //! for a full-image bundle), the payload bytes per operation kind and per tensor.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mallorn_engine::model::{ModelFile, ModelMap, Region, parse};
-use serde_json::{Value, json};
+use mallorn_engine::model::{
+    DType, ModelFile, ModelMap, Quantization, Region, TensorRegion, parse,
+};
+use serde::Serialize;
 
 use super::{CommandResult, failure};
 use crate::cli::{GlobalArgs, MessageFormat};
@@ -80,9 +83,7 @@ pub fn inspect_model(
         |n| n.to_string_lossy().into_owned(),
     );
     Ok(if json {
-        let mut text = serde_json::to_string_pretty(&model_json(&name, &map)).unwrap_or_default();
-        text.push('\n');
-        text
+        crate::output::json_pretty(&model_json(&name, &map))
     } else {
         model_table(&name, &map)
     })
@@ -105,115 +106,111 @@ fn opaque_regions(map: &ModelMap<'_>) -> usize {
 
 /// The JSON report: `format`, `file_size`, `tensors` (name, dtype, shape, offset, length, ...),
 /// `opaque_bytes`, plus external and unmapped tensors and the counts.
-pub fn model_json(file_name: &str, map: &ModelMap<'_>) -> Value {
-    let tensors: Vec<Value> = map
+#[derive(Serialize)]
+struct ModelJson<'a> {
+    file: &'a str,
+    format: &'static str,
+    file_size: u64,
+    tensors: Vec<TensorJson<'a>>,
+    external_tensors: Vec<ExternalJson<'a>>,
+    unmapped_tensors: &'a [Cow<'a, str>],
+    tensor_bytes: u64,
+    opaque_bytes: u64,
+    coverage: f64,
+    counts: CountsJson,
+}
+
+/// A tensor whose data is in the file.
+#[derive(Serialize)]
+struct TensorJson<'a> {
+    name: &'a str,
+    aliases: &'a [Cow<'a, str>],
+    dtype: DType,
+    shape: &'a [u64],
+    offset: u64,
+    length: u64,
+    layout: String,
+    quantization: &'a Option<Quantization>,
+    sparse: bool,
+}
+
+/// A tensor whose data is in another file.
+#[derive(Serialize)]
+struct ExternalJson<'a> {
+    name: &'a str,
+    dtype: DType,
+    shape: &'a [u64],
+    location: &'a str,
+    offset: u64,
+    length: Option<u64>,
+}
+
+/// How many tensors and regions the map has, and how many the file declares.
+#[derive(Serialize)]
+struct CountsJson {
+    tensors: u64,
+    data_regions: usize,
+    opaque_regions: usize,
+    declared_tensors: u64,
+    declared_data_bytes: u64,
+}
+
+fn model_json<'a>(file_name: &'a str, map: &'a ModelMap<'a>) -> ModelJson<'a> {
+    let tensors = map
         .tensors()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "aliases": t.aliases,
-                "dtype": t.dtype,
-                "shape": t.shape,
-                "offset": t.offset,
-                "length": t.len,
-                "layout": t.layout.describe(),
-                "quantization": t.quant,
-                "sparse": t.sparse,
-            })
+        .map(|t| TensorJson {
+            name: &t.name,
+            aliases: &t.aliases,
+            dtype: t.dtype,
+            shape: &t.shape,
+            offset: t.offset,
+            length: t.len,
+            layout: t.layout.describe(),
+            quantization: &t.quant,
+            sparse: t.sparse,
         })
         .collect();
-    let external: Vec<Value> = map
+    let external_tensors = map
         .external
         .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "dtype": t.dtype,
-                "shape": t.shape,
-                "location": t.location,
-                "offset": t.offset,
-                "length": t.len,
-            })
+        .map(|t| ExternalJson {
+            name: &t.name,
+            dtype: t.dtype,
+            shape: &t.shape,
+            location: &t.location,
+            offset: t.offset,
+            length: t.len,
         })
         .collect();
-    json!({
-        "file": file_name,
-        "format": map.format.id(),
-        "file_size": map.file_len,
-        "tensors": tensors,
-        "external_tensors": external,
-        "unmapped_tensors": map.unmapped_tensors,
-        "tensor_bytes": map.tensor_bytes(),
-        "opaque_bytes": map.opaque_bytes(),
-        "coverage": (coverage(map) * 1e6).round() / 1e6,
-        "counts": {
-            "tensors": map.tensor_count(),
-            "data_regions": map.tensors().count(),
-            "opaque_regions": opaque_regions(map),
-            "declared_tensors": map.declared.tensors,
-            "declared_data_bytes": map.declared.data_bytes,
+    ModelJson {
+        file: file_name,
+        format: map.format.id(),
+        file_size: map.file_len,
+        tensors,
+        external_tensors,
+        unmapped_tensors: &map.unmapped_tensors,
+        tensor_bytes: map.tensor_bytes(),
+        opaque_bytes: map.opaque_bytes(),
+        coverage: (coverage(map) * 1e6).round() / 1e6,
+        counts: CountsJson {
+            tensors: map.tensor_count(),
+            data_regions: map.tensors().count(),
+            opaque_regions: opaque_regions(map),
+            declared_tensors: map.declared.tensors,
+            declared_data_bytes: map.declared.data_bytes,
         },
-    })
+    }
 }
 
 /// The human-readable report: one row per tensor region, then the coverage summary.
 pub fn model_table(file_name: &str, map: &ModelMap<'_>) -> String {
-    let rows: Vec<[String; 5]> = map
-        .tensors()
-        .map(|t| {
-            let name = if t.aliases.is_empty() {
-                t.name.to_string()
-            } else {
-                format!("{} (+{} aliases)", t.name, t.aliases.len())
-            };
-            let shape = format!(
-                "[{}]",
-                t.shape
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            [
-                name,
-                t.dtype.to_string(),
-                shape,
-                t.len.to_string(),
-                t.offset.to_string(),
-            ]
-        })
-        .collect();
-    let headers = ["NAME", "DTYPE", "SHAPE", "BYTES", "OFFSET"];
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
     let mut out = format!(
         "{file_name}: {} model, {} bytes\n",
         map.format, map.file_len
     );
-    let line = |cells: [&str; 5]| {
-        format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}\n",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4]
-        )
-    };
+    let rows: Vec<[String; 5]> = map.tensors().map(tensor_row).collect();
     if !rows.is_empty() {
-        out += &line(headers);
-        for row in &rows {
-            out += &line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
-        }
+        out += &aligned_table(&rows);
     }
     for t in &map.external {
         out += &format!(
@@ -236,5 +233,63 @@ pub fn model_table(file_name: &str, map: &ModelMap<'_>) -> String {
         map.opaque_bytes(),
         opaque_regions(map),
     );
+    out
+}
+
+/// The columns of the tensor table.
+const TABLE_HEADERS: [&str; 5] = ["NAME", "DTYPE", "SHAPE", "BYTES", "OFFSET"];
+
+/// One tensor's cells, in the order of [`TABLE_HEADERS`].
+fn tensor_row(t: &TensorRegion<'_>) -> [String; 5] {
+    let name = if t.aliases.is_empty() {
+        t.name.to_string()
+    } else {
+        format!("{} (+{} aliases)", t.name, t.aliases.len())
+    };
+    let shape = format!(
+        "[{}]",
+        t.shape
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    [
+        name,
+        t.dtype.to_string(),
+        shape,
+        t.len.to_string(),
+        t.offset.to_string(),
+    ]
+}
+
+/// [`TABLE_HEADERS`] and `rows` in columns as wide as their widest cell: text left-aligned,
+/// numbers right-aligned.
+fn aligned_table(rows: &[[String; 5]]) -> String {
+    let mut widths = TABLE_HEADERS.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        )
+    };
+    let mut out = line(TABLE_HEADERS);
+    for row in rows {
+        out += &line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
     out
 }

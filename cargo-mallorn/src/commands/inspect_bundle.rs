@@ -1,13 +1,15 @@
 //! The bundle half of `cargo mallorn inspect`: header fields, chunks, and bytes per operation
 //! kind and per tensor.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mallorn_engine::inspect::{BundleReport, inspect_bundle};
+use mallorn_engine::inspect::{BundleReport, KindStats, TensorStats, inspect_bundle};
 use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex, verify_bundle_with};
 use mallorn_runtime::format::Flags;
+use mallorn_runtime::format::header::BundleHeader;
 use serde::Serialize;
 
 use super::{CommandResult, failure};
@@ -103,25 +105,32 @@ fn verify_signature(bundle: &[u8], keys: &[PathBuf]) -> Result<(), String> {
 }
 
 fn render_human(name: &str, len: usize, r: &BundleReport, signature: Signature) -> String {
-    let h = &r.header;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{name}: Mallorn bundle, format 1, {len} bytes ({} payload)",
-        h.payload_len
+        r.header.payload_len
     );
-    let _ = writeln!(
-        out,
-        "  signed            {}",
-        match signature {
-            Signature::Unsigned => "NO (development bundle)".into(),
-            Signature::NotVerified => format!(
-                "by key {}, not verified (pass --public-key FILE to check it)",
-                hex(&h.key_id)
-            ),
-            Signature::Verified => format!("by key {}, verified", hex(&h.key_id)),
+    write_header_fields(&mut out, &r.header, signature);
+    let _ = writeln!(out, "  chunks            {}", r.chunks.len());
+    match &r.by_kind {
+        None => {
+            let _ = writeln!(
+                out,
+                "\n(pass --base OLD to decode the operations and cost them per kind and per tensor)"
+            );
         }
-    );
+        Some(kinds) => write_kinds(&mut out, kinds),
+    }
+    if let Some(tensors) = &r.tensors {
+        write_top_tensors(&mut out, tensors);
+    }
+    out
+}
+
+/// The header's fields, one per line, with what is known of its signature.
+fn write_header_fields(out: &mut String, h: &BundleHeader, signature: Signature) {
+    let _ = writeln!(out, "  signed            {}", signature_text(h, signature));
     let _ = writeln!(out, "  model id          {}", hex(&h.model_id));
     let _ = writeln!(out, "  SKU id            {}", hex(&h.sku_id));
     let _ = writeln!(
@@ -153,61 +162,67 @@ fn render_human(name: &str, len: usize, r: &BundleReport, signature: Signature) 
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
     let _ = writeln!(out, "  work RAM          {} bytes", h.ram_required);
     let _ = writeln!(out, "  chunk alignment   {} bytes", h.chunk_align());
-    let _ = writeln!(out, "  chunks            {}", r.chunks.len());
-    match &r.by_kind {
-        None => {
-            let _ = writeln!(
-                out,
-                "\n(pass --base OLD to decode the operations and cost them per kind and per tensor)"
-            );
-        }
-        Some(kinds) => {
-            let _ = writeln!(
-                out,
-                "\n{:<28} {:>8} {:>12} {:>12} {:>10}",
-                "operation", "count", "result B", "payload B", "bits/byte"
-            );
-            for (kind, k) in kinds {
-                let bits = if k.output_bytes > 0 {
-                    format!(
-                        "{:.3}",
-                        8.0 * k.payload_bytes as f64 / k.output_bytes as f64
-                    )
-                } else {
-                    "-".into()
-                };
-                let _ = writeln!(
-                    out,
-                    "{kind:<28} {:>8} {:>12} {:>12} {bits:>10}",
-                    k.ops, k.output_bytes, k.payload_bytes
-                );
-            }
-        }
+}
+
+/// The `signed` field: unsigned, claimed by a key, or verified with it.
+fn signature_text(h: &BundleHeader, signature: Signature) -> String {
+    match signature {
+        Signature::Unsigned => "NO (development bundle)".into(),
+        Signature::NotVerified => format!(
+            "by key {}, not verified (pass --public-key FILE to check it)",
+            hex(&h.key_id)
+        ),
+        Signature::Verified => format!("by key {}, verified", hex(&h.key_id)),
     }
-    if let Some(tensors) = &r.tensors {
+}
+
+/// The table of operation kinds: count, result and payload bytes, payload bits per byte.
+fn write_kinds(out: &mut String, kinds: &BTreeMap<String, KindStats>) {
+    let _ = writeln!(
+        out,
+        "\n{:<28} {:>8} {:>12} {:>12} {:>10}",
+        "operation", "count", "result B", "payload B", "bits/byte"
+    );
+    for (kind, k) in kinds {
+        let bits = if k.output_bytes > 0 {
+            format!(
+                "{:.3}",
+                8.0 * k.payload_bytes as f64 / k.output_bytes as f64
+            )
+        } else {
+            "-".into()
+        };
         let _ = writeln!(
             out,
-            "\n{:<48} {:>12} {:>12}",
-            "tensor (most payload first)", "result B", "payload B"
+            "{kind:<28} {:>8} {:>12} {:>12} {bits:>10}",
+            k.ops, k.output_bytes, k.payload_bytes
         );
-        for t in tensors.iter().take(TOP_TENSORS) {
-            let _ = writeln!(
-                out,
-                "{:<48} {:>12} {:>12}",
-                truncate(&t.name, 48),
-                t.output_bytes,
-                t.payload_bytes
-            );
-        }
-        if tensors.len() > TOP_TENSORS {
-            let _ = writeln!(
-                out,
-                "... and {} more (--json lists all)",
-                tensors.len() - TOP_TENSORS
-            );
-        }
     }
-    out
+}
+
+/// The [`TOP_TENSORS`] tensors that cost the most payload.
+fn write_top_tensors(out: &mut String, tensors: &[TensorStats]) {
+    let _ = writeln!(
+        out,
+        "\n{:<48} {:>12} {:>12}",
+        "tensor (most payload first)", "result B", "payload B"
+    );
+    for t in tensors.iter().take(TOP_TENSORS) {
+        let _ = writeln!(
+            out,
+            "{:<48} {:>12} {:>12}",
+            truncate(&t.name, 48),
+            t.output_bytes,
+            t.payload_bytes
+        );
+    }
+    if tensors.len() > TOP_TENSORS {
+        let _ = writeln!(
+            out,
+            "... and {} more (--json lists all)",
+            tensors.len() - TOP_TENSORS
+        );
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

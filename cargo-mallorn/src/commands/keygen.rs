@@ -2,7 +2,7 @@
 //! to FILE (PKCS#8 PEM, mode 0600, never overwriting anything), the public key to FILE.pub
 //! (SPKI PEM). Stdout gets the public key and its key id, never the private key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mallorn_engine::signing::{KeyError, SigningKey, hex, write_key_pair};
@@ -55,12 +55,20 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> CommandResult {
             out!("{pem}");
         }
         MessageFormat::Json => {
-            let json = serde_json::json!({
-                "key_id": key_id,
-                "public_key": public_hex,
-                "public_key_pem": pem,
-                "private_key_file": args.output,
-                "public_key_file": public_path,
+            #[derive(serde::Serialize)]
+            struct KeyPair<'a> {
+                key_id: &'a str,
+                public_key: &'a str,
+                public_key_pem: &'a str,
+                private_key_file: &'a Path,
+                public_key_file: &'a Path,
+            }
+            let json = crate::output::json_line(&KeyPair {
+                key_id: &key_id,
+                public_key: &public_hex,
+                public_key_pem: &pem,
+                private_key_file: &args.output,
+                public_key_file: &public_path,
             });
             outln!("{json}");
         }

@@ -74,10 +74,16 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> CommandResult {
         }
         Err(refused) => {
             if global.message_format == MessageFormat::Json {
-                outln!(
-                    "{}",
-                    serde_json::json!({ "ok": false, "error": refused.message })
-                );
+                #[derive(serde::Serialize)]
+                struct Refused<'a> {
+                    ok: bool,
+                    error: &'a str,
+                }
+                let refused_json = Refused {
+                    ok: false,
+                    error: &refused.message,
+                };
+                outln!("{}", crate::output::json_line(&refused_json));
             }
             Err(failure(refused.message, refused.help))
         }

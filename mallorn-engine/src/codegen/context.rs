@@ -3,7 +3,7 @@
 //! documented in `docs/generated-files.md`; everything is plain numbers, strings and byte
 //! lists, with no absolute path.
 
-use mallorn_manifest::{FlashGeometry, Manifest, Region, Target};
+use mallorn_manifest::{FlashGeometry, Manifest, Model, ModelSlots, Region, Target};
 use serde::Serialize;
 
 use crate::build::error::BuildError;
@@ -179,36 +179,7 @@ pub fn target_context(
         let Some(slots) = target.slots_for(&model.name) else {
             continue;
         };
-        let latest_index = model.releases.len() - 1;
-        let latest = &model.releases[latest_index];
-        let file = inputs.get(model_plan.manifest_model, latest_index);
-        let version = header_version(&model.name, &latest.version)?;
-        let context = ModelContext {
-            name: model.name.clone(),
-            ident: rust_ident(&model.name),
-            upper: model.name.to_ascii_uppercase().replace('-', "_"),
-            model_id: mallorn_runtime::format::model_id(&model.name).to_vec(),
-            model_id_hex: hex(&mallorn_runtime::format::model_id(&model.name)),
-            latest: ReleaseContext {
-                version: latest.version.to_string(),
-                major: version.major,
-                minor: version.minor,
-                patch: version.patch,
-                counter: latest.counter,
-                len: file.bytes.len() as u64,
-                sha256: file.sha256.to_vec(),
-                sha256_hex: hex(&file.sha256),
-                file: latest.path.written.clone(),
-            },
-            largest_release: (0..model.releases.len())
-                .map(|i| inputs.get(model_plan.manifest_model, i).bytes.len() as u64)
-                .max()
-                .unwrap_or(0),
-            release_count: model.releases.len(),
-            slot_a: RegionContext::new(&flash, slots.slot_a),
-            slot_b: RegionContext::new(&flash, slots.slot_b),
-            state: RegionContext::new(&flash, slots.state),
-        };
+        let context = model_context(model, model_plan.manifest_model, slots, inputs, &flash)?;
         if let Some(other) = models
             .iter()
             .find(|m| m.ident == context.ident || m.upper == context.upper)
@@ -248,17 +219,60 @@ pub fn target_context(
             .collect::<Vec<_>>()
             .join(", "),
         signed,
-        trusted_keys: trusted
-            .iter()
-            .map(|t| KeyContext {
-                id: t.key.key_id().to_vec(),
-                id_hex: hex(&t.key.key_id()),
-                public_key: t.key.to_bytes().to_vec(),
-                file: t.written.clone(),
-            })
-            .collect(),
+        trusted_keys: trusted.iter().map(key_context).collect(),
         models,
     })
+}
+
+/// The context of `model` (the manifest's model `manifest_model`) in the `slots` of a target
+/// with `flash`: its names, its latest release and its regions.
+fn model_context(
+    model: &Model,
+    manifest_model: usize,
+    slots: &ModelSlots,
+    inputs: &Inputs,
+    flash: &FlashGeometry,
+) -> Result<ModelContext, BuildError> {
+    let latest_index = model.releases.len() - 1;
+    let latest = &model.releases[latest_index];
+    let file = inputs.get(manifest_model, latest_index);
+    let version = header_version(&model.name, &latest.version)?;
+    Ok(ModelContext {
+        name: model.name.clone(),
+        ident: rust_ident(&model.name),
+        upper: model.name.to_ascii_uppercase().replace('-', "_"),
+        model_id: mallorn_runtime::format::model_id(&model.name).to_vec(),
+        model_id_hex: hex(&mallorn_runtime::format::model_id(&model.name)),
+        latest: ReleaseContext {
+            version: latest.version.to_string(),
+            major: version.major,
+            minor: version.minor,
+            patch: version.patch,
+            counter: latest.counter,
+            len: file.bytes.len() as u64,
+            sha256: file.sha256.to_vec(),
+            sha256_hex: hex(&file.sha256),
+            file: latest.path.written.clone(),
+        },
+        largest_release: (0..model.releases.len())
+            .map(|i| inputs.get(manifest_model, i).bytes.len() as u64)
+            .max()
+            .unwrap_or(0),
+        release_count: model.releases.len(),
+        slot_a: RegionContext::new(flash, slots.slot_a),
+        slot_b: RegionContext::new(flash, slots.slot_b),
+        state: RegionContext::new(flash, slots.state),
+    })
+}
+
+/// The context of a trusted public key.
+fn key_context(trusted: &TrustedKeyFile) -> KeyContext {
+    KeyContext {
+        id: trusted.key.key_id().to_vec(),
+        id_hex: hex(&trusted.key.key_id()),
+        public_key: trusted.key.to_bytes().to_vec(),
+        file: trusted.written.clone(),
+    }
 }
 
 /// A Rust identifier for a model name (`[a-z0-9][a-z0-9_-]*`): dashes become underscores, a

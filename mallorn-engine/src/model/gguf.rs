@@ -36,6 +36,51 @@ const MIN_TENSOR_INFO_BYTES: u64 = 24;
 /// Maps a GGUF file.
 pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
     let mut r = Reader::new(FORMAT, bytes);
+    read_magic_and_version(&mut r)?;
+    let tensor_count = r.u64("tensor_count")?;
+    let kv_count = r.u64("metadata_kv_count")?;
+    r.check_count(kv_count, MIN_KV_BYTES, "metadata_kv_count")?;
+    let alignment = read_metadata(&mut r, kv_count)?;
+
+    r.check_count(tensor_count, MIN_TENSOR_INFO_BYTES, "tensor_count")?;
+    let mut infos = Vec::with_capacity(tensor_count as usize);
+    for _ in 0..tensor_count {
+        infos.push(read_tensor_info(&mut r)?);
+    }
+
+    let data_start = r.pos().div_ceil(alignment) * alignment;
+    if data_start > bytes.len() as u64 && tensor_count > 0 {
+        return Err(r.error(ErrorKind::Truncated {
+            what: "padding before the tensor data",
+            needed: data_start - r.pos(),
+            available: r.remaining(),
+        }));
+    }
+
+    let mut map = MapBuilder::new(FORMAT, bytes.len() as u64);
+    let mut declared_bytes = 0u64;
+    for info in infos {
+        let offset = tensor_offset(&info, data_start, alignment)?;
+        declared_bytes += info.nbytes;
+        let shape = info.ne.iter().rev().copied().collect();
+        map.tensor(TensorRegion {
+            name: info.name,
+            aliases: Vec::new(),
+            dtype: info.dtype,
+            shape,
+            offset,
+            len: info.nbytes,
+            quant: None,
+            layout: info.dtype.layout(),
+            sparse: false,
+        })?;
+    }
+    map.declare(tensor_count, declared_bytes);
+    map.finish()
+}
+
+/// Reads the magic and the version: GGUF 2 or 3, little-endian.
+fn read_magic_and_version(r: &mut Reader<'_>) -> Result<(), ModelError> {
     let magic = r.take(4, "magic")?;
     if magic != b"GGUF" {
         return Err(ModelError::invalid(FORMAT, 0, "missing GGUF magic"));
@@ -57,13 +102,15 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             },
         ));
     }
-    let tensor_count = r.u64("tensor_count")?;
-    let kv_count = r.u64("metadata_kv_count")?;
-    r.check_count(kv_count, MIN_KV_BYTES, "metadata_kv_count")?;
+    Ok(())
+}
 
+/// Reads the `kv_count` metadata pairs; returns the data alignment (`general.alignment`, a
+/// power of two, or the default).
+fn read_metadata(r: &mut Reader<'_>, kv_count: u64) -> Result<u64, ModelError> {
     let mut alignment = DEFAULT_ALIGNMENT;
     for _ in 0..kv_count {
-        let key = read_string(&mut r, "metadata key")?;
+        let key = read_string(r, "metadata key")?;
         let value_type = r.u32("metadata value type")?;
         if key == b"general.alignment" {
             let at = r.pos();
@@ -84,63 +131,36 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             }
             alignment = value;
         } else {
-            skip_value(&mut r, value_type, 0)?;
+            skip_value(r, value_type, 0)?;
         }
     }
+    Ok(alignment)
+}
 
-    r.check_count(tensor_count, MIN_TENSOR_INFO_BYTES, "tensor_count")?;
-    let mut infos = Vec::with_capacity(tensor_count as usize);
-    for _ in 0..tensor_count {
-        infos.push(read_tensor_info(&mut r)?);
+/// The file offset of a tensor's data: its offset (a multiple of `alignment`) after
+/// `data_start`.
+fn tensor_offset(
+    info: &TensorInfo<'_>,
+    data_start: u64,
+    alignment: u64,
+) -> Result<u64, ModelError> {
+    if info.relative_offset % alignment != 0 {
+        return Err(ModelError::invalid(
+            FORMAT,
+            info.at,
+            format!(
+                "tensor `{}` has offset {}, not a multiple of the alignment {alignment}",
+                info.name, info.relative_offset
+            ),
+        ));
     }
-
-    let data_start = r.pos().div_ceil(alignment) * alignment;
-    if data_start > bytes.len() as u64 && tensor_count > 0 {
-        return Err(r.error(ErrorKind::Truncated {
-            what: "padding before the tensor data",
-            needed: data_start - r.pos(),
-            available: r.remaining(),
-        }));
-    }
-
-    let mut map = MapBuilder::new(FORMAT, bytes.len() as u64);
-    let mut declared_bytes = 0u64;
-    for info in infos {
-        if info.relative_offset % alignment != 0 {
-            return Err(ModelError::invalid(
-                FORMAT,
-                info.at,
-                format!(
-                    "tensor `{}` has offset {}, not a multiple of the alignment {alignment}",
-                    info.name, info.relative_offset
-                ),
-            ));
-        }
-        let offset = data_start
-            .checked_add(info.relative_offset)
-            .ok_or_else(|| {
-                ModelError::invalid(
-                    FORMAT,
-                    info.at,
-                    format!("tensor `{}` offset overflows", info.name),
-                )
-            })?;
-        declared_bytes += info.nbytes;
-        let shape = info.ne.iter().rev().copied().collect();
-        map.tensor(TensorRegion {
-            name: info.name,
-            aliases: Vec::new(),
-            dtype: info.dtype,
-            shape,
-            offset,
-            len: info.nbytes,
-            quant: None,
-            layout: info.dtype.layout(),
-            sparse: false,
-        })?;
-    }
-    map.declare(tensor_count, declared_bytes);
-    map.finish()
+    data_start.checked_add(info.relative_offset).ok_or_else(|| {
+        ModelError::invalid(
+            FORMAT,
+            info.at,
+            format!("tensor `{}` offset overflows", info.name),
+        )
+    })
 }
 
 struct TensorInfo<'a> {

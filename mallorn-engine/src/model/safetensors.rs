@@ -21,6 +21,41 @@ pub(crate) const MAX_HEADER_LEN: u64 = 100_000_000;
 
 /// Maps a safetensors file.
 pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
+    let (header_len, mut entries) = read_header(bytes)?;
+    let data_start = 8 + header_len;
+    let buffer = DataBuffer {
+        start: data_start,
+        len: bytes.len() as u64 - data_start,
+        file_len: bytes.len() as u64,
+    };
+    // Validate like the reference implementation: sorted by offsets, each tensor starts where
+    // the previous one ended, and the last one ends at the end of the file.
+    entries.sort_by_key(|e| (e.begin, e.end));
+    let mut expected_start = 0u64;
+    let mut map = MapBuilder::new(FORMAT, bytes.len() as u64);
+    let entry_count = entries.len() as u64;
+    for entry in entries {
+        let (at, len) = buffer.place(&entry, expected_start)?;
+        expected_start = entry.end;
+        map.tensor(TensorRegion {
+            name: entry.name,
+            aliases: Vec::new(),
+            dtype: entry.dtype,
+            shape: entry.shape,
+            offset: at,
+            len,
+            quant: None,
+            layout: entry.dtype.layout(),
+            sparse: false,
+        })?;
+    }
+    buffer.check_covered(expected_start)?;
+    map.declare(entry_count, buffer.len);
+    map.finish()
+}
+
+/// The header length and the entries of the JSON header that follows it.
+fn read_header(bytes: &[u8]) -> Result<(u64, Vec<Entry<'_>>), ModelError> {
     let mut r = Reader::new(FORMAT, bytes);
     let header_len = r.u64("header length")?;
     if header_len > MAX_HEADER_LEN {
@@ -52,18 +87,25 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             format!("header JSON: {e}"),
         )
     })?;
+    Ok((header_len, entries))
+}
 
-    let data_start = 8 + header_len;
-    let buffer_len = bytes.len() as u64 - data_start;
-    let mut entries = entries;
-    // Validate like the reference implementation: sorted by offsets, each tensor starts where
-    // the previous one ended, and the last one ends at the end of the file.
-    entries.sort_by_key(|e| (e.begin, e.end));
-    let mut expected_start = 0u64;
-    let mut map = MapBuilder::new(FORMAT, bytes.len() as u64);
-    let entry_count = entries.len() as u64;
-    for entry in entries {
-        let at = data_start.saturating_add(entry.begin);
+/// The byte buffer after the header, which the entries' `data_offsets` index.
+struct DataBuffer {
+    /// Its offset in the file.
+    start: u64,
+    /// Its length.
+    len: u64,
+    /// The file's length.
+    file_len: u64,
+}
+
+impl DataBuffer {
+    /// Checks that `entry` starts at `expected_start` (where the previous one ended), holds
+    /// exactly the bytes its dtype and shape need, and lies in the buffer; returns its offset
+    /// in the file and its length.
+    fn place(&self, entry: &Entry<'_>, expected_start: u64) -> Result<(u64, u64), ModelError> {
+        let at = self.start.saturating_add(entry.begin);
         if entry.begin != expected_start || entry.end < entry.begin {
             let what = if entry.begin > expected_start {
                 "leaves a gap before it"
@@ -80,61 +122,59 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             ));
         }
         let len = entry.end - entry.begin;
-        let elements = entry
-            .shape
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d));
-        let expected = elements.and_then(|n| entry.dtype.storage_bytes(n));
-        if expected != Some(len) {
-            return Err(ModelError::invalid(
-                FORMAT,
-                at,
-                format!(
-                    "tensor `{}`: {} of shape {:?} needs {} bytes but data_offsets give {len}",
-                    entry.name,
-                    entry.dtype,
-                    entry.shape,
-                    expected
-                        .map_or_else(|| "an overflowing number of".to_owned(), |n| n.to_string())
-                ),
-            ));
-        }
-        if entry.end > buffer_len {
+        check_size(entry, at, len)?;
+        if entry.end > self.len {
             return Err(ModelError::new(
                 FORMAT,
                 at,
                 ErrorKind::OutOfBounds {
                     what: format!("data of tensor `{}`", entry.name),
                     start: at,
-                    end: data_start.saturating_add(entry.end),
-                    file_len: bytes.len() as u64,
+                    end: self.start.saturating_add(entry.end),
+                    file_len: self.file_len,
                 },
             ));
         }
-        expected_start = entry.end;
-        map.tensor(TensorRegion {
-            name: entry.name,
-            aliases: Vec::new(),
-            dtype: entry.dtype,
-            shape: entry.shape,
-            offset: at,
-            len,
-            quant: None,
-            layout: entry.dtype.layout(),
-            sparse: false,
-        })?;
+        Ok((at, len))
     }
-    if expected_start != buffer_len {
+
+    /// Checks that the tensors, which end at `covered`, cover the whole buffer.
+    fn check_covered(&self, covered: u64) -> Result<(), ModelError> {
+        if covered != self.len {
+            return Err(ModelError::invalid(
+                FORMAT,
+                self.start + covered,
+                format!(
+                    "the tensors index {covered} bytes of a {}-byte buffer: the rest is not covered by any tensor",
+                    self.len
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `len` bytes at `at` are what `entry`'s dtype and shape need.
+fn check_size(entry: &Entry<'_>, at: u64, len: u64) -> Result<(), ModelError> {
+    let elements = entry
+        .shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    let expected = elements.and_then(|n| entry.dtype.storage_bytes(n));
+    if expected != Some(len) {
         return Err(ModelError::invalid(
             FORMAT,
-            data_start + expected_start,
+            at,
             format!(
-                "the tensors index {expected_start} bytes of a {buffer_len}-byte buffer: the rest is not covered by any tensor"
+                "tensor `{}`: {} of shape {:?} needs {} bytes but data_offsets give {len}",
+                entry.name,
+                entry.dtype,
+                entry.shape,
+                expected.map_or_else(|| "an overflowing number of".to_owned(), |n| n.to_string())
             ),
         ));
     }
-    map.declare(entry_count, buffer_len);
-    map.finish()
+    Ok(())
 }
 
 /// Byte offset into `text` of a serde_json error's line and column.

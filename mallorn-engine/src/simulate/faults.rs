@@ -7,7 +7,7 @@ use mallorn_runtime::sim::{CutMode, Fault, FaultPlan, FlashOp, Persistence, SimF
 use mallorn_runtime::storage::{BootPolicy, Region};
 
 use crate::simulate::firmware::{
-    Case, Firmware, Loaded, MAX_BOOTS, OnConfirmError, Script, Violation,
+    Case, Drive, Firmware, Loaded, MAX_BOOTS, OnConfirmError, Script, Violation,
 };
 use crate::simulate::report::Tally;
 use crate::simulate::sweep::clean_run;
@@ -55,207 +55,272 @@ pub fn catalogue<const W: usize, const E: usize>(case: &Case, tally: &mut Tally)
         // The sweep reports the failing clean run.
         return;
     };
-    let layout = case.layout;
-    let mut run = |name: String, flash, firmware, expect_done| {
-        run_one::<W, E>(case, tally, name, flash, firmware, expect_done);
+    let mut catalogue = Catalogue {
+        case,
+        tally,
+        start,
+        first,
+        log,
+        drive,
     };
-    let fw = || Firmware::new(case, Script::Straight);
+    catalogue.stuck_bits();
+    catalogue.read_errors();
+    catalogue.ecc_cuts();
+    catalogue.failed_but_landed();
+    catalogue.retained_bit_flips();
+    catalogue.torn_erases();
+    catalogue.random_cuts();
+    catalogue.dead_cell();
+}
 
-    // Silent program failures in slot B and in journal records.
-    for (region, what) in [(layout.slot_b, "slot B"), (layout.state, "journal")] {
-        for (at, addr, mask) in spread(&writes_into(&log, first, region), POINTS) {
-            let mut flash = start.clone();
-            flash.inject(Fault::StuckBits { at, addr, mask });
-            run(
-                format!("stuck bits in {what} write at mutation {at}"),
-                flash,
-                fw(),
-                true,
-            );
+/// One case's catalogue: the provisioned device and its clean run, which places the faults.
+struct Catalogue<'a, 't, const W: usize, const E: usize> {
+    case: &'a Case,
+    tally: &'t mut Tally,
+    /// The provisioned device, before the update.
+    start: SimFlash<W, E, 1>,
+    /// The mutation index of the clean run's first operation.
+    first: u64,
+    /// The clean run's flash operations.
+    log: Vec<FlashOp>,
+    /// How the clean run went.
+    drive: Drive,
+}
+
+impl<'a, const W: usize, const E: usize> Catalogue<'a, '_, W, E> {
+    /// The firmware of the clean run.
+    fn fw(&self) -> Firmware<'a> {
+        Firmware::new(self.case, Script::Straight)
+    }
+
+    /// Runs `firmware` on `flash` and records the outcome as `name`.
+    fn run(
+        &mut self,
+        name: String,
+        flash: SimFlash<W, E, 1>,
+        firmware: Firmware<'_>,
+        expect_done: bool,
+    ) {
+        run_one::<W, E>(self.case, self.tally, name, flash, firmware, expect_done);
+    }
+
+    /// The provisioned device with `faults` injected, in order.
+    fn faulty(&self, faults: impl IntoIterator<Item = Fault>) -> SimFlash<W, E, 1> {
+        let mut flash = self.start.clone();
+        for fault in faults {
+            flash.inject(fault);
+        }
+        flash
+    }
+
+    /// Silent program failures in slot B and in journal records.
+    fn stuck_bits(&mut self) {
+        let layout = self.case.layout;
+        for (region, what) in [(layout.slot_b, "slot B"), (layout.state, "journal")] {
+            for (at, addr, mask) in spread(&writes_into(&self.log, self.first, region), POINTS) {
+                let flash = self.faulty([Fault::StuckBits { at, addr, mask }]);
+                let name = format!("stuck bits in {what} write at mutation {at}");
+                self.run(name, flash, self.fw(), true);
+            }
         }
     }
-    // Transient read errors in the slots and the journal.
-    let spots = [
-        ("slot A", layout.slot_a.offset),
-        (
-            "slot A middle",
-            layout.slot_a.offset + case.old.len() as u32 / 2,
-        ),
-        ("slot B", layout.slot_b.offset),
-        (
-            "slot B middle",
-            layout.slot_b.offset + case.new.len() as u32 / 2,
-        ),
-        ("journal", layout.state.offset),
-        ("journal bank 2", layout.state.offset + layout.state.len / 2),
-    ];
-    for (what, addr) in spots {
-        let mut flash = start.clone();
-        flash.inject(Fault::ReadError {
-            addr,
-            persistence: Persistence::Once,
-        });
-        run(format!("read error once in {what}"), flash, fw(), true);
-    }
-    let mut counted = start.clone();
-    let reads_before = counted.counts().reads;
-    let _ = fw().run(&mut counted, MAX_BOOTS);
-    let reads: Vec<u64> = (reads_before..counted.counts().reads).collect();
-    for read in spread(&reads, POINTS) {
-        let mut flash = start.clone();
-        flash.inject(Fault::ReadErrorAt { read });
-        run(format!("read error at read {read}"), flash, fw(), true);
-    }
-    // ECC on: cuts tear words, which then read as errors until erased.
-    let indices: Vec<u64> = (first..first + log.len() as u64).collect();
-    for at in spread(&indices, 2 * POINTS) {
-        let mut flash = start.clone();
-        flash.set_ecc(true);
-        flash.inject(Fault::PowerCut {
-            at,
-            mode: CutMode::During,
-        });
-        run(
-            format!("ECC on, cut during mutation {at}"),
-            flash,
-            fw(),
-            true,
-        );
-    }
-    // Writes and erases reported failed that landed, the confirm record included; the
-    // firmware retries a failed confirm, or cancels and applies again.
-    for (i, op) in log.iter().enumerate() {
-        let at = first + i as u64;
-        let journal = inside(layout.state, op.range().start);
-        let reactions: &[OnConfirmError] = if journal {
-            &[OnConfirmError::Retry, OnConfirmError::Cancel]
-        } else {
-            &[OnConfirmError::Retry]
-        };
-        for &reaction in reactions {
-            let mut flash = start.clone();
-            flash.inject(Fault::FailedButLanded { at });
-            run(
-                format!("mutation {at} reported failed but landed, confirm error: {reaction:?}"),
-                flash,
-                fw().on_confirm_error(reaction),
-                true,
-            );
+
+    /// Transient read errors in the slots and the journal, at chosen places and at chosen
+    /// reads of the clean run.
+    fn read_errors(&mut self) {
+        let layout = self.case.layout;
+        let spots = [
+            ("slot A", layout.slot_a.offset),
+            (
+                "slot A middle",
+                layout.slot_a.offset + self.case.old.len() as u32 / 2,
+            ),
+            ("slot B", layout.slot_b.offset),
+            (
+                "slot B middle",
+                layout.slot_b.offset + self.case.new.len() as u32 / 2,
+            ),
+            ("journal", layout.state.offset),
+            ("journal bank 2", layout.state.offset + layout.state.len / 2),
+        ];
+        for (what, addr) in spots {
+            let flash = self.faulty([Fault::ReadError {
+                addr,
+                persistence: Persistence::Once,
+            }]);
+            self.run(format!("read error once in {what}"), flash, self.fw(), true);
+        }
+        let mut counted = self.start.clone();
+        let reads_before = counted.counts().reads;
+        let _ = self.fw().run(&mut counted, MAX_BOOTS);
+        let reads: Vec<u64> = (reads_before..counted.counts().reads).collect();
+        for read in spread(&reads, POINTS) {
+            let flash = self.faulty([Fault::ReadErrorAt { read }]);
+            self.run(format!("read error at read {read}"), flash, self.fw(), true);
         }
     }
-    // Bit flips in retained data: slot B bytes already programmed while the update is
-    // interrupted (the read-back in finish catches them) ...
-    let slot_b_writes = writes_into(&log, first, layout.slot_b);
-    for &(at, _, _) in spread(&slot_b_writes, POINTS).iter().skip(1) {
-        let Some(&(_, addr, _)) = slot_b_writes.iter().find(|w| w.0 < at) else {
-            continue;
-        };
-        let mut flash = start.clone();
-        flash.inject(Fault::PowerCut {
-            at,
-            mode: CutMode::Before,
-        });
-        flash.inject(Fault::BitFlip {
-            addr,
-            mask: 0x04,
-            at_reboot: 0,
-        });
-        run(
-            format!("bit flip in slot B at {addr:#x} after a cut at {at}"),
-            flash,
-            fw(),
-            true,
-        );
+
+    /// ECC on: cuts tear words, which then read as errors until erased.
+    fn ecc_cuts(&mut self) {
+        let indices: Vec<u64> = (self.first..self.first + self.log.len() as u64).collect();
+        for at in spread(&indices, 2 * POINTS) {
+            let mut flash = self.start.clone();
+            flash.set_ecc(true);
+            flash.inject(Fault::PowerCut {
+                at,
+                mode: CutMode::During,
+            });
+            let name = format!("ECC on, cut during mutation {at}");
+            self.run(name, flash, self.fw(), true);
+        }
     }
-    // ... slot B after the update became pending, with the trial slot checked at boot (the
-    // default policy relies on the check in `finish` and would boot the flipped byte) ...
-    if let Some(&(_, addr, _)) = slot_b_writes.first() {
-        let mut flash = start.clone();
-        flash.inject(Fault::PowerCut {
-            at: drive.boot_marks[1],
-            mode: CutMode::Before,
-        });
-        flash.inject(Fault::BitFlip {
-            addr,
-            mask: 0x10,
-            at_reboot: 0,
-        });
+
+    /// Writes and erases reported failed that landed, the confirm record included; the
+    /// firmware retries a failed confirm, or cancels and applies again.
+    fn failed_but_landed(&mut self) {
+        for i in 0..self.log.len() {
+            let at = self.first + i as u64;
+            let journal = inside(self.case.layout.state, self.log[i].range().start);
+            let reactions: &[OnConfirmError] = if journal {
+                &[OnConfirmError::Retry, OnConfirmError::Cancel]
+            } else {
+                &[OnConfirmError::Retry]
+            };
+            for &reaction in reactions {
+                let flash = self.faulty([Fault::FailedButLanded { at }]);
+                let name = format!(
+                    "mutation {at} reported failed but landed, confirm error: {reaction:?}"
+                );
+                self.run(name, flash, self.fw().on_confirm_error(reaction), true);
+            }
+        }
+    }
+
+    /// Bit flips in retained data: slot B bytes already programmed while the update is
+    /// interrupted (the read-back in finish catches them) ...
+    fn retained_bit_flips(&mut self) {
+        let slot_b_writes = writes_into(&self.log, self.first, self.case.layout.slot_b);
+        for &(at, _, _) in spread(&slot_b_writes, POINTS).iter().skip(1) {
+            let Some(&(_, addr, _)) = slot_b_writes.iter().find(|w| w.0 < at) else {
+                continue;
+            };
+            let flash = self.faulty([
+                Fault::PowerCut {
+                    at,
+                    mode: CutMode::Before,
+                },
+                Fault::BitFlip {
+                    addr,
+                    mask: 0x04,
+                    at_reboot: 0,
+                },
+            ]);
+            let name = format!("bit flip in slot B at {addr:#x} after a cut at {at}");
+            self.run(name, flash, self.fw(), true);
+        }
+        if let Some(&(_, addr, _)) = slot_b_writes.first() {
+            self.pending_slot_b_flip(addr);
+        }
+        self.journal_bit_flips();
+    }
+
+    /// ... slot B after the update became pending, with the trial slot checked at boot (the
+    /// default policy relies on the check in `finish` and would boot the flipped byte) ...
+    fn pending_slot_b_flip(&mut self, addr: u32) {
+        let flash = self.faulty([
+            Fault::PowerCut {
+                at: self.drive.boot_marks[1],
+                mode: CutMode::Before,
+            },
+            Fault::BitFlip {
+                addr,
+                mask: 0x10,
+                at_reboot: 0,
+            },
+        ]);
         let checking = BootPolicy {
             verify_trial_boot: true,
-            ..case.policy
+            ..self.case.policy
         };
-        run(
+        self.run(
             format!("bit flip in pending slot B at {addr:#x}, verify-trial-boot"),
             flash,
-            fw().with_policy(checking),
+            self.fw().with_policy(checking),
             true,
         );
     }
-    // ... and journal records.
-    for (at, addr, _) in spread(&writes_into(&log, first, layout.state), POINTS) {
-        let mut flash = start.clone();
-        flash.inject(Fault::PowerCut {
-            at: at + 1,
-            mode: CutMode::Before,
-        });
-        flash.inject(Fault::BitFlip {
-            addr: addr + 4,
-            mask: 0x10,
-            at_reboot: 0,
-        });
-        run(
-            format!("bit flip in the journal record written at {at}"),
-            flash,
-            fw(),
-            true,
-        );
-    }
-    // Torn erases at chosen positions.
-    let erases: Vec<(u64, u32)> = log
-        .iter()
-        .enumerate()
-        .filter_map(|(i, op)| match op {
-            FlashOp::Erase { from, to } => Some((first + i as u64, to - from)),
-            FlashOp::Write { .. } => None,
-        })
-        .collect();
-    for (at, len) in spread(&erases, POINTS) {
-        for done in [0, len / 2, len.saturating_sub(1)] {
-            let mut flash = start.clone();
-            flash.inject(Fault::TornCut { at, done });
-            run(
-                format!("erase at {at} torn after {done} bytes"),
-                flash,
-                fw(),
-                true,
-            );
+
+    /// ... and journal records.
+    fn journal_bit_flips(&mut self) {
+        let journal_writes = writes_into(&self.log, self.first, self.case.layout.state);
+        for (at, addr, _) in spread(&journal_writes, POINTS) {
+            let flash = self.faulty([
+                Fault::PowerCut {
+                    at: at + 1,
+                    mode: CutMode::Before,
+                },
+                Fault::BitFlip {
+                    addr: addr + 4,
+                    mask: 0x10,
+                    at_reboot: 0,
+                },
+            ]);
+            let name = format!("bit flip in the journal record written at {at}");
+            self.run(name, flash, self.fw(), true);
         }
     }
-    // Several random power cuts in one update.
-    let gap = (log.len() as u64 / CUTS_PER_SCHEDULE as u64).max(1);
-    for seed in SEEDS {
-        let mut flash = start.clone();
-        flash.inject_all(FaultPlan::random_cuts(seed, first, CUTS_PER_SCHEDULE, gap));
-        run(
-            format!("{CUTS_PER_SCHEDULE} random cuts, seed {seed}"),
-            flash,
-            fw(),
-            true,
-        );
+
+    /// Torn erases at chosen positions.
+    fn torn_erases(&mut self) {
+        let erases: Vec<(u64, u32)> = self
+            .log
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| match op {
+                FlashOp::Erase { from, to } => Some((self.first + i as u64, to - from)),
+                FlashOp::Write { .. } => None,
+            })
+            .collect();
+        for (at, len) in spread(&erases, POINTS) {
+            for done in [0, len / 2, len.saturating_sub(1)] {
+                let flash = self.faulty([Fault::TornCut { at, done }]);
+                let name = format!("erase at {at} torn after {done} bytes");
+                self.run(name, flash, self.fw(), true);
+            }
+        }
     }
-    // A dead cell in slot B: the update cannot complete; the old model must keep booting.
-    if let Some(i) = case.new.iter().position(|&b| b != 0xFF) {
-        let mut flash = start.clone();
-        flash.inject(Fault::WeakCell {
-            addr: layout.slot_b.offset + i as u32,
-            mask: !case.new[i],
-        });
-        run(
-            format!("dead cell in slot B at byte {i}"),
-            flash,
-            fw(),
-            false,
-        );
+
+    /// Several random power cuts in one update.
+    fn random_cuts(&mut self) {
+        let gap = (self.log.len() as u64 / CUTS_PER_SCHEDULE as u64).max(1);
+        for seed in SEEDS {
+            let mut flash = self.start.clone();
+            flash.inject_all(FaultPlan::random_cuts(
+                seed,
+                self.first,
+                CUTS_PER_SCHEDULE,
+                gap,
+            ));
+            let name = format!("{CUTS_PER_SCHEDULE} random cuts, seed {seed}");
+            self.run(name, flash, self.fw(), true);
+        }
+    }
+
+    /// A dead cell in slot B: the update cannot complete; the old model must keep booting.
+    fn dead_cell(&mut self) {
+        let new = &self.case.new;
+        if let Some(i) = new.iter().position(|&b| b != 0xFF) {
+            let flash = self.faulty([Fault::WeakCell {
+                addr: self.case.layout.slot_b.offset + i as u32,
+                mask: !new[i],
+            }]);
+            self.run(
+                format!("dead cell in slot B at byte {i}"),
+                flash,
+                self.fw(),
+                false,
+            );
+        }
     }
 }
 

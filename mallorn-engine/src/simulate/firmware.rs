@@ -266,28 +266,7 @@ impl<'c> Firmware<'c> {
         };
         let decision = match up.boot(self.policy) {
             Ok(decision) => decision,
-            Err(error) => {
-                if !up.flash().is_powered() {
-                    return Ok(Cycle::Cut);
-                }
-                // The documented fallback: load the confirmed model.
-                let active = up.state().active;
-                let image = up.state().active_image;
-                let decision = BootDecision {
-                    slot: active,
-                    region: self.case.layout.slot(active),
-                    image,
-                    kind: BootKind::Confirmed,
-                    resume: None,
-                };
-                let loaded = self.check_loaded(up.flash().bytes(), &decision);
-                self.last_loaded = loaded.as_ref().ok().copied();
-                loaded.map_err(|v| match v {
-                    Violation::Mixed(why) => Violation::Mixed(format!("{why} (after {error})")),
-                    other => other,
-                })?;
-                return Ok(Cycle::Error);
-            }
+            Err(error) => return self.boot_failed(&mut up, error),
         };
         let loaded = self.check_loaded(up.flash().bytes(), &decision)?;
         self.last_loaded = Some(loaded);
@@ -325,6 +304,34 @@ impl<'c> Firmware<'c> {
             Err(_) if !up.flash().is_powered() => Ok(Cycle::Cut),
             Err(_) => Ok(Cycle::Error),
         }
+    }
+
+    /// A boot decision that failed: a power cut, or the documented fallback, which loads the
+    /// confirmed model (and it must be whole).
+    fn boot_failed<const W: usize, const E: usize>(
+        &mut self,
+        up: &mut Updater<&mut SimFlash<W, E, 1>>,
+        error: impl std::fmt::Display,
+    ) -> Result<Cycle, Violation> {
+        if !up.flash().is_powered() {
+            return Ok(Cycle::Cut);
+        }
+        let active = up.state().active;
+        let image = up.state().active_image;
+        let decision = BootDecision {
+            slot: active,
+            region: self.case.layout.slot(active),
+            image,
+            kind: BootKind::Confirmed,
+            resume: None,
+        };
+        let loaded = self.check_loaded(up.flash().bytes(), &decision);
+        self.last_loaded = loaded.as_ref().ok().copied();
+        loaded.map_err(|v| match v {
+            Violation::Mixed(why) => Violation::Mixed(format!("{why} (after {error})")),
+            other => other,
+        })?;
+        Ok(Cycle::Error)
     }
 
     /// Begins or resumes the update with the device's real admission, feeds the rest of the

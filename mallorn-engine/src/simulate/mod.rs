@@ -15,6 +15,7 @@ mod geometry;
 pub mod report;
 pub mod sweep;
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use mallorn_manifest::LoadedManifest;
@@ -26,9 +27,10 @@ pub use firmware::{Case, Loaded, Violation};
 pub use geometry::{SUPPORTED, supported_list};
 pub use report::{Failure, Tally};
 
+use crate::build::ArtefactRecord;
 use crate::build::prepare::Prepared;
 use crate::build::{self, BuildOptions, Quiet};
-use crate::codegen::context::RegionContext;
+use crate::codegen::context::{ModelContext, RegionContext};
 use geometry::{OnGeometry, with_geometry};
 
 /// What to simulate.
@@ -149,13 +151,37 @@ pub fn cases(
         .iter()
         .map(|t| t.key.trusted_key())
         .collect::<Vec<TrustedKey>>();
-    let mut cases = Vec::new();
-    for artefact in &index.artefacts {
-        let (target_plan, context) = prepared
+    let built = Built {
+        loaded,
+        prepared: &prepared,
+        trusted_keys: &trusted_keys,
+        out: &out,
+    };
+    index
+        .artefacts
+        .iter()
+        .map(|artefact| built.case(artefact))
+        .collect()
+}
+
+/// What [`cases`] built: the prepared inputs and the output directory.
+struct Built<'a> {
+    loaded: &'a LoadedManifest,
+    prepared: &'a Prepared,
+    trusted_keys: &'a [TrustedKey],
+    out: &'a Path,
+}
+
+impl Built<'_> {
+    /// The [`Case`] of one published bundle: its target's flash and policy, its model's
+    /// regions, the releases it turns into one another, and its bytes.
+    fn case(&self, artefact: &ArtefactRecord) -> Result<Case, SimulateError> {
+        let (target_plan, context) = self
+            .prepared
             .plan
             .targets
             .iter()
-            .zip(&prepared.contexts)
+            .zip(&self.prepared.contexts)
             .find(|(t, _)| t.sku == artefact.sku)
             .expect("the index names planned targets");
         let model_plan = target_plan
@@ -168,70 +194,86 @@ pub fn cases(
             .iter()
             .find(|m| m.name == artefact.model)
             .expect("the context has every planned model");
-        let releases = &loaded.models[model_plan.manifest_model].releases;
+        let releases = &self.loaded.models[model_plan.manifest_model].releases;
         let from = artefact
             .from
             .as_ref()
             .and_then(|v| releases.iter().position(|r| r.version.to_string() == *v))
             .unwrap_or(0);
         let latest = releases.len() - 1;
-        let path = out.join(&artefact.path);
+        let path = self.out.join(&artefact.path);
         let bundle = std::fs::read(&path).map_err(|source| SimulateError::ReadBundle {
             path: path.clone(),
             source,
         })?;
-        let regions = [
-            &model_context.slot_a,
-            &model_context.slot_b,
-            &model_context.state,
-        ];
-        let window_offset = regions.iter().map(|r| r.offset).min().unwrap_or(0);
-        let window_end = regions.iter().map(|r| r.offset + r.size).max().unwrap_or(0);
-        let rebase =
-            |r: &RegionContext| Region::new((r.offset - window_offset) as u32, r.size as u32);
-        let to_id = |bytes: &[u8]| {
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&bytes[..8]);
-            id
+        let window = FlashWindow::of(model_context);
+        let release = |index: usize| {
+            self.prepared
+                .inputs
+                .get(model_plan.manifest_model, index)
+                .bytes
+                .clone()
         };
-        cases.push(Case {
+        Ok(Case {
             sku: artefact.sku.clone(),
             model: artefact.model.clone(),
             bundle_path: artefact.path.clone(),
             write_size: context.flash.write_size as usize,
             erase_size: context.flash.erase_size as usize,
-            layout: FlashLayout::new(
-                rebase(&model_context.slot_a),
-                rebase(&model_context.slot_b),
-                rebase(&model_context.state),
-            ),
-            capacity: (window_end - window_offset) as usize,
-            window_offset,
-            old: prepared
-                .inputs
-                .get(model_plan.manifest_model, from)
-                .bytes
-                .clone(),
-            new: prepared
-                .inputs
-                .get(model_plan.manifest_model, latest)
-                .bytes
-                .clone(),
+            layout: window.layout,
+            capacity: window.capacity,
+            window_offset: window.offset,
+            old: release(from),
+            new: release(latest),
             bundle,
             old_counter: u64::from(releases[from].counter),
             new_counter: u64::from(releases[latest].counter),
-            sku_id: to_id(&context.sku_id),
-            model_id: to_id(&model_context.model_id),
-            trusted_keys: trusted_keys.clone(),
+            sku_id: id8(&context.sku_id),
+            model_id: id8(&model_context.model_id),
+            trusted_keys: self.trusted_keys.to_vec(),
             work_len: context.work_len as usize,
             // The SKU's `trial-boots` and `verify-trial-boot`, as its generated BOOT_POLICY.
             policy: BootPolicy {
                 trial_boots: context.trial_boots,
                 verify_trial_boot: context.verify_trial_boot,
             },
-        });
+        })
     }
-    Ok(cases)
+}
+
+/// The part of the flash a model's regions span, which the simulated flash holds.
+struct FlashWindow {
+    /// Its offset in the target's flash.
+    offset: u64,
+    /// Its length.
+    capacity: usize,
+    /// The model's slots and state, relative to the window.
+    layout: FlashLayout,
+}
+
+impl FlashWindow {
+    fn of(model: &ModelContext) -> Self {
+        let regions = [&model.slot_a, &model.slot_b, &model.state];
+        let offset = regions.iter().map(|r| r.offset).min().unwrap_or(0);
+        let end = regions.iter().map(|r| r.offset + r.size).max().unwrap_or(0);
+        let rebase = |r: &RegionContext| Region::new((r.offset - offset) as u32, r.size as u32);
+        FlashWindow {
+            offset,
+            capacity: (end - offset) as usize,
+            layout: FlashLayout::new(
+                rebase(&model.slot_a),
+                rebase(&model.slot_b),
+                rebase(&model.state),
+            ),
+        }
+    }
+}
+
+/// The first 8 bytes of a model or SKU id.
+fn id8(bytes: &[u8]) -> [u8; 8] {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&bytes[..8]);
+    id
 }
 
 #[cfg(test)]

@@ -103,76 +103,91 @@ impl<'a> Iterator for Fields<'a> {
         }
         let number = number as u32;
         let tag_offset = self.base + tag_at as u64;
-        let value = match tag & 7 {
-            0 => match read_varint(self.data, after_tag) {
-                Ok((v, next)) => {
-                    self.pos = next;
-                    Value::Varint(v)
-                }
-                Err(reason) => return self.error(after_tag, reason),
-            },
-            1 => match self.data.get(after_tag..after_tag + 8) {
-                Some(b) => {
-                    self.pos = after_tag + 8;
-                    let mut raw = [0u8; 8];
-                    raw.copy_from_slice(b);
-                    Value::Fixed64(u64::from_le_bytes(raw))
-                }
-                None => {
-                    return self.error(
-                        after_tag,
-                        format!("field {number}: fixed64 runs past the end of its message"),
-                    );
-                }
-            },
-            5 => match self.data.get(after_tag..after_tag + 4) {
-                Some(b) => {
-                    self.pos = after_tag + 4;
-                    let mut raw = [0u8; 4];
-                    raw.copy_from_slice(b);
-                    Value::Fixed32(u32::from_le_bytes(raw))
-                }
-                None => {
-                    return self.error(
-                        after_tag,
-                        format!("field {number}: fixed32 runs past the end of its message"),
-                    );
-                }
-            },
-            2 => {
-                let (len, start) = match read_varint(self.data, after_tag) {
-                    Ok(v) => v,
-                    Err(reason) => return self.error(after_tag, reason),
-                };
-                let available = (self.data.len() - start) as u64;
-                if len > available {
-                    return self.error(
-                        after_tag,
-                        format!("field {number}: length {len} exceeds the {available} bytes left in its message"),
-                    );
-                }
-                let end = start + len as usize;
-                self.pos = end;
-                Value::Bytes {
-                    offset: self.base + start as u64,
-                    data: &self.data[start..end],
-                }
+        match self.value(tag & 7, number, tag_at, after_tag) {
+            Ok((value, next)) => {
+                self.pos = next;
+                Some(Ok(Field {
+                    number,
+                    tag_offset,
+                    value,
+                }))
             }
-            3 | 4 => {
-                return self.error(
-                    tag_at,
-                    format!("field {number}: protobuf groups are not used by ONNX"),
-                );
+            Err((at, reason)) => self.error(at, reason),
+        }
+    }
+}
+
+/// A malformed value: where it goes wrong (a position in the message) and why.
+type ValueError = (usize, String);
+
+impl<'a> Fields<'a> {
+    /// Reads the value of field `number`, of wire type `wire_type`, that starts at `at` (its
+    /// tag at `tag_at`); returns it and the position after it.
+    fn value(
+        &self,
+        wire_type: u64,
+        number: u32,
+        tag_at: usize,
+        at: usize,
+    ) -> Result<(Value<'a>, usize), ValueError> {
+        match wire_type {
+            0 => read_varint(self.data, at)
+                .map(|(v, next)| (Value::Varint(v), next))
+                .map_err(|reason| (at, reason)),
+            1 => self
+                .fixed::<8>(at, number, "fixed64")
+                .map(|(raw, next)| (Value::Fixed64(u64::from_le_bytes(raw)), next)),
+            5 => self
+                .fixed::<4>(at, number, "fixed32")
+                .map(|(raw, next)| (Value::Fixed32(u32::from_le_bytes(raw)), next)),
+            2 => self.length_delimited(at, number),
+            3 | 4 => Err((
+                tag_at,
+                format!("field {number}: protobuf groups are not used by ONNX"),
+            )),
+            other => Err((tag_at, format!("field {number}: invalid wire type {other}"))),
+        }
+    }
+
+    /// The `N` bytes of a fixed-width value at `at`, and the position after them.
+    fn fixed<const N: usize>(
+        &self,
+        at: usize,
+        number: u32,
+        what: &str,
+    ) -> Result<([u8; N], usize), ValueError> {
+        match self.data.get(at..at + N) {
+            Some(b) => {
+                let mut raw = [0u8; N];
+                raw.copy_from_slice(b);
+                Ok((raw, at + N))
             }
-            other => {
-                return self.error(tag_at, format!("field {number}: invalid wire type {other}"));
-            }
+            None => Err((
+                at,
+                format!("field {number}: {what} runs past the end of its message"),
+            )),
+        }
+    }
+
+    /// A length-delimited value at `at`: a varint length, then that many bytes, which must
+    /// lie in the message.
+    fn length_delimited(&self, at: usize, number: u32) -> Result<(Value<'a>, usize), ValueError> {
+        let (len, start) = read_varint(self.data, at).map_err(|reason| (at, reason))?;
+        let available = (self.data.len() - start) as u64;
+        if len > available {
+            return Err((
+                at,
+                format!(
+                    "field {number}: length {len} exceeds the {available} bytes left in its message"
+                ),
+            ));
+        }
+        let end = start + len as usize;
+        let value = Value::Bytes {
+            offset: self.base + start as u64,
+            data: &self.data[start..end],
         };
-        Some(Ok(Field {
-            number,
-            tag_offset,
-            value,
-        }))
+        Ok((value, end))
     }
 }
 

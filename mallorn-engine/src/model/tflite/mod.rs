@@ -60,19 +60,7 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             },
         ));
     }
-    let buffers = model.buffers().map_err(flatbuffer_error)?;
-    let buffer_count = buffers.map_or(0, |b| b.len());
-    // Vector lengths are checked against the file by planus, so this is at most file_len / 4.
-    let mut region_of_buffer: Vec<Option<usize>> = vec![None; buffer_count];
-    let mut regions: Vec<TensorRegion<'_>> = Vec::new();
-    let mut budget = Budget {
-        left: bytes.len() as u64 + 1024,
-        file_len: bytes.len() as u64,
-    };
-    let mut externals = ExternalBuffers::default();
-    let mut map = MapBuilder::new(FORMAT, bytes.len() as u64);
-    let mut declared_tensors = 0u64;
-
+    let mut walk = Walk::new(bytes, model)?;
     let subgraphs = model.subgraphs().map_err(flatbuffer_error)?;
     for (sg_index, subgraph) in subgraphs.into_iter().flatten().enumerate() {
         let subgraph = subgraph.map_err(flatbuffer_error)?;
@@ -80,34 +68,132 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
             continue;
         };
         for (t_index, tensor) in tensors.iter().enumerate() {
-            budget.charge(1, "tensor entries (offsets shared between subgraphs)")?;
+            walk.budget
+                .charge(1, "tensor entries (offsets shared between subgraphs)")?;
             let tensor = tensor.map_err(flatbuffer_error)?;
-            let external_id = tensor.external_buffer().map_err(flatbuffer_error)?;
-            if external_id != 0 {
-                declared_tensors += 1;
-                let info = TensorInfo::read(&tensor, sg_index, t_index, &tensors, &mut budget)?;
-                let (location, offset, len) = externals.lookup(&model, external_id, &info.name)?;
-                map.external(ExternalTensor {
-                    name: info.name,
-                    dtype: info.dtype,
-                    shape: info.shape,
-                    location,
-                    offset,
-                    len: Some(len),
-                });
-                continue;
-            }
-            let buffer_index = tensor.buffer().map_err(flatbuffer_error)? as usize;
-            if buffer_index == 0 {
-                continue; // the sentinel: no data
-            }
-            if let Some(Some(region)) = region_of_buffer.get(buffer_index) {
-                declared_tensors += 1;
-                let name = tensor_name(&tensor, sg_index, t_index)?;
-                regions[*region].aliases.push(name);
-                continue;
-            }
-            let buffer = buffers.and_then(|b| b.get(buffer_index)).ok_or_else(|| {
+            walk.tensor(&tensor, (sg_index, t_index), &tensors)?;
+        }
+    }
+    walk.finish()
+}
+
+/// The walk over every tensor of every subgraph: the regions found so far, by buffer.
+struct Walk<'a> {
+    bytes: &'a [u8],
+    model: ModelRef<'a>,
+    buffers: Option<planus::Vector<'a, planus::Result<BufferRef<'a>>>>,
+    buffer_count: usize,
+    /// The index in `regions` of each buffer's region, once a tensor has mapped it.
+    region_of_buffer: Vec<Option<usize>>,
+    regions: Vec<TensorRegion<'a>>,
+    budget: Budget,
+    externals: ExternalBuffers,
+    map: MapBuilder<'a>,
+    declared_tensors: u64,
+}
+
+impl<'a> Walk<'a> {
+    fn new(bytes: &'a [u8], model: ModelRef<'a>) -> Result<Self, ModelError> {
+        let buffers = model.buffers().map_err(flatbuffer_error)?;
+        let buffer_count = buffers.map_or(0, |b| b.len());
+        Ok(Walk {
+            bytes,
+            model,
+            buffers,
+            buffer_count,
+            // Vector lengths are checked against the file by planus, so this is at most
+            // file_len / 4.
+            region_of_buffer: vec![None; buffer_count],
+            regions: Vec::new(),
+            budget: Budget {
+                left: bytes.len() as u64 + 1024,
+                file_len: bytes.len() as u64,
+            },
+            externals: ExternalBuffers::default(),
+            map: MapBuilder::new(FORMAT, bytes.len() as u64),
+            declared_tensors: 0,
+        })
+    }
+
+    /// Maps tensor `t_index` of subgraph `sg_index` (`at`): as an external tensor, an alias
+    /// of a buffer already mapped, a new region, or nothing when it has no data.
+    fn tensor(
+        &mut self,
+        tensor: &TensorRef<'a>,
+        at: (usize, usize),
+        tensors: &Tensors<'a>,
+    ) -> Result<(), ModelError> {
+        let (sg_index, t_index) = at;
+        let external_id = tensor.external_buffer().map_err(flatbuffer_error)?;
+        if external_id != 0 {
+            return self.external(tensor, at, tensors, external_id);
+        }
+        let buffer_index = tensor.buffer().map_err(flatbuffer_error)? as usize;
+        if buffer_index == 0 {
+            return Ok(()); // the sentinel: no data
+        }
+        if let Some(&Some(region)) = self.region_of_buffer.get(buffer_index) {
+            self.declared_tensors += 1;
+            let name = tensor_name(tensor, sg_index, t_index)?;
+            self.regions[region].aliases.push(name);
+            return Ok(());
+        }
+        let Some((offset, len)) = self.buffer_data(buffer_index, at)? else {
+            return Ok(()); // an empty buffer: an activation or variable tensor
+        };
+        self.declared_tensors += 1;
+        let info = TensorInfo::read(tensor, sg_index, t_index, tensors, &mut self.budget)?;
+        self.region_of_buffer[buffer_index] = Some(self.regions.len());
+        self.regions.push(TensorRegion {
+            name: info.name,
+            aliases: Vec::new(),
+            dtype: info.dtype,
+            shape: info.shape,
+            offset,
+            len,
+            quant: info.quant,
+            layout: info.dtype.layout(),
+            sparse: info.sparse,
+        });
+        Ok(())
+    }
+
+    /// Records a tensor whose data is in `Model.external_buffers` entry `external_id`.
+    fn external(
+        &mut self,
+        tensor: &TensorRef<'a>,
+        (sg_index, t_index): (usize, usize),
+        tensors: &Tensors<'a>,
+        external_id: u32,
+    ) -> Result<(), ModelError> {
+        self.declared_tensors += 1;
+        let info = TensorInfo::read(tensor, sg_index, t_index, tensors, &mut self.budget)?;
+        let (location, offset, len) =
+            self.externals
+                .lookup(&self.model, external_id, &info.name)?;
+        self.map.external(ExternalTensor {
+            name: info.name,
+            dtype: info.dtype,
+            shape: info.shape,
+            location,
+            offset,
+            len: Some(len),
+        });
+        Ok(())
+    }
+
+    /// Where the data of buffer `buffer_index`, used by tensor `at`, lies in the file; `None`
+    /// for an empty buffer.
+    fn buffer_data(
+        &self,
+        buffer_index: usize,
+        (sg_index, t_index): (usize, usize),
+    ) -> Result<Option<(u64, u64)>, ModelError> {
+        let buffer_count = self.buffer_count;
+        let buffer = self
+            .buffers
+            .and_then(|b| b.get(buffer_index))
+            .ok_or_else(|| {
                 ModelError::invalid(
                     FORMAT,
                     0,
@@ -116,32 +202,20 @@ pub fn parse(bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
                     ),
                 )
             })?;
-            let buffer = buffer.map_err(flatbuffer_error)?;
-            let Some((offset, len)) = buffer_location(&buffer, bytes)? else {
-                continue; // an empty buffer: an activation or variable tensor
-            };
-            declared_tensors += 1;
-            let info = TensorInfo::read(&tensor, sg_index, t_index, &tensors, &mut budget)?;
-            region_of_buffer[buffer_index] = Some(regions.len());
-            regions.push(TensorRegion {
-                name: info.name,
-                aliases: Vec::new(),
-                dtype: info.dtype,
-                shape: info.shape,
-                offset,
-                len,
-                quant: info.quant,
-                layout: info.dtype.layout(),
-                sparse: info.sparse,
-            });
+        let buffer = buffer.map_err(flatbuffer_error)?;
+        buffer_location(&buffer, self.bytes)
+    }
+
+    /// The map: every region found, in the order found.
+    fn finish(self) -> Result<ModelMap<'a>, ModelError> {
+        let mut map = self.map;
+        let data_bytes = self.regions.iter().map(|r| r.len).sum();
+        for region in self.regions {
+            map.tensor(region)?;
         }
+        map.declare(self.declared_tensors, data_bytes);
+        map.finish()
     }
-    let data_bytes = regions.iter().map(|r| r.len).sum();
-    for region in regions {
-        map.tensor(region)?;
-    }
-    map.declare(declared_tensors, data_bytes);
-    map.finish()
 }
 
 fn flatbuffer_error(e: planus::Error) -> ModelError {
@@ -286,42 +360,34 @@ impl<'a> TensorInfo<'a> {
     }
 }
 
+/// A tensor's quantisation: scale tensors named by its details, custom parameters, or
+/// per-tensor or per-axis affine scales and zero points.
 fn quantization(
     q: &QuantizationParametersRef<'_>,
     tensors: &Tensors<'_>,
     budget: &mut Budget,
 ) -> Result<Option<Quantization>, ModelError> {
-    let scale_tensor_name = |index: i32| -> Result<String, ModelError> {
-        let tensor = usize::try_from(index)
-            .ok()
-            .and_then(|i| tensors.get(i))
-            .ok_or_else(|| {
-                ModelError::invalid(
-                    FORMAT,
-                    0,
-                    format!("quantisation refers to missing tensor {index}"),
-                )
-            })?
-            .map_err(flatbuffer_error)?;
-        Ok(tensor
-            .name()
-            .map_err(flatbuffer_error)?
-            .unwrap_or_default()
-            .to_owned())
-    };
+    match quantization_details(q, tensors, budget)? {
+        Some(details) => Ok(Some(details)),
+        None => affine_quantization(q, budget),
+    }
+}
+
+/// The quantisation `details` union, if set.
+fn quantization_details(
+    q: &QuantizationParametersRef<'_>,
+    tensors: &Tensors<'_>,
+    budget: &mut Budget,
+) -> Result<Option<Quantization>, ModelError> {
     match q.details() {
         Ok(Some(QuantizationDetailsRef::BlockwiseQuantization(b))) => {
             let zero_points = b.zero_points().map_err(flatbuffer_error)?;
-            return Ok(Some(Quantization::ScaleTensors {
-                scales: scale_tensor_name(b.scales().map_err(flatbuffer_error)?)?,
-                zero_points: if zero_points >= 0 {
-                    Some(scale_tensor_name(zero_points)?)
-                } else {
-                    None
-                },
+            Ok(Some(Quantization::ScaleTensors {
+                scales: scale_tensor_name(tensors, b.scales().map_err(flatbuffer_error)?)?,
+                zero_points: zero_point_tensor_name(tensors, zero_points)?,
                 block_size: u32::try_from(b.block_size().map_err(flatbuffer_error)?).unwrap_or(0),
                 axes: Vec::new(),
-            }));
+            }))
         }
         Ok(Some(QuantizationDetailsRef::MultiAxisQuantization(m))) => {
             let zero_points = m.zero_points().map_err(flatbuffer_error)?;
@@ -330,30 +396,58 @@ fn quantization(
                 budget.charge(dims.len() as u64, "quantised dimensions")?;
                 axes.extend(dims.iter());
             }
-            return Ok(Some(Quantization::ScaleTensors {
-                scales: scale_tensor_name(m.scales().map_err(flatbuffer_error)?)?,
-                zero_points: if zero_points >= 0 {
-                    Some(scale_tensor_name(zero_points)?)
-                } else {
-                    None
-                },
+            Ok(Some(Quantization::ScaleTensors {
+                scales: scale_tensor_name(tensors, m.scales().map_err(flatbuffer_error)?)?,
+                zero_points: zero_point_tensor_name(tensors, zero_points)?,
                 block_size: u32::try_from(m.block_size().map_err(flatbuffer_error)?).unwrap_or(0),
                 axes,
-            }));
+            }))
         }
-        Ok(Some(QuantizationDetailsRef::CustomQuantization(_))) => {
-            return Ok(Some(Quantization::Custom));
-        }
+        Ok(Some(QuantizationDetailsRef::CustomQuantization(_))) => Ok(Some(Quantization::Custom)),
         // A details type newer than the schema subset: parameters Mallorn cannot interpret.
         Err(planus::Error {
             error_kind: planus::errors::ErrorKind::UnknownUnionTag { .. },
             ..
-        }) => {
-            return Ok(Some(Quantization::Custom));
-        }
-        Err(e) => return Err(flatbuffer_error(e)),
-        Ok(None) => {}
+        }) => Ok(Some(Quantization::Custom)),
+        Err(e) => Err(flatbuffer_error(e)),
+        Ok(None) => Ok(None),
     }
+}
+
+/// The name of tensor `index` of the subgraph, which holds scales or zero points.
+fn scale_tensor_name(tensors: &Tensors<'_>, index: i32) -> Result<String, ModelError> {
+    let tensor = usize::try_from(index)
+        .ok()
+        .and_then(|i| tensors.get(i))
+        .ok_or_else(|| {
+            ModelError::invalid(
+                FORMAT,
+                0,
+                format!("quantisation refers to missing tensor {index}"),
+            )
+        })?
+        .map_err(flatbuffer_error)?;
+    Ok(tensor
+        .name()
+        .map_err(flatbuffer_error)?
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// [`scale_tensor_name`] of the zero-point tensor, which a negative index leaves out.
+fn zero_point_tensor_name(tensors: &Tensors<'_>, index: i32) -> Result<Option<String>, ModelError> {
+    if index >= 0 {
+        Ok(Some(scale_tensor_name(tensors, index)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Affine quantisation: scales, zero points and, with several scales, the quantised axis.
+fn affine_quantization(
+    q: &QuantizationParametersRef<'_>,
+    budget: &mut Budget,
+) -> Result<Option<Quantization>, ModelError> {
     let mut scale = Vec::new();
     if let Some(v) = q.scale().map_err(flatbuffer_error)? {
         budget.charge(
