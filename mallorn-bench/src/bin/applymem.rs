@@ -19,13 +19,19 @@ use mallorn_engine::signing::VerifyPolicy;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
-        child(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]));
+        child(
+            Path::new(&args[1]),
+            Path::new(&args[2]),
+            Path::new(&args[3]),
+        );
         return;
     }
     let sizes: Vec<u64> = if args.is_empty() {
         vec![16, 64, 256]
     } else {
-        args.iter().map(|a| a.parse().expect("sizes in MiB")).collect()
+        args.iter()
+            .map(|a| a.parse().expect("sizes in MiB"))
+            .collect()
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
     println!("| result | peak RssAnon while applying | RssAnon before applying |");
@@ -38,14 +44,20 @@ fn main() {
             .args([&old, &bundle, &dir.path().join("new.bin")])
             .output()
             .expect("child runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         print!("| {mib} MiB {}", String::from_utf8_lossy(&out.stdout));
     }
 }
 
 /// A result of `len` bytes and its full-image bundle, written to files.
 fn make_bundle(len: u64, old: &Path, bundle: &Path) {
-    let result: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let result: Vec<u8> = (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(old, &result[..len as usize / 2]).expect("old written");
     let mut payload = PayloadBuilder::new(12).with_segment_log2(13);
     payload.push_stored(&result);
