@@ -67,7 +67,25 @@ header_view!(h => {
     ram_required: u32 = h.ram_required,
     /// Error bound of a lossy result (`f32` bits; 0 when lossless).
     error_bound_bits: u32 = h.error_bound_bits,
+    /// Largest absolute error of any weight of a lossy result against its release file;
+    /// null when the result is the release file itself.
+    error_bound: Option<f32> = error_bound(h),
 });
+
+/// The error bound of a lossy header, `None` for a lossless one.
+pub fn error_bound(h: &BundleHeader) -> Option<f32> {
+    (!h.flags.contains(Flags::LOSSLESS)).then(|| f32::from_bits(h.error_bound_bits))
+}
+
+/// What the result is, for the human reports of `inspect` and `verify`.
+pub fn fidelity_text(h: &BundleHeader) -> String {
+    match error_bound(h) {
+        None => "lossless (the release file itself)".to_owned(),
+        Some(bound) => {
+            format!("lossy shipped image: every weight within {bound:e} of the release file")
+        }
+    }
+}
 
 /// The names of the flags set, as identifiers.
 pub fn flag_names(flags: Flags) -> Vec<&'static str> {

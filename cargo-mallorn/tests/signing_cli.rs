@@ -105,6 +105,7 @@ fn write_bundle(dir: &Path, name: &str, key_file: Option<&str>, sku: &str, count
         from_version: ModelVersion::new(1, 0, 0),
         to_version: ModelVersion::new(1, 1, 0),
         security_counter: counter,
+        error_bound: None,
     };
     let mut payload = PayloadBuilder::new(10);
     payload.push_stored(&new);

@@ -190,6 +190,7 @@ fn run() -> Result<(), String> {
         from_version: header.from_version,
         to_version: header.to_version,
         security_counter: header.security_counter,
+        error_bound: None,
     };
     let keys = BuildKeys::load(&loaded, false, true).map_err(|e| e.to_string())?;
     // The smallest work buffer: the smallest codec model and the shortest authenticated

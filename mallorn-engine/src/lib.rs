@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod codegen;
 pub mod delta;
 pub mod inspect;
+pub mod lossy;
 pub mod model;
 pub mod signing;
 pub mod simulate;

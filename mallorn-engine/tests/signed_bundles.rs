@@ -40,6 +40,7 @@ fn build_bundle(old: &[u8], new: &[u8], model: &str, sku: &str, counter: u64) ->
         from_version: ModelVersion::new(2021, 8, 12),
         to_version: ModelVersion::new(2022, 4, 8),
         security_counter: counter,
+        error_bound: None,
     };
     let request = BundleRequest {
         base: Some(old),

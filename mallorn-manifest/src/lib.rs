@@ -35,10 +35,10 @@ pub use error::{InvalidManifest, ManifestError};
 pub use load::MAX_MANIFEST_SIZE;
 pub use model::{
     BootSettings, CodecMode, CodecPolicy, Decoder, Effort, FlashGeometry, KeySource,
-    LoadedManifest, Manifest, Model, ModelFormat, ModelSlots, Output, Region, RegionKind, Release,
-    ResolvedPath, Signing, Target,
+    LoadedManifest, LossyPolicy, Manifest, Model, ModelFormat, ModelSlots, Output, PatternBound,
+    QualityGate, Region, RegionKind, Release, ResolvedPath, Signing, Target, TensorBound,
 };
-pub use names::{is_valid_model_name, is_valid_sku};
+pub use names::{is_valid_model_name, is_valid_sku, matches_pattern};
 pub use schema::json_schema;
 pub use size::{ByteSize, SizeError, format_size, parse_size};
 pub use suggest::{closest, edit_distance};

@@ -110,9 +110,9 @@ typedef enum {
      */
     MALLORN_ERR_UNKNOWN_FLAGS = 103,
     /**
-     * Lossy bundles are not supported.
+     * The error bound does not match the lossless flag.
      */
-    MALLORN_ERR_LOSSY_NOT_SUPPORTED = 104,
+    MALLORN_ERR_BAD_ERROR_BOUND = 104,
     /**
      * Unknown decoders requested.
      */

@@ -33,8 +33,8 @@ pub enum mallorn_status_t {
     MALLORN_ERR_BAD_HEADER_LENGTH = 102,
     /// Unknown header flags.
     MALLORN_ERR_UNKNOWN_FLAGS = 103,
-    /// Lossy bundles are not supported.
-    MALLORN_ERR_LOSSY_NOT_SUPPORTED = 104,
+    /// The error bound does not match the lossless flag.
+    MALLORN_ERR_BAD_ERROR_BOUND = 104,
     /// Unknown decoders requested.
     MALLORN_ERR_UNKNOWN_DECODERS = 105,
     /// Chunk alignment out of range.
@@ -132,7 +132,7 @@ impl From<Error> for mallorn_status_t {
             Error::UnsupportedFormatVersion { .. } => S::MALLORN_ERR_UNSUPPORTED_FORMAT_VERSION,
             Error::BadHeaderLength { .. } => S::MALLORN_ERR_BAD_HEADER_LENGTH,
             Error::UnknownFlags { .. } => S::MALLORN_ERR_UNKNOWN_FLAGS,
-            Error::LossyNotSupported => S::MALLORN_ERR_LOSSY_NOT_SUPPORTED,
+            Error::BadErrorBound { .. } => S::MALLORN_ERR_BAD_ERROR_BOUND,
             Error::UnknownDecoders { .. } => S::MALLORN_ERR_UNKNOWN_DECODERS,
             Error::BadChunkAlignment { .. } => S::MALLORN_ERR_BAD_CHUNK_ALIGNMENT,
             Error::FullImageWithBase => S::MALLORN_ERR_FULL_IMAGE_WITH_BASE,
@@ -220,7 +220,9 @@ fn bundle_text(status: mallorn_status_t) -> &'static CStr {
         S::MALLORN_ERR_UNSUPPORTED_FORMAT_VERSION => c"bundle format version not supported",
         S::MALLORN_ERR_BAD_HEADER_LENGTH => c"bad bundle header length",
         S::MALLORN_ERR_UNKNOWN_FLAGS => c"bundle sets unknown flags",
-        S::MALLORN_ERR_LOSSY_NOT_SUPPORTED => c"lossy bundles are not supported",
+        S::MALLORN_ERR_BAD_ERROR_BOUND => {
+            c"the bundle's error bound does not match its lossless flag"
+        }
         S::MALLORN_ERR_UNKNOWN_DECODERS => c"bundle asks for unknown decoders",
         S::MALLORN_ERR_BAD_CHUNK_ALIGNMENT => c"bundle chunk alignment out of range",
         S::MALLORN_ERR_FULL_IMAGE_WITH_BASE => c"full-image bundle names a base",
@@ -312,7 +314,7 @@ pub(crate) const ALL: [mallorn_status_t; 55] = [
     S::MALLORN_ERR_UNSUPPORTED_FORMAT_VERSION,
     S::MALLORN_ERR_BAD_HEADER_LENGTH,
     S::MALLORN_ERR_UNKNOWN_FLAGS,
-    S::MALLORN_ERR_LOSSY_NOT_SUPPORTED,
+    S::MALLORN_ERR_BAD_ERROR_BOUND,
     S::MALLORN_ERR_UNKNOWN_DECODERS,
     S::MALLORN_ERR_BAD_CHUNK_ALIGNMENT,
     S::MALLORN_ERR_FULL_IMAGE_WITH_BASE,

@@ -28,8 +28,12 @@ pub enum Error {
         /// The flags word.
         flags: u32,
     },
-    /// The bundle is lossy (or not marked lossless); version 1 only applies byte-exact bundles.
-    LossyNotSupported,
+    /// The lossless flag and the error bound disagree: a lossless bundle must have bound 0, a
+    /// lossy one a positive, finite `f32` bound.
+    BadErrorBound {
+        /// The bound's `f32` bits.
+        bits: u32,
+    },
     /// The header asks for decoders this runtime does not know.
     UnknownDecoders {
         /// The decoder bit set.
@@ -267,9 +271,10 @@ impl fmt::Display for Error {
             Self::UnknownFlags { flags } => {
                 write!(f, "bundle header has unknown flags {flags:#010x}")
             }
-            Self::LossyNotSupported => {
-                f.write_str("lossy bundles are not supported by this runtime")
-            }
+            Self::BadErrorBound { bits } => write!(
+                f,
+                "bundle header's error bound {bits:#010x} does not match its lossless flag"
+            ),
             Self::UnknownDecoders { decoders } => {
                 write!(f, "bundle needs unknown decoders (bit set {decoders:#06x})")
             }

@@ -18,7 +18,7 @@ enum Class {
     UnsupportedFormatVersion,
     BadHeaderLength,
     UnknownFlags,
-    LossyNotSupported,
+    BadErrorBound,
     FullImageWithBase,
     UnsignedWithKeyId,
     UnknownDecoders,
@@ -36,7 +36,7 @@ fn class_of(error: &Error) -> Class {
         Error::UnsupportedFormatVersion { .. } => Class::UnsupportedFormatVersion,
         Error::BadHeaderLength { .. } => Class::BadHeaderLength,
         Error::UnknownFlags { .. } => Class::UnknownFlags,
-        Error::LossyNotSupported => Class::LossyNotSupported,
+        Error::BadErrorBound { .. } => Class::BadErrorBound,
         Error::FullImageWithBase => Class::FullImageWithBase,
         Error::UnsignedWithKeyId => Class::UnsignedWithKeyId,
         Error::UnknownDecoders { .. } => Class::UnknownDecoders,
@@ -70,7 +70,7 @@ fn expected_for_header_bit(byte: usize, bit: u8) -> Class {
         4..6 => Class::UnsupportedFormatVersion,
         6..8 => Class::BadHeaderLength,
         8 => match bit {
-            0 => Class::LossyNotSupported,
+            0 => Class::BadErrorBound,
             1 => Class::FullImageWithBase, // the header names a base
             2 => Class::UnsignedWithKeyId, // the header names a key
             _ => Class::UnknownFlags,
@@ -92,7 +92,7 @@ fn expected_for_header_bit(byte: usize, bit: u8) -> Class {
             let flipped = PAYLOAD_LEN ^ (1u64 << ((byte - 152) * 8 + usize::from(bit)));
             segment_class(SEGMENT_LOG2, flipped)
         }
-        196..200 => Class::LossyNotSupported, // error bound must be 0 for lossless bundles
+        196..200 => Class::BadErrorBound, // a lossless bundle's error bound is 0
         200 => segment_class(SEGMENT_LOG2 ^ (1 << bit), PAYLOAD_LEN),
         201..208 => Class::ReservedNotZero,
         _ => Class::BadSignature,

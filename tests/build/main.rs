@@ -7,5 +7,6 @@ mod doc_figures;
 mod failures;
 mod incremental;
 mod link;
+mod lossy;
 mod private_include;
 mod snapshots;

@@ -7,6 +7,8 @@
 //! checks, unless `MALLORN_REQUIRE_CORPUS=1` is set (as CI sets it): then it panics, so the
 //! test fails instead of passing vacuously.
 
+pub mod lossy_lineage;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

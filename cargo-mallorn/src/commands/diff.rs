@@ -227,6 +227,7 @@ fn choose_coding(args: &Args) -> Result<Choice, miette::Report> {
         from_version: header_version(model, &from).map_err(build_error)?,
         to_version: header_version(model, &to).map_err(build_error)?,
         security_counter: counter,
+        error_bound: None,
     };
     Ok(Choice {
         coding,

@@ -13,7 +13,7 @@ use mallorn_runtime::format::header::BundleHeader;
 use serde::Serialize;
 
 use super::{CommandResult, failure};
-use crate::header_view::HeaderView;
+use crate::header_view::{HeaderView, fidelity_text};
 
 /// Tensors listed in the human table (the JSON lists all).
 const TOP_TENSORS: usize = 15;
@@ -159,6 +159,7 @@ fn write_header_fields(out: &mut String, h: &BundleHeader, signature: Signature)
         "  decoders          {}",
         h.decoders.names().collect::<Vec<_>>().join(", ")
     );
+    let _ = writeln!(out, "  fidelity          {}", fidelity_text(h));
     let _ = writeln!(out, "  coder profile     {}", h.coder_profile);
     let _ = writeln!(out, "  work RAM          {} bytes", h.ram_required);
     let _ = writeln!(out, "  chunk alignment   {} bytes", h.chunk_align());

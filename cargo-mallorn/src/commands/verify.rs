@@ -13,7 +13,7 @@ use mallorn_runtime::format::{Flags, model_id, sku_id};
 
 use super::{CommandResult, failure};
 use crate::cli::{GlobalArgs, MessageFormat};
-use crate::header_view::{HeaderView, flag_names};
+use crate::header_view::{HeaderView, fidelity_text, flag_names};
 
 /// Arguments of `cargo mallorn verify`.
 #[derive(Debug, clap::Args)]
@@ -207,6 +207,7 @@ fn describe(args: &VerifyArgs, verified: &VerifiedHeader) -> String {
             ),
         ),
         ("flags", flag_names(h.flags).join(", ")),
+        ("fidelity", fidelity_text(h)),
         (
             "decoders",
             h.decoders.names().collect::<Vec<_>>().join(", "),

@@ -176,6 +176,7 @@ fn header_seeds() -> Vec<(&'static str, Vec<u8>)> {
         from_version: ModelVersion::new(2025, 1, 2),
         to_version: ModelVersion::new(2025, 3, 4),
         security_counter: 3,
+        error_bound: None,
     };
     let options = EncodeOptions {
         chunk_align_log2: 6,

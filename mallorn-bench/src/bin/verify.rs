@@ -41,6 +41,7 @@ fn main() {
         model_id: model_id("minilm"),
         sku_id: sku_id("bench"),
         security_counter: 2,
+        error_bound: None,
         ..BundleIdentity::default()
     };
     let mut payload = PayloadBuilder::new(12);

@@ -48,6 +48,26 @@ pub enum BuildError {
         /// Where and why it does not parse (boxed: it is large and rare).
         source: Box<crate::model::InputError>,
     },
+    /// The shipped images of a lossy model could not be made.
+    #[error("model `{model}`, release {version}: {source}")]
+    Lossy {
+        /// The model.
+        model: String,
+        /// The release.
+        version: String,
+        /// Why (boxed: it is large and rare).
+        source: Box<crate::lossy::LossyError>,
+    },
+    /// The quality gate of a lossy model did not pass.
+    #[error("quality gate of model `{model}`, release {version}: {source}")]
+    Gate {
+        /// The model.
+        model: String,
+        /// The release whose shipped image was evaluated.
+        version: String,
+        /// Why.
+        source: crate::lossy::GateError,
+    },
     /// A release does not fit a slot of a target.
     #[error(
         "release {version} of model `{model}` ({size} bytes) does not fit {region} of target `{sku}` ({capacity} bytes)"
@@ -186,6 +206,12 @@ impl BuildError {
             Self::UnusableSku { .. } => "rename the SKU in Mallorn.toml (`.` and `..` are not allowed)".into(),
             Self::ReadModel { .. } => "check `path` of that `[[model.release]]` in Mallorn.toml".into(),
             Self::ModelFormat { source, .. } => source.help().into(),
+            Self::Lossy { source, .. } => match source.as_ref() {
+                crate::lossy::LossyError::Parse { source, .. } => source.help().into(),
+                crate::lossy::LossyError::Proof { .. } => "this is a bug in Mallorn's derivation (the proof caught it before anything was published): please report it with the model files; meanwhile exclude that tensor in `[model.lossy] exclude`".into(),
+            },
+            Self::Gate { source: crate::lossy::GateError::BelowThreshold { .. }, .. } => "tighten `[model.lossy]` (a smaller `max-abs-error` or `max-steps`, or `exclude` the sensitive tensors), or lower `[model.gate] threshold` if the score is acceptable".into(),
+            Self::Gate { .. } => "check `[model.gate] command` in Mallorn.toml: it runs in the directory of Mallorn.toml with the release file and the shipped image appended, and must print one number".into(),
             Self::SlotOverflow { model, region, .. } => format!(
                 "enlarge `{region}` in `[target.models.{model}]` of Mallorn.toml (both slots must hold every release)"
             ),

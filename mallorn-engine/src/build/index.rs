@@ -8,6 +8,7 @@ use mallorn_manifest::Decoder;
 use serde::Serialize;
 
 use crate::build::bundles::UnitPlan;
+use crate::build::shipped::ShippedRecord;
 use crate::codegen::GeneratedKind;
 
 /// Version of the index layout.
@@ -26,6 +27,10 @@ pub struct Index {
     pub targets: Vec<TargetRecord>,
     /// Every published bundle, by target, model, then from-version (full image last).
     pub artefacts: Vec<ArtefactRecord>,
+    /// The shipped images of lossy models (`[model.lossy]`), by model then release; absent
+    /// when every model is lossless.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shipped: Vec<ShippedRecord>,
 }
 
 /// Who signed.
@@ -147,8 +152,12 @@ pub struct ArtefactRecord {
     pub ram_required: u32,
     /// Anti-rollback counter the bundle carries.
     pub security_counter: u64,
-    /// Byte-exact result.
+    /// The result is the release file itself (false: a lossy release's shipped image).
     pub lossless: bool,
+    /// For a lossy result, the header's error bound: the largest absolute error of any
+    /// weight against the release file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_bound: Option<f32>,
     /// How the payload was planned: `structured`, `opaque` or `stored`.
     pub plan: UnitPlan,
     /// Decoders the device uses for it.

@@ -9,14 +9,19 @@ use mallorn_runtime::hash::sha256;
 
 use crate::build::error::BuildError;
 use crate::build::plan::BuildPlan;
+use crate::lossy::{Fidelity, LossyError, shipped_lineage};
 
-/// One release file in memory.
+/// One release as devices get it: the release file, or for a lossy model its shipped image.
 #[derive(Debug, Clone)]
 pub struct ReleaseFile {
-    /// The bytes.
+    /// The bytes devices get (every bundle's base or result).
     pub bytes: Vec<u8>,
     /// Their SHA-256.
     pub sha256: [u8; 32],
+    /// SHA-256 of the release file as written in Mallorn.toml (`sha256` unless lossy).
+    pub release_sha256: [u8; 32],
+    /// For a lossy model, how far `bytes` are from the release file; `None`: they are it.
+    pub fidelity: Option<Fidelity>,
 }
 
 /// Release files by (model index, release index).
@@ -49,7 +54,12 @@ impl Inputs {
                             }
                         })?;
                         let sha256 = sha256(&bytes);
-                        slot.insert(ReleaseFile { bytes, sha256 });
+                        slot.insert(ReleaseFile {
+                            bytes,
+                            sha256,
+                            release_sha256: sha256,
+                            fidelity: None,
+                        });
                     }
                     let size = files[&(model_plan.manifest_model, index)].bytes.len() as u64;
                     for (region, slot) in [("slot-a", slots.slot_a), ("slot-b", slots.slot_b)] {
@@ -81,7 +91,45 @@ impl Inputs {
                 }
             })?;
         }
-        Ok(Self { files })
+        let mut inputs = Self { files };
+        inputs.ship_lossy(manifest)?;
+        Ok(inputs)
+    }
+
+    /// Replaces the releases of every lossy model by their shipped images.
+    fn ship_lossy(&mut self, manifest: &Manifest) -> Result<(), BuildError> {
+        for (index, model) in manifest.models.iter().enumerate() {
+            let Some(policy) = &model.lossy else { continue };
+            let releases: Vec<usize> = (0..model.releases.len())
+                .filter(|r| self.files.contains_key(&(index, *r)))
+                .collect();
+            if releases.is_empty() {
+                continue; // no selected target carries it
+            }
+            let files: Vec<&[u8]> = releases
+                .iter()
+                .map(|r| self.files[&(index, *r)].bytes.as_slice())
+                .collect();
+            let images = shipped_lineage(&files, model.format, policy).map_err(|source| {
+                let release = match &source {
+                    LossyError::Parse { release, .. } | LossyError::Proof { release, .. } => {
+                        *release
+                    }
+                };
+                BuildError::Lossy {
+                    model: model.name.clone(),
+                    version: model.releases[releases[release]].version.to_string(),
+                    source: Box::new(source),
+                }
+            })?;
+            for (release, image) in releases.into_iter().zip(images) {
+                let file = self.files.get_mut(&(index, release)).expect("listed above");
+                file.bytes = image.bytes;
+                file.sha256 = image.sha256;
+                file.fidelity = Some(image.fidelity);
+            }
+        }
+        Ok(())
     }
 
     /// Release `release` of model `model` (indices into the manifest).
@@ -90,5 +138,10 @@ impl Inputs {
     /// If the plan that [`Inputs::read`] was given did not include it.
     pub fn get(&self, model: usize, release: usize) -> &ReleaseFile {
         &self.files[&(model, release)]
+    }
+
+    /// Release `release` of model `model`, if a selected target carries the model.
+    pub fn try_get(&self, model: usize, release: usize) -> Option<&ReleaseFile> {
+        self.files.get(&(model, release))
     }
 }

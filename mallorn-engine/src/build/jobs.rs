@@ -56,13 +56,16 @@ pub(crate) fn jobs(loaded: &LoadedManifest, prepared: &Prepared) -> Result<Jobs,
             let to = model.releases.len() - 1;
             let latest = &model.releases[to];
             let to_version = header_version(&model.name, &latest.version)?;
-            let result_sha = prepared.inputs.get(model_plan.manifest_model, to).sha256;
+            let result = prepared.inputs.get(model_plan.manifest_model, to);
+            let result_sha = result.sha256;
+            let error_bound = result.fidelity.and_then(|f| f.header_bound());
             let identity = |from_version: ModelVersion| BundleIdentity {
                 model_id: mallorn_runtime::format::model_id(&model.name),
                 sku_id: mallorn_runtime::format::sku_id(&target_plan.sku),
                 from_version,
                 to_version,
                 security_counter: u64::from(latest.counter),
+                error_bound,
             };
             let key = |identity: &BundleIdentity, base: Option<[u8; 32]>| {
                 key_of(&[
@@ -118,6 +121,14 @@ pub(crate) fn build_key(loaded: &LoadedManifest, prepared: &Prepared, jobs: &Job
         summary,
         vec![u8::from(prepared.keys.unsigned)],
     ];
+    for model in &loaded.models {
+        // The gate decides whether a build passes; its score is in index.json.
+        if let Some(gate) = &model.gate {
+            let command = serde_json::to_string(&gate.command).expect("strings serialize");
+            let key = format!("gate {} {command} {}", model.name, gate.threshold);
+            parts.push(key.into_bytes());
+        }
+    }
     for (target, files) in prepared.plan.targets.iter().zip(&prepared.rendered) {
         parts.push(policy_key(&target.target_in(loaded).codec));
         for (file, content) in files {

@@ -25,6 +25,7 @@ pub mod plan;
 pub(crate) mod prepare;
 mod publish;
 mod records;
+pub mod shipped;
 pub mod source_tree;
 pub mod versions;
 
@@ -150,13 +151,15 @@ pub fn build(
         unsigned: prepared.keys.unsigned,
     };
     if previous.build_key != build_key || !previous.files_intact(out) {
+        let scores = shipped::run_gates(loaded, &prepared.inputs)?;
         let encoded = encode::encode_all(loaded, &prepared, &jobs, &previous, options)?;
         let staging = Staging::new(out)?;
         let mut writer = OutputWriter::new(&staging, Cache::new(build_key));
         let (artefacts, counts) =
             publish::publish_artefacts(loaded, &prepared, &encoded, &mut writer)?;
         let targets = write_generated(loaded, &prepared, &mut writer)?;
-        let index = index_of(&prepared, targets, artefacts);
+        let shipped = shipped::write_shipped(loaded, &prepared.inputs, &scores, &mut writer)?;
+        let index = index_of(&prepared, targets, artefacts, shipped);
         writer.write(INDEX_FILE, &index.to_bytes())?;
         staging.write(cache::CACHE_FILE, &writer.cache.to_bytes())?;
         staging.commit()?;
@@ -205,6 +208,7 @@ fn index_of(
     prepared: &Prepared,
     targets: Vec<TargetRecord>,
     artefacts: Vec<ArtefactRecord>,
+    shipped: Vec<shipped::ShippedRecord>,
 ) -> Index {
     Index {
         format: index::INDEX_FORMAT,
@@ -220,5 +224,6 @@ fn index_of(
         },
         targets,
         artefacts,
+        shipped,
     }
 }

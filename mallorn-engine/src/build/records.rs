@@ -41,6 +41,8 @@ pub(crate) fn artefact_record(
         ram_required: header.ram_required,
         security_counter: header.security_counter,
         lossless: header.flags.contains(Flags::LOSSLESS),
+        error_bound: (!header.flags.contains(Flags::LOSSLESS))
+            .then(|| f32::from_bits(header.error_bound_bits)),
         plan: unit.plan,
         decoders: header.decoders.names().map(str::to_owned).collect(),
         base: (!full).then(|| DigestRecord {

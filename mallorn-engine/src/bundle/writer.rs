@@ -9,7 +9,7 @@ use mallorn_runtime::format::{BundleHeader, Decoders, Flags, ModelVersion};
 use mallorn_runtime::hash::sha256;
 
 /// Who a bundle is for: fields of the header that do not come from the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BundleIdentity {
     /// Model id (see `ids::model_id`).
     pub model_id: [u8; 8],
@@ -21,6 +21,10 @@ pub struct BundleIdentity {
     pub to_version: ModelVersion,
     /// Anti-rollback counter of the result's release.
     pub security_counter: u64,
+    /// `None` when the result is the release file itself; for a lossy release's shipped
+    /// image, the largest absolute error of its weights against the release file (positive,
+    /// finite), which the header carries with the lossless flag cleared.
+    pub error_bound: Option<f32>,
 }
 
 impl BundleIdentity {
@@ -32,6 +36,9 @@ impl BundleIdentity {
         bytes.extend_from_slice(&self.from_version.to_le_bytes());
         bytes.extend_from_slice(&self.to_version.to_le_bytes());
         bytes.extend_from_slice(&self.security_counter.to_le_bytes());
+        if let Some(bound) = self.error_bound {
+            bytes.extend_from_slice(&bound.to_bits().to_le_bytes());
+        }
         bytes
     }
 }
@@ -141,7 +148,10 @@ impl PayloadBuilder {
             result.len() as u64,
             "payload does not produce the result"
         );
-        let mut flags = Flags::LOSSLESS | Flags::UNSIGNED;
+        let mut flags = Flags::UNSIGNED;
+        if identity.error_bound.is_none() {
+            flags |= Flags::LOSSLESS;
+        }
         if base.is_none() {
             flags |= Flags::FULL_IMAGE;
         }
@@ -164,7 +174,7 @@ impl PayloadBuilder {
             payload_len,
             payload_sha256,
             ram_required: required_work_len(decoders, self.coder_profile, self.segment_log2) as u32,
-            error_bound_bits: 0,
+            error_bound_bits: identity.error_bound.map_or(0, f32::to_bits),
             segment_log2: self.segment_log2,
         }
     }

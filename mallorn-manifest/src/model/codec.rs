@@ -3,19 +3,23 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Reconstruction mode. Only lossless exists so far; lossy is parsed and refused by validation.
+/// Which releases a target takes. Error bounds are a property of the model (`[model.lossy]`),
+/// so that every SKU carrying it holds the same shipped image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum CodecMode {
-    /// Bit-exact reconstruction.
+    /// Each model ships as it declares: byte-exact, or within its `[model.lossy]` bounds.
     #[default]
+    AsModelsDeclare,
+    /// `mode = "lossless"`: every release byte-exact; carrying a lossy model is an error.
     Lossless,
 }
 
 impl CodecMode {
-    /// The value written in Mallorn.toml.
+    /// The value written in Mallorn.toml (`as-models-declare` is the unwritten default).
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::AsModelsDeclare => "as-models-declare",
             Self::Lossless => "lossless",
         }
     }
@@ -112,7 +116,7 @@ impl CodecPolicy {
 impl Default for CodecPolicy {
     fn default() -> Self {
         Self {
-            mode: CodecMode::Lossless,
+            mode: CodecMode::AsModelsDeclare,
             effort: Effort::Default,
             full_image_threshold: Self::DEFAULT_FULL_IMAGE_THRESHOLD,
             decoders: Decoder::ALL.to_vec(),

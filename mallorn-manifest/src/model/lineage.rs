@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Span;
-use crate::model::ResolvedPath;
+use crate::model::{LossyPolicy, QualityGate, ResolvedPath};
 
 /// File format of a model's releases.
 #[derive(
@@ -61,6 +61,10 @@ pub struct Model {
     pub format: ModelFormat,
     /// Releases, oldest first: versions and counters strictly increase. Never empty.
     pub releases: Vec<Release>,
+    /// `[model.lossy]`: ship images within error bounds of the releases; `None`: byte-exact.
+    pub lossy: Option<LossyPolicy>,
+    /// `[model.gate]`: the evaluation a lossy release's shipped image must pass.
+    pub gate: Option<QualityGate>,
     /// Where the name is written in Mallorn.toml.
     pub span: Span,
 }

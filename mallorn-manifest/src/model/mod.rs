@@ -2,6 +2,7 @@
 
 mod codec;
 mod lineage;
+mod lossy;
 mod manifest;
 mod output;
 mod path;
@@ -10,6 +11,7 @@ mod target;
 
 pub use codec::{CodecMode, CodecPolicy, Decoder, Effort};
 pub use lineage::{Model, ModelFormat, Release};
+pub use lossy::{LossyPolicy, PatternBound, QualityGate, TensorBound};
 pub use manifest::{LoadedManifest, Manifest};
 pub use output::Output;
 pub use path::ResolvedPath;

@@ -12,8 +12,8 @@ use crate::model::{Decoder, Effort};
 #[serde(rename_all = "kebab-case")]
 #[schemars(deny_unknown_fields, rename = "Codec")]
 pub(crate) struct RawCodec {
-    /// `"lossless"` (bit-exact), or `{ lossy = { max-abs-error = 0.001 } }` (not yet supported).
-    #[schemars(extend("default" = "lossless"))]
+    /// `"lossless"`: every model this target carries must ship byte-exactly (a model with
+    /// `[model.lossy]` is then an error). Unset: each model ships as it declares.
     pub mode: Option<Located<RawCodecMode>>,
     /// How hard the encoder searches for a small delta.
     #[schemars(extend("default" = "default"))]
@@ -34,7 +34,7 @@ pub(crate) struct RawCodec {
 pub(crate) enum RawCodecMode {
     /// The device reconstructs every byte exactly.
     Lossless,
-    /// Tensors may differ from the release by at most an absolute error (not yet supported).
+    /// Not here: error bounds are declared per model, in `[model.lossy]`.
     Lossy {
         /// Largest absolute difference allowed per weight.
         max_abs_error: f64,

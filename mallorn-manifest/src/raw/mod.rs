@@ -7,6 +7,7 @@
 
 mod codec;
 mod entries;
+mod lossy;
 mod model;
 mod output;
 mod signing;
@@ -14,6 +15,7 @@ mod target;
 
 pub(crate) use codec::{RawCodec, RawCodecMode};
 pub(crate) use entries::Entries;
+pub(crate) use lossy::{RawGate, RawLossy};
 pub(crate) use model::{RawModel, RawRelease};
 pub(crate) use output::RawOutput;
 pub(crate) use signing::RawSigning;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::located::Located;
 use crate::model::ModelFormat;
+use crate::raw::{RawGate, RawLossy};
 
 /// A model shipped to devices, with its releases oldest first.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -20,6 +21,10 @@ pub(crate) struct RawModel {
     /// The lineage: releases oldest first, with strictly increasing versions.
     #[schemars(required, length(min = 1))]
     pub release: Option<Vec<RawRelease>>,
+    /// Ship releases within error bounds instead of byte-exactly (docs/lossy.md).
+    pub lossy: Option<Located<RawLossy>>,
+    /// The quality gate of a lossy model: an evaluation command and the lowest score.
+    pub gate: Option<Located<RawGate>>,
 }
 
 /// One release of a model.

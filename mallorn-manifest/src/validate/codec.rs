@@ -21,12 +21,12 @@ pub(super) fn policy(
             RawCodecMode::Lossless => policy.mode = CodecMode::Lossless,
             RawCodecMode::Lossy { max_abs_error } => out.push(
                 Diagnostic::error(
-                    "lossy-unsupported",
+                    "lossy-per-model",
                     mode.span,
-                    format!("lossy mode (max-abs-error = {max_abs_error}) is not yet supported"),
+                    "error bounds are declared per model, not in the codec policy",
                 )
-                    .with_label("not yet supported")
-                    .with_hint("use `mode = \"lossless\"` (the default): bundles reproduce every byte of the release"),
+                    .with_label("not a codec setting")
+                    .with_hint(format!("remove this `mode` and add `[model.lossy]` with `max-abs-error = {max_abs_error}` to each model that may ship lossy: every SKU carrying a model then holds the same shipped image")),
             ),
         }
     }

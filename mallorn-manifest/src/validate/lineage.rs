@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::model::{Model, Release, ResolvedPath};
 use crate::names::is_valid_model_name;
 use crate::raw::{RawModel, RawRelease};
-use crate::validate::non_empty_path;
+use crate::validate::{lossy, non_empty_path};
 
 /// Validates every model; returns them with the releases that passed.
 pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -> Vec<Model> {
@@ -52,10 +52,20 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
                 ),
             );
         }
+        let lossy = model
+            .lossy
+            .as_ref()
+            .and_then(|raw| lossy::policy(&name.value, raw, out));
+        let gate = model
+            .gate
+            .as_ref()
+            .and_then(|raw| lossy::gate(&name.value, raw, model.lossy.is_some(), out));
         models.push(Model {
             name: name.value.clone(),
             format: model.format.as_ref().map(|f| f.value).unwrap_or_default(),
             releases: releases(raw_releases, base_dir, out),
+            lossy,
+            gate,
             span: name.span,
         });
     }

@@ -6,6 +6,7 @@
 
 mod codec;
 mod lineage;
+mod lossy;
 mod output;
 mod signing;
 mod target;

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
 use crate::model::{
-    BootSettings, CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region, RegionKind,
-    Target,
+    BootSettings, CodecMode, CodecPolicy, Decoder, FlashGeometry, Model, ModelSlots, Region,
+    RegionKind, Target,
 };
 use crate::names::is_valid_sku;
 use crate::raw::{Entries, RawFlash, RawRegion, RawTarget, RawTargetLayout, RawTargetModel};
@@ -87,6 +87,7 @@ pub(super) fn targets(
         if ram.value.0 >= MIN_RAM_BUFFER {
             decoder_fits(&sku.value, ram, &codec, out);
         }
+        lossless_only(&sku.value, &slots, &codec, &models, out);
         let boot = boot_settings(target, out);
         if let Some(flash) = flash {
             targets.push(Target {
@@ -315,6 +316,38 @@ struct PlacedRegion {
     name: String,
     region: Region,
     span: Span,
+}
+
+/// A target whose codec policy says `mode = "lossless"` must not carry a lossy model.
+fn lossless_only(
+    sku: &str,
+    slots: &[ModelSlots],
+    codec: &CodecPolicy,
+    models: &HashMap<&str, &Model>,
+    out: &mut Diagnostics,
+) {
+    if codec.mode != CodecMode::Lossless {
+        return;
+    }
+    for slot in slots {
+        if models
+            .get(slot.model.as_str())
+            .is_some_and(|m| m.lossy.is_some())
+        {
+            out.push(
+                Diagnostic::error(
+                    "lossy-on-lossless-target",
+                    slot.span,
+                    format!(
+                        "target `{sku}` takes only lossless releases (`mode = \"lossless\"`) but carries lossy model `{}`",
+                        slot.model
+                    ),
+                )
+                .with_label("declares `[model.lossy]`")
+                .with_hint("remove `mode = \"lossless\"` from `[codec]`/`[target.codec]` to ship this model's lossy releases here, or remove its `[model.lossy]`"),
+            );
+        }
+    }
 }
 
 /// Checks the slot layout of every model the target carries, then overlaps across them all.

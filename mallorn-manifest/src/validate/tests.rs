@@ -125,7 +125,8 @@ fn the_fixture_is_valid_and_resolves_everything() {
     // [target.codec] overrides decoders, inherits effort from [codec].
     assert_eq!(target.codec.effort, Effort::Max);
     assert_eq!(target.codec.decoders, vec![Decoder::Stored, Decoder::Fast]);
-    assert_eq!(target.codec.mode, CodecMode::Lossless);
+    assert_eq!(target.codec.mode, CodecMode::AsModelsDeclare);
+    assert_eq!(model.lossy, None);
     assert_eq!(loaded.codec.decoders, Decoder::ALL.to_vec());
     let signing = loaded.signing.as_ref().unwrap();
     assert!(matches!(&signing.key, KeySource::File(p) if p.written == "keys/release.key"));
@@ -421,13 +422,96 @@ fn a_missing_trusted_key_file_is_only_a_warning() {
 }
 
 #[test]
-fn lossy_mode_is_not_yet_supported() {
+fn lossy_bounds_belong_to_models_not_the_codec() {
     let d = single(
         "effort = \"max\"",
         "mode = { lossy = { max-abs-error = 0.001 } }",
-        "lossy-unsupported",
+        "lossy-per-model",
     );
-    assert!(d.message.contains("not yet supported"));
+    assert!(d.hint.unwrap().contains("[model.lossy]"));
+}
+
+const MODEL_HEAD: &str = "format = \"tflite\"\n";
+
+#[test]
+fn lossy_models_read_their_bounds_exclusions_and_gate() {
+    let lossy = "format = \"tflite\"\n[model.lossy]\nmax-abs-error = 1e-4\nmax-steps = 2\nexclude = [\"*norm*\"]\n[[model.lossy.tensor]]\npattern = \"head.*\"\nmax-abs-error = 1e-3\n[model.gate]\ncommand = [\"python3\", \"eval.py\"]\nthreshold = 0.999\n";
+    let dir = project();
+    let loaded = load_in(dir.path(), &VALID.replacen(MODEL_HEAD, lossy, 1)).unwrap();
+    let model = loaded.model("okay-nabu").unwrap();
+    let policy = model.lossy.as_ref().unwrap();
+    assert_eq!(policy.default.max_abs_error, Some(1e-4));
+    assert_eq!(policy.default.max_steps, Some(2));
+    assert_eq!(policy.bound_for(["head.w"]).max_abs_error, Some(1e-3));
+    assert!(policy.bound_for(["a.norm"]).is_exact());
+    let gate = model.gate.as_ref().unwrap();
+    assert_eq!(gate.command, ["python3", "eval.py"]);
+    assert_eq!(gate.threshold, 0.999);
+}
+
+#[test]
+fn lossy_tables_need_usable_bounds() {
+    let with = |table: &str| format!("{MODEL_HEAD}{table}");
+    single(
+        MODEL_HEAD,
+        &with("[model.lossy]\nexclude = [\"x\"]\n"),
+        "lossy-without-bound",
+    );
+    single(
+        MODEL_HEAD,
+        &with("[model.lossy]\nmax-abs-error = -1.0\n"),
+        "invalid-bound",
+    );
+    single(
+        MODEL_HEAD,
+        &with("[model.lossy]\nmax-steps = 0\n"),
+        "invalid-bound",
+    );
+    single(
+        MODEL_HEAD,
+        &with("[model.lossy]\nmax-steps = 1\nexclude = [\"\"]\n"),
+        "empty-pattern",
+    );
+}
+
+#[test]
+fn a_gate_needs_a_lossy_model_a_command_and_a_threshold() {
+    let gate = "[model.gate]\ncommand = [\"true\"]\nthreshold = 1.0\n";
+    single(
+        MODEL_HEAD,
+        &format!("{MODEL_HEAD}{gate}"),
+        "gate-without-lossy",
+    );
+    let lossy = "[model.lossy]\nmax-steps = 1\n";
+    single(
+        MODEL_HEAD,
+        &format!("{MODEL_HEAD}{lossy}[model.gate]\ncommand = []\nthreshold = 1.0\n"),
+        "invalid-gate",
+    );
+    single(
+        MODEL_HEAD,
+        &format!("{MODEL_HEAD}{lossy}[model.gate]\ncommand = [\"true\"]\n"),
+        "invalid-gate",
+    );
+}
+
+#[test]
+fn a_lossless_target_refuses_a_lossy_model() {
+    let text = VALID
+        .replacen(
+            MODEL_HEAD,
+            &format!("{MODEL_HEAD}[model.lossy]\nmax-steps = 1\n"),
+            1,
+        )
+        .replacen("effort = \"max\"", "mode = \"lossless\"", 1);
+    let dir = project();
+    let errors = load_in(dir.path(), &text).unwrap_err();
+    let codes: Vec<&str> = errors
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(codes, ["lossy-on-lossless-target"]);
 }
 
 #[test]

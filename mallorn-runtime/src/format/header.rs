@@ -55,7 +55,10 @@ pub const MAX_CHUNK_ALIGN_LOG2: u8 = 30;
 pub struct Flags(pub u32);
 
 impl Flags {
-    /// The result is byte-exact. Version 1 bundles must set it.
+    /// The result is the release file itself, byte for byte. Clear for a lossy release: the
+    /// result is the release's shipped image, whose weights are within the header's error
+    /// bound of the release file (the device still rebuilds the result byte-exactly and checks
+    /// its SHA-256 like any other).
     pub const LOSSLESS: u32 = 1 << 0;
     /// The payload does not read a base: it rebuilds the model from nothing.
     pub const FULL_IMAGE: u32 = 1 << 1;
@@ -66,6 +69,17 @@ impl Flags {
     /// Whether every bit in `bits` is set.
     pub const fn contains(self, bits: u32) -> bool {
         self.0 & bits == bits
+    }
+}
+
+/// Whether `flags` and `error_bound_bits` agree: a lossless bundle has bound 0, a lossy one a
+/// positive, finite `f32` (neither zero, negative, infinite nor NaN).
+pub const fn error_bound_matches(flags: Flags, error_bound_bits: u32) -> bool {
+    const POSITIVE_INFINITY: u32 = 0x7f80_0000;
+    if flags.contains(Flags::LOSSLESS) {
+        error_bound_bits == 0
+    } else {
+        error_bound_bits != 0 && error_bound_bits < POSITIVE_INFINITY
     }
 }
 
@@ -161,7 +175,9 @@ pub struct BundleHeader {
     pub payload_sha256: [u8; 32],
     /// Work buffer bytes the applier needs for this payload.
     pub ram_required: u32,
-    /// Maximum absolute error of a lossy result as `f32` bits; zero for lossless bundles.
+    /// Largest absolute error of any weight of a lossy result against its release file, as
+    /// `f32` bits (positive and finite); zero for lossless bundles. See
+    /// [`error_bound_matches`].
     pub error_bound_bits: u32,
     /// The payload's segments hold `1 << segment_log2` plain bytes each (the last fewer).
     pub segment_log2: u8,
@@ -218,8 +234,10 @@ impl BundleHeader {
                 flags: self.flags.0,
             });
         }
-        if !self.flags.contains(Flags::LOSSLESS) || self.error_bound_bits != 0 {
-            return Err(Error::LossyNotSupported);
+        if !error_bound_matches(self.flags, self.error_bound_bits) {
+            return Err(Error::BadErrorBound {
+                bits: self.error_bound_bits,
+            });
         }
         if self.decoders.0 & !Decoders::ALL != 0 {
             return Err(Error::UnknownDecoders {
@@ -361,6 +379,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn lossy_headers_carry_a_positive_finite_bound() {
+        let mut lossy = sample();
+        lossy.flags = Flags(0);
+        lossy.error_bound_bits = 1e-4f32.to_bits();
+        assert_eq!(BundleHeader::parse(&lossy.to_bytes()), Ok(lossy.clone()));
+        for bits in [
+            0,
+            (-1e-4f32).to_bits(),
+            f32::INFINITY.to_bits(),
+            f32::NAN.to_bits(),
+        ] {
+            lossy.error_bound_bits = bits;
+            assert_eq!(
+                BundleHeader::parse(&lossy.to_bytes()),
+                Err(Error::BadErrorBound { bits })
+            );
+        }
+        let mut lossless = sample();
+        lossless.error_bound_bits = 1e-4f32.to_bits();
+        assert_eq!(
+            BundleHeader::parse(&lossless.to_bytes()),
+            Err(Error::BadErrorBound {
+                bits: 1e-4f32.to_bits()
+            })
+        );
+    }
+
+    #[test]
     fn rejects_structural_errors() {
         let good = sample().to_bytes();
         let mut bad = good;
@@ -402,7 +448,10 @@ pub(crate) mod tests {
         ));
         let mut bad = good;
         bad[8] &= !1;
-        assert_eq!(BundleHeader::parse(&bad), Err(Error::LossyNotSupported));
+        assert_eq!(
+            BundleHeader::parse(&bad),
+            Err(Error::BadErrorBound { bits: 0 })
+        );
         let mut bad = good;
         bad[12] = 0x10;
         assert!(matches!(

@@ -10,6 +10,9 @@ pub mod varint;
 pub mod version;
 
 pub use chunk::{ChunkHeader, ChunkHeaderReader};
-pub use header::{BundleHeader, Decoders, Flags, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
+pub use header::{
+    BundleHeader, Decoders, Flags, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX,
+    error_bound_matches,
+};
 pub use ids::{key_id, model_id, sku_id};
 pub use version::ModelVersion;

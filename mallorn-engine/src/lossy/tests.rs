@@ -1,0 +1,161 @@
+//! Quantised tensors through the derivation and the proof: GGML Q8_0 and Q4_0 blocks and an
+//! affine int8 tensor, on a hand-built map.
+
+use std::borrow::Cow;
+
+use mallorn_manifest::{LossyPolicy, Span, TensorBound};
+
+use crate::lossy::derive::derive;
+use crate::lossy::proof::{ProofError, prove};
+use crate::model::{
+    DType, Declared, Format, GgmlType, ModelMap, Quantization, Region, TensorRegion,
+};
+
+const HEADER: usize = 16;
+
+fn tensor(
+    name: &'static str,
+    dtype: DType,
+    elements: u64,
+    offset: u64,
+    len: u64,
+) -> Region<'static> {
+    Region::Tensor(TensorRegion {
+        name: Cow::Borrowed(name),
+        aliases: Vec::new(),
+        dtype,
+        shape: vec![elements],
+        offset,
+        len,
+        quant: matches!(dtype, DType::I8).then(|| Quantization::Affine {
+            scale: vec![0.5],
+            zero_point: vec![0],
+            axis: None,
+        }),
+        layout: dtype.layout(),
+        sparse: false,
+    })
+}
+
+/// Header (opaque), 4 Q8_0 blocks, 4 Q4_0 blocks, 128 int8 values.
+fn map() -> ModelMap<'static> {
+    let q8 = 4 * 34;
+    let q4 = 4 * 18;
+    let len = HEADER + q8 + q4 + 128;
+    ModelMap {
+        format: Format::Gguf,
+        file_len: len as u64,
+        regions: vec![
+            Region::Opaque {
+                offset: 0,
+                len: HEADER as u64,
+            },
+            tensor(
+                "q8",
+                DType::Ggml(GgmlType::Q8_0),
+                128,
+                HEADER as u64,
+                q8 as u64,
+            ),
+            tensor(
+                "q4",
+                DType::Ggml(GgmlType::Q4_0),
+                128,
+                (HEADER + q8) as u64,
+                q4 as u64,
+            ),
+            tensor("i8", DType::I8, 128, (HEADER + q8 + q4) as u64, 128),
+        ],
+        external: Vec::new(),
+        unmapped_tensors: Vec::new(),
+        declared: Declared::default(),
+    }
+}
+
+/// A release: every byte a function of its offset, Q8_0 and Q4_0 scales 1.0 (f16 0x3c00).
+fn release() -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..map().file_len).map(|i| (i * 7 % 251) as u8).collect();
+    for block in 0..4 {
+        bytes[HEADER + block * 34..][..2].copy_from_slice(&[0x00, 0x3c]);
+        bytes[HEADER + 136 + block * 18..][..2].copy_from_slice(&[0x00, 0x3c]);
+    }
+    bytes
+}
+
+fn policy(steps: u32) -> LossyPolicy {
+    LossyPolicy {
+        default: TensorBound {
+            max_abs_error: None,
+            max_steps: Some(steps),
+        },
+        exclude: Vec::new(),
+        tensors: Vec::new(),
+        span: Span::new(0, 0),
+    }
+}
+
+#[test]
+fn values_within_the_steps_keep_the_base_others_the_release() {
+    let release = release();
+    let mut base = release.clone();
+    let q8_value = HEADER + 2 + 5; // block 0, value 5
+    let i8_value = HEADER + 136 + 72 + 9;
+    base[q8_value] = base[q8_value].wrapping_add(1); // within 1 step: kept
+    base[q8_value + 1] = base[q8_value + 1].wrapping_add(5); // too far: the release's
+    base[i8_value] = base[i8_value].wrapping_sub(1);
+    base[HEADER + 34] = 0x11; // block 1's scale moved: the release's scale ships
+    let q4_byte = HEADER + 136 + 2;
+    base[q4_byte] ^= 0x01; // low nibble one step off (0x..0 <-> 0x..1 differ by 1)
+    let shipped = derive(&base, &map(), &release, &map(), &policy(1));
+    assert_eq!(shipped[q8_value], base[q8_value]);
+    assert_eq!(shipped[q8_value + 1], release[q8_value + 1]);
+    assert_eq!(shipped[i8_value], base[i8_value]);
+    assert_eq!(shipped[HEADER + 34], release[HEADER + 34]);
+    assert_eq!(shipped[q4_byte], base[q4_byte]);
+
+    let fidelity = prove(&shipped, &release, &map(), &policy(1)).unwrap();
+    assert_eq!(fidelity.max_steps, 1);
+    assert_eq!(fidelity.changed_elements, 3);
+    assert_eq!(fidelity.bounded_elements, 128 * 3);
+    // One step of a Q8_0 block with scale 1.0, or of the int8 tensor's scale 0.5.
+    assert_eq!(fidelity.max_abs_error, 1.0);
+}
+
+#[test]
+fn the_proof_refuses_what_the_bounds_do_not_allow() {
+    let release = release();
+    let mut over = release.clone();
+    over[HEADER + 2 + 3] = over[HEADER + 2 + 3].wrapping_add(2);
+    assert!(matches!(
+        prove(&over, &release, &map(), &policy(1)),
+        Err(ProofError::OverBound { ref tensor, element: 3, .. }) if tensor == "q8"
+    ));
+    let mut scale = release.clone();
+    scale[HEADER + 34 + 1] ^= 0x01;
+    assert_eq!(
+        prove(&scale, &release, &map(), &policy(1)),
+        Err(ProofError::ExactByte {
+            offset: (HEADER + 34 + 1) as u64
+        })
+    );
+    let mut header = release.clone();
+    header[3] ^= 0x80;
+    assert_eq!(
+        prove(&header, &release, &map(), &policy(1)),
+        Err(ProofError::ExactByte { offset: 3 })
+    );
+    // Without a step bound the same tensors ship exactly.
+    let mut moved = release.clone();
+    moved[HEADER + 2] = moved[HEADER + 2].wrapping_add(1);
+    let exact = LossyPolicy {
+        default: TensorBound {
+            max_abs_error: Some(1.0),
+            max_steps: None,
+        },
+        ..policy(1)
+    };
+    assert!(matches!(
+        prove(&moved, &release, &map(), &exact),
+        Err(ProofError::ExactByte { .. })
+    ));
+}
