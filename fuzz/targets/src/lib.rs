@@ -7,10 +7,12 @@
 //! panicking; every other outcome (an error, a rejected input) is a pass.
 
 mod header;
+mod lossy;
 mod parse;
 mod payload;
 
 pub use header::header;
+pub use lossy::lossy;
 pub use parse::{parse_any, parse_gguf, parse_onnx, parse_safetensors, parse_tflite};
 pub use payload::payload;
 
@@ -21,6 +23,7 @@ pub type Target = fn(&[u8]);
 /// folders.
 pub const TARGETS: &[(&str, Target)] = &[
     ("header", header),
+    ("lossy", lossy),
     ("parse_any", parse_any),
     ("parse_gguf", parse_gguf),
     ("parse_onnx", parse_onnx),

@@ -122,12 +122,10 @@ pub(crate) fn build_key(loaded: &LoadedManifest, prepared: &Prepared, jobs: &Job
         vec![u8::from(prepared.keys.unsigned)],
     ];
     for model in &loaded.models {
-        // The gate decides whether a build passes; its score is in index.json.
-        if let Some(gate) = &model.gate {
-            let command = serde_json::to_string(&gate.command).expect("strings serialize");
-            let key = format!("gate {} {command} {}", model.name, gate.threshold);
-            parts.push(key.into_bytes());
-        }
+        // The shipped images and their records in index.json follow the bounds; whether a
+        // build passes follows the gate.
+        let lossy = (&model.name, &model.lossy, &model.gate);
+        parts.push(serde_json::to_vec(&lossy).expect("plain data"));
     }
     for (target, files) in prepared.plan.targets.iter().zip(&prepared.rendered) {
         parts.push(policy_key(&target.target_in(loaded).codec));

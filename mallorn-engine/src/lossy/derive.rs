@@ -2,19 +2,18 @@
 //! `shipped(n) = rule(release(n), shipped(n-1))`, element by element, so every device on a
 //! release holds the same bytes whichever bundle or full image brought it there.
 
-use std::collections::HashMap;
-
 use mallorn_manifest::LossyPolicy;
 
+use crate::lossy::counterparts::counterparts;
 use crate::lossy::element::{shipped_float, shipped_steps};
 use crate::lossy::kinds::{
     LossyKind, lossy_kind, quant_count, quant_value, read_le, set_quant_value, write_le,
 };
-use crate::model::{ModelMap, TensorRegion};
+use crate::model::ModelMap;
 
 /// The shipped image of `release` (mapped as `release_map`) given the previous shipped
-/// image `base` (mapped as `base_map`). Bytes outside lossy tensors, and tensors the base does
-/// not have with the same name, type and length, are the release's.
+/// image `base` (mapped as `base_map`). Bytes outside lossy tensors, and tensors without a
+/// counterpart in the base (see [`counterparts`]), are the release's.
 pub(crate) fn derive(
     base: &[u8],
     base_map: &ModelMap<'_>,
@@ -23,17 +22,10 @@ pub(crate) fn derive(
     policy: &LossyPolicy,
 ) -> Vec<u8> {
     let mut shipped = release.to_vec();
-    let base_tensors: HashMap<&str, &TensorRegion<'_>> =
-        base_map.tensors().map(|t| (t.name.as_ref(), t)).collect();
-    for tensor in release_map.tensors() {
+    for (tensor, old) in counterparts(base_map, release_map) {
         let names =
             std::iter::once(tensor.name.as_ref()).chain(tensor.aliases.iter().map(AsRef::as_ref));
         let Some(kind) = lossy_kind(tensor, policy.bound_for(names)) else {
-            continue;
-        };
-        let Some(old) = base_tensors.get(tensor.name.as_ref()).filter(|old| {
-            old.dtype == tensor.dtype && old.len == tensor.len && old.layout == tensor.layout
-        }) else {
             continue;
         };
         let range = tensor.offset as usize..(tensor.offset + tensor.len) as usize;

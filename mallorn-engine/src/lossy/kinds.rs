@@ -48,7 +48,11 @@ pub const MIN_LOSSY_ELEMENTS: u64 = 64;
 /// not cover its element type, it has fewer than [`MIN_LOSSY_ELEMENTS`] elements, it is
 /// sparse, or its quantisation is not a plain scale.
 pub(crate) fn lossy_kind(tensor: &TensorRegion<'_>, bound: TensorBound) -> Option<LossyKind> {
-    let elements: u64 = tensor.shape.iter().product();
+    let elements = tensor
+        .shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .unwrap_or(u64::MAX);
     if tensor.sparse || elements < MIN_LOSSY_ELEMENTS {
         return None;
     }

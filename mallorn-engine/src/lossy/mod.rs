@@ -10,6 +10,7 @@
 //!
 //! Element rules live in `element`, the tensor kinds they apply to in `kinds`.
 
+mod counterparts;
 mod derive;
 mod element;
 mod gate;

@@ -159,3 +159,43 @@ fn the_proof_refuses_what_the_bounds_do_not_allow() {
         Err(ProofError::ExactByte { .. })
     ));
 }
+
+fn named(name: &'static str, dtype: DType, elements: u64, offset: u64) -> Region<'static> {
+    let len = elements * dtype.layout().unit_bytes();
+    tensor(name, dtype, elements, offset, len)
+}
+
+fn map_of(regions: Vec<Region<'static>>) -> ModelMap<'static> {
+    ModelMap {
+        format: Format::Onnx,
+        file_len: regions.last().map_or(0, Region::end),
+        regions,
+        external: Vec::new(),
+        unmapped_tensors: Vec::new(),
+        declared: Declared::default(),
+    }
+}
+
+#[test]
+fn counterparts_by_name_and_occurrence_then_by_shape_in_order() {
+    use crate::lossy::counterparts::counterparts;
+    let base = map_of(vec![
+        named("dup", DType::F32, 64, 0),
+        named("dup", DType::F32, 128, 256),
+        named("old_name", DType::I8, 64, 768),
+        named("a", DType::F32, 64, 832),
+    ]);
+    let release = map_of(vec![
+        named("a", DType::F32, 32, 0),
+        named("dup", DType::F32, 64, 128),
+        named("dup", DType::F32, 128, 384),
+        named("new_name", DType::I8, 64, 896),
+    ]);
+    let pairs: Vec<(u64, u64)> = counterparts(&base, &release)
+        .into_iter()
+        .map(|(new, old)| (new.offset, old.offset))
+        .collect();
+    // `a` changed shape and has no counterpart; each `dup` meets its own; the renamed int8
+    // tensor meets the only spare tensor of its type and shape.
+    assert_eq!(pairs, [(128, 0), (384, 256), (896, 768)]);
+}

@@ -1,11 +1,13 @@
 //! Lossy releases: the error bounds of a model's shipped images and its quality gate.
 
+use serde::Serialize;
+
 use crate::diagnostic::Span;
 use crate::names::matches_pattern;
 
 /// How far a model's shipped images may be from its release files. Bounds apply per element;
 /// the engine proves every element against them at build time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LossyPolicy {
     /// The model's bound, for tensors no [`LossyPolicy::tensors`] entry or exclusion matches.
     pub default: TensorBound,
@@ -14,11 +16,12 @@ pub struct LossyPolicy {
     /// Per-pattern bounds, first match wins.
     pub tensors: Vec<PatternBound>,
     /// Where `[model.lossy]` is written in Mallorn.toml.
+    #[serde(skip)]
     pub span: Span,
 }
 
 /// The bound of one tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct TensorBound {
     /// Largest absolute error per float weight; `None`: floats ship exactly.
     pub max_abs_error: Option<f64>,
@@ -40,7 +43,7 @@ impl TensorBound {
 }
 
 /// A bound for the tensors whose name matches `pattern`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PatternBound {
     /// Name pattern: `*` matches any run of characters, `?` one character.
     pub pattern: String,
@@ -69,13 +72,14 @@ impl LossyPolicy {
 }
 
 /// A lossy model's quality gate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QualityGate {
     /// Program and arguments; the release file and the shipped image are appended.
     pub command: Vec<String>,
     /// Lowest acceptable score.
     pub threshold: f64,
     /// Where `[model.gate]` is written in Mallorn.toml.
+    #[serde(skip)]
     pub span: Span,
 }
 
