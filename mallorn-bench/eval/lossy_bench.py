@@ -3,9 +3,10 @@
 several bounds, and the task drift of each shipped image measured with the evaluation
 scripts beside this file (a real inference engine on real inputs).
 
-Usage: python3 mallorn-bench/eval/lossy_bench.py [CARGO_MALLORN]
+Usage: python3 mallorn-bench/eval/lossy_bench.py [CARGO_MALLORN [PAIR-FILTER]]
   CARGO_MALLORN: the cargo-mallorn binary (default target/release/cargo-mallorn; build it
-  with `cargo build --release -p cargo-mallorn`). Needs ../shared/corpus and setup.sh's
+  with `cargo build --release -p cargo-mallorn`). PAIR-FILTER: only pairs whose label
+  contains it. Needs ../shared/corpus and setup.sh's
   packages. Prints a Markdown table on stdout, progress on stderr.
 """
 
