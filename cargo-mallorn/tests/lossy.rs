@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mallorn_tests::lossy_lineage::{LOSSY_TABLE, release};
+use mallorn_tests::lossy_lineage::{manifest, release};
 
 fn cargo_mallorn(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
@@ -27,40 +27,10 @@ fn project(dir: &Path, score: &str) {
     }
     let keygen = cargo_mallorn(dir, &["keygen", "-o", "release.pem"]);
     assert!(keygen.status.success(), "{}", text(&keygen.stderr));
-    let manifest = format!(
-        r#"schema-version = 1
-[[model]]
-name = "synth"
-format = "safetensors"
-{LOSSY_TABLE}
-[model.gate]
-command = ["sh", "-c", "echo {score}"]
-threshold = 0.9
-[[model.release]]
-version = "1.0.0"
-path = "r1.safetensors"
-[[model.release]]
-version = "2.0.0"
-path = "r2.safetensors"
-
-[signing]
-key-file = "release.pem"
-trusted-keys = ["release.pem.pub"]
-
-[[target]]
-sku = "board"
-ram-buffer = "16KiB"
-[target.flash]
-base = 0
-size = "1MiB"
-erase-size = "4KiB"
-write-size = 4
-[target.models.synth]
-slot-a = {{ offset = "0KiB", size = "128KiB" }}
-slot-b = {{ offset = "128KiB", size = "128KiB" }}
-state = {{ offset = "256KiB", size = "8KiB" }}
-"#
-    );
+    let gate =
+        format!("[model.gate]\ncommand = [\"sh\", \"-c\", \"echo {score}\"]\nthreshold = 0.9\n");
+    let signing = "\n[signing]\nkey-file = \"release.pem\"\ntrusted-keys = [\"release.pem.pub\"]\n";
+    let manifest = manifest(2, &gate) + signing;
     std::fs::write(dir.join("Mallorn.toml"), manifest).unwrap();
 }
 

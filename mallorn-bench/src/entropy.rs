@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use mallorn_runtime::codec::layout::FieldKind;
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 
 /// Plane: (aligned, field kind, byte index within the value).
 type Plane = (bool, u8, u8);

@@ -4,8 +4,8 @@
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
 use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::Profile;
-use mallorn_runtime::codec::smallest::encoder::Op;
 use mallorn_runtime::codec::smallest::ops::Residual;
 use proptest::prelude::*;
 

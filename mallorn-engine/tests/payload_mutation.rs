@@ -204,7 +204,7 @@ fn decode_forged(
 fn smallest_coded(
     profile: Profile,
     chunk_start: u64,
-    ops: &[(mallorn_runtime::codec::smallest::encoder::Op, u64)],
+    ops: &[(mallorn_runtime::codec::op::Op, u64)],
     base: &[u8],
     result: &[u8],
 ) -> Vec<u8> {
@@ -239,7 +239,7 @@ const CODED_START: u64 = 5;
 fn smallest_operations_stay_inside_the_base() {
     use mallorn_runtime::Error;
     use mallorn_runtime::codec::layout::LayoutId;
-    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::op::Op;
     use mallorn_runtime::codec::smallest::ops::Residual;
     let base = synthetic_model(128, 1);
     // Aligned over base bytes 30..50, decoded against the first 40 bytes only: refused as a
@@ -302,7 +302,7 @@ fn smallest_operations_stay_inside_the_base() {
 fn smallest_operations_stay_inside_the_chunk_and_the_result() {
     use mallorn_runtime::Error;
     use mallorn_runtime::codec::layout::LayoutId;
-    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::op::Op;
     use mallorn_runtime::codec::smallest::lz::LzItem;
     let data = synthetic_model(20, 2);
     // 20-byte operations in a 10-byte chunk: refused at their header, before a byte of
@@ -351,7 +351,7 @@ fn smallest_operations_stay_inside_the_chunk_and_the_result() {
 fn a_smallest_chunk_cut_short_is_refused_at_the_step_it_cuts() {
     use mallorn_runtime::Error;
     use mallorn_runtime::codec::layout::LayoutId;
-    use mallorn_runtime::codec::smallest::encoder::Op;
+    use mallorn_runtime::codec::op::Op;
     use mallorn_runtime::codec::smallest::lz::LzItem;
     let result = synthetic_model(400, 4);
     let ops = [

@@ -12,31 +12,7 @@ use mallorn_engine::lossy::GateError;
 use mallorn_manifest::Manifest;
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN};
 use mallorn_runtime::hash::sha256;
-use mallorn_tests::lossy_lineage::{LOSSY_TABLE, TENSORS, decode, release, size};
-
-fn manifest(releases: usize, extra: &str) -> String {
-    let mut text = format!(
-        "schema-version = 1\n[[model]]\nname = \"synth\"\nformat = \"safetensors\"\n{LOSSY_TABLE}{extra}\n"
-    );
-    for n in 1..=releases {
-        text += &format!("[[model.release]]\nversion = \"{n}.0.0\"\npath = \"r{n}.safetensors\"\n");
-    }
-    text += r#"
-[[target]]
-sku = "board"
-ram-buffer = "16KiB"
-[target.flash]
-base = 0
-size = "1MiB"
-erase-size = "4KiB"
-write-size = 4
-[target.models.synth]
-slot-a = { offset = "0KiB", size = "128KiB" }
-slot-b = { offset = "128KiB", size = "128KiB" }
-state = { offset = "256KiB", size = "8KiB" }
-"#;
-    text
-}
+use mallorn_tests::lossy_lineage::{TENSORS, decode, manifest, release, size};
 
 fn build_in(dir: &Path, releases: usize, extra: &str) -> Result<BuildReport, BuildError> {
     for n in 1..=releases {

@@ -128,3 +128,30 @@ pub fn release(n: usize) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
             .collect(),
     )
 }
+
+/// Mallorn.toml for releases `1.0.0..=<releases>.0.0` of model `synth` (files
+/// `r<n>.safetensors`) under [`LOSSY_TABLE`], with `extra` in the model's table (a gate), on one
+/// target `board`.
+pub fn manifest(releases: usize, extra: &str) -> String {
+    let mut text = format!(
+        "schema-version = 1\n[[model]]\nname = \"synth\"\nformat = \"safetensors\"\n{LOSSY_TABLE}{extra}\n"
+    );
+    for n in 1..=releases {
+        text += &format!("[[model.release]]\nversion = \"{n}.0.0\"\npath = \"r{n}.safetensors\"\n");
+    }
+    text += r#"
+[[target]]
+sku = "board"
+ram-buffer = "16KiB"
+[target.flash]
+base = 0
+size = "1MiB"
+erase-size = "4KiB"
+write-size = 4
+[target.models.synth]
+slot-a = { offset = "0KiB", size = "128KiB" }
+slot-b = { offset = "128KiB", size = "128KiB" }
+state = { offset = "256KiB", size = "8KiB" }
+"#;
+    text
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use mallorn_engine::delta::{self, EncodeOptions, pricing::Pricer};
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 
 fn zstd_patch(old: &[u8], new: &[u8]) -> usize {
     use zstd::zstd_safe::{CCtx, CParameter};

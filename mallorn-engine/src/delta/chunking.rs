@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use mallorn_runtime::codec::layout::LayoutId;
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::lz::LzItem;
 use mallorn_runtime::codec::smallest::ops::Residual;
 

@@ -12,8 +12,9 @@ pub mod scaling;
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::codec::CodecId;
 use mallorn_runtime::codec::fast::encoder::ChunkEncoder as FastEncoder;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::Profile;
-use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
+use mallorn_runtime::codec::smallest::encoder::ChunkEncoder;
 use mallorn_runtime::format::Decoders;
 use mallorn_runtime::format::segments::{
     MIN_PREFERRED_SEGMENT_LOG2, MIN_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2,

@@ -1,9 +1,10 @@
 //! Prices candidate operations with the real model: a cost-only encoder that follows the
 //! plan as it is decided, cloned to try each alternative.
 
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::range::cost::CostCoder;
 use mallorn_runtime::codec::smallest::Profile;
-use mallorn_runtime::codec::smallest::encoder::{ChunkEncoder, Op};
+use mallorn_runtime::codec::smallest::encoder::ChunkEncoder;
 
 /// A cost-only encoder tracking the plan so far.
 #[derive(Debug, Clone)]

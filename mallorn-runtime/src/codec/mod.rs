@@ -3,6 +3,7 @@
 
 pub mod fast;
 pub mod layout;
+pub mod op;
 pub mod range;
 pub mod smallest;
 pub(crate) mod stored;

@@ -3,7 +3,7 @@
 //! XOR or scaled difference when the changed bytes are numbers).
 
 use mallorn_runtime::codec::layout::LayoutId;
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::ops::Residual;
 
 use super::{COPY_MIN, Planner};

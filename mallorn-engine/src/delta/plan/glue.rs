@@ -4,7 +4,7 @@
 //! prices that cheaper.
 
 use mallorn_runtime::codec::layout::LayoutId;
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 
 use super::segments::{Segment, merge_aligned};
 use super::{LONG_COPY, MIN_BASE_MATCH, MIN_REPEAT_MATCH, MIN_RESULT_MATCH, Planner};

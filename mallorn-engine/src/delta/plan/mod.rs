@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use mallorn_runtime::codec::layout::LayoutId;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::Profile;
-use mallorn_runtime::codec::smallest::encoder::Op;
 
 mod aligned;
 mod glue;

@@ -4,7 +4,7 @@
 //! tensors, and the cheapest is emitted.
 
 use mallorn_runtime::codec::layout::LayoutId;
-use mallorn_runtime::codec::smallest::encoder::Op;
+use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::ops::Residual;
 
 use super::{BaseTensor, Planner, SAMPLE_BYTES, content_key};

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{ALIGNED, COPY_BASE, COPY_RESULT, LITERAL, SHORT_LEN};
-use crate::codec::smallest::encoder::Op;
+use crate::codec::op::Op;
 use crate::codec::smallest::lz::LzItem;
 use crate::format::varint;
 

@@ -8,6 +8,7 @@ use super::model::Model;
 use super::ops::{OpHeader, OpKind, code_header};
 use super::profile::Profile;
 use crate::apply::output::Io;
+use crate::codec::op::OpStream;
 use crate::codec::range::{Prob, RangeDecoder};
 use crate::error::Error;
 use crate::image::{BaseImage, ResultImage};
@@ -34,9 +35,7 @@ pub(crate) struct ChunkDecoder {
 /// Where the operation stream stands.
 #[derive(Debug)]
 struct OpState {
-    prev_kind: u8,
-    base_cursor: u64,
-    last_distance: u64,
+    stream: OpStream,
     base_pos: u64,
     op: Option<Active>,
     values: ValueContext,
@@ -114,9 +113,7 @@ impl ChunkDecoder {
             started: false,
             profile,
             ops: OpState {
-                prev_kind: 5,
-                base_cursor: chunk_start,
-                last_distance: 1,
+                stream: OpStream::at(chunk_start),
                 base_pos: 0,
                 op: None,
                 values: ValueContext::default(),
@@ -174,15 +171,15 @@ impl ChunkDecoder {
                     let h = code_header(
                         &mut rc,
                         &mut model,
-                        ops.prev_kind,
-                        ops.last_distance,
+                        ops.stream.prev_kind,
+                        ops.stream.last_distance,
                         &OpHeader::blank(),
                     )
                     .map_err(|_| corrupt(step_at, "bad operation header"))?;
                     if rc.overran() {
                         return Err(corrupt(step_at, "operation header runs past the chunk"));
                     }
-                    ops.prev_kind = h.kind as u8;
+                    ops.stream.prev_kind = h.kind as u8;
                     #[cfg(feature = "std")]
                     let output_start = io.position();
                     ops.start(&h, io, at + step_at as u64)?;
@@ -314,9 +311,9 @@ impl OpState {
                 self.op = Some(Active::Lz { left: h.len });
             }
             OpKind::CopyBase => {
-                let offset = base_offset(self.base_cursor, h.base_delta)?;
+                let offset = base_offset(self.stream.base_cursor, h.base_delta)?;
                 io.copy_base(offset, h.len, at)?;
-                self.base_cursor = offset + h.len;
+                self.stream.base_cursor = offset + h.len;
                 self.values.set_prev_byte(last_byte(io)?);
             }
             OpKind::CopyResult => {
@@ -328,7 +325,7 @@ impl OpState {
                             reason: "copy from before the result's start",
                         })?;
                 io.copy_result(offset, h.len, at)?;
-                self.last_distance = h.distance;
+                self.stream.last_distance = h.distance;
                 self.values.set_prev_byte(last_byte(io)?);
             }
             OpKind::Literal | OpKind::Aligned => {
@@ -342,7 +339,7 @@ impl OpState {
                     })?;
                 let aligned = h.kind == OpKind::Aligned;
                 if aligned {
-                    let offset = base_offset(self.base_cursor, h.base_delta)?;
+                    let offset = base_offset(self.stream.base_cursor, h.base_delta)?;
                     if offset
                         .checked_add(bytes)
                         .is_none_or(|end| end > io.base_len())
@@ -350,7 +347,7 @@ impl OpState {
                         return Err(Error::BaseOutOfRange { offset, len: bytes });
                     }
                     self.base_pos = offset;
-                    self.base_cursor = offset + bytes;
+                    self.stream.base_cursor = offset + bytes;
                 }
                 self.values.start_op();
                 self.op = Some(Active::Typed(OpCursor::new(

@@ -12,64 +12,10 @@ use super::model::{Model, plan};
 use super::ops::{OpHeader, OpKind, Residual, code_header};
 use super::profile::Profile;
 use crate::codec::layout::LayoutId;
+use crate::codec::op::{Op, OpStream};
 use crate::codec::range::cost::CostCoder;
 use crate::codec::range::encoder::RangeEncoder;
 use crate::codec::range::{Coder, PROB_INIT, Prob};
-
-/// One operation, as the encoder plans it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    /// Opaque bytes coded LZMA-style, as the planned items.
-    Lz {
-        /// The items, in output order.
-        items: Vec<LzItem>,
-    },
-    /// Copy `len` bytes of the base from `offset`.
-    CopyBase {
-        /// Base offset.
-        offset: u64,
-        /// Bytes.
-        len: u64,
-    },
-    /// Copy `len` bytes of the result from `distance` bytes back.
-    CopyResult {
-        /// Distance back from the current position (>= 1).
-        distance: u64,
-        /// Bytes.
-        len: u64,
-    },
-    /// `count` elements of `layout` without reference.
-    Literal {
-        /// Element layout.
-        layout: LayoutId,
-        /// Elements.
-        count: u64,
-    },
-    /// `count` elements of `layout` as residuals against the base at `offset`.
-    Aligned {
-        /// Element layout.
-        layout: LayoutId,
-        /// How residuals are taken.
-        residual: Residual,
-        /// Elements.
-        count: u64,
-        /// Base offset of the first element.
-        offset: u64,
-    },
-}
-
-impl Op {
-    /// Result bytes this operation produces.
-    pub fn output_len(&self) -> u64 {
-        match *self {
-            Op::Lz { ref items } => items.iter().map(LzItem::len).sum(),
-            Op::CopyBase { len, .. } | Op::CopyResult { len, .. } => len,
-            Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
-                count * layout.element_size() as u64
-            }
-        }
-    }
-}
 
 /// Encodes (or prices) the operations of one chunk.
 #[derive(Debug, Clone)]
@@ -77,9 +23,7 @@ pub struct ChunkEncoder<C: Coder> {
     coder: C,
     probs: Vec<Prob>,
     profile: Profile,
-    prev_kind: u8,
-    base_cursor: u64,
-    last_distance: u64,
+    stream: OpStream,
     values: ValueContext,
     lz: LzState,
 }
@@ -102,9 +46,7 @@ impl<C: Coder> ChunkEncoder<C> {
             coder,
             probs: vec![PROB_INIT; plan(profile).total],
             profile,
-            prev_kind: 5,
-            base_cursor: chunk_start,
-            last_distance: 1,
+            stream: OpStream::at(chunk_start),
             values: ValueContext::default(),
             lz: LzState::default(),
         }
@@ -117,7 +59,7 @@ impl<C: Coder> ChunkEncoder<C> {
 
     /// Distance of the last copy from the result (the repeat shortcut's distance).
     pub fn last_distance(&self) -> u64 {
-        self.last_distance
+        self.stream.last_distance
     }
 
     /// The LZ coder's history (repeat distances).
@@ -127,7 +69,7 @@ impl<C: Coder> ChunkEncoder<C> {
 
     /// Where the base cursor stands (the offset a base reference is coded against).
     pub fn base_cursor(&self) -> u64 {
-        self.base_cursor
+        self.stream.base_cursor
     }
 
     /// Codes `op`, which produces `result[pos..pos + op.output_len()]`. `base` and `result`
@@ -148,7 +90,7 @@ impl<C: Coder> ChunkEncoder<C> {
                 OpHeader {
                     kind: OpKind::CopyBase,
                     len,
-                    base_delta: delta(offset, self.base_cursor),
+                    base_delta: delta(offset, self.stream.base_cursor),
                     ..OpHeader::blank()
                 },
                 offset,
@@ -187,7 +129,7 @@ impl<C: Coder> ChunkEncoder<C> {
                     } else {
                         residual
                     },
-                    base_delta: delta(offset, self.base_cursor),
+                    base_delta: delta(offset, self.stream.base_cursor),
                     ..OpHeader::blank()
                 },
                 offset,
@@ -196,13 +138,13 @@ impl<C: Coder> ChunkEncoder<C> {
         let coded = code_header(
             &mut self.coder,
             &mut model,
-            self.prev_kind,
-            self.last_distance,
+            self.stream.prev_kind,
+            self.stream.last_distance,
             &header,
         )
         .expect("planned operation headers are in range");
         debug_assert_eq!(coded, header);
-        self.prev_kind = header.kind as u8;
+        self.stream.prev_kind = header.kind as u8;
         let out_len = op.output_len();
         let end = (pos + out_len) as usize;
         match *op {
@@ -265,7 +207,7 @@ impl<C: Coder> ChunkEncoder<C> {
                     result[pos as usize..end],
                     "copy from base mismatch"
                 );
-                self.base_cursor = offset + len;
+                self.stream.base_cursor = offset + len;
                 self.values.set_prev_byte(result[end - 1]);
             }
             Op::CopyResult { distance, len } => {
@@ -277,7 +219,7 @@ impl<C: Coder> ChunkEncoder<C> {
                         "copy from result mismatch"
                     );
                 }
-                self.last_distance = distance;
+                self.stream.last_distance = distance;
                 self.values.set_prev_byte(result[end - 1]);
             }
             Op::Literal { layout, count } | Op::Aligned { layout, count, .. } => {
@@ -313,7 +255,7 @@ impl<C: Coder> ChunkEncoder<C> {
                     base_at += size;
                 }
                 if aligned {
-                    self.base_cursor = base_start + out_len;
+                    self.stream.base_cursor = base_start + out_len;
                 }
             }
         }

@@ -121,8 +121,8 @@ pub(crate) enum HeaderError {
     UnknownKind,
 }
 
-/// The context of an operation's kind: the previous kind (5 at a chunk's start), folded to
-/// fit `contexts`.
+/// The context of an operation's kind: the previous kind (`OpStream::START_KIND` at a
+/// chunk's start), folded to fit `contexts`.
 fn kind_context(contexts: usize, prev_kind: u8) -> usize {
     match (contexts, prev_kind) {
         (6, k) => usize::from(k.min(5)),
@@ -132,8 +132,9 @@ fn kind_context(contexts: usize, prev_kind: u8) -> usize {
     }
 }
 
-/// Codes an operation header. `prev_kind` is the previous operation's kind (4 at the start
-/// of a chunk); `last_distance` enables the repeat-distance shortcut.
+/// Codes an operation header. `prev_kind` is the previous operation's kind
+/// (`OpStream::START_KIND` at the start of a chunk); `last_distance` enables the
+/// repeat-distance shortcut.
 pub(crate) fn code_header<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -226,7 +227,7 @@ mod tests {
         for profile in Profile::ALL {
             let params = profile.params();
             let o = plan(profile);
-            for prev_kind in 0..=5 {
+            for prev_kind in 0..=crate::codec::op::OpStream::START_KIND {
                 let context = kind_context(params.kind_contexts, prev_kind);
                 assert!(context < params.kind_contexts, "{profile:?} {prev_kind}");
                 assert!(
