@@ -139,9 +139,7 @@ impl Admit for UnsignedDevelopmentAdmit<'_> {
         if !parsed.flags.contains(Flags::UNSIGNED) || *signature != [0; SIGNATURE_LEN] {
             return Err(Error::BadSignature);
         }
-        verify::check_sku(&parsed, self.sku_id)?;
-        verify::check_model(&parsed, self.model_id)?;
-        verify::check_counter(&parsed, committed_counter)?;
+        verify::check_device(&parsed, self.sku_id, self.model_id, committed_counter)?;
         Ok(parsed)
     }
 

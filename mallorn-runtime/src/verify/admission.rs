@@ -112,10 +112,26 @@ pub fn admit(
     device: &DeviceContext<'_>,
 ) -> Result<BundleHeader, Error> {
     let parsed = authenticate(header, signature, device.trusted_keys)?;
-    check_sku(&parsed, device.sku_id)?;
-    check_model(&parsed, device.model_id)?;
-    check_counter(&parsed, device.committed_counter)?;
+    check_device(
+        &parsed,
+        device.sku_id,
+        device.model_id,
+        device.committed_counter,
+    )?;
     Ok(parsed)
+}
+
+/// The checks after the signature, in the documented order: SKU, model, counter. Shared by
+/// [`admit`] and the unsigned development admission, so neither can skip one.
+pub fn check_device(
+    header: &BundleHeader,
+    sku_id: [u8; 8],
+    model_id: [u8; 8],
+    committed_counter: u64,
+) -> Result<(), Error> {
+    check_sku(header, sku_id)?;
+    check_model(header, model_id)?;
+    check_counter(header, committed_counter)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub mod trusted_key;
 
 pub use admission::{
     MAX_SECURITY_COUNTER, UnsignedPolicy, admit, authenticate, authenticate_with_policy,
-    check_counter, check_model, check_sku,
+    check_counter, check_device, check_model, check_sku,
 };
 pub use base::check_base;
 pub use device::DeviceContext;
