@@ -7,7 +7,8 @@ use mallorn_manifest::LossyPolicy;
 use crate::lossy::counterparts::counterparts;
 use crate::lossy::element::{shipped_float, shipped_steps};
 use crate::lossy::kinds::{
-    LossyKind, lossy_kind, quant_count, quant_value, read_le, set_quant_value, write_le,
+    LossyKind, block_error, block_scale, lossy_kind, quant_count, quant_value, read_le,
+    set_quant_value, write_le,
 };
 use crate::model::ModelMap;
 
@@ -54,16 +55,44 @@ fn derive_tensor(kind: LossyKind, base: &[u8], out: &mut [u8]) {
             LossyKind::Blocks {
                 quants,
                 nibbles,
+                zero,
                 steps,
+                scale_error,
                 ..
-            } => {
-                let (old, new) = (&old[quants..], &mut new[quants..]);
-                for j in 0..quant_count(new.len(), nibbles) {
-                    let b = quant_value(old, j, nibbles, true);
-                    let r = quant_value(new, j, nibbles, true);
-                    set_quant_value(new, j, nibbles, shipped_steps(b, r, steps));
-                }
-            }
+            } => derive_block(old, new, quants, nibbles, zero, steps, scale_error),
         }
+    }
+}
+
+/// One GGML block: values first (the base's within `steps`), then the scale (the base's when
+/// every value stays within `scale_error` of the release's).
+fn derive_block(
+    old: &[u8],
+    new: &mut [u8],
+    quants: usize,
+    nibbles: bool,
+    zero: i32,
+    steps: u32,
+    scale_error: Option<f64>,
+) {
+    let count = quant_count(new.len() - quants, nibbles);
+    let release = new.to_vec();
+    for j in 0..count {
+        let b = quant_value(&old[quants..], j, nibbles, true);
+        let r = quant_value(&new[quants..], j, nibbles, true);
+        set_quant_value(&mut new[quants..], j, nibbles, shipped_steps(b, r, steps));
+    }
+    let Some(bound) = scale_error else { return };
+    if old[..2] == new[..2] {
+        return;
+    }
+    let (d_old, d_release) = (block_scale(old), block_scale(&release));
+    let within = (0..count).all(|j| {
+        let q_s = quant_value(&new[quants..], j, nibbles, true);
+        let q_r = quant_value(&release[quants..], j, nibbles, true);
+        block_error(d_old, q_s, d_release, q_r, zero) <= bound
+    });
+    if within {
+        new[..2].copy_from_slice(&old[..2]);
     }
 }

@@ -17,14 +17,18 @@ pub(crate) enum LossyKind {
         steps: u32,
         scale: f64,
     },
-    /// GGML blocks of `block` bytes: an f16 scale `d` at offset 0 (with every byte before
-    /// `quants` exact) and quantised values in `quants..block`, one per byte or two per byte
-    /// (`nibbles`, 0..=15), each within `steps` steps of `d`.
+    /// GGML blocks of `block` bytes: an f16 scale `d` at offset 0, exact bytes up to `quants`
+    /// (Q4_1's minimum), then quantised values, one per byte or two per byte (`nibbles`,
+    /// 0..=15), each worth `d * (q - zero)` (+ the minimum). Values move within `steps`
+    /// steps (0: they stay); with `scale_error`, `d` may keep the previous image's value
+    /// when every value of the block then stays within it of the release's.
     Blocks {
         block: usize,
         quants: usize,
         nibbles: bool,
+        zero: i32,
         steps: u32,
+        scale_error: Option<f64>,
     },
 }
 
@@ -81,17 +85,22 @@ pub(crate) fn lossy_kind(tensor: &TensorRegion<'_>, bound: TensorBound) -> Optio
             })
         }
         (ElementLayout::Block(layout), DType::Ggml(ggml)) => {
-            let (quants, nibbles) = match ggml {
-                GgmlType::Q8_0 => (2, false),
-                GgmlType::Q4_0 => (2, true),
-                GgmlType::Q4_1 => (4, true),
+            let (quants, nibbles, zero) = match ggml {
+                GgmlType::Q8_0 => (2, false, 0),
+                GgmlType::Q4_0 => (2, true, 8),
+                GgmlType::Q4_1 => (4, true, 0),
                 _ => return None,
             };
+            if bound.is_exact() {
+                return None;
+            }
             Some(LossyKind::Blocks {
                 block: layout.size_bytes as usize,
                 quants,
                 nibbles,
-                steps: bound.max_steps?,
+                zero,
+                steps: bound.max_steps.unwrap_or(0),
+                scale_error: bound.max_abs_error,
             })
         }
         _ => None,
@@ -139,6 +148,17 @@ pub(crate) fn set_quant_value(bytes: &mut [u8], j: usize, nibbles: bool, value: 
     } else {
         bytes[j] = value as u8;
     }
+}
+
+/// The f16 scale `d` at the front of a GGML block.
+pub(crate) fn block_scale(block: &[u8]) -> f64 {
+    Float::F16.value(read_le(&block[..2]))
+}
+
+/// How far value `q_s` under scale `d_s` is from `q_r` under `d_r` (`zero`: the block type's
+/// quantised zero; a Q4_1 minimum is the same on both sides and cancels).
+pub(crate) fn block_error(d_s: f64, q_s: i32, d_r: f64, q_r: i32, zero: i32) -> f64 {
+    (d_s * f64::from(q_s - zero) - d_r * f64::from(q_r - zero)).abs()
 }
 
 /// Values in a block's value bytes.

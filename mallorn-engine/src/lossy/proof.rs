@@ -5,8 +5,10 @@
 use mallorn_manifest::LossyPolicy;
 use serde::Serialize;
 
-use crate::lossy::element::{Float, float_within};
-use crate::lossy::kinds::{LossyKind, lossy_kind, quant_count, quant_value, read_le};
+use crate::lossy::element::float_within;
+use crate::lossy::kinds::{
+    LossyKind, block_error, block_scale, lossy_kind, quant_count, quant_value, read_le,
+};
 use crate::model::{ModelMap, Region};
 
 /// How far a shipped image is from its release file, as the proof measured it.
@@ -162,21 +164,40 @@ fn prove_tensor(
             LossyKind::Blocks {
                 quants,
                 nibbles,
+                zero,
                 steps,
+                scale_error,
                 ..
             } => {
-                // The block's scales are exact.
-                exact(&s[..quants], &r[..quants], offset + (i * unit) as u64)?;
-                let d = Float::F16.value(read_le(&r[..2])).abs();
+                let at = offset + (i * unit) as u64;
+                // Every byte before the values is exact, but the scale under a float bound.
+                let scale_moved = s[..2] != r[..2];
+                let first_exact = if scale_error.is_some() { 2 } else { 0 };
+                let exact_range = first_exact..quants;
+                exact(
+                    &s[exact_range.clone()],
+                    &r[exact_range],
+                    at + first_exact as u64,
+                )?;
+                let (d_s, d_r) = (block_scale(s), block_scale(r));
                 let values = quant_count(unit - quants, nibbles);
                 for j in 0..values {
-                    let a = quant_value(&s[quants..], j, nibbles, true);
-                    let b = quant_value(&r[quants..], j, nibbles, true);
-                    let delta = a.abs_diff(b);
+                    let q_s = quant_value(&s[quants..], j, nibbles, true);
+                    let q_r = quant_value(&r[quants..], j, nibbles, true);
+                    let delta = q_s.abs_diff(q_r);
+                    let element = i * values + j;
                     if delta > steps {
-                        return Err(over(i * values + j, f64::from(delta), f64::from(steps)));
+                        return Err(over(element, f64::from(delta), f64::from(steps)));
                     }
-                    fidelity.note(delta != 0, f64::from(delta) * d, delta);
+                    let error = block_error(d_s, q_s, d_r, q_r, zero);
+                    if let (true, Some(bound)) = (scale_moved, scale_error) {
+                        // NaN-safe: a NaN error is over any bound.
+                        let within = error <= bound;
+                        if !within {
+                            return Err(over(element, error, bound));
+                        }
+                    }
+                    fidelity.note(delta != 0 || scale_moved, error, delta);
                 }
             }
         }

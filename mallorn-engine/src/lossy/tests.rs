@@ -94,6 +94,35 @@ fn policy(steps: u32) -> LossyPolicy {
     }
 }
 
+fn scale_bound(max_abs_error: f64) -> LossyPolicy {
+    LossyPolicy {
+        default: TensorBound {
+            max_abs_error: Some(max_abs_error),
+            max_steps: None,
+        },
+        ..policy(1)
+    }
+}
+
+#[test]
+fn a_block_keeps_the_base_scale_when_its_values_stay_within_the_float_bound() {
+    let release = release();
+    let mut base = release.clone();
+    base[HEADER] = 0x01; // block 0: d = 1.000977; its values are at most 127 steps
+    base[HEADER + 34] = 0x40; // block 1: d = 1.0625
+    let shipped = derive(&base, &map(), &release, &map(), &scale_bound(0.2));
+    assert_eq!(shipped[HEADER], 0x01, "0.000977 x 127 = 0.124 <= 0.2");
+    assert_eq!(
+        shipped[HEADER + 34],
+        release[HEADER + 34],
+        "0.0625 x 127 > 0.2"
+    );
+    let fidelity = prove(&shipped, &release, &map(), &scale_bound(0.2)).unwrap();
+    assert!(fidelity.max_abs_error > 0.0 && fidelity.max_abs_error <= 0.2);
+    let shipped = derive(&base, &map(), &release, &map(), &scale_bound(1e-3));
+    assert_eq!(shipped, release);
+}
+
 #[test]
 fn values_within_the_steps_keep_the_base_others_the_release() {
     let release = release();
@@ -144,20 +173,29 @@ fn the_proof_refuses_what_the_bounds_do_not_allow() {
         prove(&header, &release, &map(), &policy(1)),
         Err(ProofError::ExactByte { offset: 3 })
     );
-    // Without a step bound the same tensors ship exactly.
+    // Without a step bound the values of a block stay (a float bound covers its scale only).
     let mut moved = release.clone();
     moved[HEADER + 2] = moved[HEADER + 2].wrapping_add(1);
-    let exact = LossyPolicy {
-        default: TensorBound {
-            max_abs_error: Some(1.0),
-            max_steps: None,
-        },
-        ..policy(1)
-    };
     assert!(matches!(
-        prove(&moved, &release, &map(), &exact),
+        prove(&moved, &release, &map(), &scale_bound(1.0)),
+        Err(ProofError::OverBound {
+            error: 1.0,
+            bound: 0.0,
+            ..
+        })
+    ));
+    // A moved scale needs a float bound that every value of its block stays within.
+    let mut scaled = release.clone();
+    scaled[HEADER] = 0x01; // d = 1.000977 instead of 1.0
+    assert!(matches!(
+        prove(&scaled, &release, &map(), &policy(1)),
         Err(ProofError::ExactByte { .. })
     ));
+    assert!(matches!(
+        prove(&scaled, &release, &map(), &scale_bound(1e-3)),
+        Err(ProofError::OverBound { ref tensor, .. }) if tensor == "q8"
+    ));
+    assert!(prove(&scaled, &release, &map(), &scale_bound(0.2)).is_ok());
 }
 
 fn named(name: &'static str, dtype: DType, elements: u64, offset: u64) -> Region<'static> {

@@ -13,8 +13,9 @@ use crate::located::Located;
 #[serde(rename_all = "kebab-case")]
 #[schemars(deny_unknown_fields, rename = "Lossy")]
 pub(crate) struct RawLossy {
-    /// Largest absolute error allowed per float weight (f32, f16, bf16). Without it, float
-    /// tensors ship exactly.
+    /// Largest absolute error allowed per float weight (f32, f16, bf16); a GGML Q8_0, Q4_0 or
+    /// Q4_1 block may also keep its previous scale when every value, dequantised, stays
+    /// within it. Without it, float tensors and block scales ship exactly.
     #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub max_abs_error: Option<Located<f64>>,
     /// Largest change allowed per quantised value, in quantisation steps (int8 and uint8
