@@ -178,7 +178,7 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
             let step = (len - done).min(distance);
             if src >= self.out.buf_start {
                 let start = (src - self.out.buf_start) as usize;
-                let n = (step as usize).min(self.out.buf.len() - self.out.filled);
+                let n = step.min((self.out.buf.len() - self.out.filled) as u64) as usize;
                 if n == 0 {
                     self.flush()?;
                     continue;
@@ -188,9 +188,7 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
                 done += n as u64;
             } else {
                 let space_len = self.space()?.len();
-                let n = (step as usize)
-                    .min(space_len)
-                    .min((self.out.buf_start - src) as usize);
+                let n = step.min(space_len as u64).min(self.out.buf_start - src) as usize;
                 let filled = self.out.filled;
                 // Read from the image straight into the buffer's free space.
                 self.result

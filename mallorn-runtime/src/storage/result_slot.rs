@@ -145,7 +145,8 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
                 reason: "reference beyond the result written so far",
             });
         }
-        let on_flash = (self.flushed.saturating_sub(offset) as usize).min(buf.len());
+        // Bounded before the cast: no truncation on 32-bit targets.
+        let on_flash = self.flushed.saturating_sub(offset).min(buf.len() as u64) as usize;
         let (from_flash, from_tail) = buf.split_at_mut(on_flash);
         if !from_flash.is_empty() {
             flash_io::read(
