@@ -15,10 +15,15 @@ use mallorn_runtime::hash::sha256;
 use mallorn_tests::lossy_lineage::{TENSORS, decode, manifest, release, size};
 
 fn build_in(dir: &Path, releases: usize, extra: &str) -> Result<BuildReport, BuildError> {
+    build_text(dir, releases, &manifest(releases, extra))
+}
+
+/// Builds the lineage's first `releases` files under the Mallorn.toml `text`.
+fn build_text(dir: &Path, releases: usize, text: &str) -> Result<BuildReport, BuildError> {
     for n in 1..=releases {
         std::fs::write(dir.join(format!("r{n}.safetensors")), release(n).0).unwrap();
     }
-    std::fs::write(dir.join("Mallorn.toml"), manifest(releases, extra)).unwrap();
+    std::fs::write(dir.join("Mallorn.toml"), text).unwrap();
     let loaded = Manifest::load(dir.join("Mallorn.toml")).expect("valid Mallorn.toml");
     build::build(
         &loaded,
@@ -173,4 +178,60 @@ fn the_quality_gate_fails_a_build_under_its_threshold() {
         ),
         "{error}"
     );
+}
+
+#[test]
+fn a_pinned_shipped_image_stays_what_devices_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    build_in(dir, 3, "").unwrap();
+    let published = shipped(dir, 2);
+    std::fs::write(dir.join("pinned-2.safetensors"), &published).unwrap();
+    let pin = |text: String| {
+        text.replacen(
+            "path = \"r2.safetensors\"\n",
+            "path = \"r2.safetensors\"\nshipped = \"pinned-2.safetensors\"\n",
+            1,
+        )
+    };
+    let loosen = |text: String, bound: &str| text.replacen("max-abs-error = 2e-3", bound, 1);
+
+    // A looser bound re-derives every image after the first, unless it is pinned.
+    build_text(dir, 3, &loosen(manifest(3, ""), "max-abs-error = 4e-3")).unwrap();
+    assert_ne!(
+        shipped(dir, 2),
+        published,
+        "without the pin the image moves"
+    );
+    build_text(
+        dir,
+        3,
+        &pin(loosen(manifest(3, ""), "max-abs-error = 4e-3")),
+    )
+    .unwrap();
+    assert_eq!(shipped(dir, 2), published);
+    let bundle = std::fs::read(dir.join("out/board/synth/synth-2.0.0-to-3.0.0.mlrn")).unwrap();
+    assert_eq!(header(&bundle).base_sha256, sha256(&published));
+    assert_eq!(apply_bundle(&bundle, &published).unwrap(), shipped(dir, 3));
+
+    // A bound the pinned image does not keep is an error naming the release.
+    let error = build_text(
+        dir,
+        3,
+        &pin(loosen(manifest(3, ""), "max-abs-error = 1e-3")),
+    )
+    .unwrap_err();
+    let BuildError::Lossy {
+        version, source, ..
+    } = &error
+    else {
+        panic!("expected a lossy error, got {error}");
+    };
+    assert_eq!(version, "2.0.0");
+    assert!(
+        matches!(**source, mallorn_engine::lossy::LossyError::Pinned { .. }),
+        "{error}"
+    );
+    let help = error.help().unwrap_or_default();
+    assert!(help.contains("pin the image the build wrote"), "{help}");
 }

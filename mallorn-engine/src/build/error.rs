@@ -208,6 +208,7 @@ impl BuildError {
             Self::ModelFormat { source, .. } => source.help().into(),
             Self::Lossy { source, .. } => match source.as_ref() {
                 crate::lossy::LossyError::Parse { source, .. } => source.help().into(),
+                crate::lossy::LossyError::Pinned { .. } => "pin the image the build wrote for this release (shipped/<model>/ in the output directory), or restore the `[model.lossy]` bounds it was published with".into(),
                 crate::lossy::LossyError::Proof { .. } => "this is a bug in Mallorn's derivation (the proof caught it before anything was published): please report it with the model files; meanwhile exclude that tensor in `[model.lossy] exclude`".into(),
             },
             Self::Gate { source: crate::lossy::GateError::BelowThreshold { .. }, .. } => "tighten `[model.lossy]` (a smaller `max-abs-error` or `max-steps`, or `exclude` the sensitive tensors), or lower `[model.gate] threshold` if the score is acceptable".into(),

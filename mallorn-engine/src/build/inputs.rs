@@ -110,18 +110,21 @@ impl Inputs {
                 .iter()
                 .map(|r| self.files[&(index, *r)].bytes.as_slice())
                 .collect();
-            let images = shipped_lineage(&files, model.format, policy).map_err(|source| {
-                let release = match &source {
-                    LossyError::Parse { release, .. } | LossyError::Proof { release, .. } => {
-                        *release
+            let pinned = read_pinned(model, &releases)?;
+            let pinned: Vec<Option<&[u8]>> = pinned.iter().map(Option::as_deref).collect();
+            let images =
+                shipped_lineage(&files, &pinned, model.format, policy).map_err(|source| {
+                    let release = match &source {
+                        LossyError::Parse { release, .. }
+                        | LossyError::Pinned { release, .. }
+                        | LossyError::Proof { release, .. } => *release,
+                    };
+                    BuildError::Lossy {
+                        model: model.name.clone(),
+                        version: model.releases[releases[release]].version.to_string(),
+                        source: Box::new(source),
                     }
-                };
-                BuildError::Lossy {
-                    model: model.name.clone(),
-                    version: model.releases[releases[release]].version.to_string(),
-                    source: Box::new(source),
-                }
-            })?;
+                })?;
             for (release, image) in releases.into_iter().zip(images) {
                 let file = self.files.get_mut(&(index, release)).expect("listed above");
                 file.bytes = image.bytes;
@@ -144,4 +147,28 @@ impl Inputs {
     pub fn try_get(&self, model: usize, release: usize) -> Option<&ReleaseFile> {
         self.files.get(&(model, release))
     }
+}
+
+/// The pinned shipped images (`shipped` in Mallorn.toml) of `releases` of `model`.
+fn read_pinned(
+    model: &mallorn_manifest::Model,
+    releases: &[usize],
+) -> Result<Vec<Option<Vec<u8>>>, BuildError> {
+    releases
+        .iter()
+        .map(|&r| {
+            let release = &model.releases[r];
+            let Some(path) = &release.shipped else {
+                return Ok(None);
+            };
+            std::fs::read(&path.absolute)
+                .map(Some)
+                .map_err(|source| BuildError::ReadModel {
+                    model: model.name.clone(),
+                    version: release.version.to_string(),
+                    path: path.written.clone(),
+                    source,
+                })
+        })
+        .collect()
 }

@@ -48,7 +48,17 @@ pub enum LossyError {
         #[source]
         source: InputError,
     },
-    /// A shipped image breaks its bounds (a bug in the derivation: the proof caught it).
+    /// A shipped image pinned in Mallorn.toml (`shipped`) breaks its bounds.
+    #[error("the pinned shipped image of release {release} is not within its bounds")]
+    Pinned {
+        /// Index of the release in the lineage.
+        release: usize,
+        /// Where.
+        #[source]
+        source: ProofError,
+    },
+    /// A derived shipped image breaks its bounds (a bug in the derivation: the proof caught
+    /// it).
     #[error("the shipped image of release {release} breaks its bounds")]
     Proof {
         /// Index of the release in the lineage.
@@ -59,11 +69,13 @@ pub enum LossyError {
     },
 }
 
-/// The shipped images of `releases` (the files of a lineage, oldest first): the first ships
-/// as it is (devices may already hold it), each later one is derived from the previous image
-/// and proved against its release file.
+/// The shipped images of `releases` (the files of a lineage, oldest first): a release with a
+/// `pinned` image (published before) ships that one; otherwise the first ships as it is
+/// (devices may already hold it) and each later one is derived from the previous image.
+/// Every image is proved against its release file.
 pub fn shipped_lineage(
     releases: &[&[u8]],
+    pinned: &[Option<&[u8]>],
     format: ModelFormat,
     policy: &LossyPolicy,
 ) -> Result<Vec<ShippedImage>, LossyError> {
@@ -76,17 +88,26 @@ pub fn shipped_lineage(
             })
         };
         let release_map = parse(release)?;
-        let bytes = match images.last() {
-            None => release.to_vec(),
-            Some(previous) => {
+        let pin = pinned.get(index).copied().flatten();
+        let bytes = match (pin, images.last()) {
+            (Some(pin), _) => pin.to_vec(),
+            (None, None) => release.to_vec(),
+            (None, Some(previous)) => {
                 let base_map = parse(&previous.bytes)?;
                 derive::derive(&previous.bytes, &base_map, release, &release_map, policy)
             }
         };
         let fidelity = proof::prove(&bytes, release, &release_map, policy).map_err(|source| {
-            LossyError::Proof {
-                release: index,
-                source,
+            if pin.is_some() {
+                LossyError::Pinned {
+                    release: index,
+                    source,
+                }
+            } else {
+                LossyError::Proof {
+                    release: index,
+                    source,
+                }
             }
         })?;
         images.push(ShippedImage {

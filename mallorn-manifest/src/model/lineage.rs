@@ -95,6 +95,8 @@ pub struct Release {
     pub counter: u32,
     /// The model file.
     pub path: ResolvedPath,
+    /// Lossy models: the published shipped image pinned with `shipped`, if any.
+    pub shipped: Option<ResolvedPath>,
     /// Size of the file in bytes, read during validation.
     pub size: u64,
     /// Where the path is written in Mallorn.toml.

@@ -40,4 +40,9 @@ pub(crate) struct RawRelease {
     /// release's 1-based position in the lineage.
     #[schemars(range(min = 0, max = 4_294_967_295_u32))]
     pub counter: Option<Located<u32>>,
+    /// Lossy models only: the shipped image this release was published with (as the build
+    /// wrote it to `shipped/<model>/`), relative to the directory holding Mallorn.toml. The
+    /// build uses it instead of deriving the image again (after proving it against `path`),
+    /// so a later change of `[model.lossy]` cannot change what devices already hold.
+    pub shipped: Option<Located<String>>,
 }

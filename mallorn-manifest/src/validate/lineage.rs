@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
+use crate::located::Located;
 use crate::model::{Model, Release, ResolvedPath};
 use crate::names::is_valid_model_name;
 use crate::raw::{RawModel, RawRelease};
@@ -63,7 +64,7 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
         models.push(Model {
             name: name.value.clone(),
             format: model.format.as_ref().map(|f| f.value).unwrap_or_default(),
-            releases: releases(raw_releases, base_dir, out),
+            releases: releases(raw_releases, model.lossy.is_some(), base_dir, out),
             lossy,
             gate,
             span: name.span,
@@ -73,7 +74,12 @@ pub(super) fn models(raw: &[RawModel], base_dir: &Path, out: &mut Diagnostics) -
 }
 
 /// Checks versions, counters and files along one lineage.
-fn releases(raw: &[RawRelease], base_dir: &Path, out: &mut Diagnostics) -> Vec<Release> {
+fn releases(
+    raw: &[RawRelease],
+    lossy: bool,
+    base_dir: &Path,
+    out: &mut Diagnostics,
+) -> Vec<Release> {
     let mut releases = Vec::new();
     let mut previous_version: Option<(semver::Version, Span)> = None;
     let mut previous_counter: Option<(u32, Span)> = None;
@@ -123,12 +129,27 @@ fn releases(raw: &[RawRelease], base_dir: &Path, out: &mut Diagnostics) -> Vec<R
             .map_or(release.version.span, |c| c.span);
         previous_counter = Some((counter, counter_span));
 
-        let file = release_file(release, base_dir, out);
+        let file = model_file(&release.path, "release", base_dir, out);
+        let shipped = release.shipped.as_ref().and_then(|written| {
+            if !lossy {
+                out.push(
+                    Diagnostic::error(
+                        "shipped-without-lossy",
+                        written.span,
+                        "`shipped` pins a lossy release's image, but this model has no `[model.lossy]`",
+                    )
+                    .with_hint("remove `shipped`: a lossless release ships its `path` byte for byte"),
+                );
+                return None;
+            }
+            model_file(written, "shipped image", base_dir, out).map(|(path, _)| path)
+        });
         if let (Some(version), Some((path, size))) = (version, file) {
             releases.push(Release {
                 version,
                 counter,
                 path,
+                shipped,
                 size,
                 span: release.path.span,
             });
@@ -172,14 +193,15 @@ fn counter(
     counter
 }
 
-/// Resolves and measures a release file.
-fn release_file(
-    release: &RawRelease,
+/// Resolves and measures a file of a release: `what` is `release` (its `path`) or
+/// `shipped image` (its `shipped`).
+fn model_file(
+    written: &Located<String>,
+    what: &str,
     base_dir: &Path,
     out: &mut Diagnostics,
 ) -> Option<(ResolvedPath, u64)> {
-    let written = &release.path;
-    if !non_empty_path(written, "release path", out) {
+    if !non_empty_path(written, &format!("{what} path"), out) {
         return None;
     }
     let path = ResolvedPath::new(base_dir, &written.value);
@@ -188,7 +210,7 @@ fn release_file(
             Diagnostic::warning(
                 "absolute-path",
                 written.span,
-                "release path is absolute, so this Mallorn.toml only works on this machine",
+                format!("{what} path is absolute, so this Mallorn.toml only works on this machine"),
             )
             .with_hint("write it relative to the directory holding Mallorn.toml"),
         );
@@ -200,7 +222,7 @@ fn release_file(
                 Diagnostic::error(
                     "not-a-file",
                     written.span,
-                    format!("release path `{}` is not a file", written.value),
+                    format!("{what} path `{}` is not a file", written.value),
                 )
                 .with_hint("point `path` at the model file itself"),
             );
@@ -211,7 +233,7 @@ fn release_file(
                 Diagnostic::error(
                     "missing-file",
                     written.span,
-                    format!("release file `{}` does not exist", written.value),
+                    format!("{what} file `{}` does not exist", written.value),
                 )
                 .with_label("not found")
                 .with_hint("paths are relative to the directory holding Mallorn.toml; check the spelling or add the file"),
@@ -223,7 +245,7 @@ fn release_file(
                 Diagnostic::error(
                     "unreadable-file",
                     written.span,
-                    format!("cannot read release file `{}`: {error}", written.value),
+                    format!("cannot read {what} file `{}`: {error}", written.value),
                 )
                 .with_hint("check the file's permissions"),
             );

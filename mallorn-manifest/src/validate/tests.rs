@@ -829,3 +829,38 @@ fn a_typo_in_a_target_does_not_hide_its_layout_problems() {
         .collect();
     assert_eq!(codes, ["invalid-value", "region-overlap"], "{codes:?}");
 }
+
+#[test]
+fn a_pinned_shipped_image_needs_a_lossy_model_and_a_file() {
+    let pinned = "path = \"models/b.tflite\"\nshipped = \"models/a.tflite\"";
+    single(
+        "path = \"models/b.tflite\"",
+        pinned,
+        "shipped-without-lossy",
+    );
+    let lossy = format!("{MODEL_HEAD}[model.lossy]\nmax-steps = 1\n");
+    let dir = project();
+    let text = VALID.replacen(MODEL_HEAD, &lossy, 1);
+    let loaded = load_in(
+        dir.path(),
+        &text.replacen("path = \"models/b.tflite\"", pinned, 1),
+    )
+    .unwrap();
+    let release = &loaded.model("okay-nabu").unwrap().releases[1];
+    assert_eq!(release.shipped.as_ref().unwrap().written, "models/a.tflite");
+    let missing = text.replacen(
+        "path = \"models/b.tflite\"",
+        "path = \"models/b.tflite\"\nshipped = \"models/gone.tflite\"",
+        1,
+    );
+    let errors = load_in(dir.path(), &missing).unwrap_err();
+    let error = errors.iter().find(|d| d.is_error()).unwrap();
+    assert_eq!(error.code, "missing-file");
+    assert!(
+        error
+            .message
+            .contains("shipped image file `models/gone.tflite`"),
+        "{}",
+        error.message
+    );
+}
