@@ -76,23 +76,22 @@ fn derive_block(
     scale_error: Option<f64>,
 ) {
     let count = quant_count(new.len() - quants, nibbles);
-    let release = new.to_vec();
+    let value = |bytes: &[u8], j| quant_value(&bytes[quants..], j, nibbles, true);
+    let shipped = |new: &[u8], j| shipped_steps(value(old, j), value(new, j), steps);
+    // Decided on the release's values before any is rewritten.
+    let keep_scale = old[..2] != new[..2]
+        && scale_error.is_some_and(|bound| {
+            let (d_old, d_release) = (block_scale(old), block_scale(new));
+            (0..count).all(|j| {
+                block_error(d_old, shipped(new, j), d_release, value(new, j), zero) <= bound
+            })
+        });
     for j in 0..count {
-        let b = quant_value(&old[quants..], j, nibbles, true);
-        let r = quant_value(&new[quants..], j, nibbles, true);
-        set_quant_value(&mut new[quants..], j, nibbles, shipped_steps(b, r, steps));
+        // Only value j's bits change, so later values still read the release's.
+        let q = shipped(new, j);
+        set_quant_value(&mut new[quants..], j, nibbles, q);
     }
-    let Some(bound) = scale_error else { return };
-    if old[..2] == new[..2] {
-        return;
-    }
-    let (d_old, d_release) = (block_scale(old), block_scale(&release));
-    let within = (0..count).all(|j| {
-        let q_s = quant_value(&new[quants..], j, nibbles, true);
-        let q_r = quant_value(&release[quants..], j, nibbles, true);
-        block_error(d_old, q_s, d_release, q_r, zero) <= bound
-    });
-    if within {
+    if keep_scale {
         new[..2].copy_from_slice(&old[..2]);
     }
 }
