@@ -10,6 +10,7 @@ use crate::storage::LayoutError;
 /// Everything that can stop a bundle from being applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The bundle does not start with the `MLRN` magic.
     BadMagic,
@@ -146,7 +147,7 @@ pub enum Error {
         len: u64,
     },
     /// The flash driver failed.
-    Flash(NorFlashErrorKind),
+    Flash(#[cfg_attr(feature = "defmt", defmt(Debug2Format))] NorFlashErrorKind),
     // Storage and update lifecycle (slots, journal, staging).
     /// The flash layout does not fit the flash device.
     Layout(LayoutError),

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use embedded_storage::nor_flash::NorFlash;
+
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle as build_signed_or_not};
 use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
 use mallorn_runtime::Error;
@@ -310,6 +312,17 @@ pub fn drive_to_new<const W: usize, const E: usize, const R: usize>(
     rig: &Rig<W, E, R>,
     source: Source<'_>,
 ) -> Result<Drive, Error> {
+    drive_to_new_via(flash, rig, source, SimFlash::bytes)
+}
+
+/// [`drive_to_new`] through any driver of the simulated part (an adapter around it);
+/// `bytes` reads the part's contents through the driver.
+pub fn drive_to_new_via<F: NorFlash, const W: usize, const E: usize, const R: usize>(
+    flash: &mut F,
+    rig: &Rig<W, E, R>,
+    source: Source<'_>,
+    bytes: impl Fn(&F) -> &[u8],
+) -> Result<Drive, Error> {
     let mut drive = Drive::default();
     let (header, signature, payload) = split(&rig.bundle);
     for _ in 0..6 {
@@ -317,7 +330,7 @@ pub fn drive_to_new<const W: usize, const E: usize, const R: usize>(
         let decision = up.boot(POLICY)?;
         drive.boots += 1;
         drive.reverted |= decision.kind == BootKind::Reverted;
-        match (decision.kind, rig.loaded(up.flash().bytes(), &decision)) {
+        match (decision.kind, rig.loaded(bytes(up.flash()), &decision)) {
             (BootKind::Confirmed, Model::New) => return Ok(drive),
             (BootKind::Trial, Model::New) => up.confirm()?,
             (BootKind::Confirmed | BootKind::Reverted, Model::Old) => {

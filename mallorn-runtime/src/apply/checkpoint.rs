@@ -4,6 +4,7 @@
 
 /// The chunk decoder's progress after a completed chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Progress {
     /// Chunks completed.
     pub chunks_done: u32,
@@ -15,6 +16,7 @@ pub struct Progress {
 
 /// Progress after a completed chunk, with what resuming needs to authenticate the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Checkpoint {
     /// The decoder's progress.
     pub progress: Progress,

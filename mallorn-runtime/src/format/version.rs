@@ -5,6 +5,7 @@ use core::fmt;
 /// A `major.minor.patch` release version. Pre-release and build metadata are not carried:
 /// ordering for anti-rollback is the job of the security counter, not of the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ModelVersion {
     /// Major version.
     pub major: u32,

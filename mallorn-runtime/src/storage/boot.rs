@@ -7,6 +7,7 @@ use crate::storage::state::SlotImage;
 
 /// Why the chosen slot is booted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BootKind {
     /// The confirmed model.
     Confirmed,
@@ -23,6 +24,7 @@ pub enum BootKind {
 
 /// Where an interrupted download continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ResumePoint {
     /// SHA-256 of the bundle's header and signature: which bundle to fetch again.
     pub bundle_hash: [u8; 32],
@@ -39,6 +41,7 @@ impl ResumePoint {
 
 /// The model to load at this boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BootDecision {
     /// The slot to load.
     pub slot: Slot,
@@ -55,6 +58,7 @@ pub struct BootDecision {
 /// How the boot-time decision treats a new model on trial. A generated include provides one
 /// per model (`BOOT_POLICY`, from `trial-boots` and `verify-trial-boot` in Mallorn.toml).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BootPolicy {
     /// Boots a new model gets before it must be confirmed (at least 1): a reset before
     /// `confirm` boots it again until these are used up, then reverts to the old model.

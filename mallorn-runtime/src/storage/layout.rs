@@ -19,6 +19,7 @@ pub const MAX_READ_SIZE: usize = 64;
 /// [`crate::storage::Updater::open_with_geometry`]. Each unit must be a multiple of the
 /// driver's constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FlashGeometry {
     /// Bytes per erase block.
     pub erase_size: usize,
@@ -49,6 +50,7 @@ impl FlashGeometry {
 
 /// A byte range of the flash device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Region {
     /// First byte, from the start of the flash device.
     pub offset: u32,
@@ -131,6 +133,7 @@ pub const fn min_state_len(erase_size: usize, write_size: usize) -> Option<u64> 
 
 /// One of the two model slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Slot {
     /// The first slot.
     A,
@@ -165,6 +168,7 @@ impl Slot {
 
 /// Names a region of the layout in error reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RegionName {
     /// Model slot A.
     SlotA,
@@ -178,6 +182,7 @@ pub enum RegionName {
 
 /// Why a layout does not fit the flash device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum LayoutError {
     /// The flash geometry itself is unusable: a size is zero, the erase size is not a multiple
     /// of the write and read sizes, or a unit is larger than the runtime's buffers.
@@ -246,6 +251,7 @@ impl fmt::Display for LayoutError {
 
 /// The regions of one flash device that the updater uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FlashLayout {
     /// Model slot A.
     pub slot_a: Region,

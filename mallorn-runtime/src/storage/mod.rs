@@ -4,9 +4,12 @@
 //! [`Updater::boot`] which slot to load, and applies bundles with [`Updater::begin`] /
 //! [`UpdateSession::feed`] / [`UpdateSession::finish`] (or [`Updater::apply_staged`]); a new
 //! model boots on trial and is committed by [`Updater::confirm`]. The journal's on-flash
-//! format is documented in `docs/journal-format.md`.
+//! format is documented in `docs/journal-format.md`. A driver with async flash traits
+//! (embassy) goes in through `AsyncFlash` (the `async` feature).
 
 pub mod admit;
+#[cfg(feature = "async")]
+pub mod async_flash;
 pub mod base_slot;
 pub mod boot;
 pub(crate) mod flash_io;
@@ -22,6 +25,8 @@ pub(crate) mod testing;
 pub mod updater;
 
 pub use admit::{Admit, UnsignedDevelopmentAdmit, VerifyingAdmit};
+#[cfg(feature = "async")]
+pub use async_flash::AsyncFlash;
 pub use base_slot::FlashBase;
 pub use boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 pub use flash_io::read_unaligned;

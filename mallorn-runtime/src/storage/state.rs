@@ -6,6 +6,7 @@ use crate::storage::layout::Slot;
 
 /// A model image in a slot: its length and SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SlotImage {
     /// Bytes of the model from the start of the slot.
     pub len: u64,
@@ -15,6 +16,7 @@ pub struct SlotImage {
 
 /// The model an update writes into the inactive slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct UpdateTarget {
     /// SHA-256 of the bundle's header and signature: identifies the bundle.
     pub bundle_hash: [u8; 32],
@@ -26,6 +28,7 @@ pub struct UpdateTarget {
 
 /// Where an update stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Phase {
     /// No update: the active slot holds the confirmed model.
     Idle,
@@ -71,6 +74,7 @@ impl Phase {
 
 /// Everything the journal keeps. Each journal record holds one complete `DeviceState`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DeviceState {
     /// The slot holding the confirmed model (the base of the next update).
     pub active: Slot,
