@@ -154,11 +154,15 @@ fn refusals_leave_no_output() {
         );
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         assert!(
-            stderr(&out).contains("nothing was written"),
+            stderr(&out).contains(&format!("{output} was not changed")),
             "{}",
             stderr(&out)
         );
         assert!(!d.join(output).exists(), "{name} left {output}");
+        for leftover in [".mallorn-partial", ".mallorn-resume"] {
+            let path = d.join(format!("{output}{leftover}"));
+            assert!(!path.exists(), "{name} left {}", path.display());
+        }
     }
 
     // No trusted key given: a usage error.

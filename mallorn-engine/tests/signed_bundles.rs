@@ -76,7 +76,7 @@ fn device_policy(trusted: &[PublicKey]) -> VerifyPolicy<'_> {
 /// Applies through the file path and asserts that a refusal leaves no output behind.
 fn refused(bundle: &[u8], base: &[u8], policy: &VerifyPolicy<'_>, out_dir: &Path) -> ApplyError {
     let output = out_dir.join("new.tflite");
-    let err = apply_signed_bundle_to_file(bundle, base, policy, &output)
+    let err = apply_signed_bundle_to_file(bundle, base, policy, &output, &Default::default())
         .expect_err("bundle must be refused");
     assert!(!output.exists(), "refused bundle left {}", output.display());
     assert_eq!(
@@ -98,8 +98,14 @@ fn every_header_and_signature_bit_and_sampled_payload_bits_are_refused() {
     let bundle = sign_bundle(&build_real_bundle(&old, &new), &key).unwrap();
     let out = tempfile::tempdir().unwrap();
 
-    let verified = apply_signed_bundle_to_file(&bundle, &old, &policy, &out.path().join("ok"))
-        .expect("the genuine bundle applies");
+    let (verified, _) = apply_signed_bundle_to_file(
+        &bundle,
+        &old,
+        &policy,
+        &out.path().join("ok"),
+        &Default::default(),
+    )
+    .expect("the genuine bundle applies");
     assert_eq!(verified.signed_by, Some(key.key_id()));
     assert_eq!(std::fs::read(out.path().join("ok")).unwrap(), new);
     std::fs::remove_file(out.path().join("ok")).unwrap();

@@ -1,13 +1,13 @@
 //! `cargo mallorn apply OLD BUNDLE -o NEW`: checks the bundle as a device would (signature by
-//! a trusted key, base), applies it with the runtime's decoder and writes NEW atomically: a
-//! refused or failed apply leaves no output file.
+//! a trusted key, base), applies it with the runtime's decoder through `mallorn-files` and
+//! writes NEW atomically: a refused or failed apply leaves NEW as it was. An interrupted apply
+//! (killed, out of space, power lost) resumes when the same command runs again.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mallorn_engine::bundle::apply_signed_bundle_to_file;
+use mallorn_engine::bundle::{ApplyError, FileApplyOptions, apply_signed_bundle_to_file};
 use mallorn_engine::signing::{PublicKey, VerifyPolicy, hex};
-use miette::Context;
 
 use crate::progress;
 
@@ -62,27 +62,46 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         old.len().max(bundle.len()) as u64,
         "applying",
     );
-    let applied = apply_signed_bundle_to_file(&bundle, &old, &policy, &args.output);
+    let applied = apply_signed_bundle_to_file(
+        &bundle,
+        &old,
+        &policy,
+        &args.output,
+        &FileApplyOptions::default(),
+    );
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
-    let verified = applied
-        .map_err(|error| error_report(&error))
-        .wrap_err_with(|| {
-            format!(
-                "{} was not applied to {}; nothing was written",
+    let (verified, applied) = applied
+        .map_err(|error| {
+            let kept = matches!(&error, ApplyError::File(e) if e.keeps_progress());
+            (error_report(&error), kept)
+        })
+        .map_err(|(report, kept)| {
+            report.wrap_err(format!(
+                "{} was not applied to {}; {} was not changed{}",
                 args.bundle.display(),
-                args.old.display()
-            )
+                args.old.display(),
+                args.output.display(),
+                if kept {
+                    "; the progress is kept: run the same command again to resume"
+                } else {
+                    ""
+                }
+            ))
         })?;
     let h = &verified.header;
     match global.message_format {
         MessageFormat::Human => eprintln!(
-            "{} {} ({} bytes, SHA-256 {}), {}",
+            "{} {} ({} bytes, SHA-256 {}{}), {}",
             if existed { "replaced" } else { "created" },
             args.output.display(),
             h.result_len,
             hex(&h.result_sha256),
+            match applied.resumed_from {
+                Some(at) => format!(", resumed at byte {at}"),
+                None => String::new(),
+            },
             match verified.signed_by {
                 Some(id) => format!("signed by key {}", hex(&id)),
                 None => "UNSIGNED".into(),
@@ -97,6 +116,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
                 bytes: h.result_len,
                 sha256: hex(&h.result_sha256),
                 signed_by: verified.signed_by.map(|id| hex(&id)),
+                resumed_from: applied.resumed_from,
             })
         ),
     }
@@ -112,4 +132,6 @@ struct Applied<'a> {
     bytes: u64,
     sha256: String,
     signed_by: Option<String>,
+    /// Result bytes an interrupted earlier run had written, when this one resumed it.
+    resumed_from: Option<u64>,
 }

@@ -83,7 +83,8 @@ fn child(old: &Path, bundle: &Path, new: &Path) {
             allow_unsigned: true,
             ..VerifyPolicy::default()
         };
-        mallorn_engine::bundle::apply_signed_bundle_to_file(&bundle, &old, &policy, new)
+        let options = mallorn_engine::bundle::FileApplyOptions::default();
+        mallorn_engine::bundle::apply_signed_bundle_to_file(&bundle, &old, &policy, new, &options)
             .expect("applies");
         peak.fetch_max(rss_anon_kib(), Ordering::Relaxed);
         done.store(true, Ordering::Relaxed);

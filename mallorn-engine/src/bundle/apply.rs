@@ -1,7 +1,7 @@
 //! Host-side application of a bundle with the runtime's own decoder, optionally after the
 //! runtime's admission checks (signature, SKU, model, counter, base, payload digest).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mallorn_runtime::apply::PayloadStream;
 use mallorn_runtime::apply::trace::Trace;
@@ -9,15 +9,11 @@ use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::sha256;
 use mallorn_runtime::image::{ResultImage, SliceResult};
 
-use super::file_result::FileResult;
-pub use super::file_result::WRITE_BUFFER;
-use crate::atomic_write::{AtomicWriteError, write_atomically_with};
+pub use mallorn_files::{FileApplied, FileApplyError, FileApplyOptions, WRITE_BUFFER};
+use mallorn_files::{MAX_WORK_LEN, apply_to_file};
+
 use crate::signing::verify::check_host_base;
 use crate::signing::{VerifiedHeader, VerifyError, VerifyPolicy, verify_bundle_with};
-
-/// The most work RAM a host applier allocates for a bundle (any real bundle needs far less:
-/// the largest profile with the longest segments is about 110 KiB).
-pub const MAX_HOST_WORK_LEN: u32 = 16 << 20;
 
 /// Why a bundle could not be applied on the host.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +34,7 @@ pub enum ApplyError {
     },
     /// The header states more work RAM than any Mallorn decoder needs.
     #[error(
-        "the bundle states {len} bytes of work RAM, more than the {MAX_HOST_WORK_LEN} a host applier gives"
+        "the bundle states {len} bytes of work RAM, more than the {MAX_WORK_LEN} a host applier gives"
     )]
     WorkTooLarge {
         /// Stated work RAM.
@@ -50,14 +46,9 @@ pub enum ApplyError {
     /// The runtime refused the bundle (a wrong base is [`mallorn_runtime::Error::WrongBase`]).
     #[error(transparent)]
     Runtime(#[from] mallorn_runtime::Error),
-    /// The result could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The output file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// The result could not be written to its file, or the runtime refused it there.
+    #[error(transparent)]
+    File(#[from] FileApplyError),
 }
 
 impl ApplyError {
@@ -66,6 +57,7 @@ impl ApplyError {
         match self {
             Self::Runtime(e) => Some(*e),
             Self::Verify(e) => e.runtime_error(),
+            Self::File(FileApplyError::Runtime(e)) => Some(*e),
             _ => None,
         }
     }
@@ -99,48 +91,21 @@ pub fn apply_signed_bundle(
     Ok((verified, result))
 }
 
-/// Verifies `bundle` like [`apply_signed_bundle`] and streams the result into `output`
-/// atomically: the result goes through a bounded buffer into a temporary file beside
-/// `output`, is hashed on the way, and replaces `output` only once its SHA-256 matches the
-/// signed header. On any error `output` is neither created nor changed. Memory stays at the
-/// decoder's work buffer plus [`WRITE_BUFFER`] whatever the model size (pass memory-mapped
-/// inputs, as `cargo mallorn apply` does, to keep them out of anonymous memory too).
+/// Verifies `bundle` like [`apply_signed_bundle`], then applies it to `output` with
+/// [`mallorn_files::apply_to_file`]: streaming in bounded memory (the decoder's work buffer
+/// plus [`WRITE_BUFFER`]; pass memory-mapped inputs, as `cargo mallorn apply` does), durable
+/// checkpoints that a rerun after a kill resumes from, and `output` created or replaced only
+/// by the complete result once its SHA-256 matches the signed header.
 pub fn apply_signed_bundle_to_file(
     bundle: &[u8],
     base: &[u8],
     policy: &VerifyPolicy<'_>,
     output: &Path,
-) -> Result<VerifiedHeader, ApplyError> {
+    options: &FileApplyOptions,
+) -> Result<(VerifiedHeader, FileApplied), ApplyError> {
     let verified = verify_bundle_with(bundle, policy, Some(base))?;
-    let header = &verified.header;
-    let payload = &bundle[SIGNED_BUNDLE_PREFIX..];
-    let write_error = |source| ApplyError::Write {
-        path: output.to_owned(),
-        source,
-    };
-    write_atomically_with(output, |file| {
-        let mut sink = FileResult::new(file);
-        let decoded = decode_into(header, payload, base, &mut sink, false);
-        if let Err(error) = decoded {
-            // A flash error from the sink is an I/O error writing the output.
-            return Err(match sink.take_io_error() {
-                Some(source) => write_error(source),
-                None => error,
-            });
-        }
-        if sink.len() != header.result_len {
-            return Err(mallorn_runtime::Error::PayloadTruncated.into());
-        }
-        if sink.finish().map_err(write_error)? != header.result_sha256 {
-            return Err(mallorn_runtime::Error::ResultHashMismatch.into());
-        }
-        Ok(())
-    })
-    .map_err(|error| match error {
-        AtomicWriteError::Io(source) => write_error(source),
-        AtomicWriteError::Fill(error) => error,
-    })?;
-    Ok(verified)
+    let applied = apply_to_file(bundle, &verified.header, base, output, options)?;
+    Ok((verified, applied))
 }
 
 /// Runs the runtime's payload decoder over an in-memory payload.
@@ -191,7 +156,7 @@ fn decode_into<R: ResultImage>(
     sink: &mut R,
     trace: bool,
 ) -> Result<Option<Trace>, ApplyError> {
-    if header.ram_required > MAX_HOST_WORK_LEN {
+    if header.ram_required > MAX_WORK_LEN {
         return Err(ApplyError::WorkTooLarge {
             len: header.ram_required,
         });

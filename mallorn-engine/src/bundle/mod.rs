@@ -4,9 +4,11 @@
 
 pub mod apply;
 pub mod build;
-pub mod file_result;
 pub mod writer;
 
-pub use apply::{ApplyError, apply_bundle, apply_signed_bundle, apply_signed_bundle_to_file};
+pub use apply::{
+    ApplyError, FileApplied, FileApplyError, FileApplyOptions, apply_bundle, apply_signed_bundle,
+    apply_signed_bundle_to_file,
+};
 pub use build::{BuildError, BuiltBundle, BundleRequest, build_bundle};
 pub use writer::{BundleIdentity, PayloadBuilder};

@@ -2,9 +2,10 @@
 //! holds a few MiB of anonymous memory whatever the model size. The applier writes in
 //! increasing, contiguous order and reads back earlier output (LZ copies): the part still in
 //! the buffer comes from it, the rest from the file. The SHA-256 is computed as bytes arrive.
+//! A resumed apply continues a file that already holds a prefix of the result.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use embedded_storage::nor_flash::NorFlashErrorKind;
 use mallorn_runtime::Error;
@@ -35,6 +36,41 @@ impl<'f> FileResult<'f> {
             hash: Sha256::new(),
             io_error: None,
         }
+    }
+
+    /// A result image over `file`, which holds the first `len` bytes of the result (more
+    /// bytes after them, left by an interrupted run, are cut off). Reads the prefix once to
+    /// hash it.
+    pub fn resume(file: &'f mut File, len: u64) -> std::io::Result<Self> {
+        file.set_len(len)?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut hash = Sha256::new();
+        let mut buffer = vec![0; WRITE_BUFFER];
+        let mut left = len;
+        while left > 0 {
+            let n = (left.min(WRITE_BUFFER as u64)) as usize;
+            file.read_exact(&mut buffer[..n])?;
+            hash.update(&buffer[..n]);
+            left -= n as u64;
+        }
+        buffer.clear();
+        Ok(Self {
+            file,
+            buffer,
+            flushed: len,
+            hash,
+            io_error: None,
+        })
+    }
+
+    /// Puts every byte written so far on the storage (written out and `fsync`ed), so a
+    /// checkpoint recorded after this call never points past what survives a power loss.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        if let Some(error) = self.io_error.take() {
+            return Err(error);
+        }
+        self.flush()?;
+        self.file.sync_data()
     }
 
     /// Bytes written so far.
@@ -81,7 +117,6 @@ impl<'f> FileResult<'f> {
 
     #[cfg(not(unix))]
     fn read_file(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        use std::io::{Read, Seek, SeekFrom};
         self.file.seek(SeekFrom::Start(offset))?;
         self.file.read_exact(buf)?;
         self.file.seek(SeekFrom::End(0))?;
@@ -160,7 +195,30 @@ mod tests {
         ));
         let digest = result.finish().unwrap();
         assert_eq!(digest, mallorn_runtime::hash::sha256(&data));
-        use std::io::{Read, Seek, SeekFrom};
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut written = Vec::new();
+        file.read_to_end(&mut written).unwrap();
+        assert_eq!(written, data);
+    }
+
+    #[test]
+    fn a_resumed_result_cuts_what_followed_the_prefix_and_hashes_it() {
+        let data: Vec<u8> = (0..(WRITE_BUFFER as u32 + 5000))
+            .map(|i| (i % 13) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().unwrap();
+        let split = WRITE_BUFFER as u64 + 100;
+        file.write_all(&data[..split as usize]).unwrap();
+        file.write_all(b"left by a killed run").unwrap();
+        let mut result = FileResult::resume(&mut file, split).unwrap();
+        let mut back = [0; 10];
+        result.read_result(split - 10, &mut back).unwrap();
+        assert_eq!(back, data[split as usize - 10..split as usize]);
+        result.write_result(split, &data[split as usize..]).unwrap();
+        assert_eq!(
+            result.finish().unwrap(),
+            mallorn_runtime::hash::sha256(&data)
+        );
         file.seek(SeekFrom::Start(0)).unwrap();
         let mut written = Vec::new();
         file.read_to_end(&mut written).unwrap();

@@ -1,0 +1,177 @@
+//! Applying to files, interrupted and resumed (`mallorn_files::apply_to_file`, what
+//! `cargo mallorn apply` and Linux devices use): a run cut short resumes from its last durable
+//! record and ends byte-exact, whatever a killed run left after that record; the output path
+//! only ever holds the old file or the checked result; a damaged partial result is refused
+//! and discarded; a record of another bundle is ignored.
+
+use std::path::Path;
+
+use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
+use mallorn_engine::delta::{EncodeOptions, ModelFormat};
+use mallorn_files::{FileApplyError, FileApplyOptions, apply_to_file};
+use mallorn_runtime::Error;
+use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
+use mallorn_tests::synthetic_model;
+
+/// A record every 16 KiB of result: many records over these models.
+const OPTIONS: FileApplyOptions = FileApplyOptions {
+    checkpoint_every: 16 << 10,
+};
+
+struct Pair {
+    old: Vec<u8>,
+    new: Vec<u8>,
+    bundle: Vec<u8>,
+    header: BundleHeader,
+}
+
+/// OLD, a NEW with every 5th byte changed and a tail, and the bundle between them in 4 KiB
+/// chunks.
+fn pair(seed: u64) -> Pair {
+    let old = synthetic_model(200_000, seed);
+    let mut new = old.clone();
+    for (i, byte) in new.iter_mut().enumerate().step_by(5) {
+        *byte = byte.wrapping_add(i as u8 | 1);
+    }
+    new.extend_from_slice(&synthetic_model(30_000, seed + 1));
+    let request = BundleRequest {
+        base: Some(&old),
+        result: &new,
+        identity: BundleIdentity {
+            security_counter: 2,
+            ..BundleIdentity::default()
+        },
+        options: EncodeOptions {
+            chunk_align_log2: 12,
+            chunk_len: 4096,
+            format: ModelFormat::Raw,
+            ..EncodeOptions::default()
+        },
+        key: None,
+    };
+    let bundle = build_bundle(&request).unwrap().bytes;
+    let header = BundleHeader::parse(bundle[..HEADER_LEN].try_into().unwrap()).unwrap();
+    Pair {
+        old,
+        new,
+        bundle,
+        header,
+    }
+}
+
+fn sibling(output: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// Applies the first `len` bytes of the bundle (a download cut short): the run fails keeping
+/// its progress, and the output is untouched.
+fn interrupted(pair: &Pair, len: usize, output: &Path) {
+    let error = apply_to_file(
+        &pair.bundle[..len],
+        &pair.header,
+        &pair.old,
+        output,
+        &OPTIONS,
+    )
+    .expect_err("a truncated bundle cannot complete");
+    assert!(
+        matches!(error, FileApplyError::Runtime(Error::PayloadTruncated)),
+        "{error}"
+    );
+    assert!(error.keeps_progress());
+    assert_eq!(
+        std::fs::read(output).unwrap(),
+        b"running model",
+        "output touched"
+    );
+    assert!(sibling(output, ".mallorn-partial").exists());
+}
+
+#[test]
+fn a_run_cut_short_resumes_from_its_last_record_and_ends_byte_exact() {
+    let pair = pair(7);
+    let payload = pair.bundle.len() - SIGNED_BUNDLE_PREFIX;
+    let folder = tempfile::tempdir().unwrap();
+    for percent in [25, 50, 90] {
+        let output = folder.path().join(format!("model-{percent}.bin"));
+        std::fs::write(&output, b"running model").unwrap();
+        interrupted(
+            &pair,
+            SIGNED_BUNDLE_PREFIX + payload * percent / 100,
+            &output,
+        );
+        // A kill after the last record leaves result bytes it does not cover: they are redone.
+        let partial = sibling(&output, ".mallorn-partial");
+        let mut left = std::fs::read(&partial).unwrap();
+        left.extend_from_slice(&[0xA5; 3000]);
+        std::fs::write(&partial, left).unwrap();
+
+        let applied = apply_to_file(&pair.bundle, &pair.header, &pair.old, &output, &OPTIONS)
+            .expect("the whole bundle resumes");
+        let from = applied.resumed_from.expect("resumed from the record");
+        assert!(from > 0 && from % 4096 == 0, "resumed at {from}");
+        assert_eq!(std::fs::read(&output).unwrap(), pair.new);
+        for suffix in [".mallorn-partial", ".mallorn-resume"] {
+            assert!(!sibling(&output, suffix).exists(), "{suffix} left behind");
+        }
+    }
+}
+
+#[test]
+fn a_whole_run_records_checkpoints_and_leaves_only_the_output() {
+    let pair = pair(8);
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("model.bin");
+    let applied = apply_to_file(&pair.bundle, &pair.header, &pair.old, &output, &OPTIONS).unwrap();
+    assert_eq!(applied.resumed_from, None);
+    assert!(applied.checkpoints >= 10, "{} records", applied.checkpoints);
+    assert_eq!(std::fs::read(&output).unwrap(), pair.new);
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_damaged_partial_result_is_refused_discarded_and_then_rebuilt() {
+    let pair = pair(9);
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("model.bin");
+    std::fs::write(&output, b"running model").unwrap();
+    interrupted(&pair, pair.bundle.len() * 3 / 4, &output);
+    let partial = sibling(&output, ".mallorn-partial");
+    let mut damaged = std::fs::read(&partial).unwrap();
+    damaged[100] ^= 0x40;
+    std::fs::write(&partial, damaged).unwrap();
+
+    let error = apply_to_file(&pair.bundle, &pair.header, &pair.old, &output, &OPTIONS)
+        .expect_err("a damaged prefix cannot give the signed result");
+    assert!(
+        matches!(error, FileApplyError::Runtime(Error::ResultHashMismatch)),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), b"running model");
+    assert!(!partial.exists() && !sibling(&output, ".mallorn-resume").exists());
+
+    let applied = apply_to_file(&pair.bundle, &pair.header, &pair.old, &output, &OPTIONS).unwrap();
+    assert_eq!(applied.resumed_from, None);
+    assert_eq!(std::fs::read(&output).unwrap(), pair.new);
+}
+
+#[test]
+fn the_record_of_another_bundle_is_ignored() {
+    let (first, second) = (pair(10), pair(11));
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("model.bin");
+    std::fs::write(&output, b"running model").unwrap();
+    interrupted(&first, first.bundle.len() / 2, &output);
+    let applied = apply_to_file(
+        &second.bundle,
+        &second.header,
+        &second.old,
+        &output,
+        &OPTIONS,
+    )
+    .unwrap();
+    assert_eq!(applied.resumed_from, None);
+    assert_eq!(std::fs::read(&output).unwrap(), second.new);
+}
