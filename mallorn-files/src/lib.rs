@@ -18,12 +18,17 @@
 //! <output>.mallorn-resume       bundle id + last durable checkpoint (replaced atomically)
 //! <output>                      appears (or is replaced) only when the result checks out
 //! ```
+//!
+//! [`FileSlots`] is the other way for devices: two model files and a journal file as one
+//! flash under the runtime's `Updater`, with its trial boots, confirm and revert.
 
 mod apply;
 mod record;
 mod result_file;
+mod slots;
 
 pub use apply::{
     CHECKPOINT_EVERY, FileApplied, FileApplyError, FileApplyOptions, MAX_WORK_LEN, apply_to_file,
 };
 pub use result_file::{FileResult, WRITE_BUFFER};
+pub use slots::{FileFlashError, FileSlots, SLOT_ERASE_SIZE};
