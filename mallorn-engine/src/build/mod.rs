@@ -17,6 +17,7 @@ mod encode;
 pub mod error;
 pub mod index;
 pub mod inputs;
+pub mod job_id;
 mod jobs;
 pub mod keys;
 pub mod output_dir;
@@ -37,6 +38,7 @@ use mallorn_runtime::hash::sha256;
 pub use coding::Coding;
 pub use error::BuildError;
 pub use index::{ArtefactKind, ArtefactRecord, Index};
+pub use job_id::JobId;
 pub use plan::{BuildPlan, INDEX_FILE, PlanModel, PlanSummary, plan};
 pub use source_tree::{SourceTreeFile, StaleFile};
 

@@ -1,7 +1,8 @@
 //! What a build produces, worked out from Mallorn.toml alone (no model is read): per target,
 //! the coding, one bundle per historical release to the latest, a full image, the generated
 //! files and where each goes. `cargo mallorn plan` prints it for CI matrices; the build
-//! follows it.
+//! follows it. Each bundle is one job (`cargo mallorn build --job`) with a stable id
+//! ([`JobId`]).
 //!
 //! Output layout, relative to the output directory:
 //!
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::build::coding::{self, Coding};
 use crate::build::error::BuildError;
+use crate::build::job_id::JobId;
 use crate::build::versions::header_version;
 use crate::codegen::GeneratedKind;
 
@@ -95,6 +97,8 @@ pub struct PlannedArtefact {
     pub to: usize,
     /// Path in the output directory (`/`-separated).
     pub path: String,
+    /// The job that builds it (`cargo mallorn build --job`).
+    pub job: JobId,
 }
 
 /// One generated file of a target.
@@ -186,19 +190,21 @@ fn artefacts(sku: &str, model: &Model) -> Vec<PlannedArtefact> {
     let latest = &model.releases[to].version;
     let name = &model.name;
     let mut out: Vec<_> = (0..to)
-        .map(|from| PlannedArtefact {
-            from: Some(from),
-            to,
-            path: format!(
-                "{sku}/{name}/{name}-{}-to-{latest}.mlrn",
-                model.releases[from].version
-            ),
+        .map(|from| {
+            let version = &model.releases[from].version;
+            PlannedArtefact {
+                from: Some(from),
+                to,
+                path: format!("{sku}/{name}/{name}-{version}-to-{latest}.mlrn"),
+                job: JobId::new(sku, name, Some(version)),
+            }
         })
         .collect();
     out.push(PlannedArtefact {
         from: None,
         to,
         path: format!("{sku}/{name}/{name}-{latest}-full.mlrn"),
+        job: JobId::new(sku, name, None),
     });
     out
 }
@@ -236,6 +242,9 @@ fn source_tree_path(
 pub struct PlanSummary {
     /// The SKUs, in Mallorn.toml order (a ready CI matrix axis).
     pub skus: Vec<String>,
+    /// The job ids, one per bundle in `bundles` order (a ready CI matrix axis for
+    /// `cargo mallorn build --job`).
+    pub jobs: Vec<JobId>,
     /// Per target: coding and generated files.
     pub targets: Vec<TargetSummary>,
     /// Every bundle to build.
@@ -285,6 +294,8 @@ pub struct BundleSummary {
     pub kind: &'static str,
     /// Path in the output directory.
     pub path: String,
+    /// The job that builds it.
+    pub job: JobId,
 }
 
 impl BuildPlan {
@@ -303,12 +314,14 @@ impl BuildPlan {
                         to: releases[artefact.to].version.to_string(),
                         kind: if delta { "delta" } else { "full" },
                         path: artefact.path.clone(),
+                        job: artefact.job.clone(),
                     });
                 }
             }
         }
         PlanSummary {
             skus: self.targets.iter().map(|t| t.sku.clone()).collect(),
+            jobs: bundles.iter().map(|b| b.job.clone()).collect(),
             targets: self
                 .targets
                 .iter()
@@ -331,6 +344,22 @@ impl BuildPlan {
                 .collect(),
             bundles,
         }
+    }
+
+    /// Every planned artefact with the model on a target it belongs to, in plan order.
+    pub fn artefacts(&self) -> impl Iterator<Item = (PlanModel, &PlannedArtefact)> {
+        self.targets.iter().enumerate().flat_map(|(target, t)| {
+            t.models.iter().enumerate().flat_map(move |(model, m)| {
+                m.artefacts
+                    .iter()
+                    .map(move |artefact| (PlanModel { target, model }, artefact))
+            })
+        })
+    }
+
+    /// The artefact job `id` builds, with its model on a target.
+    pub fn job(&self, id: &JobId) -> Option<(PlanModel, &PlannedArtefact)> {
+        self.artefacts().find(|(_, artefact)| artefact.job == *id)
     }
 
     /// Number of bundle files the plan produces.
