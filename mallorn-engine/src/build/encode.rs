@@ -3,17 +3,19 @@
 //! not encoded again: its recorded size decides.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use mallorn_manifest::LoadedManifest;
 
+use crate::build::BuildObserver;
 use crate::build::bundles::{Unit, build_unit};
 use crate::build::cache::{Cache, CachedUnit, Reused};
 use crate::build::error::BuildError;
 use crate::build::jobs::{Job, Jobs};
 use crate::build::parallel;
+use crate::build::plan::PlanModel;
 use crate::build::prepare::Prepared;
 use crate::build::publish::FullImagePolicy;
-use crate::build::{BuildObserver, BuildOptions};
 
 /// Where a bundle came from in this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,48 +64,56 @@ pub(crate) struct ModelBundles {
     pub(crate) deltas: BTreeMap<usize, DeltaOutcome>,
 }
 
-/// Every job's outcome, per plan target and model (the plan's order).
+/// Every job's outcome, by model on a target.
 pub(crate) struct Encoded {
-    pub(crate) targets: Vec<Vec<ModelBundles>>,
+    pub(crate) models: BTreeMap<PlanModel, ModelBundles>,
 }
 
-/// Runs the jobs: full images first (a delta's fate depends on its full image's size).
+/// Where previous bundles are and who encodes.
+pub(crate) struct Workers<'a> {
+    /// The previous output, whose bundles `previous` describes.
+    pub(crate) previous_dir: &'a Path,
+    /// Encoding threads.
+    pub(crate) threads: usize,
+    /// Progress reports.
+    pub(crate) observer: &'a dyn BuildObserver,
+}
+
+/// Runs the jobs: full images first (a delta's fate depends on its full image's size). Every
+/// delta's full image must be among `jobs`.
 pub(crate) fn encode_all(
     loaded: &LoadedManifest,
     prepared: &Prepared,
     jobs: &Jobs,
     previous: &Cache,
-    options: &BuildOptions<'_>,
+    workers: &Workers<'_>,
 ) -> Result<Encoded, BuildError> {
-    let out = &options.output_dir;
     let to_encode = jobs
         .all()
         .filter(|job| !previous.units.contains_key(&job.key))
         .count();
-    options.observer.encoding(to_encode);
-    let fulls = parallel::run(&jobs.fulls, options.threads, |job| {
-        reuse_or_encode(loaded, prepared, job, previous, options)
+    workers.observer.encoding(to_encode);
+    let fulls = parallel::run(&jobs.fulls, workers.threads, |job| {
+        reuse_or_encode(loaded, prepared, job, previous, workers)
     })?;
-    let mut targets: Vec<Vec<ModelBundles>> =
-        prepared.plan.targets.iter().map(|_| Vec::new()).collect();
-    for (job, full) in jobs.fulls.iter().zip(fulls) {
-        if let Some(models) = targets.get_mut(job.at.target) {
-            models.push(ModelBundles {
-                full,
-                deltas: BTreeMap::new(),
-            });
-        }
-    }
+    let mut models: BTreeMap<PlanModel, ModelBundles> = jobs
+        .fulls
+        .iter()
+        .zip(fulls)
+        .map(|(job, full)| {
+            let deltas = BTreeMap::new();
+            (job.at, ModelBundles { full, deltas })
+        })
+        .collect();
     let full_len = |job: &Job| {
-        targets
-            .get(job.at.target)
-            .and_then(|models| models.get(job.at.model))
+        models
+            .get(&job.at)
             .map_or(0, |bundles| bundles.full.unit.bytes.len() as u64)
     };
-    let deltas = parallel::run(&jobs.deltas, options.threads, |job| {
+    let deltas = parallel::run(&jobs.deltas, workers.threads, |job| {
         let target = prepared.plan.targets[job.at.target].target_in(loaded);
         let policy = FullImagePolicy::of(target);
-        match previous.reuse(out, &job.key) {
+        match previous.reuse(workers.previous_dir, &job.key) {
             Some(Reused::SizeOnly(cached))
                 if !policy.publishes_delta(cached.size, full_len(job)) =>
             {
@@ -112,18 +122,15 @@ pub(crate) fn encode_all(
                     cached,
                 })
             }
-            _ => reuse_or_encode(loaded, prepared, job, previous, options).map(DeltaOutcome::Built),
+            _ => reuse_or_encode(loaded, prepared, job, previous, workers).map(DeltaOutcome::Built),
         }
     })?;
     for (job, delta) in jobs.deltas.iter().zip(deltas) {
-        let bundles = targets
-            .get_mut(job.at.target)
-            .and_then(|models| models.get_mut(job.at.model));
-        if let (Some(bundles), Some(from)) = (bundles, job.from) {
+        if let (Some(bundles), Some(from)) = (models.get_mut(&job.at), job.from) {
             bundles.deltas.insert(from, delta);
         }
     }
-    Ok(Encoded { targets })
+    Ok(Encoded { models })
 }
 
 /// The job's bundle from the previous output, or encoded now.
@@ -132,12 +139,12 @@ fn reuse_or_encode(
     prepared: &Prepared,
     job: &Job,
     previous: &Cache,
-    options: &BuildOptions<'_>,
+    workers: &Workers<'_>,
 ) -> Result<Built, BuildError> {
-    let (unit, provenance) = match previous.reuse(&options.output_dir, &job.key) {
+    let (unit, provenance) = match previous.reuse(workers.previous_dir, &job.key) {
         Some(Reused::Bundle(unit)) => (unit, Provenance::Reused),
         _ => (
-            encode(loaded, prepared, job, options.observer)?,
+            encode(loaded, prepared, job, workers.observer)?,
             Provenance::Encoded,
         ),
     };

@@ -30,6 +30,7 @@ pub mod shipped;
 pub mod source_tree;
 pub mod versions;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mallorn_manifest::LoadedManifest;
@@ -154,16 +155,17 @@ pub fn build(
     };
     if previous.build_key != build_key || !previous.files_intact(out) {
         let scores = shipped::run_gates(loaded, &prepared.inputs)?;
-        let encoded = encode::encode_all(loaded, &prepared, &jobs, &previous, options)?;
+        let workers = encode::Workers {
+            previous_dir: out,
+            threads: options.threads,
+            observer: options.observer,
+        };
+        let encoded = encode::encode_all(loaded, &prepared, &jobs, &previous, &workers)?;
         let staging = Staging::new(out)?;
         let mut writer = OutputWriter::new(&staging, Cache::new(build_key));
         let (artefacts, counts) =
             publish::publish_artefacts(loaded, &prepared, &encoded, &mut writer)?;
-        let targets = write_generated(loaded, &prepared, &mut writer)?;
-        let shipped = shipped::write_shipped(loaded, &prepared.inputs, &scores, &mut writer)?;
-        let index = index_of(&prepared, targets, artefacts, shipped);
-        writer.write(INDEX_FILE, &index.to_bytes())?;
-        staging.write(cache::CACHE_FILE, &writer.cache.to_bytes())?;
+        let index = finish_output(loaded, &prepared, &scores, artefacts, writer)?;
         staging.commit()?;
         report.up_to_date = false;
         report.index = Some(index);
@@ -174,6 +176,23 @@ pub fn build(
         report.source_tree_written = source_tree::sync(&prepared.source_tree_files())?;
     }
     Ok(report)
+}
+
+/// Writes what follows the bundles into the staging directory: the generated files, the
+/// shipped images, `index.json` (with the bundles' `artefacts` records) and the cache.
+fn finish_output(
+    loaded: &LoadedManifest,
+    prepared: &Prepared,
+    scores: &BTreeMap<usize, f64>,
+    artefacts: Vec<ArtefactRecord>,
+    mut writer: OutputWriter<'_>,
+) -> Result<Index, BuildError> {
+    let targets = write_generated(loaded, prepared, &mut writer)?;
+    let shipped = shipped::write_shipped(loaded, &prepared.inputs, scores, &mut writer)?;
+    let index = index_of(prepared, targets, artefacts, shipped);
+    writer.write(INDEX_FILE, &index.to_bytes())?;
+    writer.finish()?;
+    Ok(index)
 }
 
 /// Writes every target's generated files; returns the targets' index records.

@@ -6,12 +6,12 @@ use mallorn_manifest::{LoadedManifest, Target};
 use mallorn_runtime::hash::sha256;
 
 use crate::build::bundles::Unit;
-use crate::build::cache::{Cache, CachedUnit};
+use crate::build::cache::{CACHE_FILE, Cache, CachedUnit};
 use crate::build::encode::{Built, DeltaOutcome, Encoded, ModelBundles, Provenance};
 use crate::build::error::BuildError;
 use crate::build::index::ArtefactRecord;
 use crate::build::output_dir::Staging;
-use crate::build::plan::{ModelPlan, PlannedArtefact, TargetPlan};
+use crate::build::plan::{ModelPlan, PlanModel, PlannedArtefact, TargetPlan};
 use crate::build::prepare::Prepared;
 use crate::build::records::artefact_record;
 use crate::build::versions::header_version;
@@ -62,6 +62,11 @@ impl<'a> OutputWriter<'a> {
         self.cache.files.insert(path.into(), hex(&sha256(bytes)));
         Ok(())
     }
+
+    /// Writes the cache file (which lists every file written before it).
+    pub(crate) fn finish(self) -> Result<(), BuildError> {
+        self.staging.write(CACHE_FILE, &self.cache.to_bytes())
+    }
 }
 
 /// Bundles encoded and reused, for the report.
@@ -89,29 +94,45 @@ pub(crate) fn publish_artefacts(
 ) -> Result<(Vec<ArtefactRecord>, Counts), BuildError> {
     let mut records = Vec::new();
     let mut counts = Counts::default();
-    for (target_plan, models) in prepared.plan.targets.iter().zip(&encoded.targets) {
-        let policy = FullImagePolicy::of(target_plan.target_in(loaded));
-        for (model_plan, bundles) in target_plan.models.iter().zip(models) {
-            counts.add(bundles.full.provenance);
-            for outcome in bundles.deltas.values() {
-                counts.add(outcome.provenance());
-            }
-            let model = Model {
-                loaded,
-                target: target_plan,
-                plan: model_plan,
-                bundles,
-                policy,
-                key: prepared.keys.signer.as_ref(),
-            };
-            for artefact in &model_plan.artefacts {
-                let (unit, record) = model.publish(artefact, &mut writer.cache)?;
-                writer.write(&artefact.path, &unit.bytes)?;
-                records.push(record);
-            }
+    for bundles in encoded.models.values() {
+        counts.add(bundles.full.provenance);
+        for outcome in bundles.deltas.values() {
+            counts.add(outcome.provenance());
         }
     }
+    for (at, artefact) in prepared.plan.artefacts() {
+        let (unit, record) =
+            publish_artefact(loaded, prepared, encoded, at, artefact, &mut writer.cache)?;
+        writer.write(&artefact.path, &unit.bytes)?;
+        records.push(record);
+    }
     Ok((records, counts))
+}
+
+/// The bundle published for `artefact` of model `at` and its index record; records the jobs
+/// it came from in `cache`. `encoded` must hold that model's bundles.
+pub(crate) fn publish_artefact(
+    loaded: &LoadedManifest,
+    prepared: &Prepared,
+    encoded: &Encoded,
+    at: PlanModel,
+    artefact: &PlannedArtefact,
+    cache: &mut Cache,
+) -> Result<(Unit, ArtefactRecord), BuildError> {
+    let target_plan = &prepared.plan.targets[at.target];
+    let bundles = encoded
+        .models
+        .get(&at)
+        .expect("the model's bundles were encoded before they are published");
+    let model = Model {
+        loaded,
+        target: target_plan,
+        plan: &target_plan.models[at.model],
+        bundles,
+        policy: FullImagePolicy::of(target_plan.target_in(loaded)),
+        key: prepared.keys.signer.as_ref(),
+    };
+    model.publish(artefact, cache)
 }
 
 /// One model on one target, with its bundles.
