@@ -22,6 +22,17 @@ pub enum BuildError {
         /// The SKU.
         sku: String,
     },
+    /// `--job` named a job that the build does not plan.
+    #[error("no job `{job}` in this build (it has {count} jobs)")]
+    UnknownJob {
+        /// The id asked for.
+        job: crate::build::job_id::JobId,
+        /// How many jobs there are.
+        count: usize,
+    },
+    /// Job directories cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::build::merge_error::MergeError),
     /// A model file could not be read.
     #[error("cannot read {path} (release {version} of model `{model}`): {source}")]
     ReadModel {
@@ -178,13 +189,14 @@ pub enum BuildError {
     },
     /// The output directory holds files that a build did not write.
     #[error(
-        "{} exists, is not empty and was not written by cargo mallorn (it has no {})",
-        path.display(),
-        crate::build::cache::CACHE_FILE
+        "{} exists, is not empty and was not written by cargo mallorn (it has no {marker})",
+        path.display()
     )]
     ForeignOutputDir {
         /// The directory.
         path: PathBuf,
+        /// The file a directory mallorn wrote has.
+        marker: &'static str,
     },
     /// A file system operation failed.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -204,6 +216,8 @@ impl BuildError {
         Some(match self {
             Self::UnknownTarget { .. } => "pass one of the SKUs listed, as in `[[target]] sku`".into(),
             Self::UnusableSku { .. } => "rename the SKU in Mallorn.toml (`.` and `..` are not allowed)".into(),
+            Self::UnknownJob { .. } => "pass an id that `cargo mallorn plan --json` lists in `jobs` (`<sku>~<model>~<from-version>`, or `<sku>~<model>~full`)".into(),
+            Self::Merge(error) => error.help(),
             Self::ReadModel { .. } => "check `path` of that `[[model.release]]` in Mallorn.toml".into(),
             Self::ModelFormat { source, .. } => source.help().into(),
             Self::Lossy { source, .. } => match source.as_ref() {
@@ -230,7 +244,7 @@ impl BuildError {
                 "put `{{sku}}` in the path, e.g. \"{}\"", with_sku_placeholder(path)
             ),
             Self::Template { .. } => "fix the template named (in `[output] templates`, or the built-in one)".into(),
-            Self::ForeignOutputDir { .. } => "remove it, or set another `[output] dir` in Mallorn.toml".into(),
+            Self::ForeignOutputDir { .. } => "remove it, or choose another directory (`[output] dir` in Mallorn.toml; `--out-dir` for a job)".into(),
             Self::Bundle { .. } | Self::Io { .. } => return None,
         })
     }

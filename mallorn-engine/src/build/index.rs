@@ -5,7 +5,7 @@
 //! absolute paths; the tool version appears only in `generator`.
 
 use mallorn_manifest::Decoder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::build::bundles::UnitPlan;
 use crate::build::shipped::ShippedRecord;
@@ -107,7 +107,7 @@ pub struct GeneratedRecord {
 }
 
 /// What a published bundle needs on the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ArtefactKind {
     /// Applies to the base release named in `from` only.
@@ -126,8 +126,8 @@ impl ArtefactKind {
     }
 }
 
-/// One published bundle.
-#[derive(Debug, Clone, Serialize)]
+/// One published bundle (also read back from a job directory by the merge).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArtefactRecord {
     /// The SKU.
     pub sku: String,
@@ -156,7 +156,7 @@ pub struct ArtefactRecord {
     pub lossless: bool,
     /// For a lossy result, the header's error bound: the largest absolute error of any
     /// weight against the release file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_bound: Option<f32>,
     /// How the payload was planned: `structured`, `opaque` or `stored`.
     pub plan: UnitPlan,
@@ -173,7 +173,7 @@ pub struct ArtefactRecord {
 }
 
 /// Length and SHA-256 of a model image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DigestRecord {
     /// Length in bytes.
     pub len: u64,

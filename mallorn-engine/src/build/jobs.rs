@@ -36,6 +36,20 @@ impl Jobs {
     pub(crate) fn all(&self) -> impl Iterator<Item = &Job> {
         self.fulls.iter().chain(&self.deltas)
     }
+
+    /// The jobs one published artefact of model `at` needs: its full image, and for a bundle
+    /// from release `from` that release's delta (the full-image policy weighs one against the
+    /// other; a target without deltas publishes the full image).
+    pub(crate) fn for_artefact(self, at: PlanModel, from: Option<usize>) -> Self {
+        Self {
+            fulls: self.fulls.into_iter().filter(|job| job.at == at).collect(),
+            deltas: self
+                .deltas
+                .into_iter()
+                .filter(|job| job.at == at && from.is_some() && job.from == from)
+                .collect(),
+        }
+    }
 }
 
 /// The bundle jobs: one full image per target and model, then one delta per historical

@@ -9,6 +9,9 @@
 //! with the full-image policy and write everything into a staging directory (`publish`) ->
 //! swap it in ([`output_dir`]) -> update the source-tree copies ([`source_tree`]). Any error
 //! before the swap leaves the previous output untouched.
+//!
+//! Spread over machines: [`job`] builds one published bundle into a job directory, [`merge`]
+//! writes the output from every job's directory, as [`build`] would have.
 
 pub mod bundles;
 pub mod cache;
@@ -17,9 +20,13 @@ mod encode;
 pub mod error;
 pub mod index;
 pub mod inputs;
+pub mod job;
+pub mod job_dir;
 pub mod job_id;
 mod jobs;
 pub mod keys;
+pub mod merge;
+pub mod merge_error;
 pub mod output_dir;
 pub mod parallel;
 pub mod plan;
@@ -28,6 +35,7 @@ mod publish;
 mod records;
 pub mod shipped;
 pub mod source_tree;
+pub mod stamp;
 pub mod versions;
 
 use std::collections::BTreeMap;
@@ -39,7 +47,10 @@ use mallorn_runtime::hash::sha256;
 pub use coding::Coding;
 pub use error::BuildError;
 pub use index::{ArtefactKind, ArtefactRecord, Index};
+pub use job::{JobOptions, JobReport, build_job, default_job_dir};
 pub use job_id::JobId;
+pub use merge::{MergeOptions, merge};
+pub use merge_error::MergeError;
 pub use plan::{BuildPlan, INDEX_FILE, PlanModel, PlanSummary, plan};
 pub use source_tree::{SourceTreeFile, StaleFile};
 
@@ -138,7 +149,7 @@ pub fn build(
 ) -> Result<BuildReport, BuildError> {
     let prepared = Prepared::new(loaded, &options.targets, options.allow_unsigned, true)?;
     let out = &options.output_dir;
-    output_dir::check_replaceable(out)?;
+    output_dir::check_replaceable(out, cache::CACHE_FILE)?;
 
     let jobs = jobs::jobs(loaded, &prepared)?;
     let build_key = jobs::build_key(loaded, &prepared, &jobs);

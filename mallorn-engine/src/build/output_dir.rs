@@ -4,21 +4,22 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::CACHE_FILE;
 use crate::build::error::{BuildError, io_error};
 
 /// Refuses to replace a directory that mallorn did not write (it would delete the user's
-/// files): one that exists, is not empty and has no cache file.
-pub fn check_replaceable(out: &Path) -> Result<(), BuildError> {
+/// files): one that exists, is not empty and has no `marker` file (the cache file of an
+/// output directory, the job file of a job directory).
+pub fn check_replaceable(out: &Path, marker: &'static str) -> Result<(), BuildError> {
     let foreign = || BuildError::ForeignOutputDir {
         path: out.to_owned(),
+        marker,
     };
     match std::fs::metadata(out) {
         Err(_) => Ok(()),
         Ok(meta) if !meta.is_dir() => Err(foreign()),
         Ok(_) => {
             let mut entries = std::fs::read_dir(out).map_err(io_error("read", out))?;
-            if entries.next().is_none() || out.join(CACHE_FILE).is_file() {
+            if entries.next().is_none() || out.join(marker).is_file() {
                 Ok(())
             } else {
                 Err(foreign())
@@ -110,6 +111,7 @@ fn parent_of(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::cache::CACHE_FILE;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -148,14 +150,14 @@ mod tests {
     #[test]
     fn refuses_to_replace_a_foreign_directory() {
         let root = tempfile::tempdir().unwrap();
-        assert!(check_replaceable(&root.path().join("absent")).is_ok());
-        assert!(check_replaceable(root.path()).is_ok(), "empty");
+        assert!(check_replaceable(&root.path().join("absent"), CACHE_FILE).is_ok());
+        assert!(check_replaceable(root.path(), CACHE_FILE).is_ok(), "empty");
         std::fs::write(root.path().join("notes.txt"), b"mine").unwrap();
         assert!(matches!(
-            check_replaceable(root.path()),
+            check_replaceable(root.path(), CACHE_FILE),
             Err(BuildError::ForeignOutputDir { .. })
         ));
         std::fs::write(root.path().join(CACHE_FILE), b"{}").unwrap();
-        assert!(check_replaceable(root.path()).is_ok());
+        assert!(check_replaceable(root.path(), CACHE_FILE).is_ok());
     }
 }
