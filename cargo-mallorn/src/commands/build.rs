@@ -2,6 +2,8 @@
 //! firmware files and `index.json`, into `<cargo target dir>/mallorn` (or `[output] dir`),
 //! incrementally and atomically. `--check` only compares the generated files committed in the
 //! source tree with what the build would write, and fails with a diff when they are stale.
+//! `--job ID` builds one bundle into a job directory (`build_job.rs`); `--merge DIR...`
+//! assembles the output from every job's directory, as one build would have written it.
 //!
 //! Human output: a summary on stdout, progress bars on stderr (on a terminal only). With
 //! `--message-format json`, stdout carries JSON lines with a `reason` field, as cargo's do:
@@ -9,12 +11,14 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mallorn_engine::build::{
-    self, ArtefactKind, BuildError, BuildObserver, BuildOptions, BuildReport, CheckReport, Quiet,
+    self, ArtefactKind, ArtefactRecord, BuildError, BuildObserver, BuildOptions, BuildReport,
+    CheckReport, MergeOptions, Quiet,
 };
 use mallorn_engine::codegen::GeneratedKind;
 use mallorn_manifest::LoadedManifest;
@@ -43,6 +47,26 @@ pub struct Args {
     /// Encoding threads (default: one per CPU).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Build only this job, one bundle (`cargo mallorn plan --json` lists the ids in `jobs`),
+    /// into a job directory of its own, for a CI matrix; `--merge` assembles the output.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["targets", "check", "merge"])]
+    pub job: Option<String>,
+    /// The job directory of `--job` (replaced as a whole; default: `<output dir>-jobs/<ID>`).
+    #[arg(long, value_name = "DIR", requires = "job")]
+    pub out_dir: Option<PathBuf>,
+    /// Assemble the output from the directories of every job (`--job`), as one build writes
+    /// it; refuses a missing, duplicated or foreign job directory.
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["targets", "check"])]
+    pub merge: Vec<PathBuf>,
+}
+
+/// Where the bundles of a finished run came from, for its summary.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Encoded or reused by this build.
+    Build,
+    /// Taken from this many job directories.
+    Merge(usize),
 }
 
 /// Runs the build (or the check).
@@ -50,6 +74,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
     let loaded = crate::manifest::load_valid(global)?;
     if args.check {
         return check(&args, global, &loaded);
+    }
+    if let Some(job) = &args.job {
+        return super::build_job::run(&args, job, global, &loaded);
     }
     let json = global.message_format == MessageFormat::Json;
     let output_dir = crate::target_dir::output_dir(&loaded);
@@ -69,35 +96,50 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
             .map_or(&Quiet as &dyn BuildObserver, |p| p),
     };
     let existed = existing_source_tree_files(&loaded, &args.targets);
-    let result = build::build(&loaded, &options);
+    let (result, mode) = if args.merge.is_empty() {
+        (build::build(&loaded, &options), Mode::Build)
+    } else {
+        let merge = MergeOptions {
+            job_dirs: args.merge.clone(),
+            allow_unsigned: args.allow_unsigned,
+            output_dir: options.output_dir.clone(),
+            write_source_tree: true,
+        };
+        (build::merge(&loaded, &merge), Mode::Merge(args.merge.len()))
+    };
     if let Some(progress) = &progress {
         progress.bar.finish_and_clear();
     }
-    let report = match result {
-        Ok(report) => report,
-        Err(error) => {
-            if json {
-                message(&Message::BuildFailed {
-                    success: false,
-                    error: error.to_string(),
-                });
-            }
-            return Err(build_error(error));
-        }
-    };
+    let report = result.map_err(|error| failed(error, json))?;
     if report.unsigned {
-        eprintln!(
-            "warning: the bundles are UNSIGNED (--allow-unsigned): devices refuse them unless their \
-             firmware admits with `UnsignedDevelopmentAdmit`. Never publish them; add a [signing] \
-             table to Mallorn.toml for release builds."
-        );
+        warn_unsigned();
     }
     if json {
         print_json(&report, &existed);
     } else {
-        print_human(&report, &existed, started.elapsed().as_secs_f64());
+        print_human(&report, &existed, mode, started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A failed build: its `build-finished` message with `--message-format json`, and the error.
+pub(crate) fn failed(error: BuildError, json: bool) -> miette::Report {
+    if json {
+        message(&Message::BuildFailed {
+            success: false,
+            error: error.to_string(),
+        });
+    }
+    build_error(error)
+}
+
+/// The warning an unsigned build prints on stderr.
+pub(crate) fn warn_unsigned() {
+    eprintln!(
+        "warning: the bundles are UNSIGNED (--allow-unsigned): devices refuse them unless their \
+         firmware admits with `UnsignedDevelopmentAdmit`. Never publish them; add a [signing] \
+         table to Mallorn.toml for release builds."
+    );
 }
 
 /// `build --check`: compares the committed generated files with a fresh rendering.
@@ -188,7 +230,7 @@ fn existing_source_tree_files(loaded: &LoadedManifest, targets: &[String]) -> Ha
 /// One JSON line of `build` on stdout, named by its `reason`.
 #[derive(Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-enum Message<'a> {
+pub(crate) enum Message<'a> {
     BundleBuilt {
         sku: &'a str,
         model: &'a str,
@@ -237,30 +279,43 @@ enum Message<'a> {
         encoded: usize,
         reused: usize,
     },
+    #[serde(rename = "build-finished")]
+    JobFinished {
+        success: bool,
+        job: &'a str,
+        output_dir: String,
+        bundles: usize,
+        encoded: usize,
+    },
 }
 
 /// Prints `message` as one line of JSON.
-fn message(message: &Message<'_>) {
+pub(crate) fn message(message: &Message<'_>) {
     outln!("{}", crate::output::json_line(message));
+}
+
+/// The `bundle-built` message of a published bundle.
+pub(crate) fn bundle_built(a: &ArtefactRecord) -> Message<'_> {
+    Message::BundleBuilt {
+        sku: &a.sku,
+        model: &a.model,
+        from: &a.from,
+        to: &a.to,
+        kind: a.kind,
+        path: &a.path,
+        size: a.size,
+        sha256: &a.sha256,
+        key_id: &a.key_id,
+        ram_required: a.ram_required,
+        replaced_delta_size: a.replaced_delta_size,
+        full_image_reason: &a.reason,
+    }
 }
 
 fn print_json(report: &BuildReport, existed: &HashSet<String>) {
     if let Some(index) = &report.index {
         for a in &index.artefacts {
-            message(&Message::BundleBuilt {
-                sku: &a.sku,
-                model: &a.model,
-                from: &a.from,
-                to: &a.to,
-                kind: a.kind,
-                path: &a.path,
-                size: a.size,
-                sha256: &a.sha256,
-                key_id: &a.key_id,
-                ram_required: a.ram_required,
-                replaced_delta_size: a.replaced_delta_size,
-                full_image_reason: &a.reason,
-            });
+            message(&bundle_built(a));
         }
         for target in &index.targets {
             for file in &target.generated {
@@ -289,7 +344,7 @@ fn print_json(report: &BuildReport, existed: &HashSet<String>) {
     });
 }
 
-fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {
+fn print_human(report: &BuildReport, existed: &HashSet<String>, mode: Mode, seconds: f64) {
     let out = display_path(&report.output_dir);
     for path in &report.source_tree_written {
         let verb = if existed.contains(path) {
@@ -318,33 +373,44 @@ fn print_human(report: &BuildReport, existed: &HashSet<String>, seconds: f64) {
             outln!("  note: {note}");
         }
         for a in index.artefacts.iter().filter(|a| a.sku == target.sku) {
-            let what = match &a.from {
-                Some(from) => format!("{} {from} -> {}", a.model, a.to),
-                None => format!("{} {} full image", a.model, a.to),
-            };
-            let detail = match (&a.from, a.replaced_delta_size) {
-                (Some(_), Some(delta)) => {
-                    format!(
-                        "full image instead (delta {} was not worth it)",
-                        size(delta)
-                    )
-                }
-                (Some(_), None) if a.kind == ArtefactKind::Full => {
-                    "full image (no deltas for this target)".into()
-                }
-                _ => a.kind.as_str().into(),
-            };
-            outln!("  {what:<32} {:>10}  {detail}", size(a.size));
+            outln!("  {}", artefact_line(a));
         }
         let generated: Vec<_> = target.generated.iter().map(|g| g.path.as_str()).collect();
         outln!("  generated {}", generated.join(", "));
     }
-    outln!(
-        "built {} bundles ({} encoded, {} reused) into {out} in {seconds:.1} s",
-        report.bundle_count,
-        report.encoded,
-        report.reused
-    );
+    match mode {
+        Mode::Build => outln!(
+            "built {} bundles ({} encoded, {} reused) into {out} in {seconds:.1} s",
+            report.bundle_count,
+            report.encoded,
+            report.reused
+        ),
+        Mode::Merge(dirs) => outln!(
+            "merged {} bundles from {dirs} job directories into {out} in {seconds:.1} s",
+            report.bundle_count
+        ),
+    }
+}
+
+/// One published bundle as the summary shows it: what, size, and delta or full (and why).
+pub(crate) fn artefact_line(a: &ArtefactRecord) -> String {
+    let what = match &a.from {
+        Some(from) => format!("{} {from} -> {}", a.model, a.to),
+        None => format!("{} {} full image", a.model, a.to),
+    };
+    let detail = match (&a.from, a.replaced_delta_size) {
+        (Some(_), Some(delta)) => {
+            format!(
+                "full image instead (delta {} was not worth it)",
+                size(delta)
+            )
+        }
+        (Some(_), None) if a.kind == ArtefactKind::Full => {
+            "full image (no deltas for this target)".into()
+        }
+        _ => a.kind.as_str().into(),
+    };
+    format!("{what:<32} {:>10}  {detail}", size(a.size))
 }
 
 /// `12345` -> `12.1 KiB`.
@@ -357,12 +423,12 @@ fn size(bytes: u64) -> String {
 }
 
 /// A progress bar on stderr, for people at a terminal.
-struct Progress {
-    bar: ProgressBar,
+pub(crate) struct Progress {
+    pub(crate) bar: ProgressBar,
 }
 
 impl Progress {
-    fn new(format: MessageFormat) -> Option<Self> {
+    pub(crate) fn new(format: MessageFormat) -> Option<Self> {
         if format != MessageFormat::Human || !std::io::stderr().is_terminal() {
             return None;
         }

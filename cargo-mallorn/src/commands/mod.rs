@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod build;
+mod build_job;
 pub mod check;
 pub mod diff;
 pub mod init;
