@@ -7,23 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::mallorn;
-
-fn example() -> tempfile::TempDir {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/wakeword-device");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(src.join("Mallorn.toml"), dir.path().join("Mallorn.toml")).unwrap();
-    for sub in [
-        "models",
-        "keys",
-        "firmware/src/generated",
-        "firmware/include",
-        "firmware/link",
-    ] {
-        mallorn_tests::copy_dir(&src.join(sub), &dir.path().join(sub));
-    }
-    dir
-}
+use common::{example, mallorn};
 
 fn edit(dir: &Path, from: &str, to: &str) {
     let path = dir.join("Mallorn.toml");

@@ -98,28 +98,7 @@ impl Example {
     }
 }
 
-/// Every file under `dir` (relative path -> bytes).
-pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    collect(dir, dir, &mut files);
-    files
-}
-
-fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect(root, &path, files);
-        } else {
-            let name = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.insert(name, std::fs::read(&path).unwrap());
-        }
-    }
-}
+pub use mallorn_tests::tree;
 
 /// Modification times of every file under `dir`.
 pub fn mtimes(dir: &Path) -> BTreeMap<String, std::time::SystemTime> {

@@ -24,6 +24,24 @@ pub fn mallorn(dir: &Path, args: &[&str]) -> Run {
     run(output)
 }
 
+/// A private copy of examples/wakeword-device: its Mallorn.toml, models, keys and committed
+/// generated files.
+pub fn example() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/wakeword-device");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(src.join("Mallorn.toml"), dir.path().join("Mallorn.toml")).unwrap();
+    for sub in [
+        "models",
+        "keys",
+        "firmware/src/generated",
+        "firmware/include",
+        "firmware/link",
+    ] {
+        mallorn_tests::copy_dir(&src.join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
 /// Runs `cargo new --vcs none <name>` in `dir`.
 pub fn cargo_new(dir: &Path, name: &str) {
     let status = Command::new(env!("CARGO"))
