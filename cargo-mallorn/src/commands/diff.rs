@@ -32,7 +32,7 @@ use miette::{Context, IntoDiagnostic};
 
 use crate::cli::{GlobalArgs, MessageFormat};
 use crate::commands::build::build_error;
-use crate::commands::{CommandResult, UsageError, read_file};
+use crate::commands::{CommandResult, UsageError, map_file};
 use crate::progress;
 
 /// Header defaults when the flags are not given.
@@ -419,14 +419,15 @@ fn smallest_profile(coding: &Coding) -> Option<&'static str> {
 pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let choice = choose_coding(&args)?;
     let key = signing_key(&args)?;
-    let old = read_file(&args.old)?;
-    let new = read_file(&args.new)?;
+    // Mapped, not read: large models stay out of anonymous memory.
+    let old = map_file(&args.old)?;
+    let new = map_file(&args.new)?;
     eprint!("{}", choice.report);
     let spinner = progress::spinner(global.message_format, new.len() as u64, "encoding");
     let built = build_unit(
         &choice.coding,
         args.format.into(),
-        choice.coding.builds_deltas().then_some(old.as_slice()),
+        choice.coding.builds_deltas().then_some(&old[..]),
         &new,
         choice.identity.clone(),
         key.as_ref(),

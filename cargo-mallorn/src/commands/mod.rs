@@ -106,14 +106,6 @@ pub(crate) fn error_report(error: &dyn std::error::Error) -> miette::Report {
     miette::Report::new(miette::MietteDiagnostic::new(message))
 }
 
-/// Reads a file the user named, with its path in the error.
-pub(crate) fn read_file(path: &std::path::Path) -> miette::Result<Vec<u8>> {
-    use miette::{Context, IntoDiagnostic};
-    std::fs::read(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", path.display()))
-}
-
 /// `path` mapped into memory (read if it cannot be mapped): large models stay out of the
 /// process's anonymous memory.
 pub(crate) fn map_file(path: &std::path::Path) -> miette::Result<ModelFile> {
