@@ -12,6 +12,7 @@ use mallorn_runtime::image::{ResultImage, SliceResult};
 pub use mallorn_files::{FileApplied, FileApplyError, FileApplyOptions, WRITE_BUFFER};
 use mallorn_files::{MAX_WORK_LEN, apply_to_file};
 
+use super::expected_result::ExpectedResult;
 use crate::signing::verify::check_host_base;
 use crate::signing::{VerifiedHeader, VerifyError, VerifyPolicy, verify_bundle_with};
 
@@ -76,6 +77,30 @@ pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
         .ok_or(ApplyError::TooShort { len: bundle.len() })?;
     check_host_base(&header, base)?;
     decode(&header, payload, base)
+}
+
+/// The build's self-check: applies `bundle` to `base` and compares every result byte with
+/// `expected` as it is decoded, holding no copy of the result. `Ok(false)` when a byte differs
+/// or the result ends early.
+pub(crate) fn bundle_gives(
+    bundle: &[u8],
+    base: &[u8],
+    expected: &[u8],
+) -> Result<bool, ApplyError> {
+    let (header_bytes, rest) = bundle
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
+    let header = BundleHeader::parse(header_bytes)?;
+    let payload = rest
+        .get(SIGNED_BUNDLE_PREFIX - HEADER_LEN..)
+        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
+    check_host_base(&header, base)?;
+    let mut image = ExpectedResult::new(expected);
+    match decode_into(&header, payload, base, &mut image, false) {
+        Ok(_) => Ok(image.len() == expected.len() as u64),
+        Err(_) if image.mismatch => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// Verifies `bundle` under `policy` (its signature against the trusted keys, the device facts

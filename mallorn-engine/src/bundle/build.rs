@@ -4,7 +4,7 @@
 
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, ModelVersion, SIGNATURE_LEN};
 
-use super::apply::{ApplyError, apply_bundle};
+use super::apply::{ApplyError, bundle_gives};
 use super::writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
 use crate::delta::{EncodeError, EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};
@@ -81,8 +81,7 @@ pub(crate) fn finish(
     key: Option<&SigningKey>,
 ) -> Result<(Vec<u8>, BundleHeader), BuildError> {
     let (_, unsigned) = payload.unsigned_bundle(identity, base, result);
-    let applied = apply_bundle(&unsigned, base.unwrap_or(&[])).map_err(BuildError::SelfCheck)?;
-    if applied != result {
+    if !bundle_gives(&unsigned, base.unwrap_or(&[]), result).map_err(BuildError::SelfCheck)? {
         return Err(BuildError::SelfCheckMismatch);
     }
     let bytes = match key {

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod build;
+mod expected_result;
 pub mod writer;
 
 pub use apply::{
