@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use mallorn_engine::build::bundles::build_unit;
 use mallorn_engine::build::keys::BuildKeys;
-use mallorn_engine::build::parallel::default_threads;
+use mallorn_engine::parallel::default_threads;
 use mallorn_engine::build::versions::header_version;
 use mallorn_engine::build::{self, BuildOptions, Coding, Quiet};
 use mallorn_engine::bundle::BundleIdentity;

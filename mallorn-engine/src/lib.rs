@@ -10,5 +10,6 @@ pub mod delta;
 pub mod inspect;
 pub mod lossy;
 pub mod model;
+pub mod parallel;
 pub mod signing;
 pub mod simulate;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{compiler, crate_dir, run, workspace_root};
-use mallorn_engine::build::parallel::default_threads;
 use mallorn_engine::build::{self, BuildOptions, Quiet};
+use mallorn_engine::parallel::default_threads;
 use mallorn_manifest::Manifest;
 
 const SKU: &str = "mps2-an386";

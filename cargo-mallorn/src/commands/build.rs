@@ -88,7 +88,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         output_dir,
         threads: args
             .jobs
-            .unwrap_or_else(build::parallel::default_threads)
+            .unwrap_or_else(mallorn_engine::parallel::default_threads)
             .max(1),
         write_source_tree: true,
         observer: progress

@@ -38,7 +38,7 @@ pub(super) fn run(
         job_dir,
         threads: args
             .jobs
-            .unwrap_or_else(build::parallel::default_threads)
+            .unwrap_or_else(mallorn_engine::parallel::default_threads)
             .max(1),
         observer: progress
             .as_ref()

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use mallorn_engine::build;
 use mallorn_engine::simulate::{
     self, Case, SimulateError, SimulateObserver, SimulateOptions, Tally,
 };
@@ -67,7 +66,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         sample: args.sample.max(1),
         threads: args
             .jobs
-            .unwrap_or_else(build::parallel::default_threads)
+            .unwrap_or_else(mallorn_engine::parallel::default_threads)
             .max(1),
     };
     let progress = Progress {

@@ -12,10 +12,10 @@ use crate::build::bundles::{Unit, build_unit};
 use crate::build::cache::{Cache, CachedUnit, Reused};
 use crate::build::error::BuildError;
 use crate::build::jobs::{Job, Jobs};
-use crate::build::parallel;
 use crate::build::plan::PlanModel;
 use crate::build::prepare::Prepared;
 use crate::build::publish::FullImagePolicy;
+use crate::parallel;
 
 /// Where a bundle came from in this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,6 @@ pub mod keys;
 pub mod merge;
 pub mod merge_error;
 pub mod output_dir;
-pub mod parallel;
 pub mod plan;
 pub(crate) mod prepare;
 mod publish;

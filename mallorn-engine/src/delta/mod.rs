@@ -151,43 +151,71 @@ pub fn encode_plan(
 ) -> PayloadBuilder {
     let align = 1u64 << options.chunk_align_log2;
     let chunk_len = options.chunk_len.max(align) / align * align;
+    let mut pos = 0u64;
+    let chunks: Vec<(u64, Vec<Op>)> = chunking::split(ops, chunk_len)
+        .into_iter()
+        .map(|chunk| {
+            let start = pos;
+            pos += chunk.iter().map(Op::output_len).sum::<u64>();
+            (start, chunk)
+        })
+        .collect();
+    assert_eq!(pos, result.len() as u64, "plan does not cover the result");
     let mut payload =
         PayloadBuilder::new(options.chunk_align_log2).with_segment_log2(options.segment_log2);
     let mut uses_smallest = false;
-    let mut pos = 0u64;
-    for chunk in chunking::split(ops, chunk_len) {
-        let start = pos;
-        let (codec, coded) = match options.coder {
-            Coder::Smallest => {
-                let mut encoder = ChunkEncoder::new(options.profile, pos);
-                for op in &chunk {
-                    encoder.op(op, base, result, pos);
-                    pos += op.output_len();
-                }
-                (CodecId::Smallest, encoder.finish())
-            }
-            Coder::Fast => {
-                let mut encoder = FastEncoder::new(pos);
-                for op in &chunk {
-                    encoder.op(op, base, result, pos);
-                    pos += op.output_len();
-                }
-                (CodecId::Fast, encoder.finish())
-            }
-        };
-        let raw = &result[start as usize..pos as usize];
-        if coded.len() < raw.len() {
-            payload.push_chunk(codec, raw.len() as u64, &coded);
+    // Chunks code independently (each restarts the model): code them on every core, a few per
+    // thread at a time so that only those wait in memory besides the payload, in order.
+    let threads = crate::parallel::default_threads();
+    for batch in chunks.chunks(threads * 4) {
+        let coded = crate::parallel::run(batch, threads, |chunk| {
+            Ok::<_, std::convert::Infallible>(encode_chunk(base, result, chunk, options))
+        })
+        .unwrap_or_else(|never| match never {});
+        for (codec, output_len, coded) in coded {
+            payload.push_chunk(codec, output_len, &coded);
             uses_smallest |= codec == CodecId::Smallest;
-        } else {
-            payload.push_chunk(CodecId::Stored, raw.len() as u64, raw);
         }
     }
-    assert_eq!(pos, result.len() as u64, "plan does not cover the result");
     if uses_smallest {
         payload.set_coder_profile(options.profile as u8);
     }
     payload
+}
+
+/// Codes the chunk of `ops` that starts at result offset `start`: its codec, output length and
+/// coded bytes (the raw result bytes, stored, when coding does not make them smaller).
+fn encode_chunk(
+    base: &[u8],
+    result: &[u8],
+    (start, ops): &(u64, Vec<Op>),
+    options: &EncodeOptions,
+) -> (CodecId, u64, Vec<u8>) {
+    let mut pos = *start;
+    let (codec, coded) = match options.coder {
+        Coder::Smallest => {
+            let mut encoder = ChunkEncoder::new(options.profile, pos);
+            for op in ops {
+                encoder.op(op, base, result, pos);
+                pos += op.output_len();
+            }
+            (CodecId::Smallest, encoder.finish())
+        }
+        Coder::Fast => {
+            let mut encoder = FastEncoder::new(pos);
+            for op in ops {
+                encoder.op(op, base, result, pos);
+                pos += op.output_len();
+            }
+            (CodecId::Fast, encoder.finish())
+        }
+    };
+    let raw = &result[*start as usize..pos as usize];
+    if coded.len() < raw.len() {
+        (codec, raw.len() as u64, coded)
+    } else {
+        (CodecId::Stored, raw.len() as u64, raw.to_vec())
+    }
 }
 
 /// Which plan a payload was built from.

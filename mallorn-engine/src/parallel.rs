@@ -1,5 +1,6 @@
-//! Runs independent bundle jobs on a few threads. Results come back in job order, so the
-//! output does not depend on scheduling; the first error stops the remaining jobs.
+//! Runs independent jobs (bundles of a build, chunks of a payload) on a few threads. Results
+//! come back in job order, so the output does not depend on scheduling; the first error stops
+//! the remaining jobs.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
