@@ -2,12 +2,13 @@
 //! coder for its kind. Shared by encoder and decoder, so both visit values in the same order
 //! with the same contexts.
 
+use super::blocks::BlockSide;
 use super::model::Model;
 use super::ops::Residual;
 use super::scaling::predict;
 use super::values::{
     Corrupt, FieldState, QuantContext, glue_aligned, glue_literal, int8_aligned, int8_literal,
-    nibbles_aligned, nibbles_literal, number_aligned, number_literal, to_ordered, xor_aligned,
+    nibble_aligned, nibbles_literal, number_aligned, number_literal, to_ordered, xor_aligned,
 };
 use crate::codec::layout::{Field, FieldKind, LayoutId};
 use crate::codec::range::Coder;
@@ -29,6 +30,8 @@ pub(crate) struct OpCursor {
     scale: usize,
     /// Changed quantised values so far in this element.
     changed: usize,
+    /// What the element's byte fields tell its nibbles (GGUF Q5 and K-quant blocks).
+    side: BlockSide,
 }
 
 impl OpCursor {
@@ -43,6 +46,7 @@ impl OpCursor {
             in_field: 0,
             scale: 0,
             changed: 0,
+            side: BlockSide::new(layout),
         }
     }
 
@@ -86,6 +90,7 @@ impl OpCursor {
                 self.elements_left -= 1;
                 self.scale = 0;
                 self.changed = 0;
+                self.side.reset();
             }
         }
     }
@@ -117,6 +122,37 @@ impl ValueContext {
     }
 }
 
+/// A byte of two 4-bit values as per-nibble residuals against `old`, low nibble first: each
+/// in the block's context `q` (its changes so far counting the first nibble's), or in the
+/// context the element's byte fields give it. Returns the byte and the block's changes.
+#[inline]
+fn nibble_pair<C: Coder>(
+    c: &mut C,
+    m: &mut Model<'_>,
+    cur: &mut OpCursor,
+    q: QuantContext,
+    old: u8,
+    value: u8,
+) -> (u8, usize) {
+    let i = usize::from(cur.in_field);
+    let mut out = 0u8;
+    let mut prior = q.prior;
+    for shift in [0u32, 4] {
+        let o = (old >> shift) & 15;
+        let block = QuantContext {
+            scale: q.scale,
+            prior,
+        };
+        let nq = cur.side.context(i, shift, prior).unwrap_or(block);
+        let n = nibble_aligned(c, m, nq, o, (value >> shift) & 15);
+        let changed = n != o;
+        prior = (prior + usize::from(changed)).min(3);
+        cur.side.note(i, shift, changed);
+        out |= n << shift;
+    }
+    (out, prior)
+}
+
 /// Codes the next value of `cur` (bits in little-endian order; `old` is the aligned base
 /// value, ignored in literal mode) and advances the cursor. `pos` is the output offset of
 /// the value's first byte.
@@ -139,14 +175,11 @@ pub(crate) fn code_value<C: Coder>(
     };
     let out = match (kind, cur.aligned, cur.residual) {
         (FieldKind::U8, false, _) => u64::from(glue_literal(c, m, pos, ctx.prev_byte, value as u8)),
-        (FieldKind::U8, true, _) => u64::from(glue_aligned(
-            c,
-            m,
-            &mut ctx.glue_history,
-            pos,
-            old as u8,
-            value as u8,
-        )),
+        (FieldKind::U8, true, _) => {
+            let out = glue_aligned(c, m, &mut ctx.glue_history, pos, old as u8, value as u8);
+            cur.side.record(old as u8, out);
+            u64::from(out)
+        }
         (_, true, Residual::Xor) => xor_aligned(c, m, st, kind.size(), old, value),
         (FieldKind::I8, false, _) => u64::from(int8_literal(c, m, st, value as u8)),
         (FieldKind::I8, true, _) => {
@@ -160,7 +193,7 @@ pub(crate) fn code_value<C: Coder>(
         (FieldKind::Nibbles, false, _) => u64::from(nibbles_literal(c, m, st, value as u8)),
         (FieldKind::Nibbles, true, _) => {
             let q = cur.quant_context(st.history);
-            let (out, prior) = nibbles_aligned(c, m, q, old as u8, value as u8);
+            let (out, prior) = nibble_pair(c, m, cur, q, old as u8, value as u8);
             st.history = (st.history << 1) | u8::from(prior != q.prior);
             cur.changed = prior;
             u64::from(out)

@@ -3,6 +3,8 @@
 //! operations are coded in their own domain with per-field statistics (see `values`).
 
 #[cfg_attr(not(feature = "smallest"), allow(dead_code))]
+pub(crate) mod blocks;
+#[cfg_attr(not(feature = "smallest"), allow(dead_code))]
 pub(crate) mod decoder;
 #[cfg_attr(not(feature = "smallest"), allow(dead_code))]
 pub(crate) mod elements;

@@ -221,38 +221,33 @@ pub(crate) fn nibbles_literal<C: Coder>(
     out
 }
 
-/// A byte of two 4-bit values as per-nibble wrap-around residuals against `old`, with the
-/// same contexts as [`int8_aligned`] (magnitude is the distance from the middle, 8).
+/// A 4-bit value (`old` and `value` in the low nibble) as a wrap-around residual against
+/// `old`, with the same contexts as [`int8_aligned`] (magnitude is the distance from the
+/// middle, 8) and the residual's tree in the context of `old`.
 #[inline]
-pub(crate) fn nibbles_aligned<C: Coder>(
+pub(crate) fn nibble_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
     q: QuantContext,
     old: u8,
     value: u8,
-) -> (u8, usize) {
+) -> u8 {
     let mb = m.params.int8_buckets_log2;
     let base = m.o.nibble_residual;
     let values = base + QuantContext::SCALES * (1 << mb) * 4;
     let contexts = m.params.glue_prev_bits != 0;
-    let mut out = 0u8;
-    let mut prior = q.prior;
-    for shift in [0u32, 4] {
-        let o = (old >> shift) & 15;
-        let r = ((value >> shift).wrapping_sub(o)) & 15;
-        let magnitude_bucket = usize::from(o.abs_diff(8).min(7)) >> (3 - mb);
-        let zctx = ((q.scale << mb) + magnitude_bucket) * 4 + prior;
-        let nonzero = c.bit_steady(&mut m.p[base + zctx], u32::from(r != 0));
-        let r = if nonzero == 1 {
-            prior = (prior + 1).min(3);
-            let ctx = if contexts { usize::from(o) } else { 0 };
-            value_tree(c, m.p, values + ctx * 16, 4, u32::from(r)) as u8
-        } else {
-            0
-        };
-        out |= (o.wrapping_add(r) & 15) << shift;
-    }
-    (out, prior)
+    let o = old & 15;
+    let r = value.wrapping_sub(o) & 15;
+    let magnitude_bucket = usize::from(o.abs_diff(8).min(7)) >> (3 - mb);
+    let zctx = ((q.scale << mb) + magnitude_bucket) * 4 + q.prior;
+    let nonzero = c.bit_steady(&mut m.p[base + zctx], u32::from(r != 0));
+    let r = if nonzero == 1 {
+        let ctx = if contexts { usize::from(o) } else { 0 };
+        value_tree(c, m.p, values + ctx * 16, 4, u32::from(r)) as u8
+    } else {
+        0
+    };
+    o.wrapping_add(r) & 15
 }
 
 /// Maps a value's bits to an integer whose order follows the numeric order of the value
