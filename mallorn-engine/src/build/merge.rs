@@ -46,16 +46,7 @@ pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildRep
     let stamp = BuildStamp::new(jobs::build_key(loaded, &prepared, &all));
     let found = collect(&prepared.plan, &options.job_dirs, &stamp)?;
     let previous = Cache::load(out).unwrap_or_default();
-    let mut report = BuildReport {
-        output_dir: out.clone(),
-        up_to_date: true,
-        index: None,
-        bundle_count: prepared.plan.bundle_count(),
-        encoded: 0,
-        reused: 0,
-        source_tree_written: Vec::new(),
-        unsigned: prepared.keys.unsigned,
-    };
+    let mut report = BuildReport::up_to_date(out, &prepared);
     if previous.build_key != stamp.build_key || !previous.files_intact(out) {
         let scores = shipped::run_gates(loaded, &prepared.inputs)?;
         let staging = Staging::new(out)?;

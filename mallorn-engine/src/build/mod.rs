@@ -117,6 +117,22 @@ pub struct BuildReport {
     pub unsigned: bool,
 }
 
+impl BuildReport {
+    /// The report of a build of `prepared` into `out` that has changed nothing yet.
+    fn up_to_date(out: &std::path::Path, prepared: &Prepared) -> Self {
+        Self {
+            output_dir: out.to_owned(),
+            up_to_date: true,
+            index: None,
+            bundle_count: prepared.plan.bundle_count(),
+            encoded: 0,
+            reused: 0,
+            source_tree_written: Vec::new(),
+            unsigned: prepared.keys.unsigned,
+        }
+    }
+}
+
 /// The outcome of `build --check`.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
@@ -153,16 +169,7 @@ pub fn build(
     let jobs = jobs::jobs(loaded, &prepared)?;
     let build_key = jobs::build_key(loaded, &prepared, &jobs);
     let previous = Cache::load(out).unwrap_or_default();
-    let mut report = BuildReport {
-        output_dir: out.clone(),
-        up_to_date: true,
-        index: None,
-        bundle_count: prepared.plan.bundle_count(),
-        encoded: 0,
-        reused: 0,
-        source_tree_written: Vec::new(),
-        unsigned: prepared.keys.unsigned,
-    };
+    let mut report = BuildReport::up_to_date(out, &prepared);
     if previous.build_key != build_key || !previous.files_intact(out) {
         let scores = shipped::run_gates(loaded, &prepared.inputs)?;
         let workers = encode::Workers {

@@ -64,10 +64,11 @@ impl ApplyError {
     }
 }
 
-/// Applies `bundle` to `base` and returns the result, checked against the header's digests.
-/// Signatures are not checked here: this is the writer's self-check of a bundle it just built.
-/// Bundles from elsewhere go through [`apply_signed_bundle`].
-pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
+/// The header and payload of `bundle` (signature not checked), once `base` is the base it names.
+fn parts_for_base<'b>(
+    bundle: &'b [u8],
+    base: &[u8],
+) -> Result<(BundleHeader, &'b [u8]), ApplyError> {
     let (header_bytes, rest) = bundle
         .split_first_chunk::<HEADER_LEN>()
         .ok_or(ApplyError::TooShort { len: bundle.len() })?;
@@ -76,6 +77,14 @@ pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
         .get(SIGNED_BUNDLE_PREFIX - HEADER_LEN..)
         .ok_or(ApplyError::TooShort { len: bundle.len() })?;
     check_host_base(&header, base)?;
+    Ok((header, payload))
+}
+
+/// Applies `bundle` to `base` and returns the result, checked against the header's digests.
+/// Signatures are not checked here: this is the writer's self-check of a bundle it just built.
+/// Bundles from elsewhere go through [`apply_signed_bundle`].
+pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
+    let (header, payload) = parts_for_base(bundle, base)?;
     decode(&header, payload, base)
 }
 
@@ -87,14 +96,7 @@ pub(crate) fn bundle_gives(
     base: &[u8],
     expected: &[u8],
 ) -> Result<bool, ApplyError> {
-    let (header_bytes, rest) = bundle
-        .split_first_chunk::<HEADER_LEN>()
-        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
-    let header = BundleHeader::parse(header_bytes)?;
-    let payload = rest
-        .get(SIGNED_BUNDLE_PREFIX - HEADER_LEN..)
-        .ok_or(ApplyError::TooShort { len: bundle.len() })?;
-    check_host_base(&header, base)?;
+    let (header, payload) = parts_for_base(bundle, base)?;
     let mut image = ExpectedResult::new(expected);
     match decode_into(&header, payload, base, &mut image, false) {
         Ok(_) => Ok(image.len() == expected.len() as u64),
