@@ -25,7 +25,7 @@ fn breakdown(old: &[u8], new: &[u8], options: &EncodeOptions, all: bool) {
     let base_map = mallorn_engine::model::parse(old).unwrap();
     let target_map = mallorn_engine::model::parse(new).unwrap();
     let ops = delta::plan::plan(old, new, &base_map, &target_map, options.profile);
-    let mut pricer = Pricer::new(options.profile);
+    let mut pricer = Pricer::new(options.profile, options.aligned_chunk_len());
     let mut cats: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let mut pos = 0;
     for op in &ops {

@@ -47,6 +47,23 @@ pub fn split(ops: &[Op], chunk_len: u64) -> Vec<Vec<Op>> {
     chunks
 }
 
+/// The operations of `ops` (which produce the result from offset `start`) that produce it from
+/// offset `from` on, cut exactly as [`split`] cuts them at a chunk boundary at `from`.
+pub fn after(ops: &[Op], start: u64, from: u64) -> Vec<Op> {
+    let mut pos = start;
+    let mut tail = Vec::new();
+    for op in ops {
+        let len = op.output_len();
+        if pos >= from {
+            tail.push(op.clone());
+        } else if pos + len > from {
+            tail.extend(cut(op.clone(), from - pos).1);
+        }
+        pos += len;
+    }
+    tail
+}
+
 /// Cuts `op` after `head_len` output bytes. Returns the operations producing the head and
 /// those producing the rest.
 fn cut(op: Op, head_len: u64) -> (Vec<Op>, Vec<Op>) {
@@ -170,6 +187,48 @@ fn cut_typed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_gives_what_split_puts_after_a_boundary() {
+        let ops = [
+            Op::CopyBase {
+                offset: 0,
+                len: 100,
+            },
+            Op::Aligned {
+                layout: LayoutId::F32,
+                residual: Residual::Sub,
+                count: 50,
+                offset: 100,
+            },
+            Op::Lz {
+                items: vec![
+                    LzItem::Literal,
+                    LzItem::Match {
+                        distance: 9,
+                        len: 40,
+                    },
+                ],
+            },
+            Op::Literal {
+                layout: LayoutId::GgufQ8_0,
+                count: 3,
+            },
+        ];
+        for chunk_len in [7, 64, 101, 128] {
+            let chunks = split(&ops, chunk_len);
+            for k in 1..chunks.len() {
+                let want: Vec<Op> = chunks[k..].concat();
+                let got = after(&ops, 0, k as u64 * chunk_len);
+                let got_chunks = split(&got, chunk_len);
+                assert_eq!(
+                    got_chunks.concat(),
+                    want,
+                    "chunk length {chunk_len}, boundary {k}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn splits_on_boundaries_and_keeps_order() {

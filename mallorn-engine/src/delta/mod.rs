@@ -81,6 +81,13 @@ pub enum TargetError {
 pub const DEFAULT_CHUNK_LEN: u64 = 256 * 1024;
 
 impl EncodeOptions {
+    /// Result bytes per chunk as the payload is cut: `chunk_len`, rounded down to a multiple
+    /// of the chunk alignment (at least one alignment unit).
+    pub fn aligned_chunk_len(&self) -> u64 {
+        let align = 1u64 << self.chunk_align_log2;
+        self.chunk_len.max(align) / align * align
+    }
+
     /// Options for a device whose flash erases `erase_size` bytes at a time and whose applier
     /// may use `ram_buffer` bytes: the largest profile that fits, chunks aligned to erase
     /// blocks.
@@ -149,10 +156,8 @@ pub fn encode_plan(
     ops: &[Op],
     options: &EncodeOptions,
 ) -> PayloadBuilder {
-    let align = 1u64 << options.chunk_align_log2;
-    let chunk_len = options.chunk_len.max(align) / align * align;
     let mut pos = 0u64;
-    let chunks: Vec<(u64, Vec<Op>)> = chunking::split(ops, chunk_len)
+    let chunks: Vec<(u64, Vec<Op>)> = chunking::split(ops, options.aligned_chunk_len())
         .into_iter()
         .map(|chunk| {
             let start = pos;
@@ -314,7 +319,13 @@ fn encode_maps(
         Effort::Max => plan::Search::MAX,
     };
     let opaque = || {
-        let ops = plan::plan_opaque_with(base, result, options.profile, search);
+        let ops = plan::plan_opaque_with(
+            base,
+            result,
+            options.profile,
+            search,
+            options.aligned_chunk_len(),
+        );
         Encoded {
             payload: encode_plan(base, result, &ops, options),
             plan: PlanKind::Opaque,
@@ -324,7 +335,15 @@ fn encode_maps(
     if result_map.format == model::Format::Unknown {
         return opaque();
     }
-    let ops = plan::plan_with(base, result, base_map, result_map, options.profile, search);
+    let ops = plan::plan_with(
+        base,
+        result,
+        base_map,
+        result_map,
+        options.profile,
+        search,
+        options.aligned_chunk_len(),
+    );
     let structured = Encoded {
         payload: encode_plan(base, result, &ops, options),
         plan: PlanKind::Structured,

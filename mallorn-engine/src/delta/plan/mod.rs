@@ -84,10 +84,19 @@ pub fn plan(
     target_map: &ModelMap<'_>,
     profile: Profile,
 ) -> Vec<Op> {
-    plan_with(base, target, base_map, target_map, profile, Search::DEFAULT)
+    plan_with(
+        base,
+        target,
+        base_map,
+        target_map,
+        profile,
+        Search::DEFAULT,
+        super::DEFAULT_CHUNK_LEN,
+    )
 }
 
-/// [`plan`] searching as hard as `search` says.
+/// [`plan`] searching as hard as `search` says, pricing as a payload of `chunk_len`-byte
+/// chunks is coded.
 pub fn plan_with(
     base: &[u8],
     target: &[u8],
@@ -95,9 +104,11 @@ pub fn plan_with(
     target_map: &ModelMap<'_>,
     profile: Profile,
     search: Search,
+    chunk_len: u64,
 ) -> Vec<Op> {
     let glue_len = target_map.opaque_bytes();
-    let mut planner = Planner::new(base, target, base_map, profile, glue_len, search);
+    let pricer = Pricer::new(profile, chunk_len);
+    let mut planner = Planner::new(base, target, base_map, pricer, glue_len, search);
     for region in &target_map.regions {
         if let Region::Tensor(t) = region {
             if t.len >= SMALL_TENSOR && !t.sparse {
@@ -112,13 +123,28 @@ pub fn plan_with(
 
 /// Plans `base -> target` treating both as opaque bytes.
 pub fn plan_opaque(base: &[u8], target: &[u8], profile: Profile) -> Vec<Op> {
-    plan_opaque_with(base, target, profile, Search::DEFAULT)
+    plan_opaque_with(
+        base,
+        target,
+        profile,
+        Search::DEFAULT,
+        super::DEFAULT_CHUNK_LEN,
+    )
 }
 
-/// [`plan_opaque`] searching as hard as `search` says.
-pub fn plan_opaque_with(base: &[u8], target: &[u8], profile: Profile, search: Search) -> Vec<Op> {
+/// [`plan_opaque`] searching as hard as `search` says, pricing as a payload of `chunk_len`-byte
+/// chunks is coded.
+pub fn plan_opaque_with(
+    base: &[u8],
+    target: &[u8],
+    profile: Profile,
+    search: Search,
+    chunk_len: u64,
+) -> Vec<Op> {
     let map = ModelMap::opaque(base.len() as u64);
-    let mut planner = Planner::new(base, target, &map, profile, target.len() as u64, search);
+    let pricer = Pricer::new(profile, chunk_len);
+    let len = target.len() as u64;
+    let mut planner = Planner::new(base, target, &map, pricer, len, search);
     planner.glue(0, target.len() as u64);
     planner.ops
 }
@@ -167,7 +193,7 @@ impl<'a> Planner<'a> {
         base: &'a [u8],
         target: &'a [u8],
         base_map: &ModelMap<'_>,
-        profile: Profile,
+        pricer: Pricer,
         glue_len: u64,
         search: Search,
     ) -> Self {
@@ -215,13 +241,13 @@ impl<'a> Planner<'a> {
             base,
             target,
             finder,
-            pricer: Pricer::new(profile),
+            lz: pricer.profile().has_lz(),
+            pricer,
             ops: Vec::new(),
             pos: 0,
             recent_deltas: [0; 4],
             last_distance: 1,
             indexed: 0,
-            lz: profile.has_lz(),
             lazy: search.lazy,
             by_content,
             by_name,
