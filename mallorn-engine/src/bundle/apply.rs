@@ -12,7 +12,6 @@ use mallorn_runtime::image::{ResultImage, SliceResult};
 pub use mallorn_files::{FileApplied, FileApplyError, FileApplyOptions, WRITE_BUFFER};
 use mallorn_files::{MAX_WORK_LEN, apply_to_file};
 
-use super::expected_result::ExpectedResult;
 use crate::signing::verify::check_host_base;
 use crate::signing::{VerifiedHeader, VerifyError, VerifyPolicy, verify_bundle_with};
 
@@ -65,7 +64,7 @@ impl ApplyError {
 }
 
 /// The header and payload of `bundle` (signature not checked), once `base` is the base it names.
-fn parts_for_base<'b>(
+pub(super) fn parts_for_base<'b>(
     bundle: &'b [u8],
     base: &[u8],
 ) -> Result<(BundleHeader, &'b [u8]), ApplyError> {
@@ -86,23 +85,6 @@ fn parts_for_base<'b>(
 pub fn apply_bundle(bundle: &[u8], base: &[u8]) -> Result<Vec<u8>, ApplyError> {
     let (header, payload) = parts_for_base(bundle, base)?;
     decode(&header, payload, base)
-}
-
-/// The build's self-check: applies `bundle` to `base` and compares every result byte with
-/// `expected` as it is decoded, holding no copy of the result. `Ok(false)` when a byte differs
-/// or the result ends early.
-pub(crate) fn bundle_gives(
-    bundle: &[u8],
-    base: &[u8],
-    expected: &[u8],
-) -> Result<bool, ApplyError> {
-    let (header, payload) = parts_for_base(bundle, base)?;
-    let mut image = ExpectedResult::new(expected);
-    match decode_into(&header, payload, base, &mut image, false) {
-        Ok(_) => Ok(image.len() == expected.len() as u64),
-        Err(_) if image.mismatch => Ok(false),
-        Err(error) => Err(error),
-    }
 }
 
 /// Verifies `bundle` under `policy` (its signature against the trusted keys, the device facts
@@ -174,6 +156,17 @@ fn decode_with(
     Ok((result, trace))
 }
 
+/// A work buffer for the runtime's payload stream: the RAM the header states, at least 64 KiB
+/// (a larger output buffer means fewer, larger writes).
+pub(super) fn work_buffer(header: &BundleHeader) -> Result<Vec<u8>, ApplyError> {
+    if header.ram_required > MAX_WORK_LEN {
+        return Err(ApplyError::WorkTooLarge {
+            len: header.ram_required,
+        });
+    }
+    Ok(vec![0; header.ram_required.max(64 * 1024) as usize])
+}
+
 /// Runs the runtime's payload stream over `payload` into `sink`, to the end of the payload.
 /// The result's hash is the caller's to check.
 fn decode_into<R: ResultImage>(
@@ -183,13 +176,7 @@ fn decode_into<R: ResultImage>(
     sink: &mut R,
     trace: bool,
 ) -> Result<Option<Trace>, ApplyError> {
-    if header.ram_required > MAX_WORK_LEN {
-        return Err(ApplyError::WorkTooLarge {
-            len: header.ram_required,
-        });
-    }
-    // At least 64 KiB: a larger output buffer means fewer, larger writes.
-    let mut work = vec![0; header.ram_required.max(64 * 1024) as usize];
+    let mut work = work_buffer(header)?;
     let mut stream = PayloadStream::new(header, &mut work)?;
     if trace {
         stream.decoder().enable_trace();

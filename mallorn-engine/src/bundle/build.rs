@@ -4,7 +4,8 @@
 
 use mallorn_runtime::format::{BundleHeader, Flags, HEADER_LEN, ModelVersion, SIGNATURE_LEN};
 
-use super::apply::{ApplyError, bundle_gives};
+use super::apply::ApplyError;
+use super::self_check::bundle_gives;
 use super::writer::{BundleIdentity, PayloadBuilder, assemble_unsigned};
 use crate::delta::{EncodeError, EncodeOptions, PlanKind, encode};
 use crate::signing::{SignError, SigningKey, sign_bundle};

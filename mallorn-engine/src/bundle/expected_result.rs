@@ -15,10 +15,13 @@ pub(crate) struct ExpectedResult<'a> {
 }
 
 impl<'a> ExpectedResult<'a> {
-    pub(crate) fn new(expected: &'a [u8]) -> Self {
+    /// A result image that must come out as `expected` from offset `written` on (0 for the
+    /// whole result). The first `written` bytes are taken as written: a stream resumed there
+    /// writes from `written` on and reads earlier output from `expected`.
+    pub(crate) fn starting_at(expected: &'a [u8], written: u64) -> Self {
         Self {
             expected,
-            written: 0,
+            written,
             mismatch: false,
         }
     }
@@ -72,7 +75,7 @@ mod tests {
     #[test]
     fn matching_bytes_pass_and_read_back_a_differing_byte_fails() {
         let expected = [1u8, 2, 3, 4, 5];
-        let mut image = ExpectedResult::new(&expected);
+        let mut image = ExpectedResult::starting_at(&expected, 0);
         image.write_result(0, &[1, 2]).unwrap();
         let mut back = [0; 2];
         image.read_result(0, &mut back).unwrap();
@@ -86,7 +89,7 @@ mod tests {
             Err(Error::ResultHashMismatch)
         );
         assert!(image.mismatch);
-        let mut past = ExpectedResult::new(&expected);
+        let mut past = ExpectedResult::starting_at(&expected, 0);
         assert_eq!(
             past.write_result(0, &[1, 2, 3, 4, 5, 6]),
             Err(Error::ResultHashMismatch)

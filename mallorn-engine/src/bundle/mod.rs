@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod build;
 mod expected_result;
+mod self_check;
 pub mod writer;
 
 pub use apply::{

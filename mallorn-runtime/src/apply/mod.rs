@@ -3,6 +3,7 @@
 
 pub mod authenticator;
 pub mod checkpoint;
+pub mod chunk_starts;
 pub mod decoder;
 pub(crate) mod output;
 pub mod stream;
@@ -14,6 +15,7 @@ pub mod workspace;
 
 pub use authenticator::{Authenticator, SegmentResume};
 pub use checkpoint::{Checkpoint, Progress};
+pub use chunk_starts::ChunkStarts;
 pub use decoder::{Fed, PayloadDecoder};
 pub use stream::{PayloadStream, StreamFed};
 pub use workspace::required_work_len;
