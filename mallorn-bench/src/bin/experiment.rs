@@ -95,7 +95,7 @@ fn main() {
             let new = std::fs::read(&pair[1]).unwrap();
             let mut options = EncodeOptions::default();
             if std::env::var("CODER").is_ok_and(|c| c == "fast") {
-                options.coder = mallorn_engine::delta::Coder::Fast;
+                options.coder = mallorn_engine::delta::DeltaCodec::Fast;
             }
             if let Ok(p) = std::env::var("PROFILE") {
                 options.profile =
