@@ -143,6 +143,37 @@ fn an_update_over_model_files_boots_on_trial_and_confirms() {
     assert_eq!(std::fs::read(d.join("kws.a")).unwrap(), pair.old);
 }
 
+/// Slot B's file still holds a longer model (a previous update's, say) when the next update
+/// starts: erasing the slot's first block must cut the file, or its tail would survive past the
+/// new model's end.
+#[test]
+fn a_longer_stale_model_in_the_inactive_slot_leaves_no_tail() {
+    let pair = pair();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    provisioned(d, &pair.old);
+    let stale = synthetic_model(350_000, 11);
+    assert!(stale.len() > pair.new.len() && (stale.len() as u64) < MAX_MODEL);
+    std::fs::write(d.join("kws.b"), &stale).unwrap();
+    let open = || FileSlots::open(d, "kws", MAX_MODEL).unwrap();
+    assert_eq!(
+        boot_once(open(), slots_layout, &pair.bundle).unwrap(),
+        BootKind::Confirmed
+    );
+    assert_eq!(
+        boot_once(open(), slots_layout, &pair.bundle).unwrap(),
+        BootKind::Trial
+    );
+    let installed = std::fs::read(d.join("kws.b")).unwrap();
+    assert_eq!(
+        installed.len(),
+        pair.new.len(),
+        "the stale model's tail survived"
+    );
+    assert!(installed == pair.new, "not exactly the new model");
+    assert_eq!(std::fs::read(d.join("kws.a")).unwrap(), pair.old);
+}
+
 /// The file flash, killed (every operation fails) after `left` erases and writes.
 struct Killed {
     slots: FileSlots,
