@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::{EncodeOptions, ModelFormat};
+use mallorn_engine::bundle::BundleIdentity;
 use mallorn_files::{FileFlashError, FileSlots};
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{HEADER_LEN, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
@@ -15,7 +14,7 @@ use mallorn_runtime::hash::sha256;
 use mallorn_runtime::storage::{
     BootKind, BootPolicy, Slot, SlotImage, UnsignedDevelopmentAdmit, Updater,
 };
-use mallorn_tests::synthetic_model;
+use mallorn_tests::{raw_delta_bundle, synthetic_model};
 
 const POLICY: BootPolicy = BootPolicy {
     trial_boots: 1,
@@ -35,24 +34,13 @@ fn pair() -> Pair {
     for (i, byte) in new.iter_mut().enumerate().step_by(9) {
         *byte ^= (i as u8) | 1;
     }
-    let request = BundleRequest {
-        base: Some(&old),
-        result: &new,
-        identity: BundleIdentity {
-            model_id: model_id("kws"),
-            sku_id: sku_id("linux-soc"),
-            security_counter: 2,
-            ..BundleIdentity::default()
-        },
-        options: EncodeOptions {
-            chunk_align_log2: 12,
-            chunk_len: 16 << 10,
-            format: ModelFormat::Raw,
-            ..EncodeOptions::default()
-        },
-        key: None,
+    let identity = BundleIdentity {
+        model_id: model_id("kws"),
+        sku_id: sku_id("linux-soc"),
+        security_counter: 2,
+        ..BundleIdentity::default()
     };
-    let bundle = build_bundle(&request).unwrap().bytes;
+    let bundle = raw_delta_bundle(&old, &new, identity, 16 << 10);
     Pair { old, new, bundle }
 }
 
