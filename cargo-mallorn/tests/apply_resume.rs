@@ -2,22 +2,13 @@
 //! last durable record (it says so), ends with NEW byte-exact, and the output path held the old
 //! file until then.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::{EncodeOptions, ModelFormat};
+use mallorn_engine::bundle::BundleIdentity;
 use mallorn_files::{FileApplyOptions, apply_to_file};
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 
-fn mallorn(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
-        .current_dir(dir)
-        .arg("mallorn")
-        .args(args)
-        .output()
-        .expect("run cargo-mallorn")
-}
+mod common;
+
+use common::mallorn_output as mallorn;
 
 #[test]
 fn apply_resumes_what_a_killed_run_left() {
@@ -26,19 +17,7 @@ fn apply_resumes_what_a_killed_run_left() {
     for (i, byte) in new.iter_mut().enumerate().step_by(7) {
         *byte ^= (i as u8) | 1;
     }
-    let request = BundleRequest {
-        base: Some(&old),
-        result: &new,
-        identity: BundleIdentity::default(),
-        options: EncodeOptions {
-            chunk_align_log2: 12,
-            chunk_len: 4096,
-            format: ModelFormat::Raw,
-            ..EncodeOptions::default()
-        },
-        key: None,
-    };
-    let bundle = build_bundle(&request).unwrap().bytes;
+    let bundle = mallorn_tests::raw_delta_bundle(&old, &new, BundleIdentity::default(), 4096);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("old.bin"), &old).unwrap();

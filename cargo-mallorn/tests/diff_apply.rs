@@ -3,17 +3,11 @@
 //! exit non-zero with a clear message and leave no output file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn mallorn(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
-        .current_dir(dir)
-        .env_remove("MALLORN_SIGNING_KEY")
-        .arg("mallorn")
-        .args(args)
-        .output()
-        .expect("run cargo-mallorn")
-}
+mod common;
+
+use common::mallorn_output as mallorn;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

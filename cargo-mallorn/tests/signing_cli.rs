@@ -2,39 +2,18 @@
 //! right modes that are never overwritten, and a verify that accepts the genuine bundle,
 //! refuses each kind of bad one with exit 1 and a clear message, and writes nothing.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use mallorn_engine::bundle::{BundleIdentity, PayloadBuilder};
 use mallorn_engine::signing::{KeySource, sign_bundle};
 use mallorn_runtime::format::{ModelVersion, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
 
-fn mallorn(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
-        .current_dir(dir)
-        .arg("mallorn")
-        .args(args)
-        .output()
-        .expect("run cargo-mallorn")
-}
+mod common;
+
+use common::mallorn_output as mallorn;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Every file in `dir` with its contents.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -72,11 +51,15 @@ fn keygen_writes_a_private_0600_key_and_its_public_key_and_never_overwrites() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    let before = snapshot(dir.path());
+    let before = mallorn_tests::tree(dir.path());
     let again = mallorn(dir.path(), &["keygen", "-o", "release.pem"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("already exists"));
-    assert_eq!(snapshot(dir.path()), before, "an existing key was touched");
+    assert_eq!(
+        mallorn_tests::tree(dir.path()),
+        before,
+        "an existing key was touched"
+    );
 
     // A leftover public key also blocks, and no private key appears.
     std::fs::write(dir.path().join("next.pem.pub"), "old").unwrap();
@@ -152,10 +135,10 @@ fn verify_accepts_the_genuine_bundle_and_refuses_each_bad_one_writing_nothing() 
         let mut args = vec!["verify", bundle];
         args.extend_from_slice(&keys);
         args.extend_from_slice(extra);
-        let before = snapshot(d);
+        let before = mallorn_tests::tree(d);
         let out = mallorn(d, &args);
         assert_eq!(
-            snapshot(d),
+            mallorn_tests::tree(d),
             before,
             "verify {bundle} {extra:?} changed files"
         );

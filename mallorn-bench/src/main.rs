@@ -15,7 +15,7 @@ use cpu_time::ThreadTime;
 use std::path::PathBuf;
 
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
-use mallorn_engine::delta::{self, Coder, EncodeOptions};
+use mallorn_engine::delta::{self, DeltaCodec, EncodeOptions};
 use mallorn_runtime::apply::PayloadStream;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::segments::{MIN_PREFERRED_SEGMENT_LOG2, PREFERRED_SEGMENT_LOG2};
@@ -119,7 +119,7 @@ fn main() {
         ..EncodeOptions::default()
     };
     let fast = EncodeOptions {
-        coder: Coder::Fast,
+        coder: DeltaCodec::Fast,
         ..EncodeOptions::default()
     };
     println!(

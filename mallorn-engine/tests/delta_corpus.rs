@@ -6,7 +6,7 @@
 mod parsers_support;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
-use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
+use mallorn_engine::delta::{DeltaCodec, EncodeOptions, ModelFormat};
 use mallorn_runtime::codec::smallest::Profile;
 
 fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
@@ -43,7 +43,7 @@ fn every_corpus_pair_round_trips_with_both_codecs() {
             &old,
             &new,
             EncodeOptions {
-                coder: Coder::Fast,
+                coder: DeltaCodec::Fast,
                 ..EncodeOptions::default()
             },
         );
@@ -96,7 +96,7 @@ fn empty_and_tiny_files() {
         roundtrip(b"abc", b"abd", options);
         roundtrip(&[0u8; 1], &[0xffu8; 3], options);
         let fast = EncodeOptions {
-            coder: Coder::Fast,
+            coder: DeltaCodec::Fast,
             ..options
         };
         roundtrip(b"", b"xyz", fast);

@@ -2,7 +2,7 @@
 //! operation kind, layout and profile.
 
 use mallorn_engine::bundle::{BundleIdentity, apply_bundle};
-use mallorn_engine::delta::{Coder, EncodeOptions, encode_plan};
+use mallorn_engine::delta::{DeltaCodec, EncodeOptions, encode_plan};
 use mallorn_runtime::codec::layout::LayoutId;
 use mallorn_runtime::codec::op::Op;
 use mallorn_runtime::codec::smallest::Profile;
@@ -12,7 +12,10 @@ use proptest::prelude::*;
 /// Round-trips `ops` with both codecs; returns the smallest codec's payload size.
 fn roundtrip(base: &[u8], target: &[u8], ops: &[Op], options: &EncodeOptions) -> usize {
     let mut sizes = [0; 2];
-    for (i, coder) in [Coder::Smallest, Coder::Fast].into_iter().enumerate() {
+    for (i, coder) in [DeltaCodec::Smallest, DeltaCodec::Fast]
+        .into_iter()
+        .enumerate()
+    {
         let options = EncodeOptions { coder, ..*options };
         let payload = encode_plan(base, target, ops, &options);
         let (_, bundle) = payload.unsigned_bundle(&BundleIdentity::default(), Some(base), target);
@@ -62,7 +65,7 @@ fn every_layout_aligned_and_literal() {
                     ops.push(tail.clone());
                 }
                 let options = EncodeOptions {
-                    coder: Coder::Smallest,
+                    coder: DeltaCodec::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 1024,
@@ -81,7 +84,7 @@ fn every_layout_aligned_and_literal() {
                 &target,
                 &ops,
                 &EncodeOptions {
-                    coder: Coder::Smallest,
+                    coder: DeltaCodec::Smallest,
                     profile,
                     chunk_align_log2: 6,
                     chunk_len: 4096,
@@ -131,7 +134,7 @@ fn copies_from_base_and_result() {
         &target,
         &ops,
         &EncodeOptions {
-            coder: Coder::Smallest,
+            coder: DeltaCodec::Smallest,
             profile: Profile::Tiny,
             chunk_align_log2: 6,
             chunk_len: 1 << 20,
@@ -165,7 +168,7 @@ proptest! {
         if rest > 0 {
             ops.push(Op::Aligned { layout: LayoutId::Bytes, residual: Residual::Sub, count: rest as u64, offset: (base.len() - rest) as u64 });
         }
-        let options = EncodeOptions { coder: Coder::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2, segment_log2: 9, format: mallorn_engine::delta::ModelFormat::Raw, effort: mallorn_engine::delta::Effort::Default };
+        let options = EncodeOptions { coder: DeltaCodec::Smallest, profile: Profile::from_u8(profile).unwrap(), chunk_align_log2: 6, chunk_len: 1 << chunk_log2, segment_log2: 9, format: mallorn_engine::delta::ModelFormat::Raw, effort: mallorn_engine::delta::Effort::Default };
         roundtrip(&base, &target, &ops, &options);
     }
 }
@@ -197,7 +200,7 @@ fn lz_runs_reach_base_and_result() {
             items: items.clone(),
         }];
         let options = EncodeOptions {
-            coder: Coder::Smallest,
+            coder: DeltaCodec::Smallest,
             profile,
             chunk_align_log2: 6,
             chunk_len: 64,

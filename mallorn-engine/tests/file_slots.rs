@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::{EncodeOptions, ModelFormat};
+use mallorn_engine::bundle::BundleIdentity;
 use mallorn_files::{FileFlashError, FileSlots};
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{HEADER_LEN, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
@@ -15,7 +14,7 @@ use mallorn_runtime::hash::sha256;
 use mallorn_runtime::storage::{
     BootKind, BootPolicy, Slot, SlotImage, UnsignedDevelopmentAdmit, Updater,
 };
-use mallorn_tests::synthetic_model;
+use mallorn_tests::{raw_delta_bundle, synthetic_model};
 
 const POLICY: BootPolicy = BootPolicy {
     trial_boots: 1,
@@ -35,24 +34,13 @@ fn pair() -> Pair {
     for (i, byte) in new.iter_mut().enumerate().step_by(9) {
         *byte ^= (i as u8) | 1;
     }
-    let request = BundleRequest {
-        base: Some(&old),
-        result: &new,
-        identity: BundleIdentity {
-            model_id: model_id("kws"),
-            sku_id: sku_id("linux-soc"),
-            security_counter: 2,
-            ..BundleIdentity::default()
-        },
-        options: EncodeOptions {
-            chunk_align_log2: 12,
-            chunk_len: 16 << 10,
-            format: ModelFormat::Raw,
-            ..EncodeOptions::default()
-        },
-        key: None,
+    let identity = BundleIdentity {
+        model_id: model_id("kws"),
+        sku_id: sku_id("linux-soc"),
+        security_counter: 2,
+        ..BundleIdentity::default()
     };
-    let bundle = build_bundle(&request).unwrap().bytes;
+    let bundle = raw_delta_bundle(&old, &new, identity, 16 << 10);
     Pair { old, new, bundle }
 }
 
@@ -140,6 +128,37 @@ fn an_update_over_model_files_boots_on_trial_and_confirms() {
     );
     assert_eq!(up.flash().model_path(Slot::B), d.join("kws.b"));
     assert_eq!(up.state().committed_counter, 2);
+    assert_eq!(std::fs::read(d.join("kws.a")).unwrap(), pair.old);
+}
+
+/// Slot B's file still holds a longer model (a previous update's, say) when the next update
+/// starts: erasing the slot's first block must cut the file, or its tail would survive past the
+/// new model's end.
+#[test]
+fn a_longer_stale_model_in_the_inactive_slot_leaves_no_tail() {
+    let pair = pair();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    provisioned(d, &pair.old);
+    let stale = synthetic_model(350_000, 11);
+    assert!(stale.len() > pair.new.len() && (stale.len() as u64) < MAX_MODEL);
+    std::fs::write(d.join("kws.b"), &stale).unwrap();
+    let open = || FileSlots::open(d, "kws", MAX_MODEL).unwrap();
+    assert_eq!(
+        boot_once(open(), slots_layout, &pair.bundle).unwrap(),
+        BootKind::Confirmed
+    );
+    assert_eq!(
+        boot_once(open(), slots_layout, &pair.bundle).unwrap(),
+        BootKind::Trial
+    );
+    let installed = std::fs::read(d.join("kws.b")).unwrap();
+    assert_eq!(
+        installed.len(),
+        pair.new.len(),
+        "the stale model's tail survived"
+    );
+    assert!(installed == pair.new, "not exactly the new model");
     assert_eq!(std::fs::read(d.join("kws.a")).unwrap(), pair.old);
 }
 

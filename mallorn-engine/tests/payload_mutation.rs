@@ -8,7 +8,7 @@
 mod parsers_support;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
-use mallorn_engine::delta::{Coder, EncodeOptions};
+use mallorn_engine::delta::{DeltaCodec, EncodeOptions};
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::SIGNED_BUNDLE_PREFIX;
 use mallorn_tests::synthetic_model;
@@ -34,10 +34,10 @@ fn bundles() -> Vec<(String, Vec<u8>)> {
     let (old, new) = pair();
     let mut out = Vec::new();
     for (name, coder, profile) in [
-        ("smallest/tiny", Coder::Smallest, Profile::Tiny),
-        ("smallest/compact", Coder::Smallest, Profile::Compact),
-        ("smallest/large", Coder::Smallest, Profile::Large),
-        ("fast", Coder::Fast, Profile::Large),
+        ("smallest/tiny", DeltaCodec::Smallest, Profile::Tiny),
+        ("smallest/compact", DeltaCodec::Smallest, Profile::Compact),
+        ("smallest/large", DeltaCodec::Smallest, Profile::Large),
+        ("fast", DeltaCodec::Fast, Profile::Large),
     ] {
         let options = EncodeOptions {
             coder,

@@ -6,12 +6,11 @@
 
 use std::path::Path;
 
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::{EncodeOptions, ModelFormat};
+use mallorn_engine::bundle::BundleIdentity;
 use mallorn_files::{FileApplyError, FileApplyOptions, apply_to_file};
 use mallorn_runtime::Error;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNED_BUNDLE_PREFIX};
-use mallorn_tests::synthetic_model;
+use mallorn_tests::{raw_delta_bundle, synthetic_model};
 
 /// A record every 16 KiB of result: many records over these models.
 const OPTIONS: FileApplyOptions = FileApplyOptions {
@@ -34,22 +33,11 @@ fn pair(seed: u64) -> Pair {
         *byte = byte.wrapping_add(i as u8 | 1);
     }
     new.extend_from_slice(&synthetic_model(30_000, seed + 1));
-    let request = BundleRequest {
-        base: Some(&old),
-        result: &new,
-        identity: BundleIdentity {
-            security_counter: 2,
-            ..BundleIdentity::default()
-        },
-        options: EncodeOptions {
-            chunk_align_log2: 12,
-            chunk_len: 4096,
-            format: ModelFormat::Raw,
-            ..EncodeOptions::default()
-        },
-        key: None,
+    let identity = BundleIdentity {
+        security_counter: 2,
+        ..BundleIdentity::default()
     };
-    let bundle = build_bundle(&request).unwrap().bytes;
+    let bundle = raw_delta_bundle(&old, &new, identity, 4096);
     let header = BundleHeader::parse(bundle[..HEADER_LEN].try_into().unwrap()).unwrap();
     Pair {
         old,

@@ -7,7 +7,7 @@ use std::io::Write;
 use embedded_storage::nor_flash::NorFlash;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle as build_signed_or_not};
-use mallorn_engine::delta::{Coder, EncodeOptions, ModelFormat};
+use mallorn_engine::delta::{DeltaCodec, EncodeOptions, ModelFormat};
 use mallorn_runtime::Error;
 use mallorn_runtime::apply::required_work_len;
 use mallorn_runtime::apply::workspace::MIN_OUTPUT_LEN;
@@ -49,7 +49,7 @@ pub fn build_bundle_with(
     new: &[u8],
     chunk_align_log2: u8,
     security_counter: u64,
-    coder: Coder,
+    coder: DeltaCodec,
 ) -> Vec<u8> {
     let identity = BundleIdentity {
         security_counter,
@@ -97,7 +97,7 @@ pub fn build_bundle(
         new,
         chunk_align_log2,
         security_counter,
-        Coder::Smallest,
+        DeltaCodec::Smallest,
     )
 }
 
@@ -209,11 +209,11 @@ impl<const W: usize, const E: usize, const R: usize> Rig<W, E, R> {
     /// Slots sized for the larger model, a two-bank state region, and a staging region that
     /// holds the bundle (which the staged tests program there).
     pub fn new(old: Vec<u8>, new: Vec<u8>) -> Self {
-        Self::with_coder(old, new, Coder::Smallest)
+        Self::with_coder(old, new, DeltaCodec::Smallest)
     }
 
     /// [`Rig::new`] with the bundle coded by `coder`.
-    pub fn with_coder(old: Vec<u8>, new: Vec<u8>, coder: Coder) -> Self {
+    pub fn with_coder(old: Vec<u8>, new: Vec<u8>, coder: DeltaCodec) -> Self {
         let bundle = build_bundle_with(
             &old,
             &new,

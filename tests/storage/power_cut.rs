@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use mallorn_engine::delta::Coder;
+use mallorn_engine::delta::DeltaCodec;
 
 use mallorn_runtime::sim::{CutMode, FlashOp, SimFlash};
 
@@ -253,7 +253,7 @@ fn silero_vad_every_cut() {
     // The fast codec: recovery from each of the ~3,500 cuts decodes the rest of the update,
     // and the journal's behaviour does not depend on the codec (the small pairs above use the
     // smallest codec).
-    let rig = Rig::<8, 4096, 1>::with_coder(old, new, Coder::Fast);
+    let rig = Rig::<8, 4096, 1>::with_coder(old, new, DeltaCodec::Fast);
     let coverage = every_cut_replayed(&rig, Source::Download(FRAGMENTS));
     assert!(coverage.cut_points > 2000);
     assert!(coverage.resumed_mid_update > 1000);

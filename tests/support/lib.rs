@@ -1,5 +1,6 @@
 //! Helpers shared by the tests of every crate in the workspace: where the shared model corpus
-//! is and what happens when it is not there; deterministic pseudo-random bytes.
+//! is and what happens when it is not there; deterministic pseudo-random bytes; raw test
+//! bundles.
 //!
 //! Tests that need real models call [`corpus_dir`]. It returns `../shared/corpus` (from the
 //! workspace root), or the folder in `MALLORN_CORPUS`. When that folder is missing or empty it
@@ -12,6 +13,9 @@ pub mod lossy_lineage;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
+use mallorn_engine::delta::{EncodeOptions, ModelFormat};
 
 /// Environment variable naming the corpus folder, instead of `../shared/corpus`. A relative
 /// path is taken from the workspace root.
@@ -146,6 +150,30 @@ fn collect_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) 
             files.insert(name, std::fs::read(&path).unwrap());
         }
     }
+}
+
+/// An unsigned bundle from `old` to `new`, both coded as raw bytes, in chunks of `chunk_len`
+/// result bytes aligned to 4 KiB: the bundle the file-apply and file-slot tests interrupt and
+/// resume.
+pub fn raw_delta_bundle(
+    old: &[u8],
+    new: &[u8],
+    identity: BundleIdentity,
+    chunk_len: u64,
+) -> Vec<u8> {
+    let request = BundleRequest {
+        base: Some(old),
+        result: new,
+        identity,
+        options: EncodeOptions {
+            chunk_align_log2: 12,
+            chunk_len,
+            format: ModelFormat::Raw,
+            ..EncodeOptions::default()
+        },
+        key: None,
+    };
+    build_bundle(&request).expect("a raw delta builds").bytes
 }
 
 /// Deterministic pseudo-random bytes (xorshift), for synthetic models and coded streams.

@@ -539,3 +539,24 @@ impl Written<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--decoders` spells a decoder as Mallorn.toml does (clap derives the CLI's names).
+    #[test]
+    fn decoder_args_are_named_as_in_mallorn_toml() {
+        let names: Vec<(String, &str)> = DecoderArg::value_variants()
+            .iter()
+            .map(|arg| {
+                let value = arg.to_possible_value().expect("no variant is skipped");
+                (value.get_name().to_owned(), Decoder::from(*arg).as_str())
+            })
+            .collect();
+        assert_eq!(names.len(), Decoder::ALL.len());
+        for (cli, toml) in names {
+            assert_eq!(cli, toml);
+        }
+    }
+}

@@ -14,14 +14,21 @@ pub struct Run {
 
 /// Runs `cargo-mallorn <args>` in `dir`, with colours off and a fixed width.
 pub fn mallorn(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
+    run(mallorn_output(dir, args))
+}
+
+/// [`mallorn`], its output as raw bytes (for binary or JSON stdout). The environment is the
+/// test's minus what would change the result: colours, the terminal width, and a signing key
+/// the developer may have exported.
+pub fn mallorn_output(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("COLUMNS")
+        .env_remove("MALLORN_SIGNING_KEY")
         .output()
-        .expect("cargo-mallorn runs");
-    run(output)
+        .expect("cargo-mallorn runs")
 }
 
 /// A private copy of examples/wakeword-device: its Mallorn.toml, models, keys and committed

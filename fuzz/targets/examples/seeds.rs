@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
-use mallorn_engine::delta::{Coder, EncodeOptions, encode};
+use mallorn_engine::delta::{DeltaCodec, EncodeOptions, encode};
 use mallorn_engine::signing::SigningKey;
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::{ModelVersion, SIGNED_BUNDLE_PREFIX, model_id, sku_id};
@@ -224,12 +224,12 @@ fn payload_seeds() -> Vec<(String, Vec<u8>)> {
     let base: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 251) as u8).collect();
     let mut seeds = Vec::new();
     for (control, coder) in [
-        (0x00u8, Coder::Smallest),
-        (0x41, Coder::Smallest),
-        (0x86, Coder::Smallest),
-        (0xfe, Coder::Smallest),
-        (0x2d, Coder::Fast),
-        (0x9a, Coder::Fast),
+        (0x00u8, DeltaCodec::Smallest),
+        (0x41, DeltaCodec::Smallest),
+        (0x86, DeltaCodec::Smallest),
+        (0xfe, DeltaCodec::Smallest),
+        (0x2d, DeltaCodec::Fast),
+        (0x9a, DeltaCodec::Fast),
     ] {
         let result_len = 64 + usize::from(control >> 2) * 37;
         let mut target = edited(&base[200..], result_len, u32::from(control));
@@ -246,8 +246,8 @@ fn payload_seeds() -> Vec<(String, Vec<u8>)> {
         let mut input = vec![control];
         input.extend_from_slice(encoded.payload.bytes());
         let coder = match coder {
-            Coder::Smallest => "smallest",
-            Coder::Fast => "fast",
+            DeltaCodec::Smallest => "smallest",
+            DeltaCodec::Fast => "fast",
         };
         seeds.push((format!("{coder}-{control:02x}"), input));
     }

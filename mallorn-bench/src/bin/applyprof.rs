@@ -6,7 +6,7 @@ fn main() {
     let reps: usize = std::env::args().nth(3).map_or(5, |s| s.parse().unwrap());
     let mut options = mallorn_engine::delta::EncodeOptions::default();
     if std::env::var("CODER").is_ok_and(|c| c == "fast") {
-        options.coder = mallorn_engine::delta::Coder::Fast;
+        options.coder = mallorn_engine::delta::DeltaCodec::Fast;
     }
     let t = cpu_time::ThreadTime::now();
     let enc = mallorn_engine::delta::encode(Some(&old), &new, &options).expect("inputs parse");

@@ -2,10 +2,18 @@
 //! an optional breakdown of the plan's coded cost per operation kind (`DUMP=1`, or
 //! `DUMP=all` for every operation).
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use mallorn_engine::delta::{self, EncodeOptions, pricing::Pricer};
 use mallorn_runtime::codec::op::Op;
+
+#[path = "../corpus.rs"]
+#[allow(
+    dead_code,
+    reason = "the benchmark's corpus walk; this binary labels pairs its own way"
+)]
+mod corpus;
 
 fn zstd_patch(old: &[u8], new: &[u8]) -> usize {
     use zstd::zstd_safe::{CCtx, CParameter};
@@ -69,64 +77,47 @@ fn main() {
         .unwrap_or_else(|| "../shared/corpus".into());
     let filter = std::env::args().nth(2);
     let dump = std::env::var("DUMP").ok();
-    let mut lineages: Vec<_> = std::fs::read_dir(&corpus)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    lineages.sort();
     let mut logs = Vec::new();
-    for dir in lineages {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e != "md"))
-            .collect();
-        files.sort();
-        for pair in files.windows(2) {
-            let label = format!("{name}/{}", pair[1].file_name().unwrap().to_string_lossy());
-            if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
-                continue;
-            }
-            let old = std::fs::read(&pair[0]).unwrap();
-            let new = std::fs::read(&pair[1]).unwrap();
-            let mut options = EncodeOptions::default();
-            if std::env::var("CODER").is_ok_and(|c| c == "fast") {
-                options.coder = mallorn_engine::delta::Coder::Fast;
-            }
-            if let Ok(p) = std::env::var("PROFILE") {
-                options.profile =
-                    mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
-            }
-            let t = Instant::now();
-            let enc = delta::encode(Some(&old), &new, &options).expect("inputs parse");
-            let secs = t.elapsed().as_secs_f64();
-            let (_, bundle) = enc
-                .payload
-                .unsigned_bundle(&Default::default(), Some(&old), &new);
-            let t = Instant::now();
-            let out = mallorn_engine::bundle::apply_bundle(&bundle, &old).unwrap();
-            let apply = t.elapsed().as_secs_f64();
-            assert_eq!(out, new);
-            let zstd = zstd_patch(&old, &new);
-            let m = enc.payload.bytes().len();
-            if let Some(d) = &dump {
-                breakdown(&old, &new, &options, d == "all");
-            }
-            println!(
-                "{label:60} new {:>9} mallorn {m:>9} zstd {zstd:>9} ratio {:.3} {:?} ops {} enc {:.1}s apply {:.0} MB/s",
-                new.len(),
-                m as f64 / zstd as f64,
-                enc.plan,
-                enc.ops,
-                secs,
-                new.len() as f64 / apply / 1e6
-            );
-            logs.push((m as f64 / zstd as f64).ln());
+    for pair in corpus::pairs(Path::new(&corpus)).unwrap() {
+        let label = format!("{}/{}", pair.lineage, corpus::file_name(&pair.new));
+        if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+            continue;
         }
+        let old = std::fs::read(&pair.old).unwrap();
+        let new = std::fs::read(&pair.new).unwrap();
+        let mut options = EncodeOptions::default();
+        if std::env::var("CODER").is_ok_and(|c| c == "fast") {
+            options.coder = mallorn_engine::delta::DeltaCodec::Fast;
+        }
+        if let Ok(p) = std::env::var("PROFILE") {
+            options.profile =
+                mallorn_runtime::codec::smallest::Profile::from_u8(p.parse().unwrap()).unwrap();
+        }
+        let t = Instant::now();
+        let enc = delta::encode(Some(&old), &new, &options).expect("inputs parse");
+        let secs = t.elapsed().as_secs_f64();
+        let (_, bundle) = enc
+            .payload
+            .unsigned_bundle(&Default::default(), Some(&old), &new);
+        let t = Instant::now();
+        let out = mallorn_engine::bundle::apply_bundle(&bundle, &old).unwrap();
+        let apply = t.elapsed().as_secs_f64();
+        assert_eq!(out, new);
+        let zstd = zstd_patch(&old, &new);
+        let m = enc.payload.bytes().len();
+        if let Some(d) = &dump {
+            breakdown(&old, &new, &options, d == "all");
+        }
+        println!(
+            "{label:60} new {:>9} mallorn {m:>9} zstd {zstd:>9} ratio {:.3} {:?} ops {} enc {:.1}s apply {:.0} MB/s",
+            new.len(),
+            m as f64 / zstd as f64,
+            enc.plan,
+            enc.ops,
+            secs,
+            new.len() as f64 / apply / 1e6
+        );
+        logs.push((m as f64 / zstd as f64).ln());
     }
     println!(
         "geomean vs zstd: {:.3}",

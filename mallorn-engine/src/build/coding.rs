@@ -11,7 +11,7 @@ use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
 
 use crate::build::error::BuildError;
 use crate::delta::{
-    Coder, DEFAULT_CHUNK_LEN, EncodeOptions, ModelFormat, TargetError, fitting_segment_log2,
+    DEFAULT_CHUNK_LEN, DeltaCodec, EncodeOptions, ModelFormat, TargetError, fitting_segment_log2,
 };
 
 /// The coding chosen for one target.
@@ -57,7 +57,9 @@ impl Coding {
     /// The decoders a bundle of this coding may name in its header.
     pub fn decoders(&self) -> Decoders {
         match self {
-            Self::Coder { decoder, .. } => Decoders(Decoders::STORED | decoder_bit(*decoder)),
+            Self::Coder { decoder, .. } => {
+                Decoders(Decoders::STORED | decoder.codec_id().decoder_bit())
+            }
             Self::Stored { .. } => Decoders(Decoders::STORED),
         }
     }
@@ -126,15 +128,6 @@ impl Coding {
     }
 }
 
-/// The header's decoder bit of `decoder`.
-fn decoder_bit(decoder: Decoder) -> u16 {
-    match decoder {
-        Decoder::Stored => Decoders::STORED,
-        Decoder::Fast => Decoders::FAST,
-        Decoder::Smallest => Decoders::SMALLEST,
-    }
-}
-
 /// The name of a coder profile in reports.
 pub fn profile_name(profile: Profile) -> &'static str {
     match profile {
@@ -198,7 +191,7 @@ fn fast(target: &Target) -> Result<Coding, String> {
     let coding = Coding::Coder {
         decoder: Decoder::Fast,
         options: EncodeOptions {
-            coder: Coder::Fast,
+            coder: DeltaCodec::Fast,
             // Unused by the fast coder (it keeps no model); the planner prices with it.
             profile: Profile::Tiny,
             chunk_align_log2: chunk_align_log2(erase)?,
@@ -322,5 +315,21 @@ mod tests {
         assert_eq!(coding.profile(), 0);
         let err = choose(&target(1024, &[Decoder::Smallest])).unwrap_err();
         assert!(err.to_string().contains("smallest: needs"), "{err}");
+    }
+
+    /// A coder coding names its decoder twice (for the manifest and for the encoder): both
+    /// must be one codec, or the header's decoder set and work RAM would not match the chunks.
+    #[test]
+    fn a_coder_coding_encodes_with_its_decoder() {
+        let mut seen = Vec::new();
+        for ram_buffer in [256 << 10, 8 << 10, 2048] {
+            let (coding, _) = choose(&target(ram_buffer, &Decoder::ALL)).unwrap();
+            let Coding::Coder { decoder, options } = coding else {
+                panic!("{ram_buffer}: expected a coder, got {coding:?}");
+            };
+            assert_eq!(decoder.codec_id(), options.coder.codec_id());
+            seen.push(decoder);
+        }
+        assert_eq!(seen, [Decoder::Smallest, Decoder::Smallest, Decoder::Fast]);
     }
 }

@@ -29,7 +29,7 @@ use crate::model::{self, InputError, ModelMap};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeOptions {
     /// Which codec codes the chunks.
-    pub coder: Coder,
+    pub coder: DeltaCodec,
     /// Model-size profile of the smallest codec.
     pub profile: Profile,
     /// log2 of the chunk alignment (at least the target's erase size).
@@ -47,14 +47,26 @@ pub struct EncodeOptions {
     pub effort: Effort,
 }
 
-/// The codec setting: the smallest bundles, or the fastest to apply.
+/// The codec that codes a payload's planned operations: the smallest bundles, or the fastest
+/// to apply. Chunks it cannot shrink are stored ([`CodecId::Stored`]), which is not a choice
+/// here: a stored bundle plans no operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Coder {
+pub enum DeltaCodec {
     /// Context-modelled range coding (the `smallest` decoder).
     #[default]
     Smallest,
     /// Byte-aligned operations without entropy coding (the `fast` decoder).
     Fast,
+}
+
+impl DeltaCodec {
+    /// The chunk codec id (and so decoder bit and name) of the chunks it codes.
+    pub const fn codec_id(self) -> CodecId {
+        match self {
+            Self::Smallest => CodecId::Smallest,
+            Self::Fast => CodecId::Fast,
+        }
+    }
 }
 
 /// Why no encoding fits a device.
@@ -114,7 +126,7 @@ impl EncodeOptions {
             },
         )?;
         Ok(Self {
-            coder: Coder::Smallest,
+            coder: DeltaCodec::Smallest,
             profile,
             chunk_align_log2: erase_size.trailing_zeros() as u8,
             chunk_len: DEFAULT_CHUNK_LEN.max(erase_size),
@@ -128,7 +140,7 @@ impl EncodeOptions {
 impl Default for EncodeOptions {
     fn default() -> Self {
         Self {
-            coder: Coder::Smallest,
+            coder: DeltaCodec::Smallest,
             profile: Profile::Large,
             chunk_align_log2: 12,
             chunk_len: DEFAULT_CHUNK_LEN,
@@ -197,27 +209,27 @@ fn encode_chunk(
     options: &EncodeOptions,
 ) -> (CodecId, u64, Vec<u8>) {
     let mut pos = *start;
-    let (codec, coded) = match options.coder {
-        Coder::Smallest => {
+    let coded = match options.coder {
+        DeltaCodec::Smallest => {
             let mut encoder = ChunkEncoder::new(options.profile, pos);
             for op in ops {
                 encoder.op(op, base, result, pos);
                 pos += op.output_len();
             }
-            (CodecId::Smallest, encoder.finish())
+            encoder.finish()
         }
-        Coder::Fast => {
+        DeltaCodec::Fast => {
             let mut encoder = FastEncoder::new(pos);
             for op in ops {
                 encoder.op(op, base, result, pos);
                 pos += op.output_len();
             }
-            (CodecId::Fast, encoder.finish())
+            encoder.finish()
         }
     };
     let raw = &result[*start as usize..pos as usize];
     if coded.len() < raw.len() {
-        (codec, raw.len() as u64, coded)
+        (options.coder.codec_id(), raw.len() as u64, coded)
     } else {
         (CodecId::Stored, raw.len() as u64, raw.to_vec())
     }

@@ -66,14 +66,6 @@ pub struct ChunkSummary {
     pub payload_bytes: u64,
 }
 
-fn codec_name(codec: CodecId) -> &'static str {
-    match codec {
-        CodecId::Stored => "stored",
-        CodecId::Fast => "fast",
-        CodecId::Smallest => "smallest",
-    }
-}
-
 /// Inspects `bundle`. With `base` (or for a full-image bundle) the payload is decoded and
 /// costed per operation kind and per tensor; otherwise only the framing is read.
 pub fn inspect_bundle(bundle: &[u8], base: Option<&[u8]>) -> Result<BundleReport, ApplyError> {
@@ -112,7 +104,7 @@ pub fn inspect_bundle(bundle: &[u8], base: Option<&[u8]>) -> Result<BundleReport
 
 fn summary(c: &ChunkTrace) -> ChunkSummary {
     ChunkSummary {
-        codec: codec_name(c.codec),
+        codec: c.codec.name(),
         output_bytes: c.output_len,
         payload_bytes: c.payload_len,
     }
@@ -131,7 +123,7 @@ fn walk_chunks(payload: &[u8]) -> Vec<ChunkSummary> {
             break;
         };
         out.push(ChunkSummary {
-            codec: codec_name(codec),
+            codec: codec.name(),
             output_bytes: h.output_len,
             payload_bytes: n as u64 + h.coded_len,
         });
@@ -154,7 +146,7 @@ fn pieces(trace: &Trace) -> Vec<Piece> {
     for chunk in &trace.chunks {
         if chunk.codec != CodecId::Smallest {
             out.push((
-                codec_name(chunk.codec).to_string(),
+                chunk.codec.name().to_string(),
                 chunk.output_start,
                 chunk.output_len,
                 chunk.payload_len,

@@ -1,6 +1,11 @@
 //! Everything Mallorn knows about element types: the unified [`DType`], the byte structure of
-//! an element or quantisation block ([`ElementLayout`]) that the delta coder splits into planes,
-//! the GGML/GGUF type table, and the mapping from each format's type codes.
+//! an element or quantisation block ([`ElementLayout`]: what a tensor region's length must be
+//! a multiple of, what `inspect` prints, what the lossy rules read), the GGML/GGUF type table,
+//! and the mapping from each format's type codes.
+//!
+//! The delta coder does not read these layouts: it codes a tensor with the runtime's codec
+//! layout for its dtype (`delta/layouts.rs`, owned by `mallorn_runtime::codec::layout`), and a
+//! test there proves the two tables describe the same bytes of every GGUF block.
 //!
 //! The GGML table follows `ggml/src/ggml-common.h` (block structs and their `static_assert`ed
 //! sizes) and the `ggml_type` enum in `ggml.h`, including the ids 40–42 (NVFP4, Q1_0, Q2_0) that
@@ -345,8 +350,7 @@ impl FloatFormat {
 }
 
 /// The byte structure of a tensor region: what one repeating unit (element or block) looks
-/// like, so that the delta coder can split it into planes. Every tensor region's length is a
-/// whole number of [`ElementLayout::unit_bytes`].
+/// like. Every tensor region's length is a whole number of [`ElementLayout::unit_bytes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ElementLayout {
     /// Little-endian two's-complement (or unsigned) integers of `bytes` bytes.
@@ -368,7 +372,7 @@ pub enum ElementLayout {
     /// Protobuf varints, one per element (ONNX `int32_data`, `int64_data`, `uint64_data`);
     /// negative int32/int64 values take ten bytes.
     Varint,
-    /// Bytes with no structure worth splitting.
+    /// Bytes with no known structure.
     Bytes,
 }
 
@@ -427,12 +431,14 @@ pub struct BlockField {
     /// Byte length.
     pub len: u32,
     /// What the bytes hold.
-    pub kind: FieldKind,
+    pub kind: BlockFieldKind,
 }
 
-/// What the bytes of a [`BlockField`] hold, as far as plane splitting cares.
+/// What the bytes of a [`BlockField`] hold, as ggml-common.h defines them. The codec's coarser
+/// view of the same bytes is the runtime's `FieldKind`; `delta/layouts.rs` maps one to the
+/// other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum FieldKind {
+pub enum BlockFieldKind {
     /// Little-endian binary16 scale(s) or minimum(s).
     F16,
     /// Little-endian binary32 scale.
@@ -458,20 +464,20 @@ pub enum FieldKind {
     Bytes,
 }
 
-impl FieldKind {
+impl BlockFieldKind {
     fn short(self) -> &'static str {
         match self {
-            FieldKind::F16 => "f16",
-            FieldKind::F32 => "f32",
-            FieldKind::E8M0 => "e8m0",
-            FieldKind::UE4M3 => "ue4m3",
-            FieldKind::I8 => "i8",
-            FieldKind::I16 => "i16",
-            FieldKind::Nibbles => "u4x2",
-            FieldKind::Bits2 => "u2x4",
-            FieldKind::Bits1 => "u1x8",
-            FieldKind::PackedScales6 => "scales6",
-            FieldKind::Bytes => "bytes",
+            BlockFieldKind::F16 => "f16",
+            BlockFieldKind::F32 => "f32",
+            BlockFieldKind::E8M0 => "e8m0",
+            BlockFieldKind::UE4M3 => "ue4m3",
+            BlockFieldKind::I8 => "i8",
+            BlockFieldKind::I16 => "i16",
+            BlockFieldKind::Nibbles => "u4x2",
+            BlockFieldKind::Bits2 => "u2x4",
+            BlockFieldKind::Bits1 => "u1x8",
+            BlockFieldKind::PackedScales6 => "scales6",
+            BlockFieldKind::Bytes => "bytes",
         }
     }
 }
@@ -534,7 +540,7 @@ pub struct GgmlTypeInfo {
     pub fields: &'static [BlockField],
 }
 
-const fn field(name: &'static str, offset: u32, len: u32, kind: FieldKind) -> BlockField {
+const fn field(name: &'static str, offset: u32, len: u32, kind: BlockFieldKind) -> BlockField {
     BlockField {
         name,
         offset,
@@ -561,7 +567,7 @@ const fn row(
     }
 }
 
-use FieldKind as K;
+use BlockFieldKind as K;
 
 /// The GGML type table, in id order. Block field offsets follow the struct member order of
 /// ggml-common.h; sizes equal its `static_assert`s (checked by the tests below).

@@ -107,7 +107,7 @@ pub struct TensorRegion<'a> {
     pub len: u64,
     /// Quantisation parameters stored outside the data, where the format has them.
     pub quant: Option<Quantization>,
-    /// Byte structure of the stored data, for plane splitting.
+    /// Byte structure of the stored data (its unit sets which lengths are valid).
     pub layout: ElementLayout,
     /// The data is a sparse encoding (TFLite sparsity, ONNX sparse values/indices): `len` does
     /// not follow from `shape`.

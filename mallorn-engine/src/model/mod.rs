@@ -29,8 +29,8 @@ mod safetensors;
 mod tflite;
 
 pub use dtype::{
-    BlockField, BlockLayout, DType, ElementLayout, FieldKind, FloatFormat, GGML_TYPES, GgmlType,
-    GgmlTypeInfo,
+    BlockField, BlockFieldKind, BlockLayout, DType, ElementLayout, FloatFormat, GGML_TYPES,
+    GgmlType, GgmlTypeInfo,
 };
 pub use error::{ErrorKind, InputError, ModelError};
 pub use file::ModelFile;

@@ -1,5 +1,6 @@
 //! Codec policy: how deltas are coded for a target.
 
+use mallorn_runtime::format::chunk::CodecId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -80,13 +81,19 @@ impl Decoder {
     /// Every decoder, in the default order.
     pub const ALL: [Decoder; 3] = [Decoder::Stored, Decoder::Fast, Decoder::Smallest];
 
-    /// The kebab-case name used in Mallorn.toml.
-    pub fn as_str(self) -> &'static str {
+    /// The chunk codec this decoder decodes: the one conversion between the names of
+    /// Mallorn.toml and the runtime's codec identity (wire byte, header decoder bit, name).
+    pub const fn codec_id(self) -> CodecId {
         match self {
-            Decoder::Stored => "stored",
-            Decoder::Fast => "fast",
-            Decoder::Smallest => "smallest",
+            Decoder::Stored => CodecId::Stored,
+            Decoder::Fast => CodecId::Fast,
+            Decoder::Smallest => CodecId::Smallest,
         }
+    }
+
+    /// The kebab-case name used in Mallorn.toml ([`CodecId::name`]).
+    pub fn as_str(self) -> &'static str {
+        self.codec_id().name()
     }
 }
 
@@ -121,5 +128,24 @@ impl Default for CodecPolicy {
             full_image_threshold: Self::DEFAULT_FULL_IMAGE_THRESHOLD,
             decoders: Decoder::ALL.to_vec(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mallorn.toml spells a decoder as serde derives it; that must be the runtime's name of
+    /// its codec, and every codec must have a decoder.
+    #[test]
+    fn decoder_names_are_the_codec_names() {
+        for decoder in Decoder::ALL {
+            assert_eq!(
+                serde_json::to_value(decoder).unwrap(),
+                serde_json::Value::from(decoder.codec_id().name())
+            );
+        }
+        let codecs: Vec<CodecId> = Decoder::ALL.iter().map(|d| d.codec_id()).collect();
+        assert_eq!(codecs, CodecId::ALL);
     }
 }

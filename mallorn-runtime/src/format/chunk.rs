@@ -24,6 +24,9 @@ pub enum CodecId {
 }
 
 impl CodecId {
+    /// Every codec, in id order.
+    pub const ALL: [CodecId; 3] = [Self::Stored, Self::Fast, Self::Smallest];
+
     /// Decodes a codec id byte.
     pub const fn from_u8(id: u8) -> Option<Self> {
         match id {
@@ -37,6 +40,16 @@ impl CodecId {
     /// This codec's bit in [`crate::format::Decoders`].
     pub const fn decoder_bit(self) -> u16 {
         1 << self as u8
+    }
+
+    /// The name tools print for this codec's decoder, and that `Mallorn.toml` lists in
+    /// `decoders`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Fast => "fast",
+            Self::Smallest => "smallest",
+        }
     }
 }
 
@@ -139,6 +152,15 @@ fn parse(bytes: &[u8]) -> Result<ChunkHeader, Parse> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn codec_ids_are_the_wire_bytes_in_order() {
+        for (byte, codec) in CodecId::ALL.into_iter().enumerate() {
+            assert_eq!(codec as usize, byte);
+            assert_eq!(CodecId::from_u8(byte as u8), Some(codec));
+        }
+        assert_eq!(CodecId::from_u8(CodecId::ALL.len() as u8), None);
+    }
 
     proptest! {
         #[test]

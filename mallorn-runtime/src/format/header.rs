@@ -30,6 +30,7 @@
 //! All integers are little-endian.
 
 use crate::error::Error;
+use crate::format::chunk::CodecId;
 use crate::format::segments::Segments;
 use crate::format::version::ModelVersion;
 
@@ -89,13 +90,21 @@ pub struct Decoders(pub u16);
 
 impl Decoders {
     /// Chunks stored verbatim.
-    pub const STORED: u16 = 1 << 0;
+    pub const STORED: u16 = CodecId::Stored.decoder_bit();
     /// Byte-aligned operations, no entropy coding: the fastest to apply.
-    pub const FAST: u16 = 1 << 1;
+    pub const FAST: u16 = CodecId::Fast.decoder_bit();
     /// Context-modelled binary range coding: the smallest bundles.
-    pub const SMALLEST: u16 = 1 << 2;
+    pub const SMALLEST: u16 = CodecId::Smallest.decoder_bit();
     /// Every decoder this crate implements.
-    pub const ALL: u16 = Self::STORED | Self::FAST | Self::SMALLEST;
+    pub const ALL: u16 = {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < CodecId::ALL.len() {
+            bits |= CodecId::ALL[i].decoder_bit();
+            i += 1;
+        }
+        bits
+    };
     /// The decoders this build of the crate contains: `stored`, plus `fast` and `smallest`
     /// when their cargo features are on.
     pub const BUILT: u16 = Self::STORED
@@ -110,12 +119,16 @@ impl Decoders {
             0
         };
 
-    /// Each decoder bit with the name tools print for it.
-    pub const NAMES: [(u16, &'static str); 3] = [
-        (Self::STORED, "stored"),
-        (Self::FAST, "fast"),
-        (Self::SMALLEST, "smallest"),
-    ];
+    /// Each decoder bit with the name tools print for it ([`CodecId::name`]), in bit order.
+    pub const NAMES: [(u16, &'static str); CodecId::ALL.len()] = {
+        let mut names = [(0, ""); CodecId::ALL.len()];
+        let mut i = 0;
+        while i < CodecId::ALL.len() {
+            names[i] = (CodecId::ALL[i].decoder_bit(), CodecId::ALL[i].name());
+            i += 1;
+        }
+        names
+    };
 
     /// Whether every decoder in `bits` is in the set.
     pub const fn contains(self, bits: u16) -> bool {
@@ -347,6 +360,29 @@ impl FieldWriter {
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The decoder bits and names as the header table above and docs/bundle-format.md state
+    /// them (they are derived from [`CodecId`]).
+    #[test]
+    fn decoder_bits_and_names_are_the_documented_ones() {
+        assert_eq!(
+            (
+                Decoders::STORED,
+                Decoders::FAST,
+                Decoders::SMALLEST,
+                Decoders::ALL
+            ),
+            (1, 2, 4, 7)
+        );
+        assert_eq!(
+            Decoders::NAMES,
+            [(1, "stored"), (2, "fast"), (4, "smallest")]
+        );
+        let names: Vec<_> = Decoders(Decoders::STORED | Decoders::SMALLEST)
+            .names()
+            .collect();
+        assert_eq!(names, ["stored", "smallest"]);
+    }
 
     pub(crate) fn sample() -> BundleHeader {
         BundleHeader {
