@@ -127,7 +127,7 @@ fn stretch_gives(
 mod tests {
     use super::*;
     use crate::bundle::BundleIdentity;
-    use crate::delta::{Coder, EncodeOptions, ModelFormat, encode};
+    use crate::delta::{DeltaCodec, EncodeOptions, ModelFormat, encode};
 
     /// A base and a result of `len` bytes that differ in scattered places.
     fn pair(len: usize) -> (Vec<u8>, Vec<u8>) {
@@ -141,7 +141,7 @@ mod tests {
 
     fn bundle(base: &[u8], result: &[u8]) -> Vec<u8> {
         let options = EncodeOptions {
-            coder: Coder::Fast,
+            coder: DeltaCodec::Fast,
             format: ModelFormat::Raw,
             ..EncodeOptions::default()
         };
