@@ -115,7 +115,7 @@ pub struct PayloadDecoder<'w> {
     #[cfg_attr(not(feature = "smallest"), allow(dead_code))]
     profile: Option<Profile>,
     /// What decoded so far, when tracing.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     trace: Option<crate::apply::trace::Trace>,
 }
 
@@ -147,7 +147,7 @@ impl<'w> PayloadDecoder<'w> {
             },
             model: ws.model,
             profile: Profile::from_u8(header.coder_profile),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "trace")]
             trace: None,
         })
         .map(|d| d.finish_if_empty())
@@ -190,13 +190,13 @@ impl<'w> PayloadDecoder<'w> {
     }
 
     /// Records chunks and operations as they decode (see [`PayloadDecoder::take_trace`]).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     pub fn enable_trace(&mut self) {
         self.trace = Some(crate::apply::trace::Trace::default());
     }
 
     /// What decoded so far, if tracing was enabled.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     pub fn take_trace(&mut self) -> Option<crate::apply::trace::Trace> {
         self.trace.take()
     }
@@ -339,7 +339,7 @@ impl<'w> PayloadDecoder<'w> {
                 });
             }
         };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "trace")]
         let codec = self.trace_chunk(h, at, codec);
         self.output.chunk_left = h.output_len;
         self.stage = Stage::Body {
@@ -351,7 +351,7 @@ impl<'w> PayloadDecoder<'w> {
     }
 
     /// Records a chunk starting at payload offset `at` and has its operations traced.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     fn trace_chunk(&mut self, h: &ChunkHeader, at: u64, mut codec: ChunkCodec) -> ChunkCodec {
         if let Some(trace) = &mut self.trace {
             trace.chunks.push(crate::apply::trace::ChunkTrace {
@@ -481,7 +481,7 @@ impl<'w> PayloadDecoder<'w> {
             result,
         };
         io.flush()?;
-        #[cfg(all(feature = "std", feature = "smallest"))]
+        #[cfg(all(feature = "trace", feature = "smallest"))]
         if let (
             Some(trace),
             Stage::Body {

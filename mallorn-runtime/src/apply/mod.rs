@@ -9,7 +9,7 @@ pub(crate) mod output;
 pub mod stream;
 #[cfg(test)]
 pub(crate) mod testing;
-#[cfg(feature = "std")]
+#[cfg(feature = "trace")]
 pub mod trace;
 pub mod workspace;
 

@@ -28,7 +28,7 @@ pub(crate) struct ChunkDecoder {
     profile: Profile,
     ops: OpState,
     /// Operations decoded so far, when tracing (host tools only).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "trace")]
     pub(crate) trace: Option<Vec<crate::apply::trace::OpTrace>>,
 }
 
@@ -120,7 +120,7 @@ impl ChunkDecoder {
                 lz: LzState::default(),
                 base_cache: BaseCache::new(),
             },
-            #[cfg(feature = "std")]
+            #[cfg(feature = "trace")]
             trace: None,
         }
     }
@@ -180,10 +180,10 @@ impl ChunkDecoder {
                         return Err(corrupt(step_at, "operation header runs past the chunk"));
                     }
                     ops.stream.prev_kind = h.kind as u8;
-                    #[cfg(feature = "std")]
+                    #[cfg(feature = "trace")]
                     let output_start = io.position();
                     ops.start(&h, io, at + step_at as u64)?;
-                    #[cfg(feature = "std")]
+                    #[cfg(feature = "trace")]
                     if let Some(trace) = &mut self.trace {
                         trace.push(crate::apply::trace::OpTrace {
                             kind: h.kind,
@@ -240,7 +240,7 @@ impl ChunkDecoder {
                     ops.values.set_prev_byte(last_byte(io)?);
                     if *left == 0 {
                         ops.op = None;
-                        #[cfg(feature = "std")]
+                        #[cfg(feature = "trace")]
                         finish_trace(
                             &mut self.trace,
                             io.position(),
@@ -268,7 +268,7 @@ impl ChunkDecoder {
                     io.push_value(value, size, at + value_at as u64)?;
                     if cur.done() {
                         ops.op = None;
-                        #[cfg(feature = "std")]
+                        #[cfg(feature = "trace")]
                         finish_trace(
                             &mut self.trace,
                             io.position(),
@@ -361,7 +361,7 @@ impl OpState {
 
 /// Closes the last traced operation at output position `output_end` and payload offset
 /// `payload_end`.
-#[cfg(feature = "std")]
+#[cfg(feature = "trace")]
 fn finish_trace(
     trace: &mut Option<Vec<crate::apply::trace::OpTrace>>,
     output_end: u64,
