@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use mallorn_engine::build;
+use mallorn_engine::build::{self, ArtefactKind};
 use mallorn_manifest::{CodecPolicy, LoadedManifest};
 
 use crate::cli::{GlobalArgs, MessageFormat};
@@ -56,7 +56,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         let deltas = summary
             .bundles
             .iter()
-            .any(|b| b.sku == target.sku && b.kind == "delta");
+            .any(|b| b.sku == target.sku && b.kind == ArtefactKind::Delta);
         if deltas {
             let threshold = threshold(&loaded, &target.sku);
             outln!(
@@ -69,10 +69,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
                 Some(from) => format!("{} {from} -> {}", bundle.model, bundle.to),
                 None => format!("{} {} full image", bundle.model, bundle.to),
             };
-            let kind = if bundle.kind == "delta" {
-                "delta/full"
-            } else {
-                bundle.kind
+            let kind = match bundle.kind {
+                ArtefactKind::Delta => "delta/full",
+                ArtefactKind::Full => ArtefactKind::Full.as_str(),
             };
             outln!("  {what:<32} {kind:<10}  {}", bundle.path);
         }

@@ -13,11 +13,12 @@
 //! <sku>/<model>/<model>-<to>-full.mlrn          full image (no base needed)
 //! ```
 
-use mallorn_manifest::{LoadedManifest, Model, ResolvedPath, Target};
+use mallorn_manifest::{Decoder, LoadedManifest, Model, ResolvedPath, Target};
 use serde::Serialize;
 
 use crate::build::coding::{self, Coding};
 use crate::build::error::BuildError;
+use crate::build::index::ArtefactKind;
 use crate::build::job_id::JobId;
 use crate::build::versions::header_version;
 use crate::codegen::GeneratedKind;
@@ -256,8 +257,8 @@ pub struct PlanSummary {
 pub struct TargetSummary {
     /// The SKU.
     pub sku: String,
-    /// `smallest` or `stored`.
-    pub coding: String,
+    /// The decoder its bundles use (`smallest`, `fast` or `stored`).
+    pub coding: Decoder,
     /// Human description of the coding.
     pub coding_detail: String,
     /// Work RAM the device applier needs, in bytes.
@@ -272,7 +273,7 @@ pub struct TargetSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct GeneratedSummary {
     /// `rust`, `c-header` or `linker`.
-    pub kind: &'static str,
+    pub kind: GeneratedKind,
     /// Path in the output directory.
     pub path: String,
     /// Its copy in the source tree (as written in Mallorn.toml, `{sku}` replaced), if any.
@@ -291,7 +292,7 @@ pub struct BundleSummary {
     /// Result release.
     pub to: String,
     /// `delta` (a full image is shipped instead when the delta is not worth it) or `full`.
-    pub kind: &'static str,
+    pub kind: ArtefactKind,
     /// Path in the output directory.
     pub path: String,
     /// The job that builds it.
@@ -312,7 +313,11 @@ impl BuildPlan {
                         model: model.name.clone(),
                         from: artefact.from.map(|i| releases[i].version.to_string()),
                         to: releases[artefact.to].version.to_string(),
-                        kind: if delta { "delta" } else { "full" },
+                        kind: if delta {
+                            ArtefactKind::Delta
+                        } else {
+                            ArtefactKind::Full
+                        },
                         path: artefact.path.clone(),
                         job: artefact.job.clone(),
                     });
@@ -327,7 +332,7 @@ impl BuildPlan {
                 .iter()
                 .map(|t| TargetSummary {
                     sku: t.sku.clone(),
-                    coding: t.coding.name().into(),
+                    coding: t.coding.decoder(),
                     coding_detail: t.coding.describe(),
                     work_len: t.coding.work_len(),
                     notes: t.notes.clone(),
@@ -335,7 +340,7 @@ impl BuildPlan {
                         .generated
                         .iter()
                         .map(|g| GeneratedSummary {
-                            kind: g.kind.output_key(),
+                            kind: g.kind,
                             path: g.path.clone(),
                             source_tree: g.source_tree.as_ref().map(|p| p.written.clone()),
                         })
