@@ -23,6 +23,7 @@
 extern crate alloc;
 
 pub mod apply;
+mod cast;
 pub mod codec;
 pub mod error;
 pub mod format;

@@ -11,6 +11,7 @@
 
 use super::model::Model;
 use super::primitives::{direct, matched_byte, tree};
+use crate::cast::usize_min;
 use crate::codec::range::{Coder, Prob};
 
 /// Shortest match.
@@ -144,6 +145,8 @@ pub(crate) fn code_item<C: Coder>(
     item: LzItem,
 ) -> Decoded {
     let b = m.o.lz;
+    // Only the low bits of the position select the state: dropping the high ones is the point.
+    #[allow(clippy::cast_possible_truncation)]
     let pos_state = (pos as usize) & (POS_STATES - 1);
     let is_match = c.bit(
         &mut m.p[b + IS_MATCH + st.state * POS_STATES + pos_state],
@@ -254,7 +257,7 @@ fn reverse_tree<C: Coder>(c: &mut C, p: &mut [Prob], at: usize, bits: u32, value
 }
 
 fn code_distance<C: Coder>(c: &mut C, p: &mut [Prob], bank: usize, len: u64, distance: u64) -> u64 {
-    let len_state = ((len - MIN_MATCH) as usize).min(LEN_STATES - 1);
+    let len_state = usize_min(len - MIN_MATCH, LEN_STATES - 1);
     let d = distance.wrapping_sub(1).min(MAX_DISTANCE - 1) as u32;
     let slot = if d < 4 {
         d

@@ -391,6 +391,8 @@ pub(crate) fn number_literal<C: Coder>(
     let man_bits = width - 1 - exp_bits;
     let exponent = (value >> man_bits) & mask(exp_bits);
     let eb = m.params.exponent_buckets_log2;
+    // The low `eb` bits of the previous exponent are the context: the high ones are dropped.
+    #[allow(clippy::cast_possible_truncation)]
     let ctx = (st.prev as usize) & ((1 << eb) - 1);
     let (kind_index, e) = match kind {
         FieldKind::F16 => (
