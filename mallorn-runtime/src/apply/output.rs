@@ -80,6 +80,8 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
     /// Appends the low `size` bytes of `value`, little-endian (the typed codecs' common case:
     /// straight into the output buffer when it has room).
     #[inline(always)]
+    // Stores the low `size` bytes of `value`: dropping the high ones is the point.
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn push_value(&mut self, value: u64, size: usize, at: u64) -> Result<(), Error> {
         let filled = self.out.filled;
         if filled + size <= self.out.buf.len() && size as u64 <= self.out.chunk_left {
