@@ -3,6 +3,7 @@
 //! the value the signed header (or the previous, already authenticated segment) binds it to.
 //! See [`crate::format::segments`] for the chain.
 
+use crate::cast::{usize_min, usize_saturating};
 use crate::error::Error;
 use crate::format::segments::{LINK_LEN, Segments};
 use crate::hash::sha256;
@@ -57,7 +58,7 @@ impl<'w> Authenticator<'w> {
         plain_offset: u64,
         buf: &'w mut [u8],
     ) -> Result<Self, Error> {
-        let needed = (layout.segment_len as usize).saturating_add(LINK_LEN);
+        let needed = usize_saturating(layout.segment_len).saturating_add(LINK_LEN);
         if buf.len() < needed {
             return Err(Error::WorkBufferTooSmall {
                 needed,
@@ -68,12 +69,13 @@ impl<'w> Authenticator<'w> {
             offset: plain_offset,
             reason: "checkpoint does not fit this bundle",
         };
-        let skip = if resume.segment == layout.count && plain_offset == layout.plain_len {
+        let skip: usize = if resume.segment == layout.count && plain_offset == layout.plain_len {
             0 // complete
         } else if resume.segment < layout.count {
             plain_offset
                 .checked_sub(layout.plain_start(resume.segment))
                 .filter(|&s| s < layout.plain_len_of(resume.segment).max(1))
+                .and_then(|s| usize::try_from(s).ok())
                 .ok_or(bad)?
         } else {
             return Err(bad);
@@ -85,7 +87,7 @@ impl<'w> Authenticator<'w> {
             expected: resume.sha256,
             filled: 0,
             released: None,
-            skip: skip as usize,
+            skip,
         })
     }
 
@@ -109,7 +111,8 @@ impl<'w> Authenticator<'w> {
         if self.released.is_some() || self.is_complete() {
             return Ok(0);
         }
-        let wire_len = self.layout.wire_len_of(self.segment) as usize;
+        // At most `segment_len + LINK_LEN`, which `resume` checked fits `buf`.
+        let wire_len = usize_min(self.layout.wire_len_of(self.segment), self.buf.len());
         let n = (wire_len - self.filled).min(wire.len());
         self.buf[self.filled..self.filled + n].copy_from_slice(&wire[..n]);
         self.filled += n;
@@ -130,17 +133,17 @@ impl<'w> Authenticator<'w> {
     /// Authenticated plain bytes not yet released.
     pub fn pending(&self) -> &[u8] {
         match self.released {
-            Some(from) => &self.buf[from..self.layout.plain_len_of(self.segment) as usize],
+            Some(from) => &self.buf[from..self.data_len()],
             None => &[],
         }
     }
 
     /// Marks `n` pending bytes as released; moves to the next segment when all are.
     pub fn release(&mut self, n: usize) {
+        let data_len = self.data_len();
         let Some(from) = self.released.as_mut() else {
             return;
         };
-        let data_len = self.layout.plain_len_of(self.segment) as usize;
         *from = (*from + n).min(data_len);
         if *from == data_len {
             if self.segment + 1 < self.layout.count {
@@ -171,10 +174,19 @@ impl<'w> Authenticator<'w> {
         }
         // The checkpoint is at the end of the segment being released: the next segment's
         // hash is its link.
-        let data_len = self.layout.plain_len_of(self.segment) as usize;
+        let data_len = self.data_len();
         let mut sha256 = [0; 32];
         sha256.copy_from_slice(&self.buf[data_len..data_len + LINK_LEN]);
         SegmentResume { segment, sha256 }
+    }
+
+    /// Plain bytes of the current segment (at most `segment_len`, which fits `buf` with its
+    /// link).
+    fn data_len(&self) -> usize {
+        usize_min(
+            self.layout.plain_len_of(self.segment),
+            self.buf.len().saturating_sub(LINK_LEN),
+        )
     }
 
     /// The segment buffer, for other uses once the stream is complete.

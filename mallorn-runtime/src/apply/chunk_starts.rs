@@ -8,6 +8,7 @@
 //! that precedes it, which the stream before them authenticates.
 
 use crate::apply::checkpoint::{Checkpoint, Progress};
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::format::BundleHeader;
 use crate::format::chunk::ChunkHeaderReader;
@@ -68,8 +69,9 @@ impl<'a> ChunkStarts<'a> {
         let wire_offset = self.layout.wire_start(segment);
         let mut segment_sha256 = self.first_segment_sha256;
         if segment > 0 {
-            // The link at the end of the previous wire segment.
-            let link = wire_offset as usize - LINK_LEN;
+            // The link at the end of the previous wire segment (`wire` holds the whole
+            // payload, so `wire_offset` is within it).
+            let link = usize_min(wire_offset, self.wire.len()) - LINK_LEN;
             segment_sha256.copy_from_slice(&self.wire[link..link + LINK_LEN]);
         }
         Checkpoint {

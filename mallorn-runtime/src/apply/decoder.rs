@@ -7,6 +7,7 @@
 use crate::apply::checkpoint::Progress;
 use crate::apply::output::{Io, Output};
 use crate::apply::workspace::Workspace;
+use crate::cast::usize_min;
 use crate::codec::smallest::Profile;
 #[cfg(feature = "smallest")]
 use crate::codec::smallest::decoder::ChunkDecoder;
@@ -395,7 +396,7 @@ impl<'w> PayloadDecoder<'w> {
         let mut consumed = 0;
         while *coded_left > 0 {
             let input_left = &rest[consumed..];
-            let avail = (*coded_left - *staged as u64).min(input_left.len() as u64) as usize;
+            let avail = usize_min(*coded_left - *staged as u64, input_left.len());
             if self.output.chunk_left == 0 && codec.between_ops() {
                 // Output complete: what is left is the coder's flush, consumed but not decoded.
                 if *coded_left > MAX_TAIL {
@@ -404,7 +405,8 @@ impl<'w> PayloadDecoder<'w> {
                         reason: "data after the end of a chunk",
                     });
                 }
-                let n = avail.min(*coded_left as usize - *staged);
+                // `avail` is already at most `coded_left - staged`.
+                let n = avail;
                 take(&mut self.payload_offset, self.payload_len, &input_left[..n])?;
                 consumed += n;
                 *coded_left -= (n + *staged) as u64;

@@ -2,6 +2,7 @@
 //! flushed to the result image when full, and random-access reads of the base and of the
 //! result written so far. Every write is bounded by the current chunk's declared output.
 
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::image::{BaseImage, ResultImage};
 
@@ -79,6 +80,8 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
     /// Appends the low `size` bytes of `value`, little-endian (the typed codecs' common case:
     /// straight into the output buffer when it has room).
     #[inline(always)]
+    // Stores the low `size` bytes of `value`: dropping the high ones is the point.
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn push_value(&mut self, value: u64, size: usize, at: u64) -> Result<(), Error> {
         let filled = self.out.filled;
         if filled + size <= self.out.buf.len() && size as u64 <= self.out.chunk_left {
@@ -128,7 +131,9 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
         self.reserve(len, at)?;
         let mut done = 0u64;
         while done < len {
-            let n = self.space()?.len().min((len - done) as usize);
+            // Bounded in u64 first: `(len - done) as usize` would be 0 on a 32-bit target
+            // for a length of 2^32 and the loop would never end.
+            let n = usize_min(len - done, self.space()?.len());
             let filled = self.out.filled;
             self.base
                 .read_base(offset + done, &mut self.out.buf[filled..filled + n])?;
@@ -149,11 +154,12 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
             });
         }
         if offset >= self.out.buf_start {
-            let start = (offset - self.out.buf_start) as usize;
+            // `offset + len <= position`: the range is in the buffer's filled part.
+            let start = usize_min(offset - self.out.buf_start, self.out.filled);
             buf.copy_from_slice(&self.out.buf[start..start + buf.len()]);
             return Ok(());
         }
-        let in_image = ((self.out.buf_start - offset).min(len)) as usize;
+        let in_image = usize_min(self.out.buf_start - offset, buf.len());
         self.result.read_result(offset, &mut buf[..in_image])?;
         let rest = &mut buf[in_image..];
         rest.copy_from_slice(&self.out.buf[..rest.len()]);
@@ -177,8 +183,9 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
             // Never read past what is written: at most `distance` bytes per step.
             let step = (len - done).min(distance);
             if src >= self.out.buf_start {
-                let start = (src - self.out.buf_start) as usize;
-                let n = step.min((self.out.buf.len() - self.out.filled) as u64) as usize;
+                // `src < position`: within the buffer's filled part.
+                let start = usize_min(src - self.out.buf_start, self.out.filled);
+                let n = usize_min(step, self.out.buf.len() - self.out.filled);
                 if n == 0 {
                     self.flush()?;
                     continue;
@@ -188,7 +195,7 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
                 done += n as u64;
             } else {
                 let space_len = self.space()?.len();
-                let n = step.min(space_len as u64).min(self.out.buf_start - src) as usize;
+                let n = usize_min(step.min(self.out.buf_start - src), space_len);
                 let filled = self.out.filled;
                 // Read from the image straight into the buffer's free space.
                 self.result

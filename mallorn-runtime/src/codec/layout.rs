@@ -55,6 +55,8 @@ impl FieldKind {
     }
 
     /// Bit width of the value.
+    // `size()` is at most 8.
+    #[allow(clippy::cast_possible_truncation)]
     pub const fn bits(self) -> u32 {
         self.size() as u32 * 8
     }

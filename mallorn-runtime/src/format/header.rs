@@ -274,6 +274,8 @@ impl BundleHeader {
     }
 
     /// Encodes the header. `parse(&h.to_bytes()) == Ok(h)` for every header that passes `parse`.
+    // HEADER_LEN is a constant far below u16::MAX.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut w = FieldWriter {
             bytes: [0; HEADER_LEN],

@@ -139,6 +139,8 @@ impl Segments {
 /// Builds the wire payload of a plain chunk stream: returns the wire bytes and the SHA-256 of
 /// the first wire segment (the header's `payload_sha256`).
 #[cfg(any(test, feature = "encode"))]
+// Host-only: the layout is of `plain`, an in-memory slice, so its offsets fit usize.
+#[allow(clippy::cast_possible_truncation)]
 pub fn chain(plain: &[u8], segment_log2: u8) -> Result<(alloc::vec::Vec<u8>, [u8; 32]), Error> {
     let layout = Segments::from_plain(segment_log2, plain.len() as u64)?;
     let segment_len = layout.segment_len as usize;

@@ -412,6 +412,8 @@ impl<const WRITE: usize, const ERASE: usize, const READ: usize> SimFlash<WRITE, 
     /// Refuses a write into units programmed (or left dirty by a cut) since their last
     /// erase. A unit that is merely not 0xFF because a bit flipped is not refused: the
     /// driver could not know, and the part would program it.
+    // Host simulator: offsets inside a simulated flash of u32-addressable size.
+    #[allow(clippy::cast_possible_truncation)]
     fn check_write(&mut self, offset: u32, data: &[u8]) -> Result<(), SimError> {
         self.check_range(offset, data.len(), WRITE)?;
         let first = offset as usize / WRITE;
@@ -558,6 +560,8 @@ impl<const WRITE: usize, const ERASE: usize, const READ: usize> SimFlash<WRITE, 
     }
 
     /// Fails read number `index` of `range` if the plan says so.
+    // Host simulator: offsets inside a simulated flash of u32-addressable size.
+    #[allow(clippy::cast_possible_truncation)]
     fn read_fault(&mut self, index: u64, range: core::ops::Range<usize>) -> Result<(), SimError> {
         for armed in &mut self.faults {
             let fails = match armed.fault {
@@ -580,6 +584,8 @@ impl<const WRITE: usize, const ERASE: usize, const READ: usize> SimFlash<WRITE, 
     }
 
     /// Checks (and corrects) a read of `bytes` at `start` against the ECC model.
+    // Host simulator: offsets inside a simulated flash of u32-addressable size.
+    #[allow(clippy::cast_possible_truncation)]
     fn ecc_read(&mut self, start: usize, bytes: &mut [u8]) -> Result<(), SimError> {
         let Some(ecc) = &self.ecc else {
             return Ok(());
@@ -718,6 +724,8 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    // Host simulator: offsets inside a simulated flash of u32-addressable size.
+    #[allow(clippy::cast_possible_truncation)]
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }

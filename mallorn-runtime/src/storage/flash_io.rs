@@ -4,6 +4,7 @@
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::storage::layout::MAX_READ_SIZE;
 
@@ -47,7 +48,7 @@ pub fn read_unaligned(
         .ok_or(Error::Flash(NorFlashErrorKind::NotAligned))?;
     let mut pos = offset;
     let mut out = buf;
-    let skew = (pos % unit64) as usize;
+    let skew = usize_min(pos % unit64, unit);
     if skew != 0 || out.len() < unit {
         read_units(offset32(pos - skew as u64)?, bounce)?;
         let n = (unit - skew).min(out.len());

@@ -8,6 +8,7 @@ use core::cell::RefCell;
 
 use embedded_storage::nor_flash::NorFlash;
 
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::image::ResultImage;
 use crate::storage::flash_io;
@@ -145,8 +146,7 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
                 reason: "reference beyond the result written so far",
             });
         }
-        // Bounded before the cast: no truncation on 32-bit targets.
-        let on_flash = self.flushed.saturating_sub(offset).min(buf.len() as u64) as usize;
+        let on_flash = usize_min(self.flushed.saturating_sub(offset), buf.len());
         let (from_flash, from_tail) = buf.split_at_mut(on_flash);
         if !from_flash.is_empty() {
             flash_io::read(
@@ -156,7 +156,8 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
             )?;
         }
         if !from_tail.is_empty() {
-            let start = (offset + on_flash as u64 - self.flushed) as usize;
+            // The range ends by `written()`: it is within the unflushed tail.
+            let start = usize_min(offset + on_flash as u64 - self.flushed, self.tail.len());
             from_tail.copy_from_slice(&self.tail[start..start + from_tail.len()]);
         }
         Ok(())

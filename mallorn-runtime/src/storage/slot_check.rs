@@ -3,6 +3,7 @@
 
 use embedded_storage::nor_flash::ReadNorFlash;
 
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::hash::Sha256;
 use crate::storage::flash_io;
@@ -26,7 +27,7 @@ pub(crate) fn slot_matches<F: ReadNorFlash>(
     let mut hash = Sha256::new();
     let mut at = 0u64;
     while at < image.len {
-        let n = (image.len - at).min(buf.len() as u64) as usize;
+        let n = usize_min(image.len - at, buf.len());
         flash_io::read(flash, u64::from(region.offset) + at, &mut buf[..n])?;
         hash.update(&buf[..n]);
         at += n as u64;

@@ -3,6 +3,7 @@
 
 use embedded_storage::nor_flash::NorFlash;
 
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
 use crate::storage::admit::Admit;
@@ -43,7 +44,7 @@ impl<F: NorFlash> Updater<F> {
         let payload_start = start + SIGNED_BUNDLE_PREFIX as u64;
         while session.payload_offset() < payload_len {
             let at = session.payload_offset();
-            let n = (payload_len - at).min(read_buf.len() as u64) as usize;
+            let n = usize_min(payload_len - at, read_buf.len());
             session.read_flash(payload_start + at, &mut read_buf[..n])?;
             session.feed(&read_buf[..n])?;
         }

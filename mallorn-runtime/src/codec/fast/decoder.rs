@@ -3,6 +3,7 @@
 
 use super::{ALIGNED, COPY_BASE, COPY_RESULT, LITERAL, SHORT_LEN};
 use crate::apply::output::Io;
+use crate::cast::usize_min;
 use crate::error::Error;
 use crate::format::varint;
 use crate::image::{BaseImage, ResultImage};
@@ -131,7 +132,7 @@ impl ChunkDecoder {
                     }
                 }
                 State::Literal { left } => {
-                    let n = (*left).min(avail as u64) as usize;
+                    let n = usize_min(*left, avail);
                     if n == 0 {
                         return Ok(pos);
                     }
@@ -174,7 +175,7 @@ impl ChunkDecoder {
                         *same = 0;
                     }
                     if *changed > 0 {
-                        let n = (*changed).min((input.len() - pos) as u64) as usize;
+                        let n = usize_min(*changed, input.len() - pos);
                         if n == 0 {
                             return Ok(pos);
                         }

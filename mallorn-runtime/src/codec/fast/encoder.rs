@@ -47,6 +47,8 @@ impl ChunkEncoder {
 
     /// Codes `op`, which produces `result[pos..pos + op.output_len()]` (typed operations
     /// become byte operations: this codec has no value models).
+    // Host-only encoder: offsets index the in-memory base/result they were taken from, so they fit usize.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn op(&mut self, op: &Op, base: &[u8], result: &[u8], pos: u64) {
         let len = op.output_len();
         let range = pos as usize..(pos + len) as usize;

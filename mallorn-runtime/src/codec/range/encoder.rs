@@ -32,6 +32,8 @@ impl RangeEncoder {
         }
     }
 
+    // The carry is bit 32 of `low` (< 2^33); the pending byte count is bounded by the output length.
+    #[allow(clippy::cast_possible_truncation)]
     fn shift_low(&mut self) {
         if self.low < 0xFF00_0000 || self.low > 0xFFFF_FFFF {
             let carry = (self.low >> 32) as u8;
@@ -67,6 +69,8 @@ impl RangeEncoder {
     }
 
     /// Bytes that `finish` would return at least (for cost estimates).
+    // The carry is bit 32 of `low` (< 2^33); the pending byte count is bounded by the output length.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn len(&self) -> usize {
         self.out.len() + self.cache_size as usize + 4
     }

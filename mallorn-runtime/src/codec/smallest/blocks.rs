@@ -126,6 +126,8 @@ impl BlockSide {
 }
 
 /// The K-quant sub-block (0-7) of the nibble at `shift` of nibble byte `i`.
+// Masked to 0..=7 before the cast.
+#[allow(clippy::cast_possible_truncation)]
 fn sub_block(i: usize, shift: u32) -> u32 {
     ((2 * (i / 32) + usize::from(shift != 0)) & 7) as u32
 }

@@ -8,6 +8,7 @@ use super::model::Model;
 use super::ops::{OpHeader, OpKind, code_header};
 use super::profile::Profile;
 use crate::apply::output::Io;
+use crate::cast::usize_min;
 use crate::codec::op::OpStream;
 use crate::codec::range::{Prob, RangeDecoder};
 use crate::error::Error;
@@ -86,11 +87,14 @@ impl BaseCache {
         if pos < self.start || end > self.start + self.len as u64 {
             // Refill from `pos`; the operation's base range was checked against the base
             // length when it started, so at least `size` bytes are there.
-            let n = (io.base_len() - pos).min(self.buf.len() as u64) as usize;
+            let n = usize_min(io.base_len() - pos, self.buf.len());
             io.read_base(pos, &mut self.buf[..n])?;
             self.start = pos;
             self.len = n;
         }
+        // Below `self.len` (a buffer length) after the refill above, so it fits; per value,
+        // hence no second bound.
+        #[allow(clippy::cast_possible_truncation)]
         let from = (pos - self.start) as usize;
         Ok(load_le(&self.buf[from..], size))
     }

@@ -157,6 +157,8 @@ fn nibble_pair<C: Coder>(
 /// value, ignored in literal mode) and advances the cursor. `pos` is the output offset of
 /// the value's first byte.
 #[inline]
+// One-byte kinds code the low byte of `old`/`value`; `prev_byte` is the top byte of `out`.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn code_value<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,

@@ -30,6 +30,8 @@ pub struct ChunkEncoder<C: Coder> {
 
 /// The byte `distance` back from result position `pos` in the virtual history (base, then
 /// result).
+// Host-only encoder: offsets index the in-memory base/result they were taken from, so they fit usize.
+#[allow(clippy::cast_possible_truncation)]
 fn history(base: &[u8], result: &[u8], pos: u64, distance: u64) -> u8 {
     let src = base.len() as u64 + pos - distance;
     if src < base.len() as u64 {
@@ -75,6 +77,8 @@ impl<C: Coder> ChunkEncoder<C> {
     /// Codes `op`, which produces `result[pos..pos + op.output_len()]`. `base` and `result`
     /// are the whole files. Panics if the operation does not describe the data (a planner
     /// bug), so that no bundle is ever built from an inconsistent plan.
+    // Host-only encoder: offsets index the in-memory base/result they were taken from, so they fit usize.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn op(&mut self, op: &Op, base: &[u8], result: &[u8], pos: u64) {
         let mut model = Model::attach(self.profile, &mut self.probs);
         let (header, base_start) = match *op {

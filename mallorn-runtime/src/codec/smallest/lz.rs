@@ -11,6 +11,7 @@
 
 use super::model::Model;
 use super::primitives::{direct, matched_byte, tree};
+use crate::cast::usize_min;
 use crate::codec::range::{Coder, Prob};
 
 /// Shortest match.
@@ -144,6 +145,8 @@ pub(crate) fn code_item<C: Coder>(
     item: LzItem,
 ) -> Decoded {
     let b = m.o.lz;
+    // Only the low bits of the position select the state: dropping the high ones is the point.
+    #[allow(clippy::cast_possible_truncation)]
     let pos_state = (pos as usize) & (POS_STATES - 1);
     let is_match = c.bit(
         &mut m.p[b + IS_MATCH + st.state * POS_STATES + pos_state],
@@ -195,6 +198,8 @@ pub(crate) fn code_item<C: Coder>(
 
 /// Codes a literal byte: with the match byte as context right after a match (when the
 /// profile has the matched-literal model), else in the previous byte's context.
+// An 8-bit tree codes values below 256.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn code_literal<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -226,6 +231,8 @@ pub(crate) fn literal_block(m: &Model<'_>, pos: u64, prev: u8) -> usize {
     m.o.glue_literal + ctx * m.o.literal_block
 }
 
+// Match lengths are below MIN_MATCH + 272: the coded value fits the tree.
+#[allow(clippy::cast_possible_truncation)]
 fn code_len<C: Coder>(c: &mut C, p: &mut [Prob], at: usize, pos_state: usize, len: u64) -> u64 {
     let v = len.wrapping_sub(MIN_MATCH) as u32;
     let low = at + 2 + pos_state * 8;
@@ -253,8 +260,10 @@ fn reverse_tree<C: Coder>(c: &mut C, p: &mut [Prob], at: usize, bits: u32, value
     out
 }
 
+// Distances are capped at MAX_DISTANCE (< 2^32) before the cast; direct bits fit u32.
+#[allow(clippy::cast_possible_truncation)]
 fn code_distance<C: Coder>(c: &mut C, p: &mut [Prob], bank: usize, len: u64, distance: u64) -> u64 {
-    let len_state = ((len - MIN_MATCH) as usize).min(LEN_STATES - 1);
+    let len_state = usize_min(len - MIN_MATCH, LEN_STATES - 1);
     let d = distance.wrapping_sub(1).min(MAX_DISTANCE - 1) as u32;
     let slot = if d < 4 {
         d

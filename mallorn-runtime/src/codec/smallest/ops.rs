@@ -135,6 +135,8 @@ fn kind_context(contexts: usize, prev_kind: u8) -> usize {
 /// Codes an operation header. `prev_kind` is the previous operation's kind
 /// (`OpStream::START_KIND` at the start of a chunk); `last_distance` enables the
 /// repeat-distance shortcut.
+// A 5-bit tree codes a layout id below 32.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn code_header<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,

@@ -25,6 +25,8 @@ pub(crate) fn value_tree<C: Coder>(
 /// The tree walk for in-order cores with single-cycle memory (Cortex-M): one load per node.
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
+// A tree of `bits` <= 32 levels decodes a value below 2^bits.
+#[allow(clippy::cast_possible_truncation)]
 fn tree_with<C: Coder>(
     c: &mut C,
     p: &mut [Prob],
@@ -48,6 +50,8 @@ fn tree_with<C: Coder>(
 /// hence the other walk there. Both code the same decisions with the same contexts.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
+// A tree of `bits` <= 32 levels decodes a value below 2^bits.
+#[allow(clippy::cast_possible_truncation)]
 fn tree_with<C: Coder>(
     c: &mut C,
     p: &mut [Prob],
@@ -75,6 +79,8 @@ fn tree_with<C: Coder>(
 
 /// Codes `count` equiprobable bits (any count up to 64), most significant first.
 #[inline]
+// Masked to at most 16 bits before the cast.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn direct<C: Coder>(c: &mut C, value: u64, count: u32) -> u64 {
     let mut out = 0u64;
     let mut left = count;
@@ -94,6 +100,8 @@ pub(crate) const MAX_GAMMA_CLASS: u32 = 47;
 /// minus one) with a 6-bit tree, then the bits below the leading one: the top two modelled
 /// per class when `modelled`, the rest direct. Returns `None` when a decoded class is out of
 /// range (corrupt input).
+// The top `top` <= 2 mantissa bits fit u32.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn gamma<C: Coder>(
     c: &mut C,
     p: &mut [Prob],
@@ -141,6 +149,8 @@ pub(crate) fn signed_gamma<C: Coder>(
 /// Codes a byte using `match_byte` as context until the first bit where they differ (the
 /// LZMA "matched literal"). Uses `p[base .. base + 0x300]`.
 #[inline]
+// `symbol` ends in 0x100..0x200: minus 0x100 it is a byte.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn matched_byte<C: Coder>(
     c: &mut C,
     p: &mut [Prob],

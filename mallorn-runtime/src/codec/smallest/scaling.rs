@@ -37,6 +37,8 @@ fn shift_round_even(v: u128, shift: u32) -> u128 {
 
 /// `round(v × factor)` (ties away from zero) for an integer `v` and `f32` factor bits,
 /// saturating at the `i64` range; `v` itself when the factor is not a finite non-zero number.
+// Clamped to i64::MAX before the cast.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn scale_int(v: i64, factor: u32) -> i64 {
     let Some((negative, m, e)) = unpack(factor) else {
         return v;
@@ -63,6 +65,8 @@ pub(crate) fn scale_int(v: i64, factor: u32) -> i64 {
 /// IEEE 754 single-precision product, round to nearest even, in integer arithmetic. Inputs
 /// that are NaN or infinite give `a` back (a prediction, not arithmetic: it only has to be
 /// the same everywhere).
+// `q` is a 24-bit significand (below 2^24 after rounding): it fits u32.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn mul_f32(a: u32, b: u32) -> u32 {
     let sign = (a ^ b) & 0x8000_0000;
     let (Some((_, ma, ea)), Some((_, mb, eb))) = (unpack(a), unpack(b)) else {
@@ -106,6 +110,8 @@ pub(crate) fn mul_f32(a: u32, b: u32) -> u32 {
 
 /// The base value `old` (little-endian bits of `kind`) times the factor, as the value the
 /// residual is taken against. Kinds without a scaled form predict `old` itself.
+// F32/BF16 values are the low 32 bits of `old`: dropping the high ones is the point.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn predict(kind: FieldKind, old: u64, factor: u32) -> u64 {
     let sign_extend = |width: u32| ((old << (64 - width)) as i64) >> (64 - width);
     let mask = |width: u32| {

@@ -88,6 +88,8 @@ fn glue_position(m: &Model<'_>, pos: u64) -> usize {
 
 /// An opaque byte without reference: context is the position modulo 4 and the previous byte.
 #[inline]
+// An 8-bit tree decodes a value below 256.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn glue_literal<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -101,6 +103,8 @@ pub(crate) fn glue_literal<C: Coder>(
 
 /// An opaque byte aligned with `old`: a "differs" flag, then the byte with `old` as context.
 #[inline]
+// Coded bits are 0 or 1 and an 8-bit tree decodes a value below 256.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn glue_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -127,6 +131,8 @@ pub(crate) fn glue_aligned<C: Coder>(
 
 /// An int8 quantised value without reference; context is the previous value's magnitude.
 #[inline]
+// `prev` holds a byte here, and an 8-bit tree decodes a value below 256.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn int8_literal<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -144,6 +150,8 @@ pub(crate) fn int8_literal<C: Coder>(
 /// context of the block's scale movement, `old`'s magnitude and the changes before it, then
 /// sign (context: `old`'s sign and the scale's direction) and magnitude.
 #[inline]
+// Magnitudes are checked <= 128 and direct-coded in 7 bits; the residual wraps mod 256 by design.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn int8_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -198,6 +206,8 @@ pub(crate) fn int8_aligned<C: Coder>(
 
 /// A byte of two 4-bit values without reference; context is the previous nibble.
 #[inline]
+// A 4-bit tree decodes a value below 16.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn nibbles_literal<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -225,6 +235,8 @@ pub(crate) fn nibbles_literal<C: Coder>(
 /// `old`, with the same contexts as [`int8_aligned`] (magnitude is the distance from the
 /// middle, 8) and the residual's tree in the context of `old`.
 #[inline]
+// A 4-bit tree decodes a value below 16.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn nibble_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -300,6 +312,8 @@ fn sign_extend(v: u64, width: u32) -> i64 {
 }
 
 /// Codes a signed number as zero flag, sign, magnitude class and mantissa, in `bank`.
+// Coded bits are 0 or 1, classes are below 64 and mantissa tops are at most 2 bits.
+#[allow(clippy::cast_possible_truncation)]
 fn signed_number<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -374,6 +388,8 @@ pub(crate) fn number_aligned<C: Coder>(
 
 /// A multi-byte number without reference: integers as signed numbers, floats as exponent
 /// (context: previous exponent), sign and mantissa (top bits modelled per exponent).
+// Exponents are masked to at most 11 bits, signs and mantissa tops to 1-3 bits.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn number_literal<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,
@@ -391,6 +407,8 @@ pub(crate) fn number_literal<C: Coder>(
     let man_bits = width - 1 - exp_bits;
     let exponent = (value >> man_bits) & mask(exp_bits);
     let eb = m.params.exponent_buckets_log2;
+    // The low `eb` bits of the previous exponent are the context: the high ones are dropped.
+    #[allow(clippy::cast_possible_truncation)]
     let ctx = (st.prev as usize) & ((1 << eb) - 1);
     let (kind_index, e) = match kind {
         FieldKind::F16 => (
@@ -438,6 +456,8 @@ pub(crate) fn number_literal<C: Coder>(
 }
 
 /// A value of `size` bytes as byte-wise XOR against `old`, most significant byte first.
+// Coded bits are 0 or 1 and an 8-bit tree decodes a value below 256.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn xor_aligned<C: Coder>(
     c: &mut C,
     m: &mut Model<'_>,

@@ -23,6 +23,8 @@ pub(crate) struct JournalGeometry {
 impl JournalGeometry {
     /// The geometry for a state region on a device with these erase and write sizes (both
     /// non-zero, erase a multiple of write: checked by `FlashLayout::validate`).
+    // `banks` <= `region.len` (a u32); `per_bank` <= erase size / record size, both small.
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) const fn new(region: Region, erase_size: usize, write_size: usize) -> Self {
         let rec_len = round_up(RECORD_RAW_LEN, write_size);
         let bank_len = round_up(rec_len, erase_size);

@@ -46,6 +46,8 @@ pub(crate) enum Decoded {
 
 /// Writes the record for `state` with sequence `seq` into `out` (one whole record slot);
 /// padding bytes are left erased (0xFF).
+// A record slot is at most MAX_RECORD_LEN (the raw record rounded up to a 256-byte write).
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn encode(state: &DeviceState, seq: u32, out: &mut [u8]) {
     out.fill(0xFF);
     let rec_len = out.len() as u16;
