@@ -26,6 +26,9 @@ pub struct BuildKeys {
     pub trusted: Vec<TrustedKeyFile>,
     /// True when Mallorn.toml has no `[signing]` and unsigned bundles were allowed.
     pub unsigned: bool,
+    /// Id of the key the bundles are signed with: the signer's, or the one a merge adopted
+    /// from the bundles it publishes ([`BuildKeys::adopt_signer`]).
+    signer_key_id: Option<[u8; 8]>,
 }
 
 impl BuildKeys {
@@ -44,6 +47,7 @@ impl BuildKeys {
                 signer: None,
                 trusted: Vec::new(),
                 unsigned: true,
+                signer_key_id: None,
             });
         };
         let trusted = signing
@@ -82,14 +86,38 @@ impl BuildKeys {
             None
         };
         Ok(Self {
+            signer_key_id: signer.as_ref().map(SigningKey::key_id),
             signer,
             trusted,
             unsigned: false,
         })
     }
 
-    /// Hex id of the signing key, if any.
+    /// Hex id of the key the bundles are signed with, if any.
     pub fn signer_id(&self) -> Option<String> {
-        self.signer.as_ref().map(|key| hex(&key.key_id()))
+        self.signer_key_id.as_ref().map(|id| hex(id))
+    }
+
+    /// Takes the signer's id from `key_id`, the id a bundle of this build was signed with,
+    /// instead of from the private key: a merge publishes bundles its jobs signed and signs
+    /// nothing, so it needs no private key. The id must be one of the trusted keys; an
+    /// unsigned build (no `[signing]`) has no signer and ignores it.
+    pub fn adopt_signer(&mut self, key_id: [u8; 8]) -> Result<(), BuildError> {
+        if self.unsigned {
+            return Ok(());
+        }
+        if !self.trusted.iter().any(|t| t.key.key_id() == key_id) {
+            return Err(BuildError::KeyNotTrusted {
+                key_id: hex(&key_id),
+                trusted: self
+                    .trusted
+                    .iter()
+                    .map(|t| hex(&t.key.key_id()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        self.signer_key_id = Some(key_id);
+        Ok(())
     }
 }

@@ -37,14 +37,25 @@ pub struct MergeOptions {
     pub write_source_tree: bool,
 }
 
-/// Merges `options.job_dirs` into `options.output_dir`.
+/// Merges `options.job_dirs` into `options.output_dir`. The merge signs nothing, so it reads
+/// no private key: the signer's id (part of the build key) is the one the job bundles carry,
+/// which must be a trusted key, and jobs signed with another key are refused as another
+/// build's.
 pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildReport, BuildError> {
-    let prepared = Prepared::new(loaded, &[], options.allow_unsigned, true)?;
+    let mut prepared = Prepared::new(loaded, &[], options.allow_unsigned, false)?;
     let out = &options.output_dir;
     output_dir::check_replaceable(out, CACHE_FILE)?;
+    let read = options
+        .job_dirs
+        .iter()
+        .map(|dir| JobDir::read(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(first) = read.first() {
+        prepared.keys.adopt_signer(first.signed_by()?)?;
+    }
     let all = jobs::jobs(loaded, &prepared)?;
     let stamp = BuildStamp::new(jobs::build_key(loaded, &prepared, &all));
-    let found = collect(&prepared.plan, &options.job_dirs, &stamp)?;
+    let found = collect(&prepared.plan, read, &stamp)?;
     let previous = Cache::load(out).unwrap_or_default();
     let mut report = BuildReport::up_to_date(out, &prepared);
     if previous.build_key != stamp.build_key || !previous.files_intact(out) {
@@ -70,16 +81,15 @@ pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildRep
     Ok(report)
 }
 
-/// Reads every job directory and checks that together they are exactly the plan's jobs, of
-/// this build.
+/// Checks that the job directories read are together exactly the plan's jobs, of this build.
 fn collect(
     plan: &BuildPlan,
-    dirs: &[PathBuf],
+    read: Vec<JobDir>,
     stamp: &BuildStamp,
 ) -> Result<BTreeMap<JobId, JobDir>, MergeError> {
     let mut found: BTreeMap<JobId, JobDir> = BTreeMap::new();
-    for dir in dirs {
-        let job = JobDir::read(dir)?;
+    for job in read {
+        let dir = job.dir.clone();
         let id = job.record.job.clone();
         if plan.job(&id).is_none() {
             return Err(MergeError::UnknownJob {
