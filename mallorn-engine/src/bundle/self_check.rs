@@ -42,8 +42,8 @@ pub(crate) fn bundle_gives(
 struct Stretch {
     /// Where it starts (`None`: the start of the payload).
     from: Option<Checkpoint>,
-    /// The result offset where the next stretch starts (`None`: this one runs to the end).
-    until: Option<u64>,
+    /// Where the next stretch starts (`None`: this one runs to the end).
+    until: Option<Checkpoint>,
 }
 
 /// Cuts the payload into about `count` stretches of similar result length, at chunk ends.
@@ -74,7 +74,7 @@ fn stretches(
     let mut stretches = whole();
     for cut in cuts {
         if let Some(last) = stretches.last_mut() {
-            last.until = Some(cut.progress.output_offset);
+            last.until = Some(cut);
         }
         stretches.push(Stretch {
             from: Some(cut),
@@ -112,8 +112,12 @@ fn stretch_gives(
         };
         rest = &rest[fed.consumed..];
         match (fed.checkpoint, stretch.until) {
-            (Some(end), Some(until)) if end.progress.output_offset >= until => {
-                return Ok(end.progress.output_offset == until);
+            // The decoder reports the very checkpoint the next stretch resumes from, or the
+            // stretches do not meet and the check fails.
+            (Some(end), Some(until))
+                if end.progress.output_offset >= until.progress.output_offset =>
+            {
+                return Ok(end == until);
             }
             (Some(_), _) => {}
             (None, _) => break,
@@ -162,7 +166,7 @@ mod tests {
         assert!(stretches.len() >= 3, "{stretches:?}");
         for pair in stretches.windows(2) {
             let until = pair[0].until.expect("an inner stretch ends");
-            assert_eq!(pair[1].from.map(|c| c.progress.output_offset), Some(until));
+            assert_eq!(pair[1].from, Some(until));
         }
         assert!(stretches.last().unwrap().until.is_none());
         assert!(bundle_gives(&bundle, &base, &result).unwrap());

@@ -54,7 +54,9 @@ pub fn after(ops: &[Op], start: u64, from: u64) -> Vec<Op> {
     let mut tail = Vec::new();
     for op in ops {
         let len = op.output_len();
-        if pos >= from {
+        if len == 0 {
+            continue; // `split` drops empty operations too
+        } else if pos >= from {
             tail.push(op.clone());
         } else if pos + len > from {
             tail.extend(cut(op.clone(), from - pos).1);

@@ -353,6 +353,7 @@ impl<'w> PayloadDecoder<'w> {
 
     /// Records a chunk starting at payload offset `at` and has its operations traced.
     #[cfg(feature = "trace")]
+    #[cfg_attr(not(feature = "smallest"), allow(unused_mut))]
     fn trace_chunk(&mut self, h: &ChunkHeader, at: u64, mut codec: ChunkCodec) -> ChunkCodec {
         if let Some(trace) = &mut self.trace {
             trace.chunks.push(crate::apply::trace::ChunkTrace {
