@@ -290,9 +290,52 @@ fn merges_refuse_incomplete_duplicated_damaged_and_foreign_job_directories() {
         ],
     );
 
-    // Jobs built before Mallorn.toml changed do not belong to the new build.
+    // The merge reads no private key, so it checks every bundle's signature: a job signed
+    // with a key Mallorn.toml does not trust, or with another trusted key than the rest.
     let manifest = dir.path().join("Mallorn.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
+    let keygen = mallorn(dir.path(), &["keygen", "-o", "keys/other.pem"]);
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    let trusts_other = text.replace(
+        "\"keys/example-next.pem.pub\"]",
+        "\"keys/example-next.pem.pub\", \"keys/other.pem.pub\"]",
+    );
+    assert_ne!(trusts_other, text);
+    let signs_with_other = trusts_other.replace(
+        "key-file = \"keys/example-release.pem\"",
+        "key-file = \"keys/other.pem\"",
+    );
+    assert_ne!(signs_with_other, trusts_other);
+    std::fs::write(&manifest, &signs_with_other).unwrap();
+    let other_key = run_job(
+        dir.path(),
+        &root.path().join("other-key"),
+        "wakeword-m4-1mb~micro-speech~full",
+    );
+    std::fs::write(&manifest, &text).unwrap();
+    refused(
+        dir.path(),
+        &[&other_key],
+        &[
+            &path(&other_key),
+            "does not verify against [signing] trusted-keys",
+            "run that job again with the [signing] key",
+        ],
+    );
+    std::fs::write(&manifest, &trusts_other).unwrap();
+    refused(
+        dir.path(),
+        &[&delta, &other_key],
+        &[
+            &path(&delta),
+            &path(&other_key),
+            "are signed with different keys",
+            "run every job with the same [signing] key",
+        ],
+    );
+    std::fs::write(&manifest, &text).unwrap();
+
+    // Jobs built before Mallorn.toml changed do not belong to the new build.
     let changed = text.replace("full-image-threshold = 0.9", "full-image-threshold = 0.8");
     assert_ne!(changed, text);
     std::fs::write(&manifest, changed).unwrap();

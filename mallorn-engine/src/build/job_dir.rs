@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mallorn_runtime::format::{BundleHeader, HEADER_LEN};
 use mallorn_runtime::hash::sha256;
 use serde::{Deserialize, Serialize};
 
@@ -110,17 +109,5 @@ impl JobDir {
             record,
             bundle,
         })
-    }
-
-    /// The key id in its bundle's header: the key the job signed with (zero when unsigned).
-    pub fn signed_by(&self) -> Result<[u8; 8], MergeError> {
-        self.bundle
-            .first_chunk::<HEADER_LEN>()
-            .and_then(|header| BundleHeader::parse(header).ok())
-            .map(|header| header.key_id)
-            .ok_or_else(|| MergeError::Damaged {
-                dir: self.dir.clone(),
-                path: self.record.artefact.path.clone(),
-            })
     }
 }

@@ -16,6 +16,7 @@ use crate::build::cache::{CACHE_FILE, Cache};
 use crate::build::error::BuildError;
 use crate::build::job_dir::JobDir;
 use crate::build::job_id::JobId;
+use crate::build::keys::BuildKeys;
 use crate::build::merge_error::MergeError;
 use crate::build::output_dir::{self, Staging};
 use crate::build::plan::BuildPlan;
@@ -23,6 +24,7 @@ use crate::build::prepare::Prepared;
 use crate::build::publish::OutputWriter;
 use crate::build::stamp::BuildStamp;
 use crate::build::{BuildReport, finish_output, jobs, shipped, source_tree};
+use crate::signing::{PublicKey, hex, verify_bundle};
 
 /// What to merge and where.
 #[derive(Debug, Clone)]
@@ -38,9 +40,8 @@ pub struct MergeOptions {
 }
 
 /// Merges `options.job_dirs` into `options.output_dir`. The merge signs nothing, so it reads
-/// no private key: the signer's id (part of the build key) is the one the job bundles carry,
-/// which must be a trusted key, and jobs signed with another key are refused as another
-/// build's.
+/// no private key: every job bundle must verify against the trusted keys, all with the same
+/// key, whose id (part of the build key and of `index.json`) is the signer's.
 pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildReport, BuildError> {
     let mut prepared = Prepared::new(loaded, &[], options.allow_unsigned, false)?;
     let out = &options.output_dir;
@@ -50,8 +51,8 @@ pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildRep
         .iter()
         .map(|dir| JobDir::read(dir))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(first) = read.first() {
-        prepared.keys.adopt_signer(first.signed_by()?)?;
+    if let Some(signer) = job_signer(&prepared.keys, &read)? {
+        prepared.keys.adopt_signer(signer)?;
     }
     let all = jobs::jobs(loaded, &prepared)?;
     let stamp = BuildStamp::new(jobs::build_key(loaded, &prepared, &all));
@@ -79,6 +80,37 @@ pub fn merge(loaded: &LoadedManifest, options: &MergeOptions) -> Result<BuildRep
         report.source_tree_written = source_tree::sync(&prepared.source_tree_files())?;
     }
     Ok(report)
+}
+
+/// The key the job bundles are signed with, every bundle's signature checked against the
+/// trusted keys; `None` for an unsigned build (no `[signing]`).
+fn job_signer(keys: &BuildKeys, read: &[JobDir]) -> Result<Option<[u8; 8]>, MergeError> {
+    if keys.unsigned {
+        return Ok(None);
+    }
+    let trusted: Vec<PublicKey> = keys.trusted.iter().map(|t| t.key).collect();
+    let mut signer: Option<(&JobDir, [u8; 8])> = None;
+    for job in read {
+        let verified =
+            verify_bundle(&job.bundle, &trusted, None).map_err(|e| MergeError::Unverified {
+                dir: job.dir.clone(),
+                reason: e.to_string(),
+            })?;
+        let key = verified.signed_by.unwrap_or_default();
+        match signer {
+            None => signer = Some((job, key)),
+            Some((first, first_key)) if first_key != key => {
+                return Err(MergeError::MixedKeys {
+                    first: first.dir.clone(),
+                    first_key: hex(&first_key),
+                    dir: job.dir.clone(),
+                    key: hex(&key),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(signer.map(|(_, key)| key))
 }
 
 /// Checks that the job directories read are together exactly the plan's jobs, of this build.

@@ -84,6 +84,27 @@ pub enum MergeError {
         /// Jobs in the build.
         total: usize,
     },
+    /// A job's bundle does not verify against `[signing] trusted-keys` (unsigned, signed with
+    /// another key, or altered since it was signed).
+    #[error("the bundle of job directory {} does not verify against [signing] trusted-keys: {reason}", dir.display())]
+    Unverified {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Two jobs' bundles are signed with different (trusted) keys.
+    #[error("job directories {} and {} are signed with different keys ({first_key} and {key})", first.display(), dir.display())]
+    MixedKeys {
+        /// The first job directory.
+        first: PathBuf,
+        /// Its key id.
+        first_key: String,
+        /// A directory signed with another key.
+        dir: PathBuf,
+        /// That key's id.
+        key: String,
+    },
 }
 
 fn list(jobs: &[JobId]) -> String {
@@ -103,6 +124,8 @@ impl MergeError {
             Self::Mismatch { what: StampMismatch::Tool, .. } => "run every job and the merge with the same mallorn executable (build it once and share it between the CI jobs), then run this job again".into(),
             Self::Mismatch { what: StampMismatch::Inputs, .. } => "run every job and the merge on the same commit (Mallorn.toml, model files, keys, templates); run this job again on the merge's commit".into(),
             Self::Duplicate { .. } => "pass each job's directory once".into(),
+            Self::Unverified { .. } => "run that job again with the [signing] key of this Mallorn.toml (`cargo mallorn build --job ID --out-dir DIR`) and pass its fresh directory".into(),
+            Self::MixedKeys { .. } => "run every job with the same [signing] key; run the jobs signed with the other key again".into(),
             Self::Missing { .. } => "run `cargo mallorn build --job ID --out-dir DIR` for each job named and pass its directory too (`cargo mallorn plan --json` lists every job in `jobs`)".into(),
         }
     }
