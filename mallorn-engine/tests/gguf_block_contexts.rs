@@ -53,14 +53,35 @@ fn bump_nibble(qs: &mut [u8], byte: usize, high: bool) {
     qs[byte] = (qs[byte] & !(15 << shift)) | (n << shift);
 }
 
+/// `BLOCKS` blocks of `old` and `new`, each pair of blocks made by `block` from `rng`.
+fn pair(mut rng: Rng, mut block: impl FnMut(&mut Rng) -> (Vec<u8>, Vec<u8>)) -> (Vec<u8>, Vec<u8>) {
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    for _ in 0..BLOCKS {
+        let (before, after) = block(&mut rng);
+        old.extend(before);
+        new.extend(after);
+    }
+    (old, new)
+}
+
+/// Payload bytes of the same change announced by the block's byte fields and made elsewhere:
+/// `make(true)` and `make(false)` coded as `layout` blocks.
+fn announced_and_elsewhere(
+    layout: LayoutId,
+    make: impl Fn(bool) -> (Vec<u8>, Vec<u8>),
+) -> (usize, usize) {
+    let (old, new) = make(true);
+    let announced = payload(layout, &old, &new);
+    let (old, new) = make(false);
+    (announced, payload(layout, &old, &new))
+}
+
 /// Q5_0 blocks (f16 scale, 4 bytes of high bits, 16 bytes of nibbles) with two high bits
 /// flipped per block; the nibbles that change are those quants' own (`announced`) or two
 /// other quants'.
 fn q5_0_pair(announced: bool) -> (Vec<u8>, Vec<u8>) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut old = Vec::new();
-    let mut new = Vec::new();
-    for _ in 0..BLOCKS {
+    pair(Rng(0x9e37_79b9_7f4a_7c15), |rng| {
         let mut block = vec![0x00, 0x3c];
         block.extend(rng.bytes(20));
         let mut changed = block.clone();
@@ -71,18 +92,13 @@ fn q5_0_pair(announced: bool) -> (Vec<u8>, Vec<u8>) {
             let nibble = if announced { quant } else { (quant + 7) % 32 };
             bump_nibble(&mut changed[6..], nibble % 16, nibble >= 16);
         }
-        old.extend(block);
-        new.extend(changed);
-    }
-    (old, new)
+        (block, changed)
+    })
 }
 
 #[test]
 fn q5_flipped_high_bits_announce_nibble_changes() {
-    let (old, new) = q5_0_pair(true);
-    let announced = payload(LayoutId::GgufQ5_0, &old, &new);
-    let (old, new) = q5_0_pair(false);
-    let elsewhere = payload(LayoutId::GgufQ5_0, &old, &new);
+    let (announced, elsewhere) = announced_and_elsewhere(LayoutId::GgufQ5_0, q5_0_pair);
     assert!(
         (announced as f64) < 0.85 * elsewhere as f64,
         "announced {announced} vs elsewhere {elsewhere}"
@@ -93,10 +109,7 @@ fn q5_flipped_high_bits_announce_nibble_changes() {
 /// sub-block's packed scale moves, and eight quants change, in that sub-block (`announced`)
 /// or in another one whose scale stayed.
 fn q4_k_pair(announced: bool) -> (Vec<u8>, Vec<u8>) {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut old = Vec::new();
-    let mut new = Vec::new();
-    for _ in 0..BLOCKS {
+    pair(Rng(0x2545_f491_4f6c_dd1d), |rng| {
         let mut block = vec![0x00, 0x3c, 0x00, 0x38];
         block.extend(rng.bytes(140));
         let mut changed = block.clone();
@@ -110,18 +123,13 @@ fn q4_k_pair(announced: bool) -> (Vec<u8>, Vec<u8>) {
             let byte = 32 * (sub / 2) + (k * 4 + rng.below(4));
             bump_nibble(&mut changed[16..], byte, sub % 2 == 1);
         }
-        old.extend(block);
-        new.extend(changed);
-    }
-    (old, new)
+        (block, changed)
+    })
 }
 
 #[test]
 fn k_quant_sub_block_scales_announce_nibble_changes() {
-    let (old, new) = q4_k_pair(true);
-    let announced = payload(LayoutId::GgufQ4K, &old, &new);
-    let (old, new) = q4_k_pair(false);
-    let elsewhere = payload(LayoutId::GgufQ4K, &old, &new);
+    let (announced, elsewhere) = announced_and_elsewhere(LayoutId::GgufQ4K, q4_k_pair);
     assert!(
         (announced as f64) < 0.9 * elsewhere as f64,
         "announced {announced} vs elsewhere {elsewhere}"

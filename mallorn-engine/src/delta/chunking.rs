@@ -190,9 +190,10 @@ fn cut_typed(
 mod tests {
     use super::*;
 
-    #[test]
-    fn after_gives_what_split_puts_after_a_boundary() {
-        let ops = [
+    /// A copy, a typed residual run, an LZ run and typed literals: `with_lz` includes the LZ
+    /// run.
+    fn sample_ops(with_lz: bool) -> Vec<Op> {
+        let mut ops = vec![
             Op::CopyBase {
                 offset: 0,
                 len: 100,
@@ -203,7 +204,9 @@ mod tests {
                 count: 50,
                 offset: 100,
             },
-            Op::Lz {
+        ];
+        if with_lz {
+            ops.push(Op::Lz {
                 items: vec![
                     LzItem::Literal,
                     LzItem::Match {
@@ -211,12 +214,18 @@ mod tests {
                         len: 40,
                     },
                 ],
-            },
-            Op::Literal {
-                layout: LayoutId::GgufQ8_0,
-                count: 3,
-            },
-        ];
+            });
+        }
+        ops.push(Op::Literal {
+            layout: LayoutId::GgufQ8_0,
+            count: 3,
+        });
+        ops
+    }
+
+    #[test]
+    fn after_gives_what_split_puts_after_a_boundary() {
+        let ops = sample_ops(true);
         for chunk_len in [7, 64, 101, 128] {
             let chunks = split(&ops, chunk_len);
             for k in 1..chunks.len() {
@@ -234,22 +243,7 @@ mod tests {
 
     #[test]
     fn splits_on_boundaries_and_keeps_order() {
-        let ops = [
-            Op::CopyBase {
-                offset: 0,
-                len: 100,
-            },
-            Op::Aligned {
-                layout: LayoutId::F32,
-                residual: Residual::Sub,
-                count: 50,
-                offset: 100,
-            },
-            Op::Literal {
-                layout: LayoutId::GgufQ8_0,
-                count: 3,
-            },
-        ];
+        let ops = sample_ops(false);
         let total: u64 = ops.iter().map(Op::output_len).sum();
         let chunks = split(&ops, 64);
         let mut pos = 0;
