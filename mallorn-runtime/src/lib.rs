@@ -28,6 +28,7 @@ extern crate alloc;
 pub mod apply;
 mod cast;
 pub mod codec;
+mod divide;
 pub mod error;
 pub mod format;
 pub mod hash;

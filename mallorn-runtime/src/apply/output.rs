@@ -190,7 +190,11 @@ impl<B: BaseImage, R: ResultImage> Io<'_, '_, B, R> {
                     self.flush()?;
                     continue;
                 }
-                self.out.buf.copy_within(start..start + n, self.out.filled);
+                // `start + n <= filled` (each step copies at most `distance` bytes, which
+                // were written before it): the ranges never overlap, so this is a plain copy
+                // and the firmware links no `memmove`.
+                let (written, free) = self.out.buf.split_at_mut(self.out.filled);
+                free[..n].copy_from_slice(&written[start..start + n]);
                 self.out.filled += n;
                 done += n as u64;
             } else {

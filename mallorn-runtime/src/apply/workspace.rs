@@ -72,7 +72,14 @@ impl<'w> Workspace<'w> {
             .min(model.len());
         let model = &mut model[skip..];
         let even = model.len() & !1;
-        let model: &mut [u16] = bytemuck::cast_slice_mut(&mut model[..even]);
+        // Aligned and even, so the cast succeeds; `try_` keeps bytemuck's panic (and the
+        // message formatting it links) out of the firmware.
+        let model: &mut [u16] = bytemuck::try_cast_slice_mut(&mut model[..even]).map_err(|_| {
+            Error::WorkBufferTooSmall {
+                needed: header.ram_required as usize,
+                got: 0,
+            }
+        })?;
         let (staging, rest) = rest.split_at_mut(STAGING_LEN);
         // The output buffer is a power of two so that flash writes stay aligned to it.
         let output_len = prev_power_of_two(rest.len());

@@ -64,7 +64,7 @@ impl Segments {
         let full = if wire_len == 0 {
             0
         } else {
-            (wire_len - 1) / stride
+            crate::divide::div_rem(wire_len - 1, stride).0
         };
         let last = wire_len - full * stride;
         if last > segment_len {
@@ -87,7 +87,8 @@ impl Segments {
         let count = if plain_len == 0 {
             1
         } else {
-            plain_len.div_ceil(segment_len)
+            // `segment_len` is a power of two: a shift, not a 64-bit division.
+            (plain_len >> segment_log2) + ((plain_len & (segment_len - 1)) != 0) as u64
         };
         Ok(Self {
             segment_len,
@@ -127,7 +128,8 @@ impl Segments {
 
     /// The segment holding plain offset `plain` (the last segment for the end of the stream).
     pub const fn segment_of(&self, plain: u64) -> u64 {
-        let index = plain / self.segment_len;
+        // `segment_len` is a power of two: a shift, not a 64-bit division.
+        let index = plain >> self.segment_len.trailing_zeros();
         if index >= self.count {
             self.count - 1
         } else {

@@ -32,7 +32,7 @@ impl<F: ReadNorFlash> BaseImage for FlashBase<'_, F> {
             _ => return Err(Error::BaseOutOfRange { offset, len }),
         }
         flash_io::read(
-            &mut *self.flash.borrow_mut(),
+            &mut *flash_io::borrow(self.flash)?,
             u64::from(self.region.offset) + offset,
             buf,
         )

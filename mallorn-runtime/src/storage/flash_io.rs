@@ -2,9 +2,12 @@
 //! driver errors mapped to [`Error::Flash`], and reads of any alignment bounced through one
 //! read unit when the device needs aligned reads.
 
+use core::cell::{RefCell, RefMut};
+
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
 use crate::cast::usize_min;
+use crate::divide::rem;
 use crate::error::Error;
 use crate::storage::layout::MAX_READ_SIZE;
 
@@ -29,6 +32,16 @@ pub(crate) fn read<F: ReadNorFlash>(
     })
 }
 
+/// The flash behind an update's shared cell, for one call. The base reader, the result writer
+/// and the journal take turns and never hold it across a call, so the borrow cannot fail; if
+/// it ever did, it is a flash error rather than `borrow_mut`'s panic (whose message
+/// formatting a firmware would otherwise link).
+pub(crate) fn borrow<F>(flash: &RefCell<F>) -> Result<RefMut<'_, F>, Error> {
+    flash
+        .try_borrow_mut()
+        .map_err(|_| Error::Flash(NorFlashErrorKind::Other))
+}
+
 /// Reads `buf.len()` bytes at `offset` through `read_units`, which is only ever asked for
 /// whole `unit`-aligned units (`unit` at most [`MAX_READ_SIZE`]): the unaligned head and tail
 /// are bounced through one unit. For drivers whose read unit is known only at run time.
@@ -39,7 +52,7 @@ pub fn read_unaligned(
     mut read_units: impl FnMut(u32, &mut [u8]) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let unit64 = unit as u64;
-    if unit <= 1 || (offset % unit64 == 0 && buf.len() % unit == 0) {
+    if unit <= 1 || (rem(offset, unit64) == 0 && buf.len() % unit == 0) {
         return read_units(offset32(offset)?, buf);
     }
     let mut bounce = [0u8; MAX_READ_SIZE];
@@ -48,7 +61,7 @@ pub fn read_unaligned(
         .ok_or(Error::Flash(NorFlashErrorKind::NotAligned))?;
     let mut pos = offset;
     let mut out = buf;
-    let skew = usize_min(pos % unit64, unit);
+    let skew = usize_min(rem(pos, unit64), unit);
     if skew != 0 || out.len() < unit {
         read_units(offset32(pos - skew as u64)?, bounce)?;
         let n = (unit - skew).min(out.len());

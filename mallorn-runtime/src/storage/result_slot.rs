@@ -60,7 +60,7 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
             flushed: start,
             tail: [0xFF; MAX_WRITE_SIZE],
             tail_len: 0,
-            sealed: start % geometry.erase_size as u64 != 0,
+            sealed: crate::divide::rem(start, geometry.erase_size as u64) != 0,
         })
     }
 
@@ -91,7 +91,7 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
     fn program(&mut self, data: &[u8]) -> Result<(), Error> {
         let end = self.flushed + data.len() as u64;
         let base = u64::from(self.region.offset);
-        let mut flash = self.flash.borrow_mut();
+        let mut flash = flash_io::borrow(self.flash)?;
         while self.erased_until < end {
             let block = base + self.erased_until;
             flash_io::erase(&mut *flash, block, block + self.erase_size)?;
@@ -150,7 +150,7 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
         let (from_flash, from_tail) = buf.split_at_mut(on_flash);
         if !from_flash.is_empty() {
             flash_io::read(
-                &mut *self.flash.borrow_mut(),
+                &mut *flash_io::borrow(self.flash)?,
                 u64::from(self.region.offset) + offset,
                 from_flash,
             )?;

@@ -166,12 +166,13 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
             },
             ..self.journal.state().clone()
         };
-        self.journal.append(&mut *self.flash.borrow_mut(), state)
+        self.journal
+            .append(&mut *flash_io::borrow(self.flash)?, state)
     }
 
     /// Reads bundle bytes from a flash region (for applying a staged bundle).
     pub(crate) fn read_flash(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        flash_io::read(&mut *self.flash.borrow_mut(), offset, buf)
+        flash_io::read(&mut *flash_io::borrow(self.flash)?, offset, buf)
     }
 
     /// Checks that the whole payload was authenticated and applied, reads the result back
@@ -194,7 +195,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         let read_buf = stream.finish()?;
         result.sync()?;
         let on_flash = slot_matches(
-            &mut *flash.borrow_mut(),
+            &mut *flash_io::borrow(flash)?,
             target_region,
             &target.image,
             read_buf,
@@ -207,7 +208,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
             phase: Phase::Pending(target),
             ..journal.state().clone()
         };
-        journal.append(&mut *flash.borrow_mut(), pending)?;
+        journal.append(&mut *flash_io::borrow(flash)?, pending)?;
         Ok(Finished {
             slot: journal.state().active.other(),
             image: target.image,
@@ -221,7 +222,7 @@ fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(),
         phase: Phase::Idle,
         ..journal.state().clone()
     };
-    journal.append(&mut *flash.borrow_mut(), idle)
+    journal.append(&mut *flash_io::borrow(flash)?, idle)
 }
 
 #[cfg(test)]

@@ -354,7 +354,7 @@ impl<F: NorFlash> Updater<F> {
                 },
                 ..state
             };
-            journal.append(&mut *flash.borrow_mut(), updating)?;
+            journal.append(&mut *flash_io::borrow(flash)?, updating)?;
         }
         let target_slot = state.active.other();
         let result = FlashResult::new(
@@ -391,7 +391,7 @@ impl<F: NorFlash> Updater<F> {
             return Err(Error::UpdateDuringTrial);
         }
         let erase_size = self.geometry.erase_size;
-        if header.chunk_align() % erase_size as u64 != 0 {
+        if crate::divide::rem(header.chunk_align(), erase_size as u64) != 0 {
             return Err(Error::ChunkAlignBelowEraseSize {
                 chunk_align: header.chunk_align(),
                 erase_size,

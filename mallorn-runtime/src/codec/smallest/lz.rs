@@ -188,9 +188,15 @@ pub(crate) fn code_item<C: Coder>(
     } else {
         2 + c.bit(&mut m.p[b + IS_REP_G2 + st.state], u32::from(index == 3)) as usize
     };
-    let distance = st.reps[index];
-    st.reps.copy_within(0..index, 1);
-    st.reps[0] = distance;
+    // Move rep `index` to the front (spelled out: `copy_within` would link `memmove`).
+    let [r0, r1, r2, r3] = st.reps;
+    st.reps = match index {
+        0 => [r0, r1, r2, r3],
+        1 => [r1, r0, r2, r3],
+        2 => [r2, r0, r1, r3],
+        _ => [r3, r0, r1, r2],
+    };
+    let distance = st.reps[0];
     let len = code_len(c, m.p, b + REP_LEN, pos_state, len);
     st.rep();
     Decoded::Copy { distance, len }
