@@ -274,7 +274,7 @@ impl<const W: usize, const E: usize, const R: usize> Rig<W, E, R> {
     /// Checks the end state: NEW confirmed in slot B, counter committed, boots confirmed.
     pub fn assert_new_confirmed(&self, flash: &mut SimFlash<W, E, R>) {
         let mut up = Updater::open(&mut *flash, self.layout).unwrap();
-        let state = up.state().clone();
+        let state = *up.state();
         assert_eq!(state.phase, Phase::Idle);
         assert_eq!(state.active, Slot::B);
         assert_eq!(state.committed_counter, PROVISIONED_COUNTER + 1);

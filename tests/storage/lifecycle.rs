@@ -174,7 +174,7 @@ fn each_update_writes_only_the_other_slot_and_they_alternate() {
     let second = up.flash().take_log();
     assert_eq!(mutations_touching(&second, rig.layout.slot_b), 0);
     assert!(mutations_touching(&second, rig.layout.slot_a) > 0);
-    let state = up.state().clone();
+    let state = *up.state();
     assert_eq!(state.active, Slot::A);
     assert_eq!(state.committed_counter, PROVISIONED_COUNTER + 2);
     assert_eq!(state.active_image.sha256, sha256(&v3));

@@ -164,7 +164,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
                 target: self.target,
                 checkpoint: Some(checkpoint),
             },
-            ..self.journal.state().clone()
+            ..*self.journal.state()
         };
         self.journal
             .append(&mut *flash_io::borrow(self.flash)?, state)
@@ -206,7 +206,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         }
         let pending = DeviceState {
             phase: Phase::Pending(target),
-            ..journal.state().clone()
+            ..*journal.state()
         };
         journal.append(&mut *flash_io::borrow(flash)?, pending)?;
         Ok(Finished {
@@ -220,7 +220,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
 fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(), Error> {
     let idle = DeviceState {
         phase: Phase::Idle,
-        ..journal.state().clone()
+        ..*journal.state()
     };
     journal.append(&mut *flash_io::borrow(flash)?, idle)
 }

@@ -27,7 +27,7 @@ pub struct UpdateTarget {
 }
 
 /// Where an update stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Phase {
     /// No update: the active slot holds the confirmed model.
@@ -73,7 +73,8 @@ impl Phase {
 }
 
 /// Everything the journal keeps. Each journal record holds one complete `DeviceState`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Copy`: a plain value, copied whole where a step starts from the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DeviceState {
     /// The slot holding the confirmed model (the base of the next update).

@@ -213,7 +213,7 @@ impl<F: NorFlash> Updater<F> {
         if let Some(decision) = self.booted {
             return Ok(decision);
         }
-        let state = self.state().clone();
+        let state = *self.state();
         let confirmed = (state.active, state.active_image, BootKind::Confirmed);
         let (slot, image, kind) = match state.phase {
             Phase::Pending(target) => self.try_trial(&state, target, policy.trial_boots, policy)?,
@@ -260,7 +260,7 @@ impl<F: NorFlash> Updater<F> {
                 target,
                 boots_left: boots.max(1) - 1,
             },
-            ..state.clone()
+            ..*state
         };
         self.journal.append(self.flash.get_mut(), trial)?;
         Ok((slot, target.image, BootKind::Trial))
@@ -270,7 +270,7 @@ impl<F: NorFlash> Updater<F> {
     fn revert(&mut self, state: &DeviceState) -> Result<(), Error> {
         let idle = DeviceState {
             phase: Phase::Idle,
-            ..state.clone()
+            ..*state
         };
         self.journal.append(self.flash.get_mut(), idle)
     }
@@ -280,7 +280,7 @@ impl<F: NorFlash> Updater<F> {
     /// power cycle; a no-op when there is nothing to confirm (idle). If it fails, the model
     /// stays on trial; [`Updater::cancel`] then reliably rejects it.
     pub fn confirm(&mut self) -> Result<(), Error> {
-        let state = self.state().clone();
+        let state = *self.state();
         match (&state.phase, &mut self.booted) {
             (Phase::Idle, _) => Ok(()),
             (Phase::Trial { target, .. }, Some(decision)) if decision.kind == BootKind::Trial => {
@@ -304,7 +304,7 @@ impl<F: NorFlash> Updater<F> {
         if self.state().phase == Phase::Idle {
             return Ok(());
         }
-        let state = self.state().clone();
+        let state = *self.state();
         self.revert(&state)
     }
 
@@ -319,7 +319,7 @@ impl<F: NorFlash> Updater<F> {
         signature: &[u8; SIGNATURE_LEN],
         work: &'w mut [u8],
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
-        let state = self.journal.state().clone();
+        let state = *self.journal.state();
         let header = admit.admit(header_bytes, signature, state.committed_counter)?;
         let target = self.check_fits(&state, &header, header_bytes, signature)?;
         let in_progress = match &state.phase {

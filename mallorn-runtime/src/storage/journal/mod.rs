@@ -102,7 +102,7 @@ impl Journal {
             bank: 0,
             next: 0,
             seq: 0,
-            state: state.clone(),
+            state,
             unreadable: 0,
         };
         journal.append(flash, state)?;
@@ -277,7 +277,7 @@ mod tests {
                 }
                 f.reboot();
                 let mut j = Journal::open(&mut f, geometry()).unwrap();
-                let got = j.state().clone();
+                let got = *j.state();
                 assert!(
                     got == updating(done) || got == updating(done + 1),
                     "cut at {at} {mode:?}: state after {done} appends is {got:?}"

@@ -205,7 +205,7 @@ pub(crate) mod tests {
         let target = *full.phase.target().unwrap();
         let phases = [
             Phase::Idle,
-            full.phase.clone(),
+            full.phase,
             Phase::Updating {
                 target,
                 checkpoint: None,
@@ -221,10 +221,7 @@ pub(crate) mod tests {
             },
         ];
         for phase in phases {
-            let state = DeviceState {
-                phase,
-                ..full.clone()
-            };
+            let state = DeviceState { phase, ..full };
             let mut slot = [0u8; 224];
             encode(&state, 42, &mut slot);
             assert!(slot[RECORD_RAW_LEN..].iter().all(|&b| b == 0xFF));
