@@ -323,6 +323,39 @@ fn admission_sees_the_committed_counter() {
 }
 
 #[test]
+fn admission_apart_from_begin_writes_nothing_and_does_not_outlive_a_commit() {
+    let rig = device();
+    let mut flash = rig.start.clone();
+    let (header, signature, payload) = split(&rig.bundle);
+    let mut up = Updater::open(&mut flash, rig.layout).unwrap();
+    let mut admission = ParseOnlyAdmission::default();
+    let before = up.flash().counts().mutations();
+    let admitted = up.admit(&mut admission, header, signature).unwrap();
+    assert_eq!(up.flash().counts().mutations(), before);
+    assert_eq!(admission.base_checks, 0);
+    assert_eq!(admitted.header().security_counter, PROVISIONED_COUNTER + 1);
+
+    let mut work = vec![0; WORK_LEN];
+    let mut session = up
+        .begin_admitted(&mut admission, &admitted, &mut work)
+        .unwrap();
+    session.feed(payload).unwrap();
+    session.finish().unwrap();
+    assert_eq!(admission.base_checks, 1);
+    assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
+    up.confirm().unwrap();
+    // The device has committed the bundle's counter: the admission taken before that no
+    // longer starts anything.
+    let before = up.flash().counts().mutations();
+    assert!(matches!(
+        up.begin_admitted(&mut admission, &admitted, &mut work),
+        Err(Error::CounterNotIncreasing { bundle, device })
+            if bundle == PROVISIONED_COUNTER + 1 && device == bundle
+    ));
+    assert_eq!(up.flash().counts().mutations(), before);
+}
+
+#[test]
 fn a_full_image_bundle_needs_no_base() {
     let rig = device();
     let mut payload = mallorn_engine::bundle::PayloadBuilder::new(10);

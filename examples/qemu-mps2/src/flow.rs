@@ -17,7 +17,7 @@ use mallorn_runtime::Error;
 use mallorn_runtime::format::{BundleHeader, HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::{Sha256, sha256};
 use mallorn_runtime::storage::{
-    Admit, BootDecision, BootKind, BootPolicy, Finished, Slot, Updater,
+    Admit, Admitted, BootDecision, BootKind, BootPolicy, Finished, Slot, Updater,
 };
 
 use embedded_storage::nor_flash::NorFlash;
@@ -121,14 +121,15 @@ impl Meter for NoMeter {
 pub struct Figures {
     /// Work buffer handed to the applier (the bundle's stated need).
     pub work_len: usize,
-    /// Clock ticks spent in `begin` (header, signature, SKU, model, counter, base SHA-256).
+    /// Clock ticks spent in admission (header, signature, SKU, model, counter) and in
+    /// `begin_admitted` (journal checks, base SHA-256).
     pub admit_ticks: u64,
     /// Clock ticks spent feeding the payload and finishing (segment hashes, decode, flash
     /// writes and read-back, checkpoints, reading the result back).
     pub apply_ticks: u64,
     /// Peak stack of the factory step and the first boot.
     pub setup_stack: usize,
-    /// Peak stack of `begin`.
+    /// Peak stack of admission and `begin_admitted`.
     pub admit_stack: usize,
     /// Peak stack of feeding and finishing.
     pub apply_stack: usize,
@@ -195,19 +196,59 @@ fn run_inner<A: Admit>(
     updater.flash().watch(slot_b.offset, slot_b.len);
     figures.setup_stack = meter.stack_period();
 
-    match apply(
-        &mut updater,
-        admit,
-        bundle,
-        work,
-        radio,
-        tamper,
-        meter,
-        figures,
-    ) {
+    // Admission first, in its own frame: signature verification is the deepest part of an
+    // update, and the session `apply` holds is not on the stack yet.
+    let _ = meter.stack_period();
+    let start = meter.ticks();
+    let admitted = admit_bundle(&updater, admit, bundle, work.len(), tamper, figures);
+    figures.admit_ticks = meter.ticks() - start;
+    let applied = match admitted {
+        Ok(admitted) => apply(
+            &mut updater,
+            admit,
+            &admitted,
+            bundle,
+            work,
+            radio,
+            tamper,
+            meter,
+            figures,
+        ),
+        Err(reason) => {
+            figures.admit_stack = meter.stack_period();
+            Err(reason)
+        }
+    };
+    match applied {
         Ok(finished) => confirm_new(updater, finished, meter, figures),
         Err(reason) => abandon(updater, reason, meter, figures),
     }
+}
+
+/// Admits `bundle`'s header and signature (with `tamper` applied on the way in) and records
+/// the work buffer it states it needs: that is the RAM figure to report. (For a refused
+/// header, the figure is what parsing it says, or the whole buffer.)
+#[inline(never)]
+fn admit_bundle<A: Admit>(
+    updater: &Updater<Flash>,
+    admit: &mut A,
+    bundle: &[u8],
+    work_len: usize,
+    tamper: Option<Tamper>,
+    figures: &mut Figures,
+) -> Result<Admitted, Error> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut signature = [0u8; SIGNATURE_LEN];
+    let prefix = bundle
+        .get(..SIGNED_BUNDLE_PREFIX)
+        .ok_or(Error::PayloadTruncated)?;
+    header.copy_from_slice(&prefix[..HEADER_LEN]);
+    signature.copy_from_slice(&prefix[HEADER_LEN..]);
+    Tamper::apply(tamper, &mut header, 0);
+    Tamper::apply(tamper, &mut signature, HEADER_LEN);
+    let needed = BundleHeader::parse(&header).map_or(work_len, |h| h.ram_required as usize);
+    figures.work_len = needed.min(work_len);
+    updater.admit(admit, &header, &signature)
 }
 
 /// After a finished apply: reset, boot the new model on trial, self-test it, confirm it,
@@ -317,13 +358,14 @@ pub fn program_slot_a(flash: &mut Flash, image: &[u8]) -> Result<(), crate::nor:
     Ok(())
 }
 
-/// Admits and applies `bundle`, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,
+/// Applies the admitted bundle, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,
 /// with `tamper` applied on the way in.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn apply<A: Admit>(
     updater: &mut Updater<Flash>,
     admit: &mut A,
+    admitted: &Admitted,
     bundle: &[u8],
     work: &mut [u8],
     radio: &mut [u8; FRAGMENT_LEN],
@@ -331,29 +373,14 @@ pub fn apply<A: Admit>(
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Finished, Error> {
-    let mut header = [0u8; HEADER_LEN];
-    let mut signature = [0u8; SIGNATURE_LEN];
-    let prefix = bundle
-        .get(..SIGNED_BUNDLE_PREFIX)
-        .ok_or(Error::PayloadTruncated)?;
-    header.copy_from_slice(&prefix[..HEADER_LEN]);
-    signature.copy_from_slice(&prefix[HEADER_LEN..]);
-    Tamper::apply(tamper, &mut header, 0);
-    Tamper::apply(tamper, &mut signature, HEADER_LEN);
-
-    // The work buffer is what the bundle says it needs: that is the RAM figure to report.
-    // (Admission re-parses the header; reading the size first writes and trusts nothing.)
-    let needed = BundleHeader::parse(&header).map_or(work.len(), |h| h.ram_required as usize);
-    let work = match work.get_mut(..needed) {
+    // The work buffer is what the bundle says it needs.
+    let work = match work.get_mut(..figures.work_len) {
         Some(exact) => exact,
         None => work,
     };
-    figures.work_len = work.len();
-
-    let _ = meter.stack_period();
     let start = meter.ticks();
-    let begun = updater.begin(admit, &header, &signature, work);
-    figures.admit_ticks = meter.ticks() - start;
+    let begun = updater.begin_admitted(admit, admitted, work);
+    figures.admit_ticks += meter.ticks() - start;
     figures.admit_stack = meter.stack_period();
     let mut session = begun?;
 

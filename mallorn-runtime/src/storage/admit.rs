@@ -34,6 +34,24 @@ pub trait Admit {
     ) -> Result<(), Error>;
 }
 
+/// A bundle header that passed admission on this device ([`crate::storage::Updater::admit`]),
+/// for [`crate::storage::Updater::begin_admitted`]. Only admission makes one.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub(crate) header: BundleHeader,
+    /// SHA-256 of the header and signature: the bundle's identity in the journal.
+    pub(crate) bundle_hash: [u8; 32],
+    /// The committed anti-rollback counter admission saw.
+    pub(crate) committed_counter: u64,
+}
+
+impl Admitted {
+    /// The admitted header.
+    pub fn header(&self) -> &BundleHeader {
+        &self.header
+    }
+}
+
 /// The device's admission: [`verify::admit`] (header structure, Ed25519 signature against the
 /// trusted keys, SKU, model, anti-rollback counter from the journal), then [`verify::check_base`]
 /// (the active slot streamed through SHA-256 in the caller's scratch buffer). Unsigned bundles

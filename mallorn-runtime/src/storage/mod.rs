@@ -24,7 +24,7 @@ pub mod state;
 pub(crate) mod testing;
 pub mod updater;
 
-pub use admit::{Admit, UnsignedDevelopmentAdmit, VerifyingAdmit};
+pub use admit::{Admit, Admitted, UnsignedDevelopmentAdmit, VerifyingAdmit};
 #[cfg(feature = "async")]
 pub use async_flash::AsyncFlash;
 pub use base_slot::FlashBase;

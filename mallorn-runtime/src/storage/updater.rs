@@ -19,7 +19,7 @@ use crate::apply::PayloadStream;
 use crate::error::Error;
 use crate::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
 use crate::hash::Sha256;
-use crate::storage::admit::Admit;
+use crate::storage::admit::{Admit, Admitted};
 use crate::storage::base_slot::FlashBase;
 use crate::storage::boot::{BootDecision, BootKind, BootPolicy, ResumePoint};
 use crate::storage::flash_io;
@@ -30,7 +30,7 @@ use crate::storage::result_slot::FlashResult;
 use crate::storage::session::UpdateSession;
 use crate::storage::slot_check::slot_matches;
 use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
-use crate::verify::MAX_SECURITY_COUNTER;
+use crate::verify::{MAX_SECURITY_COUNTER, check_counter};
 
 /// Owns the flash for the lifetime of the firmware's update logic (pass `&mut flash` to keep
 /// it). Open it once per boot, then call [`Updater::boot`] before loading a model.
@@ -312,6 +312,11 @@ impl<F: NorFlash> Updater<F> {
     /// progress. `work` must hold at least the header's `ram_required` bytes. Admission and
     /// every check run before anything is written. Feed the payload from
     /// [`UpdateSession::payload_offset`] on.
+    ///
+    /// The same as [`Updater::admit`] then [`Updater::begin_admitted`]. A firmware short of
+    /// stack calls those two from different frames: signature verification is the deepest
+    /// part of an update (several KiB with Ed25519), and the session `begin` returns lives
+    /// in its caller's frame.
     pub fn begin<'u, 'w, A: Admit>(
         &'u mut self,
         admit: &mut A,
@@ -319,9 +324,47 @@ impl<F: NorFlash> Updater<F> {
         signature: &[u8; SIGNATURE_LEN],
         work: &'w mut [u8],
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
+        let admitted = self.admit(admit, header_bytes, signature)?;
+        self.begin_admitted(admit, &admitted, work)
+    }
+
+    /// Admission alone (header, signature, SKU, model, anti-rollback counter, as `admit`
+    /// decides), without starting anything: nothing is written.
+    #[inline(never)]
+    pub fn admit<A: Admit>(
+        &self,
+        admit: &mut A,
+        header_bytes: &[u8; HEADER_LEN],
+        signature: &[u8; SIGNATURE_LEN],
+    ) -> Result<Admitted, Error> {
+        let committed_counter = self.state().committed_counter;
+        let header = admit.admit(header_bytes, signature, committed_counter)?;
+        let mut hasher = Sha256::new();
+        hasher.update(header_bytes);
+        hasher.update(signature);
+        Ok(Admitted {
+            header,
+            bundle_hash: hasher.finalize(),
+            committed_counter,
+        })
+    }
+
+    /// [`Updater::begin`] for a bundle [`Updater::admit`] admitted: the journal and layout
+    /// checks, the base check (with `admit`), then the session. If the device committed
+    /// another anti-rollback counter since the admission, the bundle's counter must be above
+    /// that one too ([`crate::verify::check_counter`], the rule [`Admit`] documents).
+    pub fn begin_admitted<'u, 'w, A: Admit>(
+        &'u mut self,
+        admit: &mut A,
+        admitted: &Admitted,
+        work: &'w mut [u8],
+    ) -> Result<UpdateSession<'u, 'w, F>, Error> {
         let state = *self.journal.state();
-        let header = admit.admit(header_bytes, signature, state.committed_counter)?;
-        let target = self.check_fits(&state, &header, header_bytes, signature)?;
+        let header = &admitted.header;
+        if state.committed_counter != admitted.committed_counter {
+            check_counter(header, state.committed_counter)?;
+        }
+        let target = self.check_fits(&state, header, admitted.bundle_hash)?;
         let in_progress = match &state.phase {
             Phase::Updating {
                 target: current,
@@ -331,8 +374,8 @@ impl<F: NorFlash> Updater<F> {
         };
         // The RAM check (inside the stream) comes before anything is written.
         let stream = match &in_progress {
-            Some(Some(checkpoint)) => PayloadStream::resume(&header, work, checkpoint)?,
-            _ => PayloadStream::new(&header, work)?,
+            Some(Some(checkpoint)) => PayloadStream::resume(header, work, checkpoint)?,
+            _ => PayloadStream::new(header, work)?,
         };
         let Self {
             flash,
@@ -345,7 +388,7 @@ impl<F: NorFlash> Updater<F> {
         let mut base = FlashBase::new(flash, layout.slot(state.active));
         if in_progress.is_none() {
             if !header.flags.contains(Flags::FULL_IMAGE) {
-                admit.check_base(&header, &mut base)?;
+                admit.check_base(header, &mut base)?;
             }
             let updating = DeviceState {
                 phase: Phase::Updating {
@@ -384,8 +427,7 @@ impl<F: NorFlash> Updater<F> {
         &self,
         state: &DeviceState,
         header: &BundleHeader,
-        header_bytes: &[u8; HEADER_LEN],
-        signature: &[u8; SIGNATURE_LEN],
+        bundle_hash: [u8; 32],
     ) -> Result<UpdateTarget, Error> {
         if let Phase::Trial { .. } = state.phase {
             return Err(Error::UpdateDuringTrial);
@@ -410,10 +452,6 @@ impl<F: NorFlash> Updater<F> {
         {
             return Err(Error::BaseNotActiveImage);
         }
-        let mut hasher = Sha256::new();
-        hasher.update(header_bytes);
-        hasher.update(signature);
-        let bundle_hash = hasher.finalize();
         if let Some(current) = state.phase.target() {
             if current.bundle_hash != bundle_hash
                 && header.security_counter < current.security_counter
