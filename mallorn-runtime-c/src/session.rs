@@ -3,7 +3,7 @@
 use core::ptr::{addr_of, addr_of_mut};
 
 use mallorn_runtime::format::{HEADER_LEN, SIGNATURE_LEN, SIGNED_BUNDLE_PREFIX};
-use mallorn_runtime::storage::{UpdateSession, VerifyingAdmit};
+use mallorn_runtime::storage::{Admitted, UpdateSession, Updater, VerifyingAdmit};
 use mallorn_runtime::verify::TrustedKey;
 
 use crate::flash::CFlash;
@@ -103,8 +103,32 @@ pub unsafe extern "C" fn mallorn_session_begin(
         keys.get(..n).unwrap_or(&[]),
         &mut scratch,
     );
-    match up.begin(&mut admit, header, signature, work) {
-        // SAFETY: `session` is non-NULL and valid; `owner` is the open updater `up` borrows.
+    // Admission first, from this frame: signature verification is the deepest part of an
+    // update, and the session under construction is not on the stack yet.
+    let admitted = tri!(
+        up.admit(&mut admit, header, signature)
+            .map_err(mallorn_status_t::from)
+    );
+    // SAFETY: `session` is non-NULL and valid; `owner` is the open updater `up` borrows.
+    unsafe { start(session, owner, up, &mut admit, &admitted, work) }
+}
+
+/// Starts the admitted update and stores its session: in a frame of its own, which holds the
+/// session while it is built.
+///
+/// # Safety
+/// As for [`install`].
+#[inline(never)]
+unsafe fn start(
+    session: *mut mallorn_session_t,
+    owner: *mut UpdaterSlot,
+    up: &'static mut Updater<CFlash>,
+    admit: &mut VerifyingAdmit<'_, '_>,
+    admitted: &Admitted,
+    work: &'static mut [u8],
+) -> mallorn_status_t {
+    match up.begin_admitted(admit, admitted, work) {
+        // SAFETY: forwarded contract.
         Ok(s) => unsafe { install(session, owner, s) },
         Err(e) => return e.into(),
     }
