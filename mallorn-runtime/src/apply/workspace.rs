@@ -62,6 +62,7 @@ impl<'w> Workspace<'w> {
                 got: work.len(),
             });
         }
+        let work_len = work.len();
         let (segment, work) = work.split_at_mut(segment_buffer_len(header.segment_log2));
         let model_len = needed - segment.len() - STAGING_LEN - MIN_OUTPUT_LEN;
         let (model, rest) = work.split_at_mut(model_len);
@@ -72,14 +73,18 @@ impl<'w> Workspace<'w> {
             .min(model.len());
         let model = &mut model[skip..];
         let even = model.len() & !1;
-        // Aligned and even, so the cast succeeds; `try_` keeps bytemuck's panic (and the
-        // message formatting it links) out of the firmware.
-        let model: &mut [u16] = bytemuck::try_cast_slice_mut(&mut model[..even]).map_err(|_| {
-            Error::WorkBufferTooSmall {
-                needed: header.ram_required as usize,
-                got: 0,
-            }
-        })?;
+        // No model (stored and fast bundles): nothing to cast, at any alignment of `work`.
+        // Otherwise aligned and even, so the cast succeeds; `try_` keeps bytemuck's panic (and
+        // the message formatting it links) out of the firmware.
+        let model: &mut [u16] = match even {
+            0 => &mut [],
+            _ => bytemuck::try_cast_slice_mut(&mut model[..even]).map_err(|_| {
+                Error::WorkBufferTooSmall {
+                    needed: header.ram_required as usize,
+                    got: work_len,
+                }
+            })?,
+        };
         let (staging, rest) = rest.split_at_mut(STAGING_LEN);
         // The output buffer is a power of two so that flash writes stay aligned to it.
         let output_len = prev_power_of_two(rest.len());
@@ -125,6 +130,20 @@ mod tests {
             Err(Error::WorkBufferTooSmall { needed: n, got })
                 if n == needed + 100 && got == needed + 99
         ));
+    }
+
+    #[test]
+    fn a_buffer_at_any_address_serves_bundles_without_a_model() {
+        // Stored and fast need no model RAM: an odd start address must not matter (one of
+        // the two offsets below is odd). A misaligned empty slice once made the cast fail.
+        let (mut header, _) = forged(&chunk(64, 0, &[0; 64]), &[], 64);
+        header.decoders = Decoders(Decoders::STORED | Decoders::FAST);
+        let needed = required_work_len(header.decoders, header.coder_profile, header.segment_log2);
+        header.ram_required = needed as u32;
+        let mut work = vec![0u8; needed + 1];
+        for offset in 0..2 {
+            assert!(Workspace::split(&header, &mut work[offset..offset + needed]).is_ok());
+        }
     }
 
     #[test]
