@@ -285,6 +285,10 @@ typedef enum {
      * The active slot does not hold the bundle's base.
      */
     MALLORN_ERR_WRONG_BASE = 147,
+    /**
+     * An admission from another updater, or from before the device changed.
+     */
+    MALLORN_ERR_STALE_ADMISSION = 148,
 } mallorn_status_t;
 
 /**

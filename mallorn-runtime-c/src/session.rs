@@ -117,7 +117,7 @@ pub unsafe extern "C" fn mallorn_session_begin(
 /// session while it is built.
 ///
 /// # Safety
-/// As for [`install`].
+/// As for [`install`], and `up` is the updater of `owner`.
 #[inline(never)]
 unsafe fn start(
     session: *mut mallorn_session_t,

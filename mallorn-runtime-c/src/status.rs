@@ -121,6 +121,8 @@ pub enum mallorn_status_t {
     MALLORN_ERR_COUNTER_NOT_INCREASING = 146,
     /// The active slot does not hold the bundle's base.
     MALLORN_ERR_WRONG_BASE = 147,
+    /// An admission from another updater, or from before the device changed.
+    MALLORN_ERR_STALE_ADMISSION = 148,
 }
 
 use mallorn_status_t as S;
@@ -184,6 +186,7 @@ fn lifecycle_status(error: Error) -> mallorn_status_t {
         Error::WrongModel { .. } => S::MALLORN_ERR_WRONG_MODEL,
         Error::CounterNotIncreasing { .. } => S::MALLORN_ERR_COUNTER_NOT_INCREASING,
         Error::WrongBase => S::MALLORN_ERR_WRONG_BASE,
+        Error::StaleAdmission => S::MALLORN_ERR_STALE_ADMISSION,
         // `Error` is non-exhaustive: a variant added later reads as "other" until named here.
         _ => S::MALLORN_ERR_OTHER,
     }
@@ -282,6 +285,7 @@ fn admission_text(status: mallorn_status_t) -> &'static CStr {
         S::MALLORN_ERR_WRONG_MODEL => c"bundle is for another model",
         S::MALLORN_ERR_COUNTER_NOT_INCREASING => c"security counter not above the device's",
         S::MALLORN_ERR_WRONG_BASE => c"active slot does not hold the bundle's base",
+        S::MALLORN_ERR_STALE_ADMISSION => c"admission from another updater or a changed device",
         _ => c"unknown status",
     }
 }
@@ -302,7 +306,7 @@ pub(crate) fn status_from_code(code: i32) -> Option<mallorn_status_t> {
 }
 
 /// Every status, in code order.
-pub(crate) const ALL: [mallorn_status_t; 55] = [
+pub(crate) const ALL: [mallorn_status_t; 56] = [
     S::MALLORN_OK,
     S::MALLORN_ERR_NULL_POINTER,
     S::MALLORN_ERR_INVALID_ARGUMENT,
@@ -358,6 +362,7 @@ pub(crate) const ALL: [mallorn_status_t; 55] = [
     S::MALLORN_ERR_WRONG_MODEL,
     S::MALLORN_ERR_COUNTER_NOT_INCREASING,
     S::MALLORN_ERR_WRONG_BASE,
+    S::MALLORN_ERR_STALE_ADMISSION,
 ];
 
 #[cfg(test)]

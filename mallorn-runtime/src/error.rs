@@ -234,6 +234,9 @@ pub enum Error {
     },
     /// The active slot does not hold the base the bundle was built from (length or SHA-256).
     WrongBase,
+    /// `begin_admitted` was given an admission made by an updater with another flash layout,
+    /// or before the device confirmed another model or committed another counter.
+    StaleAdmission,
 }
 
 /// Formats an id as lowercase hex without allocating.
@@ -431,6 +434,10 @@ impl fmt::Display for Error {
             ),
             Self::WrongBase => f.write_str(
                 "the base is not the one this bundle was built from (length or SHA-256 differs)",
+            ),
+            Self::StaleAdmission => f.write_str(
+                "the admission was made by another updater, or before the device's confirmed \
+                 model or counter changed: admit the bundle again",
             ),
         }
     }

@@ -39,7 +39,8 @@ pub const fn segment_buffer_len(segment_log2: u8) -> usize {
 /// The segment layout of one payload: how its wire bytes divide into segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segments {
-    /// Plain bytes per segment (all but the last).
+    /// Plain bytes per segment (all but the last): a power of two, as both constructors
+    /// make it ([`Segments::segment_of`] shifts by it).
     pub segment_len: u64,
     /// Number of segments (at least 1).
     pub count: u64,

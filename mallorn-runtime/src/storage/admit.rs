@@ -9,6 +9,8 @@
 use crate::error::Error;
 use crate::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
 use crate::image::BaseImage;
+use crate::storage::layout::FlashLayout;
+use crate::storage::state::SlotImage;
 use crate::verify::{self, DeviceContext, TrustedKey};
 
 /// Decides whether a bundle may be applied. Called by [`crate::storage::Updater::begin`]
@@ -35,12 +37,18 @@ pub trait Admit {
 }
 
 /// A bundle header that passed admission on this device ([`crate::storage::Updater::admit`]),
-/// for [`crate::storage::Updater::begin_admitted`]. Only admission makes one.
+/// for [`crate::storage::Updater::begin_admitted`]. Only admission makes one. It holds what
+/// admission was decided against (the updater's flash layout, the confirmed model and the
+/// committed counter), so it starts nothing on another updater or after the device changed.
 #[derive(Debug, Clone)]
 pub struct Admitted {
     pub(crate) header: BundleHeader,
     /// SHA-256 of the header and signature: the bundle's identity in the journal.
     pub(crate) bundle_hash: [u8; 32],
+    /// The flash layout of the updater that admitted it.
+    pub(crate) layout: FlashLayout,
+    /// The confirmed model when it was admitted.
+    pub(crate) active_image: SlotImage,
     /// The committed anti-rollback counter admission saw.
     pub(crate) committed_counter: u64,
 }

@@ -30,7 +30,7 @@ use crate::storage::result_slot::FlashResult;
 use crate::storage::session::UpdateSession;
 use crate::storage::slot_check::slot_matches;
 use crate::storage::state::{DeviceState, Phase, SlotImage, UpdateTarget};
-use crate::verify::{MAX_SECURITY_COUNTER, check_counter};
+use crate::verify::MAX_SECURITY_COUNTER;
 
 /// Owns the flash for the lifetime of the firmware's update logic (pass `&mut flash` to keep
 /// it). Open it once per boot, then call [`Updater::boot`] before loading a model.
@@ -337,22 +337,25 @@ impl<F: NorFlash> Updater<F> {
         header_bytes: &[u8; HEADER_LEN],
         signature: &[u8; SIGNATURE_LEN],
     ) -> Result<Admitted, Error> {
-        let committed_counter = self.state().committed_counter;
-        let header = admit.admit(header_bytes, signature, committed_counter)?;
+        let state = self.state();
+        let header = admit.admit(header_bytes, signature, state.committed_counter)?;
         let mut hasher = Sha256::new();
         hasher.update(header_bytes);
         hasher.update(signature);
         Ok(Admitted {
             header,
             bundle_hash: hasher.finalize(),
-            committed_counter,
+            layout: self.layout,
+            active_image: state.active_image,
+            committed_counter: state.committed_counter,
         })
     }
 
     /// [`Updater::begin`] for a bundle [`Updater::admit`] admitted: the journal and layout
-    /// checks, the base check (with `admit`), then the session. If the device committed
-    /// another anti-rollback counter since the admission, the bundle's counter must be above
-    /// that one too ([`crate::verify::check_counter`], the rule [`Admit`] documents).
+    /// checks, the base check (with `admit`, which must be the admission that made the token:
+    /// that is not checked), then the session. A token from an updater with another flash
+    /// layout, or from before this device confirmed another model or committed another
+    /// counter, is refused ([`Error::StaleAdmission`]): admit the bundle again.
     pub fn begin_admitted<'u, 'w, A: Admit>(
         &'u mut self,
         admit: &mut A,
@@ -361,8 +364,11 @@ impl<F: NorFlash> Updater<F> {
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
         let state = *self.journal.state();
         let header = &admitted.header;
-        if state.committed_counter != admitted.committed_counter {
-            check_counter(header, state.committed_counter)?;
+        if admitted.layout != self.layout
+            || admitted.active_image != state.active_image
+            || admitted.committed_counter != state.committed_counter
+        {
+            return Err(Error::StaleAdmission);
         }
         let target = self.check_fits(&state, header, admitted.bundle_hash)?;
         let in_progress = match &state.phase {
@@ -479,7 +485,37 @@ const BOOT_CHECK_STEP: usize = 64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::testing::{K4, OLD, device, provisioned};
+    use crate::storage::testing::{
+        K4, OLD, WORK, admission, device, genuine, layout, provisioned, provisioned_with, signer,
+        split, trusted,
+    };
+
+    #[test]
+    fn an_admission_starts_nothing_on_another_updater() {
+        let bundle = genuine();
+        let (header, signature, _) = split(&bundle);
+        let keys = [trusted(&signer())];
+        let mut scratch = [0u8; 64];
+        let mut admit = admission(&keys, &mut scratch);
+        let mut work = [0u8; WORK];
+        // The same device with a layout without staging: another updater.
+        let mut other = provisioned_with(
+            device(),
+            FlashLayout {
+                staging: None,
+                ..layout()
+            },
+        );
+        let mut up = provisioned(device());
+        let admitted = up.admit(&mut admit, header, signature).unwrap();
+        let before = other.flash().counts().mutations();
+        assert_eq!(
+            other.begin_admitted(&mut admit, &admitted, &mut work).err(),
+            Some(Error::StaleAdmission)
+        );
+        assert_eq!(other.flash().counts().mutations(), before);
+        assert!(up.begin_admitted(&mut admit, &admitted, &mut work).is_ok());
+    }
 
     #[test]
     fn reads_of_a_slot_stay_inside_it() {
