@@ -234,7 +234,7 @@ pub enum Error {
     },
     /// The active slot does not hold the base the bundle was built from (length or SHA-256).
     WrongBase,
-    /// `begin_admitted` was given an admission made by an updater with another flash layout,
+    /// `begin_admitted` was given an admission made by an updater with its journal elsewhere,
     /// or before the device confirmed another model or committed another counter.
     StaleAdmission,
 }

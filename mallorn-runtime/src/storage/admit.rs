@@ -9,8 +9,6 @@
 use crate::error::Error;
 use crate::format::{BundleHeader, Flags, HEADER_LEN, SIGNATURE_LEN};
 use crate::image::BaseImage;
-use crate::storage::layout::FlashLayout;
-use crate::storage::state::SlotImage;
 use crate::verify::{self, DeviceContext, TrustedKey};
 
 /// Decides whether a bundle may be applied. Called by [`crate::storage::Updater::begin`]
@@ -38,17 +36,18 @@ pub trait Admit {
 
 /// A bundle header that passed admission on this device ([`crate::storage::Updater::admit`]),
 /// for [`crate::storage::Updater::begin_admitted`]. Only admission makes one. It holds what
-/// admission was decided against (the updater's flash layout, the confirmed model and the
+/// admission was decided against (where the updater's journal is, the confirmed model and the
 /// committed counter), so it starts nothing on another updater or after the device changed.
 #[derive(Debug, Clone)]
 pub struct Admitted {
     pub(crate) header: BundleHeader,
     /// SHA-256 of the header and signature: the bundle's identity in the journal.
     pub(crate) bundle_hash: [u8; 32],
-    /// The flash layout of the updater that admitted it.
-    pub(crate) layout: FlashLayout,
-    /// The confirmed model when it was admitted.
-    pub(crate) active_image: SlotImage,
+    /// Where the journal of the updater that admitted it lives: two updaters on one flash
+    /// never share it.
+    pub(crate) journal_offset: u32,
+    /// SHA-256 of the confirmed model when it was admitted.
+    pub(crate) active_sha256: [u8; 32],
     /// The committed anti-rollback counter admission saw.
     pub(crate) committed_counter: u64,
 }

@@ -38,7 +38,8 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
     /// Writes into `region` of `flash`, continuing after the first `start` bytes, which are
     /// already on flash. `start` is 0, a resume point on an erase-block boundary, or the end
     /// of a complete result (then only reads are allowed). Programs and erases in the units
-    /// of `geometry`.
+    /// of `geometry`, which must pass [`crate::storage::layout::check_geometry`] (an
+    /// [`crate::storage::Updater`] checks its own when it opens).
     pub fn new(
         flash: &'a RefCell<F>,
         region: Region,

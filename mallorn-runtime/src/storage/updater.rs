@@ -345,16 +345,16 @@ impl<F: NorFlash> Updater<F> {
         Ok(Admitted {
             header,
             bundle_hash: hasher.finalize(),
-            layout: self.layout,
-            active_image: state.active_image,
+            journal_offset: self.layout.state.offset,
+            active_sha256: state.active_image.sha256,
             committed_counter: state.committed_counter,
         })
     }
 
     /// [`Updater::begin`] for a bundle [`Updater::admit`] admitted: the journal and layout
     /// checks, the base check (with `admit`, which must be the admission that made the token:
-    /// that is not checked), then the session. A token from an updater with another flash
-    /// layout, or from before this device confirmed another model or committed another
+    /// that is not checked), then the session. A token from an updater with its journal
+    /// elsewhere, or from before this device confirmed another model or committed another
     /// counter, is refused ([`Error::StaleAdmission`]): admit the bundle again.
     pub fn begin_admitted<'u, 'w, A: Admit>(
         &'u mut self,
@@ -364,8 +364,8 @@ impl<F: NorFlash> Updater<F> {
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
         let state = *self.journal.state();
         let header = &admitted.header;
-        if admitted.layout != self.layout
-            || admitted.active_image != state.active_image
+        if admitted.journal_offset != self.layout.state.offset
+            || admitted.active_sha256 != state.active_image.sha256
             || admitted.committed_counter != state.committed_counter
         {
             return Err(Error::StaleAdmission);
@@ -485,6 +485,7 @@ const BOOT_CHECK_STEP: usize = 64;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::layout::Region;
     use crate::storage::testing::{
         K4, OLD, WORK, admission, device, genuine, layout, provisioned, provisioned_with, signer,
         split, trusted,
@@ -498,10 +499,11 @@ mod tests {
         let mut scratch = [0u8; 64];
         let mut admit = admission(&keys, &mut scratch);
         let mut work = [0u8; WORK];
-        // The same device with a layout without staging: another updater.
+        // Another updater: the same slots and models, its journal elsewhere.
         let mut other = provisioned_with(
             device(),
             FlashLayout {
+                state: Region::new(6 * K4, 2 * K4),
                 staging: None,
                 ..layout()
             },
