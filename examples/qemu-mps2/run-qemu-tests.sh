@@ -122,6 +122,10 @@ slot_b_untouched="^slot B ops +0 "
 run_case "signed" mallorn-qemu-mps2 "" 0 "$ok_line"
 run_case "signed, tiny profile" mallorn-qemu-mps2 "--features profile-tiny" 0 "$ok_line"
 run_case "signed, full image" mallorn-qemu-mps2 "--features full-image" 0 "$ok_line"
+# Power cut half-way through the payload: the old model boots after the reset, and the update
+# resumes from its last checkpoint (the start: this result is one chunk) and completes.
+run_case "power cut, resumed" mallorn-qemu-mps2 "--features power-cut" 0 "$ok_line" \
+    "^power cut +at payload byte [1-9][0-9]*; after the reset the old model booted and the update resumed at payload byte [0-9]+$"
 run_case "tampered header" mallorn-qemu-mps2 "--features tamper-header" 2 "MALLORN REJECTED .+" \
     "$old_active"
 run_case "tampered payload" mallorn-qemu-mps2 "--features tamper-payload" 2 "$segment_refused" \

@@ -140,6 +140,11 @@ pub struct Figures {
     pub flash: crate::nor::FlashCounts,
     /// Journal records written by the end.
     pub journal_sequence: u32,
+    /// `power-cut` builds: the payload byte the first attempt had reached when the power was
+    /// cut, and the one the update resumed from after the reset (0: started from the top).
+    pub cut_at: u64,
+    /// The payload byte the applied session started from.
+    pub resumed_from: u64,
 }
 
 /// Runs a whole update on a fresh device: factory, boot, apply `bundle`, reset, trial boot,
@@ -195,6 +200,9 @@ fn run_inner<A: Admit>(
     let slot_b = okay_nabu::LAYOUT.slot_b;
     updater.flash().watch(slot_b.offset, slot_b.len);
     figures.setup_stack = meter.stack_period();
+    if cfg!(feature = "power-cut") {
+        updater = cut_power_midway(updater, admit, bundle, work, radio, figures)?;
+    }
 
     // Admission first, in its own frame: signature verification is the deepest part of an
     // update, and the session `apply` holds is not on the stack yet.
@@ -223,6 +231,36 @@ fn run_inner<A: Admit>(
         Ok(finished) => confirm_new(updater, finished, meter, figures),
         Err(reason) => abandon(updater, reason, meter, figures),
     }
+}
+
+/// The `power-cut` case: applies the first half of the payload, then the power goes (the
+/// session and the RAM are lost, the flash stays), the firmware restarts and boots. The old
+/// model must still be the one that boots; the next `begin` resumes from the last checkpoint
+/// (the payload's start for this bundle: its 60 KB result is one chunk, and the engine makes
+/// chunks of 256 KiB of result).
+#[inline(never)]
+fn cut_power_midway<A: Admit>(
+    mut updater: Updater<Flash>,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
+    figures: &mut Figures,
+) -> Result<Updater<Flash>, Failure> {
+    let half = (bundle.len() - SIGNED_BUNDLE_PREFIX) / 2;
+    let admitted =
+        admit_bundle(&updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
+    let mut session = updater
+        .begin_admitted(admit, &admitted, work)
+        .map_err(Failure::Setup)?;
+    feed(&mut session, bundle, radio, None, half).map_err(Failure::Setup)?;
+    figures.cut_at = session.payload_offset();
+    let mut updater = reset(updater)?;
+    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+    if booted.kind != BootKind::Confirmed || booted.slot != Slot::A {
+        return Err(Failure::OldModelNotActive);
+    }
+    Ok(updater)
 }
 
 /// Admits `bundle`'s header and signature (with `tamper` applied on the way in) and records
@@ -383,9 +421,10 @@ pub fn apply<A: Admit>(
     figures.admit_ticks += meter.ticks() - start;
     figures.admit_stack = meter.stack_period();
     let mut session = begun?;
+    figures.resumed_from = session.payload_offset();
 
     let start = meter.ticks();
-    let result = match feed(&mut session, bundle, radio, tamper) {
+    let result = match feed(&mut session, bundle, radio, tamper, usize::MAX) {
         Ok(()) => session.finish(),
         Err(e) => Err(e),
     };
@@ -394,16 +433,18 @@ pub fn apply<A: Admit>(
     result
 }
 
-/// Feeds the payload from where the session stands, a fragment at a time through a receive
-/// buffer, flipping the tampered bit on the way.
+/// Feeds the payload from where the session stands up to payload byte `until` (or its end),
+/// a fragment at a time through a receive buffer, flipping the tampered bit on the way.
 #[inline(never)]
 fn feed(
     session: &mut mallorn_runtime::storage::UpdateSession<'_, '_, Flash>,
     bundle: &[u8],
     radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
+    until: usize,
 ) -> Result<(), Error> {
     let payload = &bundle[SIGNED_BUNDLE_PREFIX..];
+    let payload = &payload[..until.min(payload.len())];
     let mut offset = usize::try_from(session.payload_offset()).unwrap_or(usize::MAX);
     while let Some(rest) = payload.get(offset..).filter(|rest| !rest.is_empty()) {
         let n = rest.len().min(FRAGMENT_LEN);

@@ -6,7 +6,8 @@
 //! model still boots. Features pick the case: `tamper-header`, `tamper-payload`,
 //! `tamper-payload-first` (one bit flipped on the way in: of the signed header, in the middle
 //! of the payload, in its first fragment), `profile-tiny` (the bundle coded for the smallest
-//! RAM), `full-image` (the published full image instead of the delta).
+//! RAM), `full-image` (the published full image instead of the delta), `power-cut` (the power
+//! cut when half the payload is applied; the update resumes after the reset).
 #![no_std]
 #![no_main]
 
@@ -180,6 +181,13 @@ fn main() -> ! {
         "slot B ops        {} (erase and program calls on slot B from admission on)",
         figures.flash.watched_ops
     );
+    if cfg!(feature = "power-cut") {
+        hprintln!(
+            "power cut         at payload byte {}; after the reset the old model booted and the update resumed at payload byte {}",
+            figures.cut_at,
+            figures.resumed_from
+        );
+    }
     match outcome {
         Outcome::Applied { slot, sha256 } => {
             hprintln!("active            slot {:?} (new model, confirmed)", slot);
