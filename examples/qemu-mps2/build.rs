@@ -27,11 +27,11 @@ use std::path::{Path, PathBuf};
 
 use mallorn_engine::build::bundles::build_unit;
 use mallorn_engine::build::keys::BuildKeys;
-use mallorn_engine::parallel::default_threads;
 use mallorn_engine::build::versions::header_version;
 use mallorn_engine::build::{self, BuildOptions, Coding, Quiet};
 use mallorn_engine::bundle::BundleIdentity;
 use mallorn_engine::delta::EncodeOptions;
+use mallorn_engine::parallel::default_threads;
 use mallorn_manifest::{Decoder, KeySource, LoadedManifest, Manifest};
 use mallorn_runtime::codec::smallest::Profile;
 use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
