@@ -411,8 +411,8 @@ pub fn apply<A: Admit>(
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Finished, Error> {
-    // The work buffer is what the bundle says it needs.
-    let work = match work.get_mut(..figures.work_len) {
+    // The work buffer is what the admitted header says the bundle needs.
+    let work = match work.get_mut(..admitted.header().ram_required as usize) {
         Some(exact) => exact,
         None => work,
     };
