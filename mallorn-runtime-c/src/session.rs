@@ -239,9 +239,12 @@ pub unsafe extern "C" fn mallorn_session_finish(
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
     let slot = tri!(unsafe { SessionSlot::open_at(session) });
-    // SAFETY: the slot is open.
-    let s = unsafe { SessionSlot::take(slot) };
-    match s.finish() {
+    // SAFETY: the slot is open. The session finishes where it lies: a copy would put a
+    // second session on the stack.
+    let finished = unsafe { (*addr_of_mut!((*slot).session)).finish() };
+    // SAFETY: the slot is open; it closes whatever the result.
+    unsafe { SessionSlot::close(slot) };
+    match finished {
         Ok(finished) => {
             if !out.is_null() {
                 // SAFETY: non-NULL and valid per the contract.
@@ -264,11 +267,8 @@ pub unsafe extern "C" fn mallorn_session_abort(
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
     match unsafe { SessionSlot::open_at(session) } {
-        // SAFETY: the slot is open. The session owns nothing to release: taking it out
-        // closes the storage and frees the updater.
-        Ok(slot) => {
-            let _ended = unsafe { SessionSlot::take(slot) };
-        }
+        // SAFETY: the slot is open: closing it ends the session and frees the updater.
+        Ok(slot) => unsafe { SessionSlot::close(slot) },
         Err(S::MALLORN_ERR_NOT_OPEN) => {}
         Err(status) => return status,
     }

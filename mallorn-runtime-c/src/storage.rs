@@ -167,20 +167,20 @@ impl SessionSlot {
         Ok(slot)
     }
 
-    /// Takes the session out of `slot` and releases its updater.
+    /// Closes `slot`, drops its session where it lies (not moved out onto the stack first)
+    /// and releases its updater.
     ///
     /// # Safety
     /// `slot` comes from [`SessionSlot::open_at`].
-    pub(crate) unsafe fn take(slot: *mut SessionSlot) -> UpdateSession<'static, 'static, CFlash> {
+    pub(crate) unsafe fn close(slot: *mut SessionSlot) {
         // SAFETY: the slot is tagged open, so `session` and `owner` are initialised; the tag
-        // is cleared first so the moved-out session is never read again.
+        // is cleared first so the dropped session is never read again.
         unsafe {
             addr_of_mut!((*slot).magic).write(CLOSED);
             let owner = addr_of!((*slot).owner).read();
-            let session = addr_of!((*slot).session).read();
-            // Only the flag field: the session still borrows `updater`.
+            core::ptr::drop_in_place(addr_of_mut!((*slot).session));
+            // Only the flag field: the session borrowed `updater`.
             addr_of_mut!((*owner).session_open).write(false);
-            session
         }
     }
 }

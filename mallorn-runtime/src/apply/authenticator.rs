@@ -190,7 +190,7 @@ impl<'w> Authenticator<'w> {
     }
 
     /// The segment buffer, for other uses once the stream is complete.
-    pub fn into_buffer(self) -> &'w mut [u8] {
+    pub fn buffer_mut(&mut self) -> &mut [u8] {
         self.buf
     }
 }

@@ -150,8 +150,8 @@ impl<'w> PayloadStream<'w> {
     }
 
     /// Checks that the whole payload was authenticated and decoded; returns the segment
-    /// buffer, free for reading the result back.
-    pub fn finish(mut self) -> Result<&'w mut [u8], Error> {
+    /// buffer, free for reading the result back (the stream takes no more bytes after that).
+    pub fn finish(&mut self) -> Result<&mut [u8], Error> {
         if !self.auth.is_complete() {
             // An empty stream is one empty segment: nothing to feed, still to authenticate.
             self.auth.push(&[])?;
@@ -161,7 +161,7 @@ impl<'w> PayloadStream<'w> {
             return Err(Error::PayloadTruncated);
         }
         self.decoder.finish()?;
-        Ok(self.auth.into_buffer())
+        Ok(self.auth.buffer_mut())
     }
 }
 

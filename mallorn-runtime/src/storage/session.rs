@@ -178,40 +178,36 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
     /// Checks that the whole payload was authenticated and applied, reads the result back
     /// from the slot and checks its SHA-256, and records the update as pending. A result that
     /// does not read back as the header's is discarded ([`Error::ResultHashMismatch`]);
-    /// `begin` then starts over.
-    pub fn finish(self) -> Result<Finished, Error> {
+    /// `begin` then starts over. The session ends here, whatever the result: later calls
+    /// return [`Error::SessionEnded`]. (It takes `&mut self` rather than `self` so that a
+    /// session is not copied into this call's frame: a firmware holds one session, not two.)
+    #[inline(never)]
+    pub fn finish(&mut self) -> Result<Finished, Error> {
         if self.ended {
             return Err(Error::SessionEnded);
         }
-        let Self {
-            flash,
-            journal,
-            stream,
-            mut result,
-            target,
-            target_region,
-            ..
-        } = self;
-        let read_buf = stream.finish()?;
-        result.sync()?;
+        self.ended = true;
+        let read_buf = self.stream.finish()?;
+        self.result.sync()?;
         let on_flash = slot_matches(
-            &mut *flash_io::borrow(flash)?,
-            target_region,
-            &target.image,
+            &mut *flash_io::borrow(self.flash)?,
+            self.target_region,
+            &self.target.image,
             read_buf,
         )?;
         if !on_flash {
-            discard(flash, journal)?;
+            discard(self.flash, self.journal)?;
             return Err(Error::ResultHashMismatch);
         }
         let pending = DeviceState {
-            phase: Phase::Pending(target),
-            ..*journal.state()
+            phase: Phase::Pending(self.target),
+            ..*self.journal.state()
         };
-        journal.append(&mut *flash_io::borrow(flash)?, pending)?;
+        self.journal
+            .append(&mut *flash_io::borrow(self.flash)?, pending)?;
         Ok(Finished {
-            slot: journal.state().active.other(),
-            image: target.image,
+            slot: self.journal.state().active.other(),
+            image: self.target.image,
         })
     }
 }
@@ -273,5 +269,39 @@ mod tests {
         assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
         assert!(matches!(session.finish(), Err(Error::SessionEnded)));
         assert_eq!(updater.state().phase, Phase::Idle);
+    }
+
+    #[test]
+    fn a_session_ends_at_finish_whatever_its_result() {
+        let bundle = genuine();
+        let (header, signature, payload) = split(&bundle);
+        let keys = [trusted(&signer())];
+        let mut scratch = [0u8; 64];
+        let mut admit = admission(&keys, &mut scratch);
+        let mut updater = provisioned(device());
+        let mut work = [0u8; WORK];
+        let mut session = updater
+            .begin(&mut admit, header, signature, &mut work)
+            .unwrap();
+        // Finished early: the payload is short, and the session is over all the same.
+        session.feed(&payload[..payload.len() / 2]).unwrap();
+        assert_eq!(session.finish(), Err(Error::PayloadTruncated));
+        assert_eq!(
+            session.feed(&payload[payload.len() / 2..]),
+            Err(Error::SessionEnded)
+        );
+        assert_eq!(session.finish(), Err(Error::SessionEnded));
+
+        // Finished complete: nothing more is taken, and the pending record is not rewritten.
+        let mut session = updater
+            .begin(&mut admit, header, signature, &mut work)
+            .unwrap();
+        session
+            .feed(&payload[session.payload_offset() as usize..])
+            .unwrap();
+        session.finish().unwrap();
+        assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
+        assert_eq!(session.finish(), Err(Error::SessionEnded));
+        assert!(matches!(updater.state().phase, Phase::Pending(_)));
     }
 }

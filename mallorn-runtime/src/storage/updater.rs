@@ -356,6 +356,7 @@ impl<F: NorFlash> Updater<F> {
     /// that is not checked), then the session. A token from an updater with its journal
     /// elsewhere, or from before this device confirmed another model or committed another
     /// counter, is refused ([`Error::StaleAdmission`]): admit the bundle again.
+    #[inline(never)]
     pub fn begin_admitted<'u, 'w, A: Admit>(
         &'u mut self,
         admit: &mut A,
