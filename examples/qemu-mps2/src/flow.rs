@@ -181,7 +181,7 @@ pub fn run<A: Admit>(
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn run_inner<A: Admit>(
-    flash: Flash,
+    mut flash: Flash,
     admit: &mut A,
     bundle: &[u8],
     work: &mut [u8],
@@ -194,73 +194,121 @@ fn run_inner<A: Admit>(
         return Err(Failure::FlashMisplaced);
     }
     let _ = meter.stack_period();
-    let mut updater = program_factory(flash, crate::generated::OLD_MODEL)?;
-    updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+    flash = program_factory(flash, crate::generated::OLD_MODEL)?;
     // From here on, every erase or program of the update's target slot is counted.
     let slot_b = okay_nabu::LAYOUT.slot_b;
-    updater.flash().watch(slot_b.offset, slot_b.len);
-    figures.setup_stack = meter.stack_period();
+    flash.watch(slot_b.offset, slot_b.len);
+    // Each step below is one power cycle: only the flash outlives it, and the next one opens
+    // the journal again, as a firmware does after a reset.
     if cfg!(feature = "power-cut") {
-        updater = cut_power_midway(updater, admit, bundle, work, radio, figures)?;
+        flash = cut_power_midway(flash, admit, bundle, work, radio, figures)?;
     }
+    let (flash, applied) =
+        receive_update(flash, admit, bundle, work, radio, tamper, meter, figures)?;
+    match applied {
+        Ok(finished) => {
+            let flash = try_new_model(flash, &finished)?;
+            boot_confirmed(flash, &finished, meter, figures)
+        }
+        Err(reason) => boot_after_refusal(flash, reason, meter, figures),
+    }
+}
 
-    // Admission first, in its own frame: signature verification is the deepest part of an
-    // update, and the session `apply` holds is not on the stack yet.
-    let _ = meter.stack_period();
+/// A power-on: opens the journal on `flash` and boots, checking that the old model (the
+/// factory release in slot A, confirmed) is the one that boots.
+#[inline(never)]
+fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Failure> {
+    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
+    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+    if booted.kind != BootKind::Confirmed
+        || booted.slot != Slot::A
+        || booted.image != factory::IMAGE
+    {
+        return Err(Failure::OldModelNotActive);
+    }
+    Ok((updater, booted))
+}
+
+/// The `power-cut` case: applies the first half of the payload, then the power goes (the
+/// session and the RAM are lost, the flash stays). The next power cycle must still boot the
+/// old model, and its `begin` resumes from the last checkpoint (the payload's start for this
+/// bundle: its 60 KB result is one chunk, and the engine makes chunks of 256 KiB of result).
+#[inline(never)]
+fn cut_power_midway<A: Admit>(
+    flash: Flash,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
+    figures: &mut Figures,
+) -> Result<Flash, Failure> {
+    let (mut updater, _) = power_on_old_model(flash)?;
+    let admitted =
+        admit_bundle(&updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
+    figures.cut_at =
+        apply_half(&mut updater, admit, &admitted, bundle, work, radio).map_err(Failure::Setup)?;
+    Ok(updater.into_flash())
+}
+
+/// Begins the admitted update and feeds the first half of its payload; returns the payload
+/// byte it reached. (In its own frame, as `apply`: the session is not under admission.)
+#[inline(never)]
+fn apply_half<A: Admit>(
+    updater: &mut Updater<Flash>,
+    admit: &mut A,
+    admitted: &Admitted,
+    bundle: &[u8],
+    work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
+) -> Result<u64, Error> {
+    let half = (bundle.len() - SIGNED_BUNDLE_PREFIX) / 2;
+    let mut session = updater.begin_admitted(admit, admitted, work)?;
+    feed(&mut session, bundle, radio, None, half)?;
+    Ok(session.payload_offset())
+}
+
+/// The power cycle that receives the update: boots the old model, admits `bundle` (in its
+/// own frame: signature verification is the deepest part of an update, and the session
+/// `apply` holds is not on the stack yet) and applies it. A refused bundle is cancelled.
+/// (After `PayloadSegmentMismatch` the update is still in progress and `cancel` discards it;
+/// after a refused header nothing was recorded and `cancel` does nothing. A device fault
+/// would instead keep the checkpoint, for `begin` to resume after the next boot.)
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn receive_update<A: Admit>(
+    flash: Flash,
+    admit: &mut A,
+    bundle: &[u8],
+    work: &mut [u8],
+    radio: &mut [u8; FRAGMENT_LEN],
+    tamper: Option<Tamper>,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<(Flash, Result<Finished, Error>), Failure> {
+    // Used in place: moving the updater out of the result would copy it within this frame.
+    let mut powered = power_on_old_model(flash);
+    let updater = match &mut powered {
+        Ok((updater, _)) => updater,
+        Err(failure) => return Err(*failure),
+    };
+    figures.setup_stack = meter.stack_period();
     let start = meter.ticks();
     let admitted = admit_bundle(&updater, admit, bundle, work.len(), tamper, figures);
     figures.admit_ticks = meter.ticks() - start;
     let applied = match admitted {
         Ok(admitted) => apply(
-            &mut updater,
-            admit,
-            &admitted,
-            bundle,
-            work,
-            radio,
-            tamper,
-            meter,
-            figures,
+            updater, admit, &admitted, bundle, work, radio, tamper, meter, figures,
         ),
         Err(reason) => {
             figures.admit_stack = meter.stack_period();
             Err(reason)
         }
     };
-    match applied {
-        Ok(finished) => confirm_new(updater, finished, meter, figures),
-        Err(reason) => abandon(updater, reason, meter, figures),
+    if applied.is_err() {
+        updater.cancel().map_err(Failure::Lifecycle)?;
     }
-}
-
-/// The `power-cut` case: applies the first half of the payload, then the power goes (the
-/// session and the RAM are lost, the flash stays), the firmware restarts and boots. The old
-/// model must still be the one that boots; the next `begin` resumes from the last checkpoint
-/// (the payload's start for this bundle: its 60 KB result is one chunk, and the engine makes
-/// chunks of 256 KiB of result).
-#[inline(never)]
-fn cut_power_midway<A: Admit>(
-    mut updater: Updater<Flash>,
-    admit: &mut A,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
-    figures: &mut Figures,
-) -> Result<Updater<Flash>, Failure> {
-    let half = (bundle.len() - SIGNED_BUNDLE_PREFIX) / 2;
-    let admitted =
-        admit_bundle(&updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
-    let mut session = updater
-        .begin_admitted(admit, &admitted, work)
-        .map_err(Failure::Setup)?;
-    feed(&mut session, bundle, radio, None, half).map_err(Failure::Setup)?;
-    figures.cut_at = session.payload_offset();
-    let mut updater = reset(updater)?;
-    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
-    if booted.kind != BootKind::Confirmed || booted.slot != Slot::A {
-        return Err(Failure::OldModelNotActive);
-    }
-    Ok(updater)
+    let flash = powered.map(|(updater, _)| updater.into_flash())?;
+    Ok((flash, applied))
 }
 
 /// Admits `bundle`'s header and signature (with `tamper` applied on the way in) and records
@@ -284,21 +332,22 @@ fn admit_bundle<A: Admit>(
     signature.copy_from_slice(&prefix[HEADER_LEN..]);
     Tamper::apply(tamper, &mut header, 0);
     Tamper::apply(tamper, &mut signature, HEADER_LEN);
-    let needed = BundleHeader::parse(&header).map_or(work_len, |h| h.ram_required as usize);
-    figures.work_len = needed.min(work_len);
+    figures.work_len = stated_work_len(&header).min(work_len);
     updater.admit(admit, &header, &signature)
 }
 
-/// After a finished apply: reset, boot the new model on trial, self-test it, confirm it,
-/// and check after another reset that it is the confirmed model.
+/// The work buffer `header` states the bundle needs (or `usize::MAX` if it does not parse).
+/// In its own frame: the parsed header is not kept under the signature check.
 #[inline(never)]
-fn confirm_new(
-    updater: Updater<Flash>,
-    finished: Finished,
-    meter: &dyn Meter,
-    figures: &mut Figures,
-) -> Result<Outcome, Failure> {
-    let mut updater = reset(updater)?;
+fn stated_work_len(header: &[u8; HEADER_LEN]) -> usize {
+    BundleHeader::parse(header).map_or(usize::MAX, |h| h.ram_required as usize)
+}
+
+/// The power cycle after a finished apply: boots the new model on trial, self-tests it and
+/// confirms it.
+#[inline(never)]
+fn try_new_model(flash: Flash, finished: &Finished) -> Result<Flash, Failure> {
+    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
     let trial = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if trial.kind != BootKind::Trial || trial.slot != finished.slot {
         return Err(Failure::WrongBoot(trial.kind, trial.slot));
@@ -309,8 +358,19 @@ fn confirm_new(
     // The firmware's self-test of the new model before it commits to it.
     check_slot(&mut updater, &trial)?;
     updater.confirm().map_err(Failure::Lifecycle)?;
+    Ok(updater.into_flash())
+}
 
-    let mut updater = reset(updater)?;
+/// The power cycle after the confirm: the new model boots, confirmed, and hashes to its
+/// journal record.
+#[inline(never)]
+fn boot_confirmed(
+    flash: Flash,
+    finished: &Finished,
+    meter: &dyn Meter,
+    figures: &mut Figures,
+) -> Result<Outcome, Failure> {
+    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
     let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
         return Err(Failure::WrongBoot(booted.kind, booted.slot));
@@ -325,26 +385,16 @@ fn confirm_new(
     })
 }
 
-/// After a refused bundle: cancel the update, reset, and check that the old model boots.
-/// (After `PayloadSegmentMismatch` the update is still in progress and `cancel` discards it;
-/// after a refused header nothing was recorded and `cancel` does nothing. A device fault
-/// would instead keep the checkpoint, for `begin` to resume after the next boot.)
+/// The power cycle after a refused bundle: the old model still boots and hashes to its
+/// journal record.
 #[inline(never)]
-fn abandon(
-    mut updater: Updater<Flash>,
+fn boot_after_refusal(
+    flash: Flash,
     reason: Error,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
-    updater.cancel().map_err(Failure::Lifecycle)?;
-    let mut updater = reset(updater)?;
-    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
-    if booted.kind != BootKind::Confirmed
-        || booted.slot != Slot::A
-        || booted.image != factory::IMAGE
-    {
-        return Err(Failure::OldModelNotActive);
-    }
+    let (mut updater, booted) = power_on_old_model(flash)?;
     let active_sha256 = check_slot(&mut updater, &booted)?;
     figures.flash = updater.flash().counts();
     figures.journal_sequence = updater.journal_sequence();
@@ -358,7 +408,7 @@ fn abandon(
 /// The factory: programs `image`, the factory release, into slot A of the erased part and
 /// provisions the journal with that release's security counter.
 #[inline(never)]
-pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Updater<Flash>, Failure> {
+pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Flash, Failure> {
     if image.len() as u64 != factory::IMAGE.len || sha256(image) != factory::IMAGE.sha256 {
         return Err(Failure::WrongFactoryModel);
     }
@@ -374,6 +424,7 @@ pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Updater<Flash>,
         factory::IMAGE,
         factory::SECURITY_COUNTER,
     )
+    .map(Updater::into_flash)
     .map_err(Failure::Setup)
 }
 
@@ -420,11 +471,17 @@ pub fn apply<A: Admit>(
     let begun = updater.begin_admitted(admit, admitted, work);
     figures.admit_ticks += meter.ticks() - start;
     figures.admit_stack = meter.stack_period();
-    let mut session = begun?;
+    // Used where `begin_admitted` put it: moving the session out of the result would copy
+    // it within this frame, and this frame is under the whole payload's decoding.
+    let mut begun = begun;
+    let session = match &mut begun {
+        Ok(session) => session,
+        Err(e) => return Err(*e),
+    };
     figures.resumed_from = session.payload_offset();
 
     let start = meter.ticks();
-    let result = match feed(&mut session, bundle, radio, tamper, usize::MAX) {
+    let result = match feed(session, bundle, radio, tamper, usize::MAX) {
         Ok(()) => session.finish(),
         Err(e) => Err(e),
     };
@@ -455,12 +512,6 @@ fn feed(
         offset += n;
     }
     Ok(())
-}
-
-/// A power cycle: the firmware restarts and opens the journal again.
-#[inline(never)]
-pub fn reset(updater: Updater<Flash>) -> Result<Updater<Flash>, Failure> {
-    Updater::open(updater.into_flash(), okay_nabu::LAYOUT).map_err(Failure::Setup)
 }
 
 /// Hashes the model `decision` names from flash and checks it against the journal's record.
