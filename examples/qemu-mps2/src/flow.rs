@@ -214,11 +214,20 @@ fn run_inner<A: Admit>(
     }
 }
 
+/// A power-on: opens the journal on `flash`. (A `match` rather than `map_err(..)?`, which
+/// would put the updater in this frame twice.)
+fn power_on(flash: Flash) -> Result<Updater<Flash>, Failure> {
+    match Updater::open(flash, okay_nabu::LAYOUT) {
+        Ok(updater) => Ok(updater),
+        Err(e) => Err(Failure::Setup(e)),
+    }
+}
+
 /// A power-on: opens the journal on `flash` and boots, checking that the old model (the
 /// factory release in slot A, confirmed) is the one that boots.
 #[inline(never)]
 fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Failure> {
-    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
+    let mut updater = power_on(flash)?;
     let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed
         || booted.slot != Slot::A
@@ -293,7 +302,7 @@ fn receive_update<A: Admit>(
     };
     figures.setup_stack = meter.stack_period();
     let start = meter.ticks();
-    let admitted = admit_bundle(&updater, admit, bundle, work.len(), tamper, figures);
+    let admitted = admit_bundle(updater, admit, bundle, work.len(), tamper, figures);
     figures.admit_ticks = meter.ticks() - start;
     let applied = match admitted {
         Ok(admitted) => apply(
@@ -347,7 +356,7 @@ fn stated_work_len(header: &[u8; HEADER_LEN]) -> usize {
 /// confirms it.
 #[inline(never)]
 fn try_new_model(flash: Flash, finished: &Finished) -> Result<Flash, Failure> {
-    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
+    let mut updater = power_on(flash)?;
     let trial = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if trial.kind != BootKind::Trial || trial.slot != finished.slot {
         return Err(Failure::WrongBoot(trial.kind, trial.slot));
@@ -370,7 +379,7 @@ fn boot_confirmed(
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
-    let mut updater = Updater::open(flash, okay_nabu::LAYOUT).map_err(Failure::Setup)?;
+    let mut updater = power_on(flash)?;
     let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
         return Err(Failure::WrongBoot(booted.kind, booted.slot));
