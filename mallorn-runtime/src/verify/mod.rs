@@ -10,6 +10,7 @@
 pub mod admission;
 pub mod base;
 pub mod device;
+pub(crate) mod ed25519;
 pub mod payload;
 pub mod signature;
 pub mod trusted_key;

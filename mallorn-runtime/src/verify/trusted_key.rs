@@ -2,8 +2,6 @@
 //! current key and its successor), so a key can be rotated by shipping bundles signed with the
 //! successor before the old key is retired. The header's key id picks the key to check.
 
-use ed25519_dalek::VerifyingKey;
-
 use crate::error::Error;
 use crate::format::ids::{ID_LEN, key_id};
 
@@ -26,9 +24,7 @@ impl TrustedKey {
     /// signatures.
     pub fn new(public_key: [u8; 32]) -> Result<Self, Error> {
         let id = key_id(&public_key);
-        let key = VerifyingKey::from_bytes(&public_key)
-            .map_err(|_| Error::InvalidTrustedKey { key_id: id })?;
-        if key.is_weak() {
+        if !crate::verify::ed25519::is_usable_key(&public_key) {
             return Err(Error::InvalidTrustedKey { key_id: id });
         }
         Ok(Self { id, public_key })
