@@ -143,6 +143,11 @@ run_case "signed, fast" mallorn-qemu-mps2 "$fast_only" 0 "$ok_line"
 run_case "min-signed, fast" min-signed "$fast_only" 0 "$ok_line"
 run_case "min-unsigned, fast" min-unsigned "$fast_only,dev-unsigned" 0 "$ok_line"
 run_case "min-unsigned, all decoders" min-unsigned "--features codec-fast,dev-unsigned" 0 "$ok_line"
+# The opt-in salty verifier: the genuine bundle, and a tampered header refused.
+run_case "min-signed, salty" min-signed "--features ed25519-salty" 0 "$ok_line"
+run_case "min-signed, fast, salty" min-signed "$fast_only,ed25519-salty" 0 "$ok_line"
+run_case "tampered header, salty" mallorn-qemu-mps2 "--features tamper-header,ed25519-salty" 2 \
+    "MALLORN REJECTED bundle signature does not verify.*" "$old_active"
 
 printf '\nFigures (bytes; flash = vector table + .text + .rodata + .data, without the models and bundles in .assets;\n'
 printf 'RAM = work buffer + peak stack; .bss holds the work buffer, WORK_LEN from the generated include)\n'
@@ -187,6 +192,8 @@ applier_cost fast-signed "min-signed, fast"
 applier_cost smallest-unsigned "min-unsigned"
 applier_cost smallest-signed "min-signed"
 applier_cost all-unsigned "min-unsigned, all decoders"
+applier_cost smallest-signed-salty "min-signed, salty"
+applier_cost fast-signed-salty "min-signed, fast, salty"
 
 # Decoder speed: apply instructions (segment hashes, decode, flash writes and read-back,
 # checkpoints, result read back) per byte of the new model.
