@@ -42,6 +42,13 @@ log "== mallorn-runtime-c staticlib for thumbv7em-none-eabihf"
     die "building the staticlib failed"
 lib="$here/target/thumbv7em-none-eabihf/release/libmallorn_runtime_c.a"
 
+log "== the same with the opt-in salty verifier (feature ed25519-salty)"
+(cd "$root" && CARGO_TARGET_DIR="$here/target/salty" CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+    CARGO_PROFILE_RELEASE_DEBUG=false RUSTFLAGS='--cfg sha2_backend_soft="compact"' \
+    cargo build --locked --quiet --release -p mallorn-runtime-c --target thumbv7em-none-eabihf \
+    --features ed25519-salty) >&2 || die "building the salty staticlib failed"
+salty_lib="$here/target/salty/thumbv7em-none-eabihf/release/libmallorn_runtime_c.a"
+
 new_sha="$(sha256sum "$root/examples/qemu-mps2/models/okay-nabu/v2-2024-10-01.tflite" | cut -d' ' -f1)"
 old_sha="$(sha256sum "$root/examples/qemu-mps2/models/okay-nabu/v2-2024-07-10.tflite" | cut -d' ' -f1)"
 middle=$(( $(stat -c %s "$delta") / 2 ))
@@ -91,7 +98,7 @@ run_case() {
     bss=$(section .bss "$elf"); vectors=$(section .vectors "$elf"); exidx=$(section .ARM.exidx "$elf")
     work=$(figure "work buffer" "$out"); stack=$(figure "peak stack" "$out")
     [[ "$work" != "-" && "$stack" != "-" ]] && ram=$((work + stack))
-    rows+=("$(printf '%-16s %7s %7s %6s %7s %8s %7s %7s %8s' "$name" "$text" "$rodata" "$data" "$bss" \
+    rows+=("$(printf '%-20s %7s %7s %6s %7s %8s %7s %7s %8s' "$name" "$text" "$rodata" "$data" "$bss" \
         "$((vectors + text + rodata + data + exidx))" "$work" "$stack" "$ram")")
 }
 
@@ -101,11 +108,17 @@ run_case full-image "$full" "" 0 "MALLORN OK $new_sha"
 run_case tamper-header "$delta" "-DTAMPER_HEADER" 2 "MALLORN REJECTED .+" "$old_active"
 run_case tamper-payload "$delta" "-DTAMPER_PAYLOAD=$middle" 2 \
     "MALLORN REJECTED payload segment failed its hash.*" "$old_active"
+signed_lib="$lib"
+lib="$salty_lib"
+run_case signed-salty "$delta" "" 0 "MALLORN OK $new_sha"
+run_case tamper-header-salty "$delta" "-DTAMPER_HEADER" 2 "MALLORN REJECTED bad signature" \
+    "$old_active"
+lib="$signed_lib"
 
 printf '\nFigures (bytes; flash = vectors + .text + .rodata + .data + .ARM.exidx, without the models\n'
 printf 'and bundles in .assets; RAM = work buffer + peak stack; .bss holds the work buffer and the\n'
 printf 'updater and session storage)\n'
-printf '%-16s %7s %7s %6s %7s %8s %7s %7s %8s\n' case .text .rodata .data .bss flash work stack RAM
+printf '%-20s %7s %7s %6s %7s %8s %7s %7s %8s\n' case .text .rodata .data .bss flash work stack RAM
 printf '%s\n' "${rows[@]}"
 printf 'qemu-mps2-c: %d passed, %d failed\n' "$passed" "$failed"
 [[ "$failed" == 0 ]]
