@@ -127,7 +127,8 @@ pub struct Figures {
     /// Clock ticks spent feeding the payload and finishing (segment hashes, decode, flash
     /// writes and read-back, checkpoints, reading the result back).
     pub apply_ticks: u64,
-    /// Peak stack of the factory step and the first boot.
+    /// Peak stack of the factory step and of the power-on (journal opened, boot) that
+    /// receives the update.
     pub setup_stack: usize,
     /// Peak stack of admission and `begin_admitted`.
     pub admit_stack: usize,
@@ -143,6 +144,9 @@ pub struct Figures {
     /// `power-cut` builds: the payload byte the first attempt had reached when the power was
     /// cut, and the one the update resumed from after the reset (0: started from the top).
     pub cut_at: u64,
+    /// `power-cut` builds: peak stack of the interrupted attempt (power-on, admission, the
+    /// first half of the apply).
+    pub cut_stack: usize,
     /// The payload byte the applied session started from.
     pub resumed_from: u64,
 }
@@ -195,6 +199,7 @@ fn run_inner<A: Admit>(
     }
     let _ = meter.stack_period();
     flash = program_factory(flash, crate::generated::OLD_MODEL)?;
+    figures.setup_stack = meter.stack_period();
     // From here on, every erase or program of the update's target slot is counted.
     let slot_b = okay_nabu::LAYOUT.slot_b;
     flash.watch(slot_b.offset, slot_b.len);
@@ -202,6 +207,7 @@ fn run_inner<A: Admit>(
     // the journal again, as a firmware does after a reset.
     if cfg!(feature = "power-cut") {
         flash = cut_power_midway(flash, admit, bundle, work, radio, figures)?;
+        figures.cut_stack = meter.stack_period();
     }
     let (flash, applied) =
         receive_update(flash, admit, bundle, work, radio, tamper, meter, figures)?;
@@ -251,12 +257,17 @@ fn cut_power_midway<A: Admit>(
     radio: &mut [u8; FRAGMENT_LEN],
     figures: &mut Figures,
 ) -> Result<Flash, Failure> {
-    let (mut updater, _) = power_on_old_model(flash)?;
+    // Used in place, as in `receive_update`.
+    let mut powered = power_on_old_model(flash);
+    let updater = match &mut powered {
+        Ok((updater, _)) => updater,
+        Err(failure) => return Err(*failure),
+    };
     let admitted =
-        admit_bundle(&updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
+        admit_bundle(updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
     figures.cut_at =
-        apply_half(&mut updater, admit, &admitted, bundle, work, radio).map_err(Failure::Setup)?;
-    Ok(updater.into_flash())
+        apply_half(updater, admit, &admitted, bundle, work, radio).map_err(Failure::Setup)?;
+    powered.map(|(updater, _)| updater.into_flash())
 }
 
 /// Begins the admitted update and feeds the first half of its payload; returns the payload
@@ -300,7 +311,7 @@ fn receive_update<A: Admit>(
         Ok((updater, _)) => updater,
         Err(failure) => return Err(*failure),
     };
-    figures.setup_stack = meter.stack_period();
+    figures.setup_stack = figures.setup_stack.max(meter.stack_period());
     let start = meter.ticks();
     let admitted = admit_bundle(updater, admit, bundle, work.len(), tamper, figures);
     figures.admit_ticks = meter.ticks() - start;

@@ -97,6 +97,7 @@ fn main() -> ! {
         figures.admit_stack,
         figures.apply_stack,
         figures.lifecycle_stack,
+        figures.cut_stack,
         stack::peak(),
     ]
     .into_iter()
@@ -186,6 +187,10 @@ fn main() -> ! {
             "power cut         at payload byte {}; after the reset the old model booted and the update resumed at payload byte {}",
             figures.cut_at,
             figures.resumed_from
+        );
+        hprintln!(
+            "power cut stack   {} bytes (the interrupted attempt: power-on, admission, half the apply)",
+            figures.cut_stack
         );
     }
     match outcome {

@@ -1,5 +1,5 @@
 //! The Ed25519 check of a header against one trusted key, with `verify_strict`'s rules
-//! (see [`crate::verify::ed25519`]): one header has exactly one valid signature per key.
+//! (see [`crate::verify::ed25519`]): a valid signature cannot be altered into another.
 
 use crate::error::Error;
 use crate::format::header::{HEADER_LEN, SIGNATURE_LEN};

@@ -1,8 +1,8 @@
 //! The one Ed25519 verification the runtime does, behind one interface: ed25519-dalek's
 //! `verify_strict` by default, or salty with the same rules added (cargo feature
-//! `ed25519-salty`, for stack-tight Cortex-M4/M33 firmware). Whichever is built, a signature
+//! `ed25519-salty`, for stack-tight Cortex-M4 firmware, or M33 with the DSP extension). Whichever is built, a signature
 //! passes only if S is canonical (S < L), neither the key nor R has small order, and the
-//! cofactorless equation holds, so one header has exactly one valid signature per key.
+//! cofactorless equation holds: no one can alter a valid signature into another valid one.
 
 #[cfg(not(feature = "ed25519-salty"))]
 mod with_dalek;

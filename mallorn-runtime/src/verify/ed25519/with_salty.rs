@@ -2,7 +2,7 @@
 //! equation: it accepts S + L (a second valid signature for every signature), any signature
 //! under a small-order key, and small-order R. The checks dalek's `verify_strict` makes are
 //! made here, in its order, so both verifiers give the same answer and the same refusal
-//! (`tests/ed25519_salty.rs` compares them).
+//! (`tests/ed25519_rules.rs` compares them).
 
 use salty::{CompressedY, EdwardsPoint, PublicKey, Signature};
 
@@ -71,4 +71,38 @@ pub(crate) fn verify(
     }
     key.verify(message, &Signature::from(signature))
         .map_err(|_| Refusal::Signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `value` as 32 little-endian bytes, from a little-endian 256-bit number in u64 limbs.
+    fn scalar_bytes(limbs: [u64; 4]) -> [u8; 32] {
+        let mut out = [0; 32];
+        for (chunk, limb) in out.chunks_mut(8).zip(limbs) {
+            chunk.copy_from_slice(&limb.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_scalar_is_canonical_exactly_below_the_group_order() {
+        let l = scalar_bytes([0x5812_631a_5cf5_d3ed, 0x14de_f9de_a2f7_9cd6, 0, 1 << 60]);
+        assert_eq!(l, L);
+        let below = scalar_bytes([0x5812_631a_5cf5_d3ec, 0x14de_f9de_a2f7_9cd6, 0, 1 << 60]);
+        let above = scalar_bytes([0x5812_631a_5cf5_d3ee, 0x14de_f9de_a2f7_9cd6, 0, 1 << 60]);
+        assert!(is_canonical_scalar(&below));
+        assert!(!is_canonical_scalar(&L));
+        assert!(!is_canonical_scalar(&above));
+        assert!(is_canonical_scalar(&[0; 32]));
+        // 2^253, and the top byte alone deciding either way.
+        assert!(!is_canonical_scalar(&scalar_bytes([0, 0, 0, 1 << 61])));
+        assert!(is_canonical_scalar(&scalar_bytes([
+            u64::MAX,
+            u64::MAX,
+            u64::MAX,
+            (1 << 60) - 1
+        ])));
+    }
 }
