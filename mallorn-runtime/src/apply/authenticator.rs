@@ -58,29 +58,53 @@ impl<'w> Authenticator<'w> {
         plain_offset: u64,
         buf: &'w mut [u8],
     ) -> Result<Self, Error> {
+        let skip = Self::check_resume(layout, &resume, plain_offset, buf.len())?;
+        Ok(Self::at(layout, &resume, skip, buf))
+    }
+
+    /// Refuses a resume point that does not fit `layout`, or a segment buffer of `buf_len`
+    /// bytes that cannot hold a wire segment. Returns the plain bytes to drop from the first
+    /// authenticated segment.
+    pub(crate) fn check_resume(
+        layout: Segments,
+        resume: &SegmentResume,
+        plain_offset: u64,
+        buf_len: usize,
+    ) -> Result<usize, Error> {
         let needed = usize_saturating(layout.segment_len).saturating_add(LINK_LEN);
-        if buf.len() < needed {
+        if buf_len < needed {
             return Err(Error::WorkBufferTooSmall {
                 needed,
-                got: buf.len(),
+                got: buf_len,
             });
         }
         let bad = Error::CorruptPayload {
             offset: plain_offset,
             reason: "checkpoint does not fit this bundle",
         };
-        let skip: usize = if resume.segment == layout.count && plain_offset == layout.plain_len {
-            0 // complete
+        if resume.segment == layout.count && plain_offset == layout.plain_len {
+            Ok(0) // complete
         } else if resume.segment < layout.count {
             plain_offset
                 .checked_sub(layout.plain_start(resume.segment))
                 .filter(|&s| s < layout.plain_len_of(resume.segment).max(1))
                 .and_then(|s| usize::try_from(s).ok())
-                .ok_or(bad)?
+                .ok_or(bad)
         } else {
-            return Err(bad);
-        };
-        Ok(Self {
+            Err(bad)
+        }
+    }
+
+    /// The authenticator at `resume`, `skip` from [`Authenticator::check_resume`]. It cannot
+    /// fail, so a caller builds it where it is to live.
+    #[inline(always)]
+    pub(crate) fn at(
+        layout: Segments,
+        resume: &SegmentResume,
+        skip: usize,
+        buf: &'w mut [u8],
+    ) -> Self {
+        Self {
             layout,
             buf,
             segment: resume.segment,
@@ -88,7 +112,7 @@ impl<'w> Authenticator<'w> {
             filled: 0,
             released: None,
             skip,
-        })
+        }
     }
 
     /// The wire offset the next fed byte belongs at.

@@ -14,6 +14,15 @@ pub struct Progress {
     pub output_offset: u64,
 }
 
+impl Progress {
+    /// Nothing decoded yet.
+    pub const START: Self = Self {
+        chunks_done: 0,
+        payload_offset: 0,
+        output_offset: 0,
+    };
+}
+
 /// Progress after a completed chunk, with what resuming needs to authenticate the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

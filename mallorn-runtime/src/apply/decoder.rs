@@ -121,26 +121,55 @@ pub struct PayloadDecoder<'w> {
 }
 
 impl<'w> PayloadDecoder<'w> {
-    /// Starts decoding the chunk stream of a payload described by `header` (whose signature
-    /// the caller has checked). `work` is the decoder's part of the work buffer (see
-    /// [`Workspace`]).
-    pub(crate) fn new(header: &BundleHeader, ws: Workspace<'w>) -> Result<Self, Error> {
+    /// Refuses a `progress` that does not fit the payload `header` describes (`plain_len`
+    /// bytes of chunk stream).
+    pub(crate) fn check_progress(
+        header: &BundleHeader,
+        plain_len: u64,
+        progress: &Progress,
+    ) -> Result<(), Error> {
+        if progress.payload_offset > plain_len
+            || progress.output_offset > header.result_len
+            || (progress.output_offset & (header.chunk_align() - 1)) != 0
+                && progress.output_offset != header.result_len
+        {
+            return Err(Error::CorruptPayload {
+                offset: progress.payload_offset,
+                reason: "checkpoint does not fit this bundle",
+            });
+        }
+        Ok(())
+    }
+
+    /// The decoder at `progress` (checked by [`PayloadDecoder::check_progress`]). It cannot
+    /// fail, so a caller builds it where it is to live, with no `Result` in between.
+    #[inline(always)]
+    pub(crate) fn at(
+        header: &BundleHeader,
+        ws: Workspace<'w>,
+        plain_len: u64,
+        progress: &Progress,
+    ) -> Self {
         let base_len = if header.flags.contains(Flags::FULL_IMAGE) {
             0
         } else {
             header.base_len
         };
-        Ok(Self {
+        Self {
             result_len: header.result_len,
-            payload_len: header.segments()?.plain_len,
+            payload_len: plain_len,
             decoders: header.decoders.0,
             chunk_align: header.chunk_align(),
-            payload_offset: 0,
-            chunks_done: 0,
-            stage: Stage::Framing(ChunkHeaderReader::default()),
+            payload_offset: progress.payload_offset,
+            chunks_done: progress.chunks_done,
+            stage: if progress.output_offset == header.result_len {
+                Stage::Done
+            } else {
+                Stage::Framing(ChunkHeaderReader::default())
+            },
             staging: ws.staging,
             output: Output {
-                buf_start: 0,
+                buf_start: progress.output_offset,
                 filled: 0,
                 buf: ws.output,
                 chunk_left: 0,
@@ -150,44 +179,7 @@ impl<'w> PayloadDecoder<'w> {
             profile: Profile::from_u8(header.coder_profile),
             #[cfg(feature = "trace")]
             trace: None,
-        })
-        .map(|d| d.finish_if_empty())
-    }
-
-    /// Continues from the progress reported by an earlier run over the same bundle. The
-    /// result image must still hold the first `progress.output_offset` bytes.
-    pub(crate) fn resume(
-        header: &BundleHeader,
-        ws: Workspace<'w>,
-        progress: &Progress,
-    ) -> Result<Self, Error> {
-        let mut decoder = Self::new(header, ws)?;
-        if progress.payload_offset > decoder.payload_len
-            || progress.output_offset > decoder.result_len
-            || (progress.output_offset & (decoder.chunk_align - 1)) != 0
-                && progress.output_offset != decoder.result_len
-        {
-            return Err(Error::CorruptPayload {
-                offset: progress.payload_offset,
-                reason: "checkpoint does not fit this bundle",
-            });
         }
-        decoder.payload_offset = progress.payload_offset;
-        decoder.chunks_done = progress.chunks_done;
-        decoder.output.buf_start = progress.output_offset;
-        decoder.stage = if progress.output_offset == decoder.result_len {
-            Stage::Done
-        } else {
-            Stage::Framing(ChunkHeaderReader::default())
-        };
-        Ok(decoder)
-    }
-
-    fn finish_if_empty(mut self) -> Self {
-        if self.result_len == 0 {
-            self.stage = Stage::Done;
-        }
-        self
     }
 
     /// Records chunks and operations as they decode (see [`PayloadDecoder::take_trace`]).

@@ -3,7 +3,7 @@
 //! checkpoint it reports was reached on authenticated bytes alone.
 
 use crate::apply::authenticator::{Authenticator, SegmentResume};
-use crate::apply::checkpoint::Checkpoint;
+use crate::apply::checkpoint::{Checkpoint, Progress};
 use crate::apply::decoder::PayloadDecoder;
 use crate::apply::workspace::Workspace;
 use crate::error::Error;
@@ -28,19 +28,33 @@ pub struct PayloadStream<'w> {
     decoder: PayloadDecoder<'w>,
 }
 
+/// Where a stream starts, checked against its bundle and its work buffer: everything that can
+/// refuse a stream is decided here, before any of it is built. A caller checks a stream
+/// before it writes anything, then builds it where it is to live ([`PayloadStream::at`]),
+/// with no stream-sized `Result` in between.
+pub(crate) struct StreamStart<'w> {
+    layout: Segments,
+    ws: Workspace<'w>,
+    segment: &'w mut [u8],
+    resume: SegmentResume,
+    skip: usize,
+    progress: Progress,
+}
+
+impl StreamStart<'_> {
+    /// Result bytes the stream has produced when it starts.
+    pub(crate) fn output_offset(&self) -> u64 {
+        self.progress.output_offset
+    }
+}
+
 impl<'w> PayloadStream<'w> {
     /// Starts at the beginning of the payload described by `header` (whose signature the
     /// caller has checked), using `work` (at least `header.ram_required` bytes) for every
     /// buffer.
     pub fn new(header: &BundleHeader, work: &'w mut [u8]) -> Result<Self, Error> {
-        let layout = header.segments()?;
-        let mut ws = Workspace::split(header, work)?;
-        let segment = core::mem::take(&mut ws.segment);
-        Ok(Self {
-            layout,
-            auth: Authenticator::new(layout, header.payload_sha256, segment)?,
-            decoder: PayloadDecoder::new(header, ws)?,
-        })
+        let start = Self::check(header, work, None)?;
+        Ok(Self::at(header, start))
     }
 
     /// Continues from a checkpoint reported by an earlier run over the same bundle. The
@@ -50,9 +64,50 @@ impl<'w> PayloadStream<'w> {
         work: &'w mut [u8],
         checkpoint: &Checkpoint,
     ) -> Result<Self, Error> {
+        let start = Self::check(header, work, Some(checkpoint))?;
+        Ok(Self::at(header, start))
+    }
+
+    /// Checks a stream over `header`'s payload in `work`, from its beginning or from
+    /// `checkpoint`: the work buffer (the decoders this build has, the stated RAM and the
+    /// buffer's length), then the checkpoint against the payload's layout.
+    pub(crate) fn check(
+        header: &BundleHeader,
+        work: &'w mut [u8],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<StreamStart<'w>, Error> {
         let layout = header.segments()?;
         let mut ws = Workspace::split(header, work)?;
         let segment = core::mem::take(&mut ws.segment);
+        let (resume, progress) = match checkpoint {
+            None => (
+                SegmentResume {
+                    segment: 0,
+                    sha256: header.payload_sha256,
+                },
+                Progress::START,
+            ),
+            Some(checkpoint) => (
+                Self::resume_point(&layout, checkpoint)?,
+                checkpoint.progress,
+            ),
+        };
+        let skip =
+            Authenticator::check_resume(layout, &resume, progress.payload_offset, segment.len())?;
+        PayloadDecoder::check_progress(header, layout.plain_len, &progress)?;
+        Ok(StreamStart {
+            layout,
+            ws,
+            segment,
+            resume,
+            skip,
+            progress,
+        })
+    }
+
+    /// The segment a resume from `checkpoint` fetches again, refusing a checkpoint whose wire
+    /// offset is not that segment's start.
+    fn resume_point(layout: &Segments, checkpoint: &Checkpoint) -> Result<SegmentResume, Error> {
         let plain = checkpoint.progress.payload_offset;
         let resume = SegmentResume {
             segment: if plain == layout.plain_len {
@@ -68,11 +123,26 @@ impl<'w> PayloadStream<'w> {
                 reason: "checkpoint does not fit this bundle",
             });
         }
-        Ok(Self {
+        Ok(resume)
+    }
+
+    /// The stream `start` describes. It cannot fail, so a caller builds it where it is to
+    /// live.
+    #[inline(always)]
+    pub(crate) fn at(header: &BundleHeader, start: StreamStart<'w>) -> Self {
+        let StreamStart {
             layout,
-            auth: Authenticator::resume(layout, resume, plain, segment)?,
-            decoder: PayloadDecoder::resume(header, ws, &checkpoint.progress)?,
-        })
+            ws,
+            segment,
+            resume,
+            skip,
+            progress,
+        } = start;
+        Self {
+            layout,
+            auth: Authenticator::at(layout, &resume, skip, segment),
+            decoder: PayloadDecoder::at(header, ws, layout.plain_len, &progress),
+        }
     }
 
     /// Wire payload offset the next fragment must start at.

@@ -46,13 +46,31 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
         geometry: FlashGeometry,
         start: u64,
     ) -> Result<Self, Error> {
+        Self::check_start(region, start)?;
+        Ok(Self::at(flash, region, geometry, start))
+    }
+
+    /// Refuses a `start` beyond `region`.
+    pub(crate) fn check_start(region: Region, start: u64) -> Result<(), Error> {
         if start > u64::from(region.len) {
             return Err(Error::SlotTooSmall {
                 needed: start,
                 slot_len: u64::from(region.len),
             });
         }
-        Ok(Self {
+        Ok(())
+    }
+
+    /// [`FlashResult::new`] after [`FlashResult::check_start`]. It cannot fail, so a caller
+    /// builds it where it is to live.
+    #[inline(always)]
+    pub(crate) fn at(
+        flash: &'a RefCell<F>,
+        region: Region,
+        geometry: FlashGeometry,
+        start: u64,
+    ) -> Self {
+        Self {
             flash,
             region,
             write_size: geometry.write_size,
@@ -62,7 +80,7 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
             tail: [0xFF; MAX_WRITE_SIZE],
             tail_len: 0,
             sealed: crate::divide::rem(start, geometry.erase_size as u64) != 0,
-        })
+        }
     }
 
     /// Result bytes accepted so far (on flash or waiting).

@@ -57,6 +57,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         clippy::too_many_arguments,
         reason = "crate-private constructor of the parts"
     )]
+    #[inline(always)]
     pub(crate) fn new(
         flash: &'u RefCell<F>,
         journal: &'u mut Journal,

@@ -379,11 +379,16 @@ impl<F: NorFlash> Updater<F> {
             } if current.bundle_hash == target.bundle_hash => Some(*checkpoint),
             _ => None,
         };
-        // The RAM check (inside the stream) comes before anything is written.
-        let stream = match &in_progress {
-            Some(Some(checkpoint)) => PayloadStream::resume(header, work, checkpoint)?,
-            _ => PayloadStream::new(header, work)?,
+        // Every check on the stream (the work buffer, a checkpoint) and on where the result
+        // goes comes before anything is written.
+        let checkpoint = match &in_progress {
+            Some(Some(checkpoint)) => Some(checkpoint),
+            _ => None,
         };
+        let stream = PayloadStream::check(header, work, checkpoint)?;
+        let target_slot = state.active.other();
+        let target_region = self.layout.slot(target_slot);
+        FlashResult::<F>::check_start(target_region, stream.output_offset())?;
         let Self {
             flash,
             layout,
@@ -406,21 +411,17 @@ impl<F: NorFlash> Updater<F> {
             };
             journal.append(&mut *flash_io::borrow(flash)?, updating)?;
         }
-        let target_slot = state.active.other();
-        let result = FlashResult::new(
-            flash,
-            layout.slot(target_slot),
-            *geometry,
-            stream.output_offset(),
-        )?;
+        // Built where the caller keeps the session: nothing below can fail, so no part of it
+        // passes through a `Result` on this frame.
+        let output_offset = stream.output_offset();
         Ok(UpdateSession::new(
             flash,
             journal,
-            stream,
+            PayloadStream::at(header, stream),
             base,
-            result,
+            FlashResult::at(flash, target_region, *geometry, output_offset),
             target,
-            layout.slot(target_slot),
+            target_region,
             header.payload_len,
             in_progress.is_some(),
         ))
