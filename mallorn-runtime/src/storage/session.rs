@@ -226,42 +226,24 @@ fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(),
 mod tests {
     use crate::error::Error;
     use crate::storage::Phase;
-    use crate::storage::testing::{
-        WORK, admission, device, genuine, provisioned, signer, split, trusted,
-    };
+    use crate::storage::testing::Rig;
 
     #[test]
     fn a_fragment_past_the_end_is_refused_and_the_session_goes_on() {
-        let bundle = genuine();
-        let (header, signature, payload) = split(&bundle);
-        let keys = [trusted(&signer())];
-        let mut scratch = [0u8; 64];
-        let mut admit = admission(&keys, &mut scratch);
-        let mut updater = provisioned(device());
-        let mut work = [0u8; WORK];
-        let mut session = updater
-            .begin(&mut admit, header, signature, &mut work)
-            .unwrap();
+        let mut rig = Rig::new();
+        let (mut session, payload) = rig.begin();
         session.feed(payload).unwrap();
         assert!(session.is_complete());
         assert_eq!(session.feed(&[0]), Err(Error::PayloadTooLong));
         // Nothing was fed: the complete update still finishes.
         session.finish().unwrap();
-        assert!(matches!(updater.state().phase, Phase::Pending(_)));
+        assert!(matches!(rig.updater.state().phase, Phase::Pending(_)));
     }
 
     #[test]
     fn after_an_error_the_session_has_ended() {
-        let bundle = genuine();
-        let (header, signature, payload) = split(&bundle);
-        let keys = [trusted(&signer())];
-        let mut scratch = [0u8; 64];
-        let mut admit = admission(&keys, &mut scratch);
-        let mut updater = provisioned(device());
-        let mut work = [0u8; WORK];
-        let mut session = updater
-            .begin(&mut admit, header, signature, &mut work)
-            .unwrap();
+        let mut rig = Rig::new();
+        let (mut session, payload) = rig.begin();
         // One byte too many in the same fragment: the stream refuses it after applying the
         // rest, and the update is discarded.
         let mut too_long = payload.to_vec();
@@ -269,21 +251,13 @@ mod tests {
         assert_eq!(session.feed(&too_long), Err(Error::PayloadTooLong));
         assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
         assert!(matches!(session.finish(), Err(Error::SessionEnded)));
-        assert_eq!(updater.state().phase, Phase::Idle);
+        assert_eq!(rig.updater.state().phase, Phase::Idle);
     }
 
     #[test]
     fn a_session_ends_at_finish_whatever_its_result() {
-        let bundle = genuine();
-        let (header, signature, payload) = split(&bundle);
-        let keys = [trusted(&signer())];
-        let mut scratch = [0u8; 64];
-        let mut admit = admission(&keys, &mut scratch);
-        let mut updater = provisioned(device());
-        let mut work = [0u8; WORK];
-        let mut session = updater
-            .begin(&mut admit, header, signature, &mut work)
-            .unwrap();
+        let mut rig = Rig::new();
+        let (mut session, payload) = rig.begin();
         // Finished early: the payload is short, and the session is over all the same.
         session.feed(&payload[..payload.len() / 2]).unwrap();
         assert_eq!(session.finish(), Err(Error::PayloadTruncated));
@@ -294,15 +268,13 @@ mod tests {
         assert_eq!(session.finish(), Err(Error::SessionEnded));
 
         // Finished complete: nothing more is taken, and the pending record is not rewritten.
-        let mut session = updater
-            .begin(&mut admit, header, signature, &mut work)
-            .unwrap();
+        let (mut session, payload) = rig.begin();
         session
             .feed(&payload[session.payload_offset() as usize..])
             .unwrap();
         session.finish().unwrap();
         assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
         assert_eq!(session.finish(), Err(Error::SessionEnded));
-        assert!(matches!(updater.state().phase, Phase::Pending(_)));
+        assert!(matches!(rig.updater.state().phase, Phase::Pending(_)));
     }
 }

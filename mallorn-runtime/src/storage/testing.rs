@@ -9,7 +9,9 @@ use crate::format::segments::chain;
 use crate::format::{BundleHeader, Decoders, Flags, HEADER_LEN, SIGNATURE_LEN, key_id};
 use crate::hash::sha256;
 use crate::sim::SimFlash;
-use crate::storage::{FlashLayout, Region, Slot, SlotImage, Updater, VerifyingAdmit};
+use crate::storage::{
+    FlashLayout, Region, Slot, SlotImage, UpdateSession, Updater, VerifyingAdmit,
+};
 use crate::verify::TrustedKey;
 
 pub(crate) type Flash = SimFlash<4, 4096>;
@@ -120,4 +122,39 @@ pub(crate) fn provisioned_with(flash: Flash, layout: FlashLayout) -> Updater<Fla
         sha256: sha256(&OLD),
     };
     Updater::provision(flash, layout, Slot::A, image, COMMITTED).unwrap()
+}
+
+/// What a session test starts from: the genuine bundle, a provisioned device that trusts its
+/// signer, the admission's scratch buffer and a work buffer.
+pub(crate) struct Rig {
+    bundle: Vec<u8>,
+    keys: [TrustedKey; 1],
+    scratch: [u8; 64],
+    work: [u8; WORK],
+    /// The device.
+    pub(crate) updater: Updater<Flash>,
+}
+
+impl Rig {
+    pub(crate) fn new() -> Self {
+        Self {
+            bundle: genuine(),
+            keys: [trusted(&signer())],
+            scratch: [0; 64],
+            work: [0; WORK],
+            updater: provisioned(device()),
+        }
+    }
+
+    /// Admits the genuine bundle and begins it (it must be accepted); returns the session and
+    /// the bundle's payload.
+    pub(crate) fn begin(&mut self) -> (UpdateSession<'_, '_, Flash>, &[u8]) {
+        let (header, signature, payload) = split(&self.bundle);
+        let mut admit = admission(&self.keys, &mut self.scratch);
+        let session = self
+            .updater
+            .begin(&mut admit, header, signature, &mut self.work)
+            .expect("the genuine bundle begins");
+        (session, payload)
+    }
 }
