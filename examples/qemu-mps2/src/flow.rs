@@ -53,6 +53,22 @@ impl Tamper {
     }
 }
 
+/// The update on its way in, and the buffers the firmware lends to receive it: the admission
+/// (with the trusted keys and its scratch buffer), the bundle, the bit a tamper run flips on
+/// the way in, the work buffer and the radio's receive buffer.
+pub struct Delivery<'a, A: Admit> {
+    /// The device's admission.
+    pub admit: &'a mut A,
+    /// The whole bundle, as the server publishes it.
+    pub bundle: &'a [u8],
+    /// A bit to flip on its way into the device (`None`: delivered intact).
+    pub tamper: Option<Tamper>,
+    /// The work buffer (at least the bundle's stated need).
+    pub work: &'a mut [u8],
+    /// The radio driver's receive buffer, static in these firmwares: not the applier's stack.
+    pub radio: &'a mut [u8; FRAGMENT_LEN],
+}
+
 /// Why a run went wrong in a way that is not a refused bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -151,31 +167,15 @@ pub struct Figures {
     pub resumed_from: u64,
 }
 
-/// Runs a whole update on a fresh device: factory, boot, apply `bundle`, reset, trial boot,
-/// check, confirm, reset, boot. `radio` is the receive buffer the fragments pass through (a
-/// radio driver's, static in these firmwares: not the applier's stack). `meter` takes the
-/// figures.
-#[allow(clippy::too_many_arguments)]
+/// Runs a whole update on a fresh device: factory, boot, apply the delivered bundle, reset,
+/// trial boot, check, confirm, reset, boot. `meter` takes the figures.
 pub fn run<A: Admit>(
     flash: Flash,
-    admit: &mut A,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
-    tamper: Option<Tamper>,
+    mut delivery: Delivery<'_, A>,
     meter: &dyn Meter,
 ) -> (Outcome, Figures) {
     let mut figures = Figures::default();
-    let outcome = match run_inner(
-        flash,
-        admit,
-        bundle,
-        work,
-        radio,
-        tamper,
-        meter,
-        &mut figures,
-    ) {
+    let outcome = match run_inner(flash, &mut delivery, meter, &mut figures) {
         Ok(outcome) => outcome,
         Err(failure) => Outcome::Failed(failure),
     };
@@ -183,14 +183,9 @@ pub fn run<A: Admit>(
 }
 
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn run_inner<A: Admit>(
     mut flash: Flash,
-    admit: &mut A,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
-    tamper: Option<Tamper>,
+    delivery: &mut Delivery<'_, A>,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
@@ -206,11 +201,10 @@ fn run_inner<A: Admit>(
     // Each step below is one power cycle: only the flash outlives it, and the next one opens
     // the journal again, as a firmware does after a reset.
     if cfg!(feature = "power-cut") {
-        flash = cut_power_midway(flash, admit, bundle, work, radio, figures)?;
+        flash = cut_power_midway(flash, delivery, figures)?;
         figures.cut_stack = meter.stack_period();
     }
-    let (flash, applied) =
-        receive_update(flash, admit, bundle, work, radio, tamper, meter, figures)?;
+    let (flash, applied) = receive_update(flash, delivery, meter, figures)?;
     match applied {
         Ok(finished) => {
             let flash = try_new_model(flash, &finished)?;
@@ -251,10 +245,7 @@ fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Fa
 #[inline(never)]
 fn cut_power_midway<A: Admit>(
     flash: Flash,
-    admit: &mut A,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
+    delivery: &mut Delivery<'_, A>,
     figures: &mut Figures,
 ) -> Result<Flash, Failure> {
     // Used in place, as in `receive_update`.
@@ -263,10 +254,16 @@ fn cut_power_midway<A: Admit>(
         Ok((updater, _)) => updater,
         Err(failure) => return Err(*failure),
     };
-    let admitted =
-        admit_bundle(updater, admit, bundle, work.len(), None, figures).map_err(Failure::Setup)?;
-    figures.cut_at =
-        apply_half(updater, admit, &admitted, bundle, work, radio).map_err(Failure::Setup)?;
+    // The interrupted attempt receives the bundle intact.
+    let mut intact = Delivery {
+        admit: &mut *delivery.admit,
+        bundle: delivery.bundle,
+        tamper: None,
+        work: &mut *delivery.work,
+        radio: &mut *delivery.radio,
+    };
+    let admitted = admit_bundle(updater, &mut intact, figures).map_err(Failure::Setup)?;
+    figures.cut_at = apply_half(updater, &mut intact, &admitted).map_err(Failure::Setup)?;
     powered.map(|(updater, _)| updater.into_flash())
 }
 
@@ -275,14 +272,18 @@ fn cut_power_midway<A: Admit>(
 #[inline(never)]
 fn apply_half<A: Admit>(
     updater: &mut Updater<Flash>,
-    admit: &mut A,
+    delivery: &mut Delivery<'_, A>,
     admitted: &Admitted,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
 ) -> Result<u64, Error> {
+    let Delivery {
+        admit,
+        bundle,
+        work,
+        radio,
+        ..
+    } = delivery;
     let half = (bundle.len() - SIGNED_BUNDLE_PREFIX) / 2;
-    let mut session = updater.begin_admitted(admit, admitted, work)?;
+    let mut session = updater.begin_admitted(*admit, admitted, work)?;
     feed(&mut session, bundle, radio, None, half)?;
     Ok(session.payload_offset())
 }
@@ -294,14 +295,9 @@ fn apply_half<A: Admit>(
 /// after a refused header nothing was recorded and `cancel` does nothing. A device fault
 /// would instead keep the checkpoint, for `begin` to resume after the next boot.)
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn receive_update<A: Admit>(
     flash: Flash,
-    admit: &mut A,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
-    tamper: Option<Tamper>,
+    delivery: &mut Delivery<'_, A>,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<(Flash, Result<Finished, Error>), Failure> {
@@ -313,12 +309,10 @@ fn receive_update<A: Admit>(
     };
     figures.setup_stack = figures.setup_stack.max(meter.stack_period());
     let start = meter.ticks();
-    let admitted = admit_bundle(updater, admit, bundle, work.len(), tamper, figures);
+    let admitted = admit_bundle(updater, delivery, figures);
     figures.admit_ticks = meter.ticks() - start;
     let applied = match admitted {
-        Ok(admitted) => apply(
-            updater, admit, &admitted, bundle, work, radio, tamper, meter, figures,
-        ),
+        Ok(admitted) => apply(updater, delivery, &admitted, meter, figures),
         Err(reason) => {
             figures.admit_stack = meter.stack_period();
             Err(reason)
@@ -331,18 +325,22 @@ fn receive_update<A: Admit>(
     Ok((flash, applied))
 }
 
-/// Admits `bundle`'s header and signature (with `tamper` applied on the way in) and records
-/// the work buffer it states it needs: that is the RAM figure to report. (For a refused
-/// header, the figure is what parsing it says, or the whole buffer.)
+/// Admits the delivered bundle's header and signature (with the tamper applied on the way
+/// in) and records the work buffer it states it needs: that is the RAM figure to report. (For
+/// a refused header, the figure is what parsing it says, or the whole buffer.)
 #[inline(never)]
 fn admit_bundle<A: Admit>(
     updater: &Updater<Flash>,
-    admit: &mut A,
-    bundle: &[u8],
-    work_len: usize,
-    tamper: Option<Tamper>,
+    delivery: &mut Delivery<'_, A>,
     figures: &mut Figures,
 ) -> Result<Admitted, Error> {
+    let Delivery {
+        admit,
+        bundle,
+        tamper,
+        work,
+        ..
+    } = delivery;
     let mut header = [0u8; HEADER_LEN];
     let mut signature = [0u8; SIGNATURE_LEN];
     let prefix = bundle
@@ -350,10 +348,10 @@ fn admit_bundle<A: Admit>(
         .ok_or(Error::PayloadTruncated)?;
     header.copy_from_slice(&prefix[..HEADER_LEN]);
     signature.copy_from_slice(&prefix[HEADER_LEN..]);
-    Tamper::apply(tamper, &mut header, 0);
-    Tamper::apply(tamper, &mut signature, HEADER_LEN);
-    figures.work_len = stated_work_len(&header).min(work_len);
-    updater.admit(admit, &header, &signature)
+    Tamper::apply(*tamper, &mut header, 0);
+    Tamper::apply(*tamper, &mut signature, HEADER_LEN);
+    figures.work_len = stated_work_len(&header).min(work.len());
+    updater.admit(*admit, &header, &signature)
 }
 
 /// The work buffer `header` states the bundle needs (or `usize::MAX` if it does not parse).
@@ -467,28 +465,32 @@ pub fn program_slot_a(flash: &mut Flash, image: &[u8]) -> Result<(), crate::nor:
     Ok(())
 }
 
-/// Applies the admitted bundle, fed in [`FRAGMENT_LEN`] fragments through a receive buffer,
-/// with `tamper` applied on the way in.
+/// Applies the admitted bundle, fed in [`FRAGMENT_LEN`] fragments through the receive
+/// buffer, with the tamper applied on the way in.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 pub fn apply<A: Admit>(
     updater: &mut Updater<Flash>,
-    admit: &mut A,
+    delivery: &mut Delivery<'_, A>,
     admitted: &Admitted,
-    bundle: &[u8],
-    work: &mut [u8],
-    radio: &mut [u8; FRAGMENT_LEN],
-    tamper: Option<Tamper>,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Finished, Error> {
+    let Delivery {
+        admit,
+        bundle,
+        tamper,
+        work,
+        radio,
+    } = delivery;
     // The work buffer is what the admitted header says the bundle needs.
-    let work = match work.get_mut(..admitted.header().ram_required as usize) {
-        Some(exact) => exact,
-        None => work,
+    let stated = admitted.header().ram_required as usize;
+    let work = if stated <= work.len() {
+        &mut work[..stated]
+    } else {
+        &mut work[..]
     };
     let start = meter.ticks();
-    let begun = updater.begin_admitted(admit, admitted, work);
+    let begun = updater.begin_admitted(*admit, admitted, work);
     figures.admit_ticks += meter.ticks() - start;
     figures.admit_stack = meter.stack_period();
     // Used where `begin_admitted` put it: moving the session out of the result would copy
@@ -501,7 +503,7 @@ pub fn apply<A: Admit>(
     figures.resumed_from = session.payload_offset();
 
     let start = meter.ticks();
-    let result = match feed(session, bundle, radio, tamper, usize::MAX) {
+    let result = match feed(session, bundle, radio, *tamper, usize::MAX) {
         Ok(()) => session.finish(),
         Err(e) => Err(e),
     };

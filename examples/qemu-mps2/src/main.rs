@@ -15,7 +15,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use mallorn_qemu_mps2::clock::{self, Clock};
 use mallorn_qemu_mps2::exit::{FAILED, OK, REJECTED, exit};
-use mallorn_qemu_mps2::flow::{self, FRAGMENT_LEN, Meter, Outcome, Tamper};
+use mallorn_qemu_mps2::flow::{self, Delivery, FRAGMENT_LEN, Meter, Outcome, Tamper};
 use mallorn_qemu_mps2::generated::{SKU, SKU_ID, TRUSTED_KEYS, WORK_LEN, factory, okay_nabu};
 use mallorn_qemu_mps2::hex::sha256_hex;
 use mallorn_qemu_mps2::{Flash, stack};
@@ -90,7 +90,14 @@ fn main() -> ! {
     let tamper = tamper(bundle);
     let mut scratch = [0u8; 256];
     let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
-    let (outcome, figures) = flow::run(flash, &mut admit, bundle, WORK, RADIO, tamper, &meter);
+    let delivery = Delivery {
+        admit: &mut admit,
+        bundle,
+        tamper,
+        work: WORK,
+        radio: RADIO,
+    };
+    let (outcome, figures) = flow::run(flash, delivery, &meter);
     // Measured before anything is printed: the figure is the update's, not the formatter's.
     let peak_stack = [
         figures.setup_stack,

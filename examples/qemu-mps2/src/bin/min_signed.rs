@@ -6,7 +6,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::flow::FRAGMENT_LEN;
+use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN};
 use mallorn_qemu_mps2::generated::{SKU_ID, TRUSTED_KEYS, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::VerifyingAdmit;
@@ -24,14 +24,13 @@ fn main() -> ! {
     };
     let mut scratch = [0u8; 256];
     let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
-    let (outcome, figures) = flow::run(
-        flash,
-        &mut admit,
-        mallorn_qemu_mps2::signed_bundle(),
-        WORK,
-        RADIO,
-        None,
-        &flow::NoMeter,
-    );
+    let delivery = Delivery {
+        admit: &mut admit,
+        bundle: mallorn_qemu_mps2::signed_bundle(),
+        tamper: None,
+        work: WORK,
+        radio: RADIO,
+    };
+    let (outcome, figures) = flow::run(flash, delivery, &flow::NoMeter);
     quiet::finish(outcome, &figures)
 }

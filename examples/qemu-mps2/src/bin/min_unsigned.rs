@@ -7,7 +7,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::flow::FRAGMENT_LEN;
+use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN};
 use mallorn_qemu_mps2::generated::{self, SKU_ID, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::UnsignedDevelopmentAdmit;
@@ -26,14 +26,13 @@ fn main() -> ! {
     let mut scratch = [0u8; 256];
     // The explicit development opt-in: every check but the signature, signed bundles refused.
     let mut admit = UnsignedDevelopmentAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &mut scratch);
-    let (outcome, figures) = flow::run(
-        flash,
-        &mut admit,
-        generated::BUNDLE_UNSIGNED,
-        WORK,
-        RADIO,
-        None,
-        &flow::NoMeter,
-    );
+    let delivery = Delivery {
+        admit: &mut admit,
+        bundle: generated::BUNDLE_UNSIGNED,
+        tamper: None,
+        work: WORK,
+        radio: RADIO,
+    };
+    let (outcome, figures) = flow::run(flash, delivery, &flow::NoMeter);
     quiet::finish(outcome, &figures)
 }
