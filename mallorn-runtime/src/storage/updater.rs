@@ -300,6 +300,7 @@ impl<F: NorFlash> Updater<F> {
 
     /// Abandons the update: one in progress or pending is discarded; a trial is rejected (the
     /// next boot loads the old model). A no-op when idle.
+    #[inline(never)]
     pub fn cancel(&mut self) -> Result<(), Error> {
         if self.state().phase == Phase::Idle {
             return Ok(());
