@@ -34,6 +34,13 @@ pub struct FlashResult<'a, F> {
     sealed: bool,
 }
 
+/// What [`FlashResult::program_from`] programs: bytes of the caller's, or the tail's first
+/// write unit (programmed where it lies, not from a copy on the stack).
+enum Source<'d> {
+    Data(&'d [u8]),
+    Tail,
+}
+
 impl<'a, F: NorFlash> FlashResult<'a, F> {
     /// Writes into `region` of `flash`, continuing after the first `start` bytes, which are
     /// already on flash. `start` is 0, a resume point on an erase-block boundary, or the end
@@ -96,10 +103,10 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
             return Ok(());
         }
         let unit = self.write_size;
-        let mut padded = self.tail;
-        padded[self.tail_len..unit].fill(0xFF);
         let logical_end = self.written();
-        self.program(&padded[..unit])?;
+        // Padded where it waits: bytes past `tail_len` are not part of the result.
+        self.tail[self.tail_len..unit].fill(0xFF);
+        self.program_tail()?;
         self.flushed = logical_end;
         self.tail_len = 0;
         self.sealed = true;
@@ -108,6 +115,19 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
 
     /// Programs whole write units at `flushed`, erasing blocks ahead as needed.
     fn program(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.program_from(Source::Data(data))
+    }
+
+    /// Programs the first write unit of the tail at `flushed`, from where it lies.
+    fn program_tail(&mut self) -> Result<(), Error> {
+        self.program_from(Source::Tail)
+    }
+
+    fn program_from(&mut self, source: Source<'_>) -> Result<(), Error> {
+        let data = match source {
+            Source::Data(data) => data,
+            Source::Tail => &self.tail[..self.write_size],
+        };
         let end = self.flushed + data.len() as u64;
         let base = u64::from(self.region.offset);
         let mut flash = flash_io::borrow(self.flash)?;
@@ -142,9 +162,8 @@ impl<F: NorFlash> ResultImage for FlashResult<'_, F> {
             self.tail_len += n;
             data = &data[n..];
             if self.tail_len == unit {
-                let full = self.tail;
                 self.tail_len = 0;
-                self.program(&full[..unit])?;
+                self.program_tail()?;
             }
         }
         let whole = data.len() / unit * unit;
