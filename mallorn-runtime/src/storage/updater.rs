@@ -364,7 +364,7 @@ impl<F: NorFlash> Updater<F> {
         admitted: &Admitted,
         work: &'w mut [u8],
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
-        let state = *self.journal.state();
+        let state = self.journal.state();
         let header = &admitted.header;
         if admitted.journal_offset != self.layout.state.offset
             || admitted.active_sha256 != state.active_image.sha256
@@ -372,7 +372,7 @@ impl<F: NorFlash> Updater<F> {
         {
             return Err(Error::StaleAdmission);
         }
-        let target = self.check_fits(&state, header, admitted.bundle_hash)?;
+        let target = self.check_fits(state, header, admitted.bundle_hash)?;
         let in_progress = match &state.phase {
             Phase::Updating {
                 target: current,
@@ -387,9 +387,17 @@ impl<F: NorFlash> Updater<F> {
             _ => None,
         };
         let stream = PayloadStream::check(header, work, checkpoint)?;
-        let target_slot = state.active.other();
-        let target_region = self.layout.slot(target_slot);
+        let active = state.active;
+        let target_region = self.layout.slot(active.other());
         FlashResult::<F>::check_start(target_region, stream.output_offset())?;
+        // The record that starts the update, built from the journal's state where it lies.
+        let updating = DeviceState {
+            phase: Phase::Updating {
+                target,
+                checkpoint: None,
+            },
+            ..*state
+        };
         let Self {
             flash,
             layout,
@@ -398,18 +406,11 @@ impl<F: NorFlash> Updater<F> {
             ..
         } = self;
         let flash: &'u RefCell<F> = flash;
-        let mut base = FlashBase::new(flash, layout.slot(state.active));
+        let mut base = FlashBase::new(flash, layout.slot(active));
         if in_progress.is_none() {
             if !header.flags.contains(Flags::FULL_IMAGE) {
                 admit.check_base(header, &mut base)?;
             }
-            let updating = DeviceState {
-                phase: Phase::Updating {
-                    target,
-                    checkpoint: None,
-                },
-                ..state
-            };
             journal.append(&mut *flash_io::borrow(flash)?, updating)?;
         }
         // Built where the caller keeps the session: nothing below can fail, so no part of it
