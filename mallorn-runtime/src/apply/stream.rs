@@ -69,8 +69,8 @@ impl<'w> PayloadStream<'w> {
     }
 
     /// Checks a stream over `header`'s payload in `work`, from its beginning or from
-    /// `checkpoint`: the work buffer (the decoders this build has, the stated RAM and the
-    /// buffer's length), then the checkpoint against the payload's layout.
+    /// `checkpoint`: the payload's segment layout, the work buffer (the decoders this build
+    /// has, the stated RAM and the buffer's length), then the checkpoint against the layout.
     pub(crate) fn check(
         header: &BundleHeader,
         work: &'w mut [u8],

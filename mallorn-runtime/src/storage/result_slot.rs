@@ -53,23 +53,17 @@ impl<'a, F: NorFlash> FlashResult<'a, F> {
         geometry: FlashGeometry,
         start: u64,
     ) -> Result<Self, Error> {
-        Self::check_start(region, start)?;
-        Ok(Self::at(flash, region, geometry, start))
-    }
-
-    /// Refuses a `start` beyond `region`.
-    pub(crate) fn check_start(region: Region, start: u64) -> Result<(), Error> {
         if start > u64::from(region.len) {
             return Err(Error::SlotTooSmall {
                 needed: start,
                 slot_len: u64::from(region.len),
             });
         }
-        Ok(())
+        Ok(Self::at(flash, region, geometry, start))
     }
 
-    /// [`FlashResult::new`] after [`FlashResult::check_start`]. It cannot fail, so a caller
-    /// builds it where it is to live.
+    /// [`FlashResult::new`] for a `start` known to lie within `region`. It cannot fail, so a
+    /// caller builds it where it is to live.
     #[inline(always)]
     pub(crate) fn at(
         flash: &'a RefCell<F>,

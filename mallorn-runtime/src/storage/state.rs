@@ -52,6 +52,17 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The update of the bundle hashing to `bundle_hash`, if it is the one in progress: its
+    /// last checkpoint (`Some(None)` before its first chunk completed).
+    pub(crate) fn progress_of(&self, bundle_hash: &[u8; 32]) -> Option<Option<Checkpoint>> {
+        match self {
+            Self::Updating { target, checkpoint } if target.bundle_hash == *bundle_hash => {
+                Some(*checkpoint)
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) const fn code(&self) -> u8 {
         match self {
             Self::Idle => 0,

@@ -364,24 +364,14 @@ impl<F: NorFlash> Updater<F> {
         admitted: &Admitted,
         work: &'w mut [u8],
     ) -> Result<UpdateSession<'u, 'w, F>, Error> {
+        self.check_fresh(admitted)?;
         let state = self.journal.state();
         let header = &admitted.header;
-        if admitted.journal_offset != self.layout.state.offset
-            || admitted.active_sha256 != state.active_image.sha256
-            || admitted.committed_counter != state.committed_counter
-        {
-            return Err(Error::StaleAdmission);
-        }
         let target = self.check_fits(state, header, admitted.bundle_hash)?;
-        let in_progress = match &state.phase {
-            Phase::Updating {
-                target: current,
-                checkpoint,
-            } if current.bundle_hash == target.bundle_hash => Some(*checkpoint),
-            _ => None,
-        };
-        // Every check on the stream (the work buffer, a checkpoint) and on where the result
-        // goes comes before anything is written.
+        let in_progress = state.phase.progress_of(&target.bundle_hash);
+        // Every check on the stream (the work buffer, a checkpoint) comes before anything is
+        // written. Where the stream starts is within the result, and `check_fits` keeps the
+        // result within the slot.
         let checkpoint = match &in_progress {
             Some(Some(checkpoint)) => Some(checkpoint),
             _ => None,
@@ -389,7 +379,6 @@ impl<F: NorFlash> Updater<F> {
         let stream = PayloadStream::check(header, work, checkpoint)?;
         let active = state.active;
         let target_region = self.layout.slot(active.other());
-        FlashResult::<F>::check_start(target_region, stream.output_offset())?;
         // The record that starts the update, built from the journal's state where it lies.
         let updating = DeviceState {
             phase: Phase::Updating {
@@ -427,6 +416,19 @@ impl<F: NorFlash> Updater<F> {
             header.payload_len,
             in_progress.is_some(),
         ))
+    }
+
+    /// Refuses a token from an updater with its journal elsewhere, or from before this device
+    /// confirmed another model or committed another counter.
+    fn check_fresh(&self, admitted: &Admitted) -> Result<(), Error> {
+        let state = self.journal.state();
+        if admitted.journal_offset != self.layout.state.offset
+            || admitted.active_sha256 != state.active_image.sha256
+            || admitted.committed_counter != state.committed_counter
+        {
+            return Err(Error::StaleAdmission);
+        }
+        Ok(())
     }
 
     /// The checks only the journal and the layout can make: no trial running, the bundle
