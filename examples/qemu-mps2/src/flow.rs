@@ -193,7 +193,7 @@ fn run_inner<A: Admit>(
         return Err(Failure::FlashMisplaced);
     }
     let _ = meter.stack_period();
-    flash = program_factory(flash, crate::generated::OLD_MODEL)?;
+    program_factory(&mut flash, crate::generated::OLD_MODEL)?;
     figures.setup_stack = meter.stack_period();
     // From here on, every erase or program of the update's target slot is counted.
     let slot_b = okay_nabu::LAYOUT.slot_b;
@@ -201,33 +201,38 @@ fn run_inner<A: Admit>(
     // Each step below is one power cycle: only the flash outlives it, and the next one opens
     // the journal again, as a firmware does after a reset.
     if cfg!(feature = "power-cut") {
-        flash = cut_power_midway(flash, delivery, figures)?;
+        cut_power_midway(&mut flash, delivery, figures)?;
         figures.cut_stack = meter.stack_period();
     }
-    let (flash, applied) = receive_update(flash, delivery, meter, figures)?;
-    match applied {
+    match receive_update(&mut flash, delivery, meter, figures)? {
         Ok(finished) => {
-            let flash = try_new_model(flash, &finished)?;
-            boot_confirmed(flash, &finished, meter, figures)
+            try_new_model(&mut flash, &finished)?;
+            boot_confirmed(&mut flash, &finished, meter, figures)
         }
-        Err(reason) => boot_after_refusal(flash, reason, meter, figures),
+        Err(reason) => boot_after_refusal(&mut flash, reason, meter, figures),
     }
 }
 
-/// A power-on: opens the journal on `flash`. (A `match` rather than `map_err(..)?`, which
-/// would put the updater in this frame twice.)
-fn power_on(flash: Flash) -> Result<Updater<Flash>, Failure> {
-    match Updater::open(flash, okay_nabu::LAYOUT) {
-        Ok(updater) => Ok(updater),
-        Err(e) => Err(Failure::Setup(e)),
+/// One power cycle: opens the journal on `flash` (a power-on) and runs `cycle` on the
+/// updater. The updater borrows the flash, which outlives the cycle as it outlives a reset,
+/// and stays where it was opened, in the frame of the function that runs the cycle: taking
+/// it out of `Updater::open`'s `Result`, or returning it from a helper, would copy it, and
+/// each copy would stay on the stack under the whole cycle.
+#[inline(always)]
+fn power_cycle<T>(
+    flash: &mut Flash,
+    cycle: impl FnOnce(&mut Updater<&mut Flash>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    match &mut Updater::open(flash, okay_nabu::LAYOUT) {
+        Ok(updater) => cycle(updater),
+        Err(e) => Err(Failure::Setup(*e)),
     }
 }
 
-/// A power-on: opens the journal on `flash` and boots, checking that the old model (the
-/// factory release in slot A, confirmed) is the one that boots.
+/// Boots, checking that the old model (the factory release in slot A, confirmed) is the one
+/// that boots.
 #[inline(never)]
-fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Failure> {
-    let mut updater = power_on(flash)?;
+fn boot_old_model(updater: &mut Updater<&mut Flash>) -> Result<BootDecision, Failure> {
     let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
     if booted.kind != BootKind::Confirmed
         || booted.slot != Slot::A
@@ -235,7 +240,7 @@ fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Fa
     {
         return Err(Failure::OldModelNotActive);
     }
-    Ok((updater, booted))
+    Ok(booted)
 }
 
 /// The `power-cut` case: applies the first half of the payload, then the power goes (the
@@ -244,34 +249,31 @@ fn power_on_old_model(flash: Flash) -> Result<(Updater<Flash>, BootDecision), Fa
 /// bundle: its 60 KB result is one chunk, and the engine makes chunks of 256 KiB of result).
 #[inline(never)]
 fn cut_power_midway<A: Admit>(
-    flash: Flash,
+    flash: &mut Flash,
     delivery: &mut Delivery<'_, A>,
     figures: &mut Figures,
-) -> Result<Flash, Failure> {
-    // Used in place, as in `receive_update`.
-    let mut powered = power_on_old_model(flash);
-    let updater = match &mut powered {
-        Ok((updater, _)) => updater,
-        Err(failure) => return Err(*failure),
-    };
-    // The interrupted attempt receives the bundle intact.
-    let mut intact = Delivery {
-        admit: &mut *delivery.admit,
-        bundle: delivery.bundle,
-        tamper: None,
-        work: &mut *delivery.work,
-        radio: &mut *delivery.radio,
-    };
-    let admitted = admit_bundle(updater, &mut intact, figures).map_err(Failure::Setup)?;
-    figures.cut_at = apply_half(updater, &mut intact, &admitted).map_err(Failure::Setup)?;
-    powered.map(|(updater, _)| updater.into_flash())
+) -> Result<(), Failure> {
+    power_cycle(flash, |updater| {
+        boot_old_model(updater)?;
+        // The interrupted attempt receives the bundle intact.
+        let mut intact = Delivery {
+            admit: &mut *delivery.admit,
+            bundle: delivery.bundle,
+            tamper: None,
+            work: &mut *delivery.work,
+            radio: &mut *delivery.radio,
+        };
+        let admitted = admit_bundle(updater, &mut intact, figures).map_err(Failure::Setup)?;
+        figures.cut_at = apply_half(updater, &mut intact, &admitted).map_err(Failure::Setup)?;
+        Ok(())
+    })
 }
 
 /// Begins the admitted update and feeds the first half of its payload; returns the payload
 /// byte it reached. (In its own frame, as `apply`: the session is not under admission.)
 #[inline(never)]
 fn apply_half<A: Admit>(
-    updater: &mut Updater<Flash>,
+    updater: &mut Updater<&mut Flash>,
     delivery: &mut Delivery<'_, A>,
     admitted: &Admitted,
 ) -> Result<u64, Error> {
@@ -288,41 +290,37 @@ fn apply_half<A: Admit>(
     Ok(session.payload_offset())
 }
 
-/// The power cycle that receives the update: boots the old model, admits `bundle` (in its
-/// own frame: signature verification is the deepest part of an update, and the session
+/// The power cycle that receives the update: boots the old model, admits the delivered
+/// bundle (in its own frame: signature verification is the deepest part of an update, and the session
 /// `apply` holds is not on the stack yet) and applies it. A refused bundle is cancelled.
 /// (After `PayloadSegmentMismatch` the update is still in progress and `cancel` discards it;
 /// after a refused header nothing was recorded and `cancel` does nothing. A device fault
 /// would instead keep the checkpoint, for `begin` to resume after the next boot.)
 #[inline(never)]
 fn receive_update<A: Admit>(
-    flash: Flash,
+    flash: &mut Flash,
     delivery: &mut Delivery<'_, A>,
     meter: &dyn Meter,
     figures: &mut Figures,
-) -> Result<(Flash, Result<Finished, Error>), Failure> {
-    // Used in place: moving the updater out of the result would copy it within this frame.
-    let mut powered = power_on_old_model(flash);
-    let updater = match &mut powered {
-        Ok((updater, _)) => updater,
-        Err(failure) => return Err(*failure),
-    };
-    figures.setup_stack = figures.setup_stack.max(meter.stack_period());
-    let start = meter.ticks();
-    let admitted = admit_bundle(updater, delivery, figures);
-    figures.admit_ticks = meter.ticks() - start;
-    let applied = match admitted {
-        Ok(admitted) => apply(updater, delivery, &admitted, meter, figures),
-        Err(reason) => {
-            figures.admit_stack = meter.stack_period();
-            Err(reason)
+) -> Result<Result<Finished, Error>, Failure> {
+    power_cycle(flash, |updater| {
+        boot_old_model(updater)?;
+        figures.setup_stack = figures.setup_stack.max(meter.stack_period());
+        let start = meter.ticks();
+        let admitted = admit_bundle(updater, delivery, figures);
+        figures.admit_ticks = meter.ticks() - start;
+        let applied = match admitted {
+            Ok(admitted) => apply(updater, delivery, &admitted, meter, figures),
+            Err(reason) => {
+                figures.admit_stack = meter.stack_period();
+                Err(reason)
+            }
+        };
+        if applied.is_err() {
+            updater.cancel().map_err(Failure::Lifecycle)?;
         }
-    };
-    if applied.is_err() {
-        updater.cancel().map_err(Failure::Lifecycle)?;
-    }
-    let flash = powered.map(|(updater, _)| updater.into_flash())?;
-    Ok((flash, applied))
+        Ok(applied)
+    })
 }
 
 /// Admits the delivered bundle's header and signature (with the tamper applied on the way
@@ -330,7 +328,7 @@ fn receive_update<A: Admit>(
 /// a refused header, the figure is what parsing it says, or the whole buffer.)
 #[inline(never)]
 fn admit_bundle<A: Admit>(
-    updater: &Updater<Flash>,
+    updater: &Updater<&mut Flash>,
     delivery: &mut Delivery<'_, A>,
     figures: &mut Figures,
 ) -> Result<Admitted, Error> {
@@ -364,42 +362,43 @@ fn stated_work_len(header: &[u8; HEADER_LEN]) -> usize {
 /// The power cycle after a finished apply: boots the new model on trial, self-tests it and
 /// confirms it.
 #[inline(never)]
-fn try_new_model(flash: Flash, finished: &Finished) -> Result<Flash, Failure> {
-    let mut updater = power_on(flash)?;
-    let trial = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
-    if trial.kind != BootKind::Trial || trial.slot != finished.slot {
-        return Err(Failure::WrongBoot(trial.kind, trial.slot));
-    }
-    if trial.image != okay_nabu::IMAGE {
-        return Err(Failure::NotLatestRelease);
-    }
-    // The firmware's self-test of the new model before it commits to it.
-    check_slot(&mut updater, &trial)?;
-    updater.confirm().map_err(Failure::Lifecycle)?;
-    Ok(updater.into_flash())
+fn try_new_model(flash: &mut Flash, finished: &Finished) -> Result<(), Failure> {
+    power_cycle(flash, |updater| {
+        let trial = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+        if trial.kind != BootKind::Trial || trial.slot != finished.slot {
+            return Err(Failure::WrongBoot(trial.kind, trial.slot));
+        }
+        if trial.image != okay_nabu::IMAGE {
+            return Err(Failure::NotLatestRelease);
+        }
+        // The firmware's self-test of the new model before it commits to it.
+        check_slot(updater, &trial)?;
+        updater.confirm().map_err(Failure::Lifecycle)
+    })
 }
 
 /// The power cycle after the confirm: the new model boots, confirmed, and hashes to its
 /// journal record.
 #[inline(never)]
 fn boot_confirmed(
-    flash: Flash,
+    flash: &mut Flash,
     finished: &Finished,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
-    let mut updater = power_on(flash)?;
-    let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
-    if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
-        return Err(Failure::WrongBoot(booted.kind, booted.slot));
-    }
-    let sha256 = check_slot(&mut updater, &booted)?;
-    figures.flash = updater.flash().counts();
-    figures.journal_sequence = updater.journal_sequence();
-    figures.lifecycle_stack = meter.stack_period();
-    Ok(Outcome::Applied {
-        slot: booted.slot,
-        sha256,
+    power_cycle(flash, |updater| {
+        let booted = updater.boot(BOOT_POLICY).map_err(Failure::Lifecycle)?;
+        if booted.kind != BootKind::Confirmed || booted.slot != finished.slot {
+            return Err(Failure::WrongBoot(booted.kind, booted.slot));
+        }
+        let sha256 = check_slot(updater, &booted)?;
+        figures.flash = updater.flash().counts();
+        figures.journal_sequence = updater.journal_sequence();
+        figures.lifecycle_stack = meter.stack_period();
+        Ok(Outcome::Applied {
+            slot: booted.slot,
+            sha256,
+        })
     })
 }
 
@@ -407,30 +406,32 @@ fn boot_confirmed(
 /// journal record.
 #[inline(never)]
 fn boot_after_refusal(
-    flash: Flash,
+    flash: &mut Flash,
     reason: Error,
     meter: &dyn Meter,
     figures: &mut Figures,
 ) -> Result<Outcome, Failure> {
-    let (mut updater, booted) = power_on_old_model(flash)?;
-    let active_sha256 = check_slot(&mut updater, &booted)?;
-    figures.flash = updater.flash().counts();
-    figures.journal_sequence = updater.journal_sequence();
-    figures.lifecycle_stack = meter.stack_period();
-    Ok(Outcome::Rejected {
-        reason,
-        active_sha256,
+    power_cycle(flash, |updater| {
+        let booted = boot_old_model(updater)?;
+        let active_sha256 = check_slot(updater, &booted)?;
+        figures.flash = updater.flash().counts();
+        figures.journal_sequence = updater.journal_sequence();
+        figures.lifecycle_stack = meter.stack_period();
+        Ok(Outcome::Rejected {
+            reason,
+            active_sha256,
+        })
     })
 }
 
 /// The factory: programs `image`, the factory release, into slot A of the erased part and
 /// provisions the journal with that release's security counter.
 #[inline(never)]
-pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Flash, Failure> {
+pub fn program_factory(flash: &mut Flash, image: &[u8]) -> Result<(), Failure> {
     if image.len() as u64 != factory::IMAGE.len || sha256(image) != factory::IMAGE.sha256 {
         return Err(Failure::WrongFactoryModel);
     }
-    program_slot_a(&mut flash, image).map_err(|e| {
+    program_slot_a(flash, image).map_err(|e| {
         Failure::Setup(Error::Flash(
             embedded_storage::nor_flash::NorFlashError::kind(&e),
         ))
@@ -442,7 +443,7 @@ pub fn program_factory(mut flash: Flash, image: &[u8]) -> Result<Flash, Failure>
         factory::IMAGE,
         factory::SECURITY_COUNTER,
     )
-    .map(Updater::into_flash)
+    .map(|_| ())
     .map_err(Failure::Setup)
 }
 
@@ -469,7 +470,7 @@ pub fn program_slot_a(flash: &mut Flash, image: &[u8]) -> Result<(), crate::nor:
 /// buffer, with the tamper applied on the way in.
 #[inline(never)]
 pub fn apply<A: Admit>(
-    updater: &mut Updater<Flash>,
+    updater: &mut Updater<&mut Flash>,
     delivery: &mut Delivery<'_, A>,
     admitted: &Admitted,
     meter: &dyn Meter,
@@ -516,7 +517,7 @@ pub fn apply<A: Admit>(
 /// a fragment at a time through a receive buffer, flipping the tampered bit on the way.
 #[inline(never)]
 fn feed(
-    session: &mut mallorn_runtime::storage::UpdateSession<'_, '_, Flash>,
+    session: &mut mallorn_runtime::storage::UpdateSession<'_, '_, &mut Flash>,
     bundle: &[u8],
     radio: &mut [u8; FRAGMENT_LEN],
     tamper: Option<Tamper>,
@@ -539,7 +540,7 @@ fn feed(
 /// Hashes the model `decision` names from flash and checks it against the journal's record.
 #[inline(never)]
 pub fn check_slot(
-    updater: &mut Updater<Flash>,
+    updater: &mut Updater<&mut Flash>,
     decision: &BootDecision,
 ) -> Result<[u8; 32], Failure> {
     let mut hash = Sha256::new();

@@ -161,8 +161,8 @@ fn main() -> ! {
     );
     hprintln!(
         "updater state     Updater {} bytes, UpdateSession {} bytes (on the stack, in its peak)",
-        core::mem::size_of::<Updater<Flash>>(),
-        core::mem::size_of::<UpdateSession<'static, 'static, Flash>>()
+        core::mem::size_of::<Updater<&mut Flash>>(),
+        core::mem::size_of::<UpdateSession<'static, 'static, &mut Flash>>()
     );
     hprintln!(
         "admission         {} ticks = {} instructions (signature, ids, counter, base SHA-256)",
