@@ -68,6 +68,20 @@ impl Alloc {
     }
 }
 
+/// Every profile's plan, worked out at compile time.
+const TINY_PLAN: Offsets = plan(Profile::Tiny);
+const COMPACT_PLAN: Offsets = plan(Profile::Compact);
+const LARGE_PLAN: Offsets = plan(Profile::Large);
+
+/// `profile`'s plan (see [`plan`]), computed by the compiler.
+pub(crate) const fn planned(profile: Profile) -> &'static Offsets {
+    match profile {
+        Profile::Tiny => &TINY_PLAN,
+        Profile::Compact => &COMPACT_PLAN,
+        Profile::Large => &LARGE_PLAN,
+    }
+}
+
 /// Lays out the banks of `profile`.
 pub(crate) const fn plan(profile: Profile) -> Offsets {
     let p = profile.params();
@@ -168,20 +182,22 @@ pub(crate) const fn plan(profile: Profile) -> Offsets {
 
 /// Bytes of model state for `profile`.
 pub const fn model_bytes(profile: Profile) -> usize {
-    plan(profile).total * core::mem::size_of::<Prob>()
+    planned(profile).total * core::mem::size_of::<Prob>()
 }
 
 /// The model state in use.
 pub(crate) struct Model<'m> {
     pub p: &'m mut [Prob],
-    pub o: Offsets,
+    /// The profile's plan, from [`planned`]: a reference, so that the model and every frame
+    /// that copies its offsets stay small.
+    pub o: &'static Offsets,
     pub params: Params,
 }
 
 impl<'m> Model<'m> {
     /// Carves the model out of `probs` (at least `plan(profile).total` long) and resets it.
     pub(crate) fn new(profile: Profile, probs: &'m mut [Prob]) -> Self {
-        let o = plan(profile);
+        let o = planned(profile);
         let p = &mut probs[..o.total];
         p.fill(PROB_INIT);
         Self {
@@ -193,7 +209,7 @@ impl<'m> Model<'m> {
 
     /// Uses `probs` as the model of `profile` as it stands (an earlier `new` initialised it).
     pub(crate) fn attach(profile: Profile, probs: &'m mut [Prob]) -> Self {
-        let o = plan(profile);
+        let o = planned(profile);
         Self {
             p: &mut probs[..o.total],
             o,
