@@ -28,6 +28,10 @@ use crate::generated::{factory, okay_nabu};
 /// Bytes per fragment fed to the applier: what one radio packet might carry.
 pub const FRAGMENT_LEN: usize = 512;
 
+/// The scratch buffer the admission reads the active slot through to hash it: one SHA-256
+/// block. Any length works; a longer one means fewer flash reads and more stack.
+pub const SCRATCH_LEN: usize = 64;
+
 /// How boot treats a model on trial: three trial boots, no re-hash at boot (`finish` read
 /// the slot back, and the firmware's self-test hashes it before `confirm`).
 pub const BOOT_POLICY: BootPolicy = BootPolicy::DEFAULT;
@@ -168,7 +172,9 @@ pub struct Figures {
 }
 
 /// Runs a whole update on a fresh device: factory, boot, apply the delivered bundle, reset,
-/// trial boot, check, confirm, reset, boot. `meter` takes the figures.
+/// trial boot, check, confirm, reset, boot. `meter` takes the figures. (Inlined into `main`:
+/// its outcome and figures are built where `main` keeps them.)
+#[inline(always)]
 pub fn run<A: Admit>(
     flash: Flash,
     mut delivery: Delivery<'_, A>,

@@ -15,7 +15,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use mallorn_qemu_mps2::clock::{self, Clock};
 use mallorn_qemu_mps2::exit::{FAILED, OK, REJECTED, exit};
-use mallorn_qemu_mps2::flow::{self, Delivery, FRAGMENT_LEN, Meter, Outcome, Tamper};
+use mallorn_qemu_mps2::flow::{self, Delivery, FRAGMENT_LEN, Meter, Outcome, SCRATCH_LEN, Tamper};
 use mallorn_qemu_mps2::generated::{SKU, SKU_ID, TRUSTED_KEYS, WORK_LEN, factory, okay_nabu};
 use mallorn_qemu_mps2::hex::sha256_hex;
 use mallorn_qemu_mps2::{Flash, stack};
@@ -88,7 +88,7 @@ fn main() -> ! {
     };
     let bundle = mallorn_qemu_mps2::signed_bundle();
     let tamper = tamper(bundle);
-    let mut scratch = [0u8; 256];
+    let mut scratch = [0u8; SCRATCH_LEN];
     let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
     let delivery = Delivery {
         admit: &mut admit,

@@ -6,7 +6,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN};
+use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN, SCRATCH_LEN};
 use mallorn_qemu_mps2::generated::{SKU_ID, TRUSTED_KEYS, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::VerifyingAdmit;
@@ -22,7 +22,7 @@ fn main() -> ! {
     let Some(flash) = Flash::take() else {
         exit(FAILED)
     };
-    let mut scratch = [0u8; 256];
+    let mut scratch = [0u8; SCRATCH_LEN];
     let mut admit = VerifyingAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &TRUSTED_KEYS, &mut scratch);
     let delivery = Delivery {
         admit: &mut admit,

@@ -7,7 +7,7 @@
 
 use cortex_m_rt::entry;
 use mallorn_qemu_mps2::exit::{FAILED, exit};
-use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN};
+use mallorn_qemu_mps2::flow::{Delivery, FRAGMENT_LEN, SCRATCH_LEN};
 use mallorn_qemu_mps2::generated::{self, SKU_ID, WORK_LEN, okay_nabu};
 use mallorn_qemu_mps2::{Flash, flow, quiet};
 use mallorn_runtime::storage::UnsignedDevelopmentAdmit;
@@ -23,7 +23,7 @@ fn main() -> ! {
     let Some(flash) = Flash::take() else {
         exit(FAILED)
     };
-    let mut scratch = [0u8; 256];
+    let mut scratch = [0u8; SCRATCH_LEN];
     // The explicit development opt-in: every check but the signature, signed bundles refused.
     let mut admit = UnsignedDevelopmentAdmit::new(SKU_ID, okay_nabu::MODEL_ID, &mut scratch);
     let delivery = Delivery {
