@@ -130,18 +130,11 @@ impl<'w> PayloadStream<'w> {
     /// live.
     #[inline(always)]
     pub(crate) fn at(header: &BundleHeader, start: StreamStart<'w>) -> Self {
-        let StreamStart {
-            layout,
-            ws,
-            segment,
-            resume,
-            skip,
-            progress,
-        } = start;
+        let layout = start.layout;
         Self {
             layout,
-            auth: Authenticator::at(layout, &resume, skip, segment),
-            decoder: PayloadDecoder::at(header, ws, layout.plain_len, &progress),
+            auth: Authenticator::at(layout, &start.resume, start.skip, start.segment),
+            decoder: PayloadDecoder::at(header, start.ws, layout.plain_len, &start.progress),
         }
     }
 

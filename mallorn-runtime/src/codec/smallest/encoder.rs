@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use super::elements::{OpCursor, ValueContext, code_value};
 use super::lz::{self, Decoded, LzItem, LzState, code_item, code_literal};
-use super::model::{Model, plan};
+use super::model::{Model, planned};
 use super::ops::{OpHeader, OpKind, Residual, code_header};
 use super::profile::Profile;
 use crate::codec::layout::LayoutId;
@@ -46,7 +46,7 @@ impl<C: Coder> ChunkEncoder<C> {
     pub fn with_coder(coder: C, profile: Profile, chunk_start: u64) -> Self {
         Self {
             coder,
-            probs: vec![PROB_INIT; plan(profile).total],
+            probs: vec![PROB_INIT; planned(profile).total],
             profile,
             stream: OpStream::at(chunk_start),
             values: ValueContext::default(),
