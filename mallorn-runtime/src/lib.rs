@@ -6,13 +6,16 @@
 //! with this crate's applier before publishing it.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
-// No panic reachable from input on the device path, and no silent truncation of a size on a
-// 32-bit target (an intended truncation carries a local allow and the reason): these stay
-// denied outside tests.
+// No panic reachable from input on the device path, no silent truncation of a size on a
+// 32-bit target (an intended truncation carries a local allow and the reason), and no sign
+// change by `as` (a two's-complement reinterpretation, as in zigzag or wrapping deltas, says so
+// with `cast_signed` or `cast_unsigned`): these stay denied outside tests.
 #![cfg_attr(
     not(test),
     deny(
         clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::panic,

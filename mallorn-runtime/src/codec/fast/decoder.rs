@@ -48,7 +48,7 @@ fn read_varint(input: &[u8], at: &mut usize, offset: u64) -> Result<u64, Error> 
 }
 
 fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
+    (z >> 1).cast_signed() ^ -(z & 1).cast_signed()
 }
 
 impl ChunkDecoder {

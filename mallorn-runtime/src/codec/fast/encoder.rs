@@ -15,7 +15,7 @@ pub struct ChunkEncoder {
 }
 
 fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
+    ((v << 1) ^ (v >> 63)).cast_unsigned()
 }
 
 impl ChunkEncoder {
@@ -42,7 +42,7 @@ impl ChunkEncoder {
     }
 
     fn base_delta(&mut self, offset: u64) {
-        self.varint(zigzag(offset.wrapping_sub(self.base_cursor) as i64));
+        self.varint(zigzag(offset.wrapping_sub(self.base_cursor).cast_signed()));
     }
 
     /// Codes `op`, which produces `result[pos..pos + op.output_len()]` (typed operations

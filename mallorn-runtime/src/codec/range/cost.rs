@@ -12,7 +12,8 @@ pub struct CostCoder {
 
 /// -log2(p / 65536) in 1/256 bit, tabulated on the top 8 bits of `p`... refined with 12 bits.
 // Bit costs in 1/256 bit of probabilities >= 1/4096: at most 12 * 256.
-#[allow(clippy::cast_possible_truncation)]
+// The table's entries are -log2 of a probability in (0, 1]: non-negative and below 2^12.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn log_cost(p: u32) -> u32 {
     // p in 1..=65535. Table of -log2(i/4096)*256 for i in 1..=4096, indexed by p >> 4.
     static TABLE: std::sync::OnceLock<[u32; 4097]> = std::sync::OnceLock::new();

@@ -61,9 +61,10 @@ pub(crate) fn adapt(p: &mut Prob, bit: u32, schedule: &Schedule) {
     let shift = schedule[usize::from(count)];
     // Branch-free: move towards 65536 after a 0, towards 0 after a 1.
     let prob = i32::from(*p & !COUNT_MASK);
-    let target = ((bit ^ 1) << 16) as i32;
+    let target = ((bit ^ 1) << 16).cast_signed();
     let prob = prob + ((target - prob) >> shift);
-    // Keep clear of 0 and 1 so a surprise stays codable.
+    // Keep clear of 0 and 1 so a surprise stays codable (and the value fits a `u16`).
+    #[allow(clippy::cast_sign_loss)]
     let prob = prob.clamp(32, 65536 - 32) as u16 & !COUNT_MASK;
     *p = prob | (count + u16::from(count < COUNT_MASK));
 }

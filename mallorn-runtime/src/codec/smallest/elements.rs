@@ -207,7 +207,7 @@ pub(crate) fn code_value<C: Coder>(
                 // A block's leading scale tells its quantised values how the scale moved.
                 let d = to_ordered(kind, out).wrapping_sub(to_ordered(kind, old));
                 let shift = 64 - kind.bits();
-                cur.scale = QuantContext::scale_state(((d << shift) as i64) >> shift);
+                cur.scale = QuantContext::scale_state((d << shift).cast_signed() >> shift);
             }
             out
         }

@@ -267,7 +267,7 @@ impl<C: Coder> ChunkEncoder<C> {
 }
 
 fn delta(offset: u64, cursor: u64) -> i64 {
-    offset.wrapping_sub(cursor) as i64
+    offset.wrapping_sub(cursor).cast_signed()
 }
 
 fn read_le(bytes: &[u8]) -> u64 {

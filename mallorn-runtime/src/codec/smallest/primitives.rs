@@ -141,9 +141,9 @@ pub(crate) fn signed_gamma<C: Coder>(
     modelled: bool,
     value: i64,
 ) -> Option<i64> {
-    let zigzag = ((value << 1) ^ (value >> 63)) as u64;
+    let zigzag = ((value << 1) ^ (value >> 63)).cast_unsigned();
     let z = gamma(c, p, base, modelled, zigzag)?;
-    Some(((z >> 1) as i64) ^ -((z & 1) as i64))
+    Some((z >> 1).cast_signed() ^ -(z & 1).cast_signed())
 }
 
 /// Codes a byte using `match_byte` as context until the first bit where they differ (the

@@ -7,7 +7,7 @@ use crate::codec::layout::FieldKind;
 /// The sign, 24-bit significand and binary exponent of a finite, non-zero `f32`
 /// (`value = ±m × 2^e`); `None` for zero, infinities and NaN.
 fn unpack(bits: u32) -> Option<(bool, u64, i32)> {
-    let exponent = ((bits >> 23) & 0xff) as i32;
+    let exponent = ((bits >> 23) & 0xff).cast_signed();
     let fraction = u64::from(bits & 0x7f_ffff);
     match exponent {
         0xff => None,
@@ -45,13 +45,13 @@ pub(crate) fn scale_int(v: i64, factor: u32) -> i64 {
     };
     let magnitude = u128::from(v.unsigned_abs()) * u128::from(m);
     let scaled = if e >= 0 {
-        if e >= 64 || magnitude.leading_zeros() < e as u32 {
+        if e >= 64 || magnitude.leading_zeros() < e.cast_unsigned() {
             u128::MAX
         } else {
             magnitude << e
         }
     } else {
-        let shift = (-e) as u32;
+        let shift = (-e).cast_unsigned();
         if shift >= 128 {
             0
         } else {
@@ -77,16 +77,16 @@ pub(crate) fn mul_f32(a: u32, b: u32) -> u32 {
     let p = u128::from(ma) * u128::from(mb);
     let e = ea + eb;
     // Normalise to a 24-bit significand: value = q × 2^(e + shift).
-    let bits = 128 - p.leading_zeros() as i32;
+    let bits = 128 - p.leading_zeros().cast_signed();
     let mut shift = bits - 24;
     // The smallest exponent a normal or subnormal significand can take is -149.
     if e + shift < -149 {
         shift = -149 - e;
     }
     let mut q = if shift >= 0 {
-        shift_round_even(p, shift as u32)
+        shift_round_even(p, shift.cast_unsigned())
     } else {
-        p << (-shift) as u32
+        p << (-shift).cast_unsigned()
     };
     let mut exp = e + shift;
     if q >= 1 << 24 {
@@ -105,7 +105,7 @@ pub(crate) fn mul_f32(a: u32, b: u32) -> u32 {
         // Subnormal.
         return sign | q as u32;
     }
-    sign | ((biased as u32) << 23) | (q as u32 & 0x7f_ffff)
+    sign | (biased.cast_unsigned() << 23) | (q as u32 & 0x7f_ffff)
 }
 
 /// The base value `old` (little-endian bits of `kind`) times the factor, as the value the
@@ -113,7 +113,7 @@ pub(crate) fn mul_f32(a: u32, b: u32) -> u32 {
 // F32/BF16 values are the low 32 bits of `old`: dropping the high ones is the point.
 #[allow(clippy::cast_possible_truncation)]
 pub(crate) fn predict(kind: FieldKind, old: u64, factor: u32) -> u64 {
-    let sign_extend = |width: u32| ((old << (64 - width)) as i64) >> (64 - width);
+    let sign_extend = |width: u32| (old << (64 - width)).cast_signed() >> (64 - width);
     let mask = |width: u32| {
         if width == 64 {
             u64::MAX
@@ -122,10 +122,15 @@ pub(crate) fn predict(kind: FieldKind, old: u64, factor: u32) -> u64 {
         }
     };
     match kind {
-        FieldKind::I8 => scale_int(sign_extend(8), factor).clamp(-128, 127) as u64 & 0xff,
+        FieldKind::I8 => {
+            scale_int(sign_extend(8), factor)
+                .clamp(-128, 127)
+                .cast_unsigned()
+                & 0xff
+        }
         FieldKind::I16 | FieldKind::I32 | FieldKind::I64 => {
             let width = kind.bits();
-            scale_int(sign_extend(width), factor) as u64 & mask(width)
+            scale_int(sign_extend(width), factor).cast_unsigned() & mask(width)
         }
         FieldKind::F32 => u64::from(mul_f32(old as u32, factor)),
         FieldKind::BF16 => {

@@ -140,7 +140,7 @@ pub(crate) fn int8_literal<C: Coder>(
     value: u8,
 ) -> u8 {
     let b = m.params.int8_buckets_log2;
-    let bucket = usize::from(((st.prev as u8 as i8).unsigned_abs() >> 4).min(7)) >> (3 - b);
+    let bucket = usize::from(((st.prev as u8).cast_signed().unsigned_abs() >> 4).min(7)) >> (3 - b);
     let v = value_tree(c, m.p, m.o.int8_literal + bucket * 256, 8, u32::from(value)) as u8;
     st.prev = u64::from(v);
     v
@@ -161,8 +161,8 @@ pub(crate) fn int8_aligned<C: Coder>(
 ) -> Result<u8, Corrupt> {
     let base = m.o.int8_residual;
     let mb = m.params.int8_buckets_log2;
-    let r = value.wrapping_sub(old) as i8;
-    let old_signed = old as i8;
+    let r = value.wrapping_sub(old).cast_signed();
+    let old_signed = old.cast_signed();
     let magnitude_bucket = usize::from((old_signed.unsigned_abs() >> 4).min(7)) >> (3 - mb);
     let zctx = ((q.scale << mb) + magnitude_bucket) * 4 + q.prior;
     let nonzero = c.bit_steady(&mut m.p[base + zctx], u32::from(r != 0));
@@ -197,11 +197,11 @@ pub(crate) fn int8_aligned<C: Coder>(
         return Err(Corrupt);
     }
     let r = if negative == 1 {
-        (magnitude as i32).wrapping_neg()
+        magnitude.cast_signed().wrapping_neg()
     } else {
-        magnitude as i32
+        magnitude.cast_signed()
     };
-    Ok(old.wrapping_add(r as u8))
+    Ok(old.wrapping_add(r.cast_unsigned() as u8))
 }
 
 /// A byte of two 4-bit values without reference; context is the previous nibble.
@@ -308,7 +308,7 @@ const fn mask(width: u32) -> u64 {
 #[inline(always)]
 fn sign_extend(v: u64, width: u32) -> i64 {
     let shift = 64 - width;
-    ((v << shift) as i64) >> shift
+    (v << shift).cast_signed() >> shift
 }
 
 /// Codes a signed number as zero flag, sign, magnitude class and mantissa, in `bank`.
@@ -360,9 +360,9 @@ fn signed_number<C: Coder>(
     let magnitude = (1u64 << class) | (high << rest) | low;
     // Callers reduce the result modulo 2^width, so every magnitude below 2^width is valid.
     Ok(if negative == 1 {
-        (magnitude as i64).wrapping_neg()
+        magnitude.cast_signed().wrapping_neg()
     } else {
-        magnitude as i64
+        magnitude.cast_signed()
     })
 }
 
@@ -382,7 +382,7 @@ pub(crate) fn number_aligned<C: Coder>(
     let d = signed_number(c, m, bank, st, width, d)?;
     Ok(from_ordered(
         kind,
-        ordered_old.wrapping_add(d as u64) & mask(width),
+        ordered_old.wrapping_add(d.cast_unsigned()) & mask(width),
     ))
 }
 
@@ -401,7 +401,7 @@ pub(crate) fn number_literal<C: Coder>(
     if !kind.is_float() {
         let bank = m.number_bank(kind, true);
         let v = signed_number(c, m, bank, st, width, sign_extend(value, width))?;
-        return Ok(v as u64 & mask(width));
+        return Ok(v.cast_unsigned() & mask(width));
     }
     let exp_bits = kind.exponent_bits();
     let man_bits = width - 1 - exp_bits;
