@@ -169,7 +169,9 @@ unsafe fn install(
 
 /// Applies the next `len` payload bytes (any number, contiguous from the progress's
 /// `payload_offset`). After `MALLORN_ERR_PAYLOAD_SEGMENT_MISMATCH` the session goes on:
-/// feed again from `payload_offset`. After any other error the session has ended: abort it
+/// feed again from `payload_offset`. After `MALLORN_ERR_PAYLOAD_TOO_LONG` the data went on
+/// past the payload's end: the payload was applied, the rest was not used, and the session
+/// goes on to `mallorn_session_finish`. After any other error the session has ended: abort it
 /// and begin again with the same bundle (it resumes from the last checkpoint, or starts over
 /// when the update had to be discarded).
 ///

@@ -34,6 +34,9 @@ pub struct Finished {
 /// - [`Error::PayloadSegmentMismatch`]: the segment was altered or damaged in transit and
 ///   nothing of it was used. Feed again from [`UpdateSession::payload_offset`] (the session
 ///   stays usable).
+/// - [`Error::PayloadTooLong`]: the fragment goes on past the payload's end (padding, or bytes
+///   that are not the bundle's). The payload before it was applied and nothing after it was
+///   used; the session stays usable: call [`UpdateSession::finish`].
 /// - any other error: the session has ended (later calls return [`Error::SessionEnded`]).
 ///   Drop it and call `begin` again with the genuine bundle: after a flash or journal fault
 ///   it resumes from the last checkpoint; after anything that makes the authenticated
@@ -120,10 +123,12 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
         if self.ended {
             return Err(Error::SessionEnded);
         }
-        if self.stream.is_complete() && !fragment.is_empty() {
-            return Err(Error::PayloadTooLong);
-        }
         loop {
+            // Bytes past the payload's end are not the bundle's (a transport's padding, an
+            // attacker's junk): refused, and the applied payload stays for `finish`.
+            if self.stream.is_complete() && !fragment.is_empty() {
+                return Err(Error::PayloadTooLong);
+            }
             let fed = self
                 .stream
                 .feed(fragment, &mut self.base, &mut self.result)
@@ -225,8 +230,9 @@ fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(),
 #[cfg(test)]
 mod tests {
     use crate::error::Error;
+    use crate::format::header::tests::sample;
     use crate::storage::Phase;
-    use crate::storage::testing::Rig;
+    use crate::storage::testing::{Rig, bundle_with_trailer, signer};
 
     #[test]
     fn a_fragment_past_the_end_is_refused_and_the_session_goes_on() {
@@ -241,14 +247,32 @@ mod tests {
     }
 
     #[test]
-    fn after_an_error_the_session_has_ended() {
+    fn bytes_past_the_payload_are_refused_and_the_update_stays() {
         let mut rig = Rig::new();
         let (mut session, payload) = rig.begin();
-        // One byte too many in the same fragment: the stream refuses it after applying the
-        // rest, and the update is discarded.
-        let mut too_long = payload.to_vec();
-        too_long.push(0);
-        assert_eq!(session.feed(&too_long), Err(Error::PayloadTooLong));
+        // Padding after the payload in the same fragment (a radio block filled to its size,
+        // or junk an attacker appended): refused once the payload is applied, and nothing of
+        // the applied update is lost.
+        let mut padded = payload.to_vec();
+        padded.extend_from_slice(&[0xAA; 16]);
+        assert_eq!(session.feed(&padded), Err(Error::PayloadTooLong));
+        assert!(session.is_complete());
+        assert_eq!(session.feed(&[0]), Err(Error::PayloadTooLong));
+        session.feed(&[]).unwrap();
+        session.finish().unwrap();
+        assert!(matches!(rig.updater.state().phase, Phase::Pending(_)));
+    }
+
+    #[test]
+    fn after_an_error_in_the_signed_payload_the_update_is_discarded() {
+        // Bytes after the last chunk inside the signed payload: authenticated, so resuming
+        // would meet them again.
+        let mut rig = Rig::with_bundle(bundle_with_trailer(sample(), &signer(), &[0]));
+        let (mut session, payload) = rig.begin();
+        assert!(matches!(
+            session.feed(payload),
+            Err(Error::CorruptPayload { .. })
+        ));
         assert_eq!(session.feed(&[]), Err(Error::SessionEnded));
         assert!(matches!(session.finish(), Err(Error::SessionEnded)));
         assert_eq!(rig.updater.state().phase, Phase::Idle);

@@ -59,6 +59,16 @@ pub(crate) fn admission<'k, 's>(
 
 /// A bundle storing `new` in one chunk, signed by `signer` and otherwise like `header`.
 pub(crate) fn bundle(header: BundleHeader, signer: &SigningKey) -> Vec<u8> {
+    bundle_with_trailer(header, signer, &[])
+}
+
+/// [`bundle`] with `trailer` after its chunk, inside the signed payload (authenticated bytes
+/// the decoder must refuse when `trailer` is not empty).
+pub(crate) fn bundle_with_trailer(
+    header: BundleHeader,
+    signer: &SigningKey,
+    trailer: &[u8],
+) -> Vec<u8> {
     let new = new_model();
     let chunk = ChunkHeader {
         output_len: new.len() as u64,
@@ -69,6 +79,7 @@ pub(crate) fn bundle(header: BundleHeader, signer: &SigningKey) -> Vec<u8> {
     let n = chunk.encode(&mut framing);
     let mut plain = framing[..n].to_vec();
     plain.extend_from_slice(&new);
+    plain.extend_from_slice(trailer);
     let (payload, head) = chain(&plain, header.segment_log2).unwrap();
     let header = BundleHeader {
         flags: Flags(Flags::LOSSLESS),
@@ -137,8 +148,13 @@ pub(crate) struct Rig {
 
 impl Rig {
     pub(crate) fn new() -> Self {
+        Self::with_bundle(genuine())
+    }
+
+    /// A rig whose bundle is `bundle` (signed by [`signer`]).
+    pub(crate) fn with_bundle(bundle: Vec<u8>) -> Self {
         Self {
-            bundle: genuine(),
+            bundle,
             keys: [trusted(&signer())],
             scratch: [0; 64],
             work: [0; WORK],
@@ -146,8 +162,8 @@ impl Rig {
         }
     }
 
-    /// Admits the genuine bundle and begins it (it must be accepted); returns the session and
-    /// the bundle's payload.
+    /// Admits the bundle and begins it (it must be accepted); returns the session and the
+    /// bundle's payload.
     pub(crate) fn begin(&mut self) -> (UpdateSession<'_, '_, Flash>, &[u8]) {
         let (header, signature, payload) = split(&self.bundle);
         let mut admit = admission(&self.keys, &mut self.scratch);
