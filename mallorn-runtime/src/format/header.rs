@@ -29,6 +29,7 @@
 //!
 //! All integers are little-endian.
 
+use crate::codec::smallest::Profile;
 use crate::error::Error;
 use crate::format::chunk::CodecId;
 use crate::format::segments::Segments;
@@ -256,6 +257,13 @@ impl BundleHeader {
             return Err(Error::UnknownDecoders {
                 decoders: self.decoders.0,
             });
+        }
+        // Refused here, not at the first smallest chunk: by then `begin` has written to the
+        // journal, and every retry of the bundle would write again.
+        if self.decoders.contains(Decoders::SMALLEST)
+            && Profile::from_u8(self.coder_profile).is_none()
+        {
+            return Err(Error::UnknownCoderProfile);
         }
         if !(MIN_CHUNK_ALIGN_LOG2..=MAX_CHUNK_ALIGN_LOG2).contains(&self.chunk_align_log2) {
             return Err(Error::BadChunkAlignment {
@@ -496,6 +504,15 @@ pub(crate) mod tests {
             BundleHeader::parse(&bad),
             Err(Error::UnknownDecoders { .. })
         ));
+        let mut bad = good;
+        bad[12..14].copy_from_slice(&(Decoders::STORED | Decoders::SMALLEST).to_le_bytes());
+        bad[14] = 3;
+        assert_eq!(BundleHeader::parse(&bad), Err(Error::UnknownCoderProfile));
+        bad[12..14].copy_from_slice(&Decoders::STORED.to_le_bytes());
+        assert!(
+            BundleHeader::parse(&bad).is_ok(),
+            "no smallest chunks: profile unused"
+        );
         let mut bad = good;
         bad[15] = 5;
         assert_eq!(
