@@ -82,8 +82,9 @@ pub fn check_model(header: &BundleHeader, model_id: [u8; 8]) -> Result<(), Error
 }
 
 /// The largest security counter a bundle may carry (and so a device may commit): far beyond
-/// any lineage, and far enough below `u64::MAX` that no signed bundle can leave a device
-/// unable to take another update.
+/// any lineage, and far enough below `u64::MAX` that a bundle signed with a mistyped 64-bit
+/// counter is refused rather than ending updates. A bundle with this counter itself is the
+/// last a device can take (counters must increase): never sign one.
 pub const MAX_SECURITY_COUNTER: u64 = u32::MAX as u64;
 
 /// The bundle's security counter must be strictly greater than the committed one (equal is a
