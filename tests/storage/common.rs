@@ -370,3 +370,24 @@ pub fn drive_to_new_via<F: NorFlash, const W: usize, const E: usize, const R: us
     }
     panic!("the device did not reach the new model in 6 boots")
 }
+
+/// Flash addresses of the journal records with the `n` highest sequence numbers, newest first
+/// (docs/journal-format.md: the magic `MLRJ` at byte 0 and the sequence number at byte 8 of a
+/// record; records start on 8-byte boundaries in these layouts).
+pub fn newest_records<const W: usize, const E: usize, const R: usize>(
+    flash: &SimFlash<W, E, R>,
+    state: Region,
+    n: usize,
+) -> Vec<u32> {
+    let bytes = &flash.bytes()[state.offset as usize..state.end() as usize];
+    let mut records: Vec<(u32, u32)> = (0..bytes.len() - 12)
+        .step_by(8)
+        .filter(|&at| bytes[at..at + 4] == *b"MLRJ")
+        .map(|at| {
+            let seq = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap());
+            (seq, state.offset + at as u32)
+        })
+        .collect();
+    records.sort_unstable_by(|a, b| b.cmp(a));
+    records.into_iter().take(n).map(|(_, at)| at).collect()
+}

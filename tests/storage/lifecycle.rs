@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 use mallorn_runtime::Error;
 use mallorn_runtime::format::Flags;
 use mallorn_runtime::hash::sha256;
-use mallorn_runtime::sim::{FlashOp, SimFlash};
+use mallorn_runtime::sim::{Fault, FlashOp, Persistence, SimFlash};
 use mallorn_runtime::storage::{
     BootKind, FlashLayout, LayoutError, Phase, Region, Slot, SlotImage, Updater,
 };
 
 use crate::common::{
     Model, POLICY, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, Source, WORK_LEN, build_bundle,
-    drive_to_new, next_release, split, synthetic_model,
+    drive_to_new, newest_records, next_release, split, synthetic_model,
 };
 
 type Flash = SimFlash<8, 1024, 1>;
@@ -109,6 +109,40 @@ fn an_unconfirmed_trial_reverts_at_the_next_boot() {
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Confirmed);
     assert_eq!(up.state().active, Slot::A);
+}
+
+/// A confirmed update stays confirmed, and its counter committed, when the record of the
+/// confirmation fails to read once or loses a bit: the journal writes every transition
+/// twice. (Found by an audit: the device went back to the old model and the old counter,
+/// for good, and took the confirmed bundle again.)
+#[test]
+fn a_confirm_survives_a_lost_record() {
+    for read_error in [false, true] {
+        let rig = device();
+        let mut flash = rig.start.clone();
+        apply(&mut flash, rig.layout, &rig.bundle).unwrap();
+        let mut up = Updater::open(&mut flash, rig.layout).unwrap();
+        assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
+        up.confirm().unwrap();
+        reset(up);
+
+        let lost = newest_records(&flash, rig.layout.state, 1)[0] + 100;
+        if read_error {
+            flash.inject(Fault::ReadError {
+                addr: lost,
+                persistence: Persistence::Once,
+            });
+        } else {
+            flash.flip_bits(lost, 0x10);
+        }
+        flash.reboot();
+        let mut up = Updater::open(&mut flash, rig.layout).unwrap();
+        let boot = up.boot(POLICY).unwrap();
+        assert_eq!((boot.kind, boot.slot), (BootKind::Confirmed, Slot::B));
+        assert_eq!(up.state().committed_counter, PROVISIONED_COUNTER + 1);
+        reset(up);
+        rig.assert_new_confirmed(&mut flash);
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ use mallorn_runtime::storage::{BootKind, BootPolicy, FlashLayout, Phase, Region,
 
 use crate::common::{
     Model, POLICY, PROVISIONED_COUNTER, ParseOnlyAdmission, Rig, WORK_LEN, build_bundle,
-    next_release, split, synthetic_model,
+    newest_records, next_release, split, synthetic_model,
 };
 
 type Flash = SimFlash<8, 1024, 1>;
@@ -308,10 +308,14 @@ fn a_cancel_after_a_failed_confirm_keeps_the_old_model() {
     feed(&mut flash, rig.layout, &rig.bundle, payload).unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
+    // Every write attempt of the confirm record lands and reports an error (an append tries
+    // three slots).
     let next = up.flash().counts().mutations();
-    up.flash().inject(Fault::FailedButLanded { at: next });
+    for at in next..next + 3 {
+        up.flash().inject(Fault::FailedButLanded { at });
+    }
     assert!(up.confirm().is_err());
-    assert_eq!(up.flash().fault_counts().failed_but_landed, 1);
+    assert_eq!(up.flash().fault_counts().failed_but_landed, 3);
     up.cancel().unwrap();
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     let boot = up.boot(POLICY).unwrap();
@@ -330,15 +334,17 @@ fn an_unreadable_journal_slot_is_skipped_and_never_outranks_later_records() {
     let (_, _, payload) = split(&rig.bundle);
     let mut flash = rig.start.clone();
     feed(&mut flash, rig.layout, &rig.bundle, payload).unwrap();
-    // The newest record (pending) sits in the last written journal slot; make it unreadable.
+    // The newest state (pending) is in the last two journal slots written (a transition is
+    // written twice); make both unreadable.
     let state = rig.layout.state;
-    let newest = newest_record(&flash, state);
-    flash.inject(Fault::ReadError {
-        addr: newest + 10,
-        persistence: Persistence::Always,
-    });
+    for newest in newest_records(&flash, state, 2) {
+        flash.inject(Fault::ReadError {
+            addr: newest + 10,
+            persistence: Persistence::Always,
+        });
+    }
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-    assert_eq!(up.journal_unreadable_slots(), 1);
+    assert_eq!(up.journal_unreadable_slots(), 2);
     // The decision comes from the readable records: the update in progress, not pending.
     assert!(matches!(up.state().phase, Phase::Updating { .. }));
     let boot = up.boot(POLICY).unwrap();
@@ -360,24 +366,6 @@ fn an_unreadable_journal_slot_is_skipped_and_never_outranks_later_records() {
         Updater::open(&mut flash, rig.layout).err(),
         Some(Error::JournalUnreadable { .. })
     ));
-}
-
-/// Flash offset of the journal record with the highest sequence number (banks of one 1 KiB
-/// erase block, records of 208 bytes).
-fn newest_record(flash: &Flash, state: Region) -> u32 {
-    let mut newest = (0, 0);
-    for bank in (state.offset..state.end() as u32).step_by(1024) {
-        for at in (bank..bank + 1024 - 207).step_by(208) {
-            let record = &flash.bytes()[at as usize..at as usize + 208];
-            if record[..4] == *b"MLRJ" {
-                let seq = u32::from_le_bytes(record[8..12].try_into().unwrap());
-                if seq >= newest.0 {
-                    newest = (seq, at);
-                }
-            }
-        }
-    }
-    newest.1
 }
 
 /// Defect 6: a trial got exactly one boot. Now `trial_boots` boots, counted in the journal.
@@ -467,8 +455,9 @@ fn an_older_bundle_cannot_replace_a_pending_newer_one() {
     );
 }
 
-/// A journal record that does not read back as written is `JournalWriteFailed`, the update
-/// does not start, and the next attempt (its own sequence number) succeeds.
+/// A journal record that does not read back as written is left behind and written again in
+/// the next slot (its own sequence number); when three slots in a row fail, `begin` reports
+/// `JournalWriteFailed` and the update does not start. Either way the next update succeeds.
 #[test]
 fn a_journal_record_that_fails_to_program_is_reported_and_retried() {
     let rig = device();
@@ -504,23 +493,36 @@ fn a_journal_record_that_fails_to_program_is_reported_and_retried() {
             _ => None,
         })
         .unwrap();
-    let mut flash = rig.start.clone();
-    flash.inject(Fault::StuckBits {
-        at: index,
-        addr,
-        mask: 0xFF,
-    });
-    {
-        let mut up = Updater::open(&mut flash, rig.layout).unwrap();
-        let mut work = vec![0; WORK_LEN];
-        let refused = up.begin(
-            &mut ParseOnlyAdmission::default(),
-            header,
-            signature,
-            &mut work,
-        );
-        assert_eq!(refused.err(), Some(Error::JournalWriteFailed));
-        assert_eq!(up.state().phase, Phase::Idle);
+    for failing in [1, 3] {
+        let mut flash = rig.start.clone();
+        // The attempts go to consecutive 208-byte slots of the bank just erased.
+        for attempt in 0..failing {
+            flash.inject(Fault::StuckBits {
+                at: index + attempt,
+                addr: addr + 208 * attempt as u32,
+                mask: 0xFF,
+            });
+        }
+        {
+            let mut up = Updater::open(&mut flash, rig.layout).unwrap();
+            let mut work = vec![0; WORK_LEN];
+            let begun = up
+                .begin(
+                    &mut ParseOnlyAdmission::default(),
+                    header,
+                    signature,
+                    &mut work,
+                )
+                .map(drop);
+            if failing == 3 {
+                assert_eq!(begun, Err(Error::JournalWriteFailed));
+                assert_eq!(up.state().phase, Phase::Idle);
+            } else {
+                assert_eq!(begun, Ok(()));
+                assert!(matches!(up.state().phase, Phase::Updating { .. }));
+            }
+        }
+        assert_eq!(flash.fault_counts().stuck_programs, failing);
+        apply_and_confirm(&mut flash, &rig);
     }
-    apply_and_confirm(&mut flash, &rig);
 }

@@ -20,8 +20,12 @@ use crate::storage::state::DeviceState;
 #[derive(Debug, Clone)]
 pub(crate) struct Journal {
     geometry: JournalGeometry,
-    /// Bank of the newest record.
+    /// Bank being written: the newest record's, or the one after it once the first write of
+    /// this power cycle erased it.
     bank: u32,
+    /// Bank of the current state's record, which is never erased (`None` before `format`
+    /// wrote the first record).
+    state_bank: Option<u32>,
     /// Next record slot to write in `bank`; `per_bank` when the next append must first erase
     /// the following bank (the bank is full, or it was not erased in this power cycle).
     next: u32,
@@ -79,6 +83,7 @@ impl Journal {
         Ok(Self {
             geometry,
             bank,
+            state_bank: Some(bank),
             next,
             seq,
             state,
@@ -100,12 +105,13 @@ impl Journal {
         let mut journal = Self {
             geometry,
             bank: 0,
+            state_bank: None,
             next: 0,
             seq: 0,
             state,
             unreadable: 0,
         };
-        journal.append(flash, state)?;
+        journal.commit(flash, state)?;
         Ok(journal)
     }
 
@@ -124,19 +130,56 @@ impl Journal {
         self.unreadable
     }
 
+    /// Records a state transition: `state` is appended twice, so one record that no longer
+    /// reads (a read error, a bit lost since) cannot take the device back to the state
+    /// before it, such as an update confirmed and its counter committed. `state` is current
+    /// once the first record is written; a failed second one only loses the spare.
+    pub(crate) fn commit<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        state: DeviceState,
+    ) -> Result<(), Error> {
+        self.append(flash, state)?;
+        let _spare = self.append(flash, state);
+        Ok(())
+    }
+
     /// Appends a record for `state`, which becomes the current state once it is written and
-    /// read back intact.
+    /// read back intact. A slot that fails to take it (a worn or dead cell) is left behind
+    /// and the record goes into the next one, up to [`WRITE_ATTEMPTS`] slots, so one bad slot
+    /// cannot fail the same append at every power cycle.
     pub(crate) fn append<F: NorFlash>(
         &mut self,
         flash: &mut F,
         state: DeviceState,
     ) -> Result<(), Error> {
+        let mut attempt = 1;
+        loop {
+            let (at, seq) = self.claim_slot(flash)?;
+            match write_record(flash, at, seq, &state, self.geometry.rec_len) {
+                Ok(()) => {
+                    self.state = state;
+                    self.state_bank = Some(self.bank);
+                    return Ok(());
+                }
+                Err(e) if attempt == WRITE_ATTEMPTS => return Err(e),
+                Err(_) => attempt += 1,
+            }
+        }
+    }
+
+    /// The next slot to write and its sequence number, erasing the following bank first when
+    /// this one is full or was not erased in this power cycle.
+    fn claim_slot<F: NorFlash>(&mut self, flash: &mut F) -> Result<(u64, u32), Error> {
         let seq = self.seq.checked_add(1).ok_or(Error::JournalExhausted)?;
         let g = self.geometry;
         if self.next >= g.per_bank {
-            // The oldest bank holds only records older than the newest one (which is in
-            // `self.bank`), so erasing it loses nothing current, wherever power fails.
+            // The following bank holds only records older than the current state's, unless
+            // every write since that record failed and the ring came round to it.
             let bank = (self.bank + 1) % g.banks;
+            if self.state_bank == Some(bank) {
+                return Err(Error::JournalWriteFailed);
+            }
             let from = g.bank_offset(bank);
             flash_io::erase(flash, from, from + g.bank_len as u64)?;
             self.bank = bank;
@@ -148,17 +191,28 @@ impl Journal {
         // outrank it.
         self.next += 1;
         self.seq = seq;
-        let mut buf = [0u8; MAX_RECORD_LEN];
-        let record = &mut buf[..g.rec_len];
-        encode(&state, seq, record);
-        let at = g.slot_offset(self.bank, index);
-        flash_io::write_verified(flash, at, record).map_err(|e| match e {
-            Error::ProgramVerifyFailed { .. } => Error::JournalWriteFailed,
-            other => other,
-        })?;
-        self.state = state;
-        Ok(())
+        Ok((g.slot_offset(self.bank, index), seq))
     }
+}
+
+/// Slots one append tries before it reports [`Error::JournalWriteFailed`].
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// Writes the record of `state` numbered `seq` at `at` and reads it back.
+fn write_record<F: NorFlash>(
+    flash: &mut F,
+    at: u64,
+    seq: u32,
+    state: &DeviceState,
+    rec_len: usize,
+) -> Result<(), Error> {
+    let mut buf = [0u8; MAX_RECORD_LEN];
+    let record = &mut buf[..rec_len];
+    encode(state, seq, record);
+    flash_io::write_verified(flash, at, record).map_err(|e| match e {
+        Error::ProgramVerifyFailed { .. } => Error::JournalWriteFailed,
+        other => other,
+    })
 }
 
 #[cfg(test)]
@@ -187,17 +241,99 @@ mod tests {
             j.append(&mut f, updating(n)).unwrap();
             let reopened = Journal::open(&mut f, geometry()).unwrap();
             assert_eq!(reopened.state(), &updating(n));
-            assert_eq!(reopened.seq(), n + 1);
+            // `format` wrote its state twice.
+            assert_eq!(reopened.seq(), n + 2);
             assert_eq!(reopened.bank, j.bank);
         }
-        // 40 records in banks of 4: the ring went round three times.
-        assert_eq!(f.counts().erases, 3 + 9);
+        // 41 records in banks of 4: the ring went round three times.
+        assert_eq!(f.counts().erases, 3 + 10);
         // After a reboot the first append starts a fresh bank.
         let mut reopened = Journal::open(&mut f, geometry()).unwrap();
         reopened.append(&mut f, updating(40)).unwrap();
-        assert_eq!(f.counts().erases, 3 + 10);
+        assert_eq!(f.counts().erases, 3 + 11);
         assert_eq!((reopened.bank, reopened.next), ((j.bank + 1) % 3, 1));
         assert_eq!(f.refused_writes(), 0);
+    }
+
+    /// A transition is written twice: with either of its records unreadable or damaged, the
+    /// journal still opens on it, not on the state before it.
+    #[test]
+    fn a_transition_survives_one_lost_record() {
+        for copy in [1, 2] {
+            for read_error in [false, true] {
+                let mut f = flash();
+                let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+                j.commit(&mut f, updating(1)).unwrap();
+                let lost = geometry().slot_offset(j.bank, j.next - 3 + copy) as u32 + 100;
+                if read_error {
+                    f.inject(Fault::ReadError {
+                        addr: lost,
+                        persistence: Persistence::Once,
+                    });
+                } else {
+                    f.flip_bits(lost, 0x10);
+                }
+                f.reboot();
+                let j = Journal::open(&mut f, geometry()).unwrap();
+                assert_eq!(
+                    j.state(),
+                    &updating(1),
+                    "copy {copy}, read error {read_error}"
+                );
+            }
+        }
+    }
+
+    /// The first record of a power cycle always goes to slot 0 of a fresh bank: a slot that
+    /// no longer takes a record (it reads back wrong, or fails to read) must not fail that
+    /// append at every power cycle.
+    #[test]
+    fn a_slot_that_fails_is_left_behind() {
+        let dead_cell = |addr| Fault::WeakCell { addr, mask: 0xFF };
+        let dead_read = |addr| Fault::ReadError {
+            addr,
+            persistence: Persistence::Always,
+        };
+        for fault in [dead_cell as fn(u32) -> Fault, dead_read] {
+            let mut f = flash();
+            let j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+            let next_bank = (j.bank + 1) % geometry().banks;
+            f.inject(fault(geometry().slot_offset(next_bank, 0) as u32 + 20));
+            f.reboot();
+            let mut j = Journal::open(&mut f, geometry()).unwrap();
+            j.commit(&mut f, updating(1)).unwrap();
+            f.reboot();
+            assert_eq!(
+                Journal::open(&mut f, geometry()).unwrap().state(),
+                &updating(1)
+            );
+        }
+    }
+
+    /// When every write since the current state's record failed and the ring came round to
+    /// that record's bank, the append fails instead of erasing it.
+    #[test]
+    fn the_current_states_bank_is_never_erased() {
+        // Two banks of one 208-byte record each.
+        let geometry = JournalGeometry::new(Region::new(1024, 512), 256, 8);
+        let mut f = SimFlash::<8, 256, 4>::new(2048);
+        Journal::format(&mut f, geometry, updating(0)).unwrap();
+        for bank in 0..2 {
+            f.inject(Fault::WeakCell {
+                addr: geometry.slot_offset(bank, 0) as u32 + 20,
+                mask: 0xFF,
+            });
+        }
+        let mut j = Journal::open(&mut f, geometry).unwrap();
+        assert_eq!(
+            j.append(&mut f, updating(1)),
+            Err(Error::JournalWriteFailed)
+        );
+        f.reboot();
+        assert_eq!(
+            Journal::open(&mut f, geometry).unwrap().state(),
+            &updating(0)
+        );
     }
 
     #[test]
