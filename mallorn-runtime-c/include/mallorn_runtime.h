@@ -234,7 +234,8 @@ typedef enum {
      */
     MALLORN_ERR_BASE_NOT_ACTIVE_IMAGE = 134,
     /**
-     * A model is on trial: confirm or revert it first.
+     * A model is on trial, or a cancelled trial was loaded in this power cycle: confirm it,
+     * or reset first.
      */
     MALLORN_ERR_UPDATE_DURING_TRIAL = 135,
     /**

@@ -95,7 +95,8 @@ pub enum mallorn_status_t {
     MALLORN_ERR_CHUNK_ALIGN_BELOW_ERASE_SIZE = 133,
     /// The bundle's base is not the confirmed model.
     MALLORN_ERR_BASE_NOT_ACTIVE_IMAGE = 134,
-    /// A model is on trial: confirm or revert it first.
+    /// A model is on trial, or a cancelled trial was loaded in this power cycle: confirm it,
+    /// or reset first.
     MALLORN_ERR_UPDATE_DURING_TRIAL = 135,
     /// Nothing on trial to confirm.
     MALLORN_ERR_NOT_IN_TRIAL = 136,
@@ -265,7 +266,9 @@ fn storage_text(status: mallorn_status_t) -> &'static CStr {
         S::MALLORN_ERR_SLOT_TOO_SMALL => c"model does not fit its slot",
         S::MALLORN_ERR_CHUNK_ALIGN_BELOW_ERASE_SIZE => c"bundle chunk alignment below erase size",
         S::MALLORN_ERR_BASE_NOT_ACTIVE_IMAGE => c"bundle base is not the confirmed model",
-        S::MALLORN_ERR_UPDATE_DURING_TRIAL => c"a model is on trial: confirm or revert it first",
+        S::MALLORN_ERR_UPDATE_DURING_TRIAL => {
+            c"a model is on trial or was loaded in this power cycle: confirm it or reset first"
+        }
         S::MALLORN_ERR_NOT_IN_TRIAL => c"no model on trial to confirm",
         S::MALLORN_ERR_RESULT_WRITE_OUT_OF_ORDER => c"internal: result written out of order",
         S::MALLORN_ERR_STAGING_TOO_SMALL => c"staging region smaller than the bundle",

@@ -174,7 +174,9 @@ pub enum Error {
     },
     /// The bundle's base is not the confirmed model in the active slot (length or SHA-256).
     BaseNotActiveImage,
-    /// A new model is on trial: confirm it (or reset to revert it) before the next update.
+    /// A new model is on trial: confirm it (or reset to revert it) before the next update. Also
+    /// after a trial was cancelled, until the next reset: the firmware may still run the
+    /// model it loaded from the slot the update would write.
     UpdateDuringTrial,
     /// `confirm` was called without a trial booted in this power cycle.
     NotInTrial,
@@ -383,7 +385,7 @@ impl fmt::Display for Error {
                 f.write_str("the bundle's base is not the model in the active slot")
             }
             Self::UpdateDuringTrial => f.write_str(
-                "a new model is on trial: confirm it or reset before starting another update",
+                "a new model is on trial or was loaded in this power cycle: confirm it or reset before starting another update",
             ),
             Self::NotInTrial => f.write_str("no model on trial in this power cycle to confirm"),
             Self::ResultWriteOutOfOrder { offset, expected } => write!(

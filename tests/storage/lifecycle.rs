@@ -178,6 +178,17 @@ fn a_trial_blocks_the_next_update_and_cancel_rejects_it() {
     assert_eq!(refused.err(), Some(Error::UpdateDuringTrial));
     assert_eq!(up.flash().counts().mutations(), before);
     up.cancel().unwrap();
+    // Cancelled, but the firmware still runs the model it loaded from slot B in this power
+    // cycle (in place, on many parts): slot B is not written before a reset.
+    let before = up.flash().counts().mutations();
+    let refused = up.begin(
+        &mut ParseOnlyAdmission::default(),
+        header,
+        signature,
+        &mut work,
+    );
+    assert_eq!(refused.err(), Some(Error::UpdateDuringTrial));
+    assert_eq!(up.flash().counts().mutations(), before);
     reset(up);
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     let boot = up.boot(POLICY).unwrap();

@@ -431,7 +431,8 @@ impl<F: NorFlash> Updater<F> {
         Ok(())
     }
 
-    /// The checks only the journal and the layout can make: no trial running, the bundle
+    /// The checks only the journal and the layout can make: no trial running (nor a model
+    /// loaded from the inactive slot in this power cycle, then cancelled), the bundle
     /// resumable on this flash, its result fitting the inactive slot, its base the confirmed
     /// model, and no newer update in progress or pending that it would replace. Returns what
     /// the journal records for the update.
@@ -441,7 +442,10 @@ impl<F: NorFlash> Updater<F> {
         header: &BundleHeader,
         bundle_hash: [u8; 32],
     ) -> Result<UpdateTarget, Error> {
-        if let Phase::Trial { .. } = state.phase {
+        // The firmware may still run the model a cancelled trial loaded from the inactive
+        // slot (in place, on many parts) until it resets: that slot is not written before.
+        let booted_inactive = self.booted.is_some_and(|d| d.slot == state.active.other());
+        if matches!(state.phase, Phase::Trial { .. }) || booted_inactive {
             return Err(Error::UpdateDuringTrial);
         }
         let erase_size = self.geometry.erase_size;
