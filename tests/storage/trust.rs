@@ -295,6 +295,19 @@ fn the_result_is_checked_on_flash_before_pending_and_at_trial_boot() {
     // on): the policy is the firmware's choice, per target in Mallorn.toml.
     let mut up = Updater::open(&mut unchecked, rig.layout).unwrap();
     assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Trial);
+
+    // A trial slot that cannot be read cannot be shown to hold the model either: reverted,
+    // not left pending at every boot. (Found by an audit: `boot` failed at every reset.)
+    let mut unreadable = rig.start.clone();
+    feed(&mut unreadable, rig.layout, &rig.bundle, payload).unwrap();
+    unreadable.inject(Fault::ReadError {
+        addr: slot_b + 300,
+        persistence: Persistence::Always,
+    });
+    let mut up = Updater::open(&mut unreadable, rig.layout).unwrap();
+    let boot = up.boot(checking).unwrap();
+    assert_eq!((boot.kind, boot.slot), (BootKind::TrialCorrupt, Slot::A));
+    assert_eq!(up.state().phase, Phase::Idle);
 }
 
 /// Defect 4: `confirm` failed (the record landed but the driver reported an error), the

@@ -204,8 +204,8 @@ impl<F: NorFlash> Updater<F> {
     /// model (later calls return the same decision). A pending update becomes a trial (its
     /// slot is booted, and the boot is counted in the journal first); a trial that was not
     /// confirmed is booted again until `policy.trial_boots` are used up, then reverted. With
-    /// `policy.verify_trial_boot`, a trial slot that no longer hashes to its image is reverted
-    /// instead of booted.
+    /// `policy.verify_trial_boot`, a trial slot that no longer hashes to its image (or fails to
+    /// read) is reverted instead of booted.
     ///
     /// On an error (the journal could not be written), load the confirmed model,
     /// `state().active`: it is always bootable.
@@ -250,7 +250,9 @@ impl<F: NorFlash> Updater<F> {
         if policy.verify_trial_boot {
             let mut buf = [0u8; BOOT_CHECK_STEP];
             let region = self.layout.slot(slot);
-            if !slot_matches(self.flash.get_mut(), region, &target.image, &mut buf)? {
+            // A slot that fails to read cannot be shown to hold the model either.
+            let verified = slot_matches(self.flash.get_mut(), region, &target.image, &mut buf);
+            if !matches!(verified, Ok(true)) {
                 self.revert(state)?;
                 return Ok((state.active, state.active_image, BootKind::TrialCorrupt));
             }
