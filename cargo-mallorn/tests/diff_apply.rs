@@ -297,6 +297,12 @@ fn inspect_shows_header_operations_and_tensors() {
         text.contains("operation") && text.contains("tensor (most payload first)"),
         "{text}"
     );
+    let version = &report["format_version"];
+    assert!(version.as_u64().is_some(), "{report}");
+    assert!(
+        text.starts_with(&format!("b.mlrn: Mallorn bundle, format {version}, ")),
+        "the human header names the version --json reports: {text}"
+    );
 }
 
 fn text(bytes: &[u8]) -> String {

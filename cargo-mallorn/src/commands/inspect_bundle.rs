@@ -106,9 +106,11 @@ fn verify_signature(bundle: &[u8], keys: &[PathBuf]) -> Result<(), String> {
 
 fn render_human(name: &str, len: usize, r: &BundleReport, signature: Signature) -> String {
     let mut out = String::new();
+    // The same version `--json` reports: the one the header was parsed as.
+    let format = HeaderView::from(&r.header).format_version;
     let _ = writeln!(
         out,
-        "{name}: Mallorn bundle, format 1, {len} bytes ({} payload)",
+        "{name}: Mallorn bundle, format {format}, {len} bytes ({} payload)",
         r.header.payload_len
     );
     write_header_fields(&mut out, &r.header, signature);
