@@ -6,7 +6,7 @@
 //! Exit codes: 0 success, 1 the command ran and failed (invalid manifest, rejected bundle,
 //! stale generated files), 2 usage error (bad command line).
 
-#![deny(clippy::print_stdout)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
 mod output;

@@ -83,7 +83,7 @@ impl Checked {
             MessageFormat::Human => {
                 let style = Style::for_stderr();
                 for diagnostic in &self.diagnostics {
-                    eprintln!(
+                    diagln!(
                         "{}",
                         render_human(diagnostic, &self.display, &self.text, style)
                     );
@@ -99,7 +99,7 @@ impl Checked {
                 if json_on_stdout {
                     outln!("{line}");
                 } else if !self.diagnostics.is_empty() {
-                    eprintln!("{line}");
+                    diagln!("{line}");
                 }
             }
         }

@@ -1,7 +1,10 @@
-//! The one place command data reaches stdout ([`out!`] and [`outln!`]; `clippy::print_stdout`
-//! is denied everywhere else). A reader that closes the pipe early, as in
+//! The one place command data reaches stdout ([`out!`] and [`outln!`]) and diagnostics reach
+//! stderr ([`diag!`] and [`diagln!`]); `clippy::print_stdout` and `clippy::print_stderr` are
+//! denied everywhere else. A reader that closes stdout early, as in
 //! `cargo mallorn plan | head -1`, has everything it wanted: the process ends quietly with
-//! exit code 0 instead of panicking. Any other write error ends it with exit code 1.
+//! exit code 0 instead of panicking. Any other stdout write error ends it with exit code 1.
+//! A closed stderr, as in `cargo mallorn check 2>&1 | head -1`, loses the rest of the
+//! diagnostics but changes nothing else: the command ends with its own exit code.
 
 use std::io::Write;
 
@@ -13,9 +16,18 @@ pub fn write(args: std::fmt::Arguments<'_>) {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to stdout: {error}");
+        write_diagnostic(format_args!("error: cannot write to stdout: {error}\n"));
         std::process::exit(i32::from(crate::exit::FAILURE));
     }
+}
+
+/// Writes formatted diagnostics to stderr, flushed. A write error is dropped: stderr is where
+/// it would be reported, and losing diagnostics must not turn a command's outcome (its exit
+/// code) into a panic.
+#[allow(clippy::print_stderr, reason = "the one home of stderr writing")]
+pub fn write_diagnostic(args: std::fmt::Arguments<'_>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_fmt(args).and_then(|()| stderr.flush());
 }
 
 /// `print!` to stdout through [`write`].
@@ -32,6 +44,23 @@ macro_rules! outln {
     };
     ($($arg:tt)*) => {
         $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` through [`write_diagnostic`].
+macro_rules! diag {
+    ($($arg:tt)*) => {
+        $crate::output::write_diagnostic(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` through [`write_diagnostic`].
+macro_rules! diagln {
+    () => {
+        $crate::output::write_diagnostic(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_diagnostic(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 

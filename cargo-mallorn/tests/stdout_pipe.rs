@@ -1,5 +1,8 @@
 //! Data commands whose reader goes away (`cargo mallorn plan | head -1`) end quietly with exit
-//! code 0: a closed stdout is not a failure of the command, and never a panic.
+//! code 0: a closed stdout is not a failure of the command, and never a panic. A closed
+//! stderr (`cargo mallorn check 2>&1 | head -1`) loses diagnostics, never the exit code.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -63,4 +66,45 @@ fn schema_into_a_closed_pipe_exits_0_quietly() {
     let (code, stderr) = with_closed_stdout(&["mallorn", "schema"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Runs the command in `dir` with a stderr pipe whose read end is closed before the command
+/// starts (so every write fails); returns the exit code and stdout.
+fn with_closed_stderr(dir: &Path, args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-mallorn"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stderr(writer)
+        .output()
+        .expect("cargo-mallorn runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn diagnostics_into_a_closed_stderr_keep_the_exit_code() {
+    let example = common::example();
+    let manifest = example.path().join("Mallorn.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let broken = text
+        .replacen("write-size = 4\n", "write-size = \"eight\"\n", 1)
+        .replacen("full-image-threshold = 0.9", "full-image-threshold = 90", 1);
+    assert_ne!(broken, text, "the example changed: update the edits");
+    std::fs::write(&manifest, broken).unwrap();
+    for args in [
+        &["mallorn", "check"][..],
+        &["mallorn", "build"],
+        &["mallorn", "--message-format", "json", "build"],
+    ] {
+        let (code, stdout) = with_closed_stderr(example.path(), args);
+        assert_eq!(
+            code, 1,
+            "{args:?}: an invalid manifest, not a panic; stdout: {stdout}"
+        );
+    }
 }

@@ -92,7 +92,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         })?;
     let h = &verified.header;
     match global.message_format {
-        MessageFormat::Human => eprintln!(
+        MessageFormat::Human => diagln!(
             "{} {} ({} bytes, SHA-256 {}{}), {}",
             if existed { "replaced" } else { "created" },
             args.output.display(),

@@ -135,7 +135,7 @@ pub(crate) fn failed(error: BuildError, json: bool) -> miette::Report {
 
 /// The warning an unsigned build prints on stderr.
 pub(crate) fn warn_unsigned() {
-    eprintln!(
+    diagln!(
         "warning: the bundles are UNSIGNED (--allow-unsigned): devices refuse them unless their \
          firmware admits with `UnsignedDevelopmentAdmit`. Never publish them; add a [signing] \
          table to Mallorn.toml for release builds."
@@ -174,13 +174,13 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
         });
     }
     if checked.is_empty() {
-        eprintln!(
+        diagln!(
             "note: Mallorn.toml names no generated file in the source tree ([output] rust, c-header, linker): nothing to check"
         );
         return Ok(ExitCode::SUCCESS);
     }
     if stale.is_empty() {
-        eprintln!("{} generated files are up to date", checked.len());
+        diagln!("{} generated files are up to date", checked.len());
         return Ok(ExitCode::SUCCESS);
     }
     let noun = if stale.len() == 1 {
@@ -198,7 +198,7 @@ fn check(args: &Args, global: &GlobalArgs, loaded: &LoadedManifest) -> super::Co
             .collect::<Vec<_>>()
             .join(", ")
     );
-    eprintln!("{report:?}");
+    diagln!("{report:?}");
     Ok(ExitCode::from(exit::FAILURE))
 }
 

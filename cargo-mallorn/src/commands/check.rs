@@ -34,7 +34,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         && let Some(loaded) = &checked.manifest
     {
         let releases: usize = loaded.models.iter().map(|m| m.releases.len()).sum();
-        eprintln!(
+        diagln!(
             "{} is valid: {} {}, {releases} {}, {} {}",
             checked.display,
             loaded.models.len(),

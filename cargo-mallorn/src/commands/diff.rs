@@ -422,7 +422,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     // Mapped, not read: large models stay out of anonymous memory.
     let old = map_file(&args.old)?;
     let new = map_file(&args.new)?;
-    eprint!("{}", choice.report);
+    diag!("{}", choice.report);
     let spinner = progress::spinner(global.message_format, new.len() as u64, "encoding");
     let built = build_unit(
         &choice.coding,
@@ -448,7 +448,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
         signed: key.is_some(),
     };
     match global.message_format {
-        MessageFormat::Human => eprintln!("{}", written.human()),
+        MessageFormat::Human => diagln!("{}", written.human()),
         MessageFormat::Json => outln!("{}", crate::output::json_line(&written.json())),
     }
     Ok(ExitCode::SUCCESS)

@@ -47,11 +47,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let for_package = package_name.map_or_else(String::new, |name| format!(" for `{name}`"));
     write_atomically(&path, &TEMPLATE.replace("{for_package}", &for_package))?;
     write_atomically(&dir.join(SCHEMA_FILE_NAME), &schema_text())?;
-    eprintln!(
+    diagln!(
         "Created {shown} and {}",
         display_path(&dir.join(SCHEMA_FILE_NAME))
     );
-    eprintln!("Next: describe your models and targets in it, then run `cargo mallorn check`.");
+    diagln!("Next: describe your models and targets in it, then run `cargo mallorn check`.");
     Ok(ExitCode::SUCCESS)
 }
 

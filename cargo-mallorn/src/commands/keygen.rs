@@ -73,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: &KeygenArgs) -> CommandResult {
             outln!("{json}");
         }
     }
-    eprintln!(
+    diagln!(
         "wrote {} (private key, mode 0600: keep it secret) and {} (public key)",
         args.output.display(),
         public_path.display()

@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> ExitCode {
             let _ = Style::for_stderr()
                 .handler()
                 .render_report(&mut rendered, report.as_ref());
-            eprint!("{rendered}");
+            diag!("{rendered}");
             ExitCode::from(exit_code_for(&report))
         }
     }

@@ -40,12 +40,12 @@ struct Progress {
 impl SimulateObserver for Progress {
     fn starting(&self, count: usize) {
         self.total.store(count, Ordering::Relaxed);
-        eprintln!("simulating {count} bundles");
+        diagln!("simulating {count} bundles");
     }
 
     fn bundle_done(&self, case: &Case, tally: &Tally) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!(
+        diagln!(
             "[{done}/{}] {}: {} runs, {} cut points, {} faults{} ({:.1}s)",
             self.total.load(Ordering::Relaxed),
             case.label(),
@@ -79,18 +79,20 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
         other => miette::Report::msg(other.to_string()),
     })?;
     for failure in &tally.failures {
-        eprintln!(
+        diagln!(
             "failed: {} ({}): {}",
-            failure.case, failure.scenario, failure.violation
+            failure.case,
+            failure.scenario,
+            failure.violation
         );
     }
     if tally.unfinishable > 0 {
-        eprintln!(
+        diagln!(
             "{} runs with a dead cell could not finish and kept the old model booting, as they must",
             tally.unfinishable
         );
     }
-    eprintln!("done in {:.1}s", progress.started.elapsed().as_secs_f64());
+    diagln!("done in {:.1}s", progress.started.elapsed().as_secs_f64());
     outln!("{}", tally.summary_line());
     Ok(if tally.passed() {
         ExitCode::SUCCESS
