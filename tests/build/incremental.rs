@@ -213,7 +213,7 @@ fn each_target_gets_the_coding_its_decoders_and_ram_allow() {
 
     // Only "smallest", in less RAM than its tiny profile needs: a clear error with the reason.
     example.edit_manifest("decoders = [\"fast\"]", "decoders = [\"smallest\"]");
-    example.edit_manifest("ram-buffer = \"8KiB\"", "ram-buffer = \"1KiB\"");
+    example.edit_manifest("ram-buffer = \"8KiB\"", "ram-buffer = \"2KiB\"");
     // Mallorn.toml validation (what `cargo mallorn check` runs) refuses it, at ram-buffer.
     let Err(mallorn_manifest::ManifestError::Invalid(invalid)) =
         mallorn_manifest::Manifest::load(example.root().join("Mallorn.toml"))

@@ -231,7 +231,10 @@ impl BuildError {
                 "enlarge `{region}` in `[target.models.{model}]` of Mallorn.toml (both slots must hold every release)"
             ),
             Self::VersionTooLarge { .. } => "use smaller version numbers: bundle headers carry u32 major, minor and patch".into(),
-            Self::NoDecoder { .. } => "allow another decoder in `[target.codec] decoders` (\"stored\" always fits), or raise `ram-buffer`".into(),
+            Self::NoDecoder { .. } => format!(
+                "raise `ram-buffer`, or allow another decoder in `[target.codec] decoders` (\"stored\" needs the least: {})",
+                mallorn_manifest::format_size(mallorn_manifest::MIN_RAM_BUFFER)
+            ),
             Self::NameClash { .. } => "rename one of the models in Mallorn.toml".into(),
             Self::Unsigned => "add a [signing] table to Mallorn.toml (create a key with `cargo mallorn keygen`), or pass --allow-unsigned for a development build".into(),
             Self::SigningKey(KeyError::EnvMissing { name }) => format!(
@@ -289,5 +292,21 @@ mod tests {
         );
         assert_eq!(with_sku_placeholder("memory.x"), "memory-{sku}.x");
         assert_eq!(with_sku_placeholder("gen/mallorn"), "gen/mallorn-{sku}");
+    }
+
+    /// The hint names the least work buffer any decoder needs, as validation computes it.
+    #[test]
+    fn no_decoder_hint_names_the_minimum() {
+        let error = BuildError::NoDecoder {
+            sku: "s".into(),
+            reasons: "stored: needs more".into(),
+        };
+        let help = error.help().unwrap();
+        let minimum = mallorn_manifest::format_size(mallorn_manifest::MIN_RAM_BUFFER);
+        assert!(
+            help.contains(&format!("needs the least: {minimum}")),
+            "{help}"
+        );
+        assert!(!help.contains("always fits"), "{help}");
     }
 }

@@ -95,6 +95,21 @@ impl Decoder {
     pub fn as_str(self) -> &'static str {
         self.codec_id().name()
     }
+
+    /// Work RAM the applier needs with this decoder at its least (the smallest coder's tiny
+    /// profile, the shortest payload segment), as the runtime computes it.
+    pub const fn least_work_len(self) -> u64 {
+        use mallorn_runtime::apply::required_work_len;
+        use mallorn_runtime::codec::smallest::Profile;
+        use mallorn_runtime::format::Decoders;
+        use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
+        let (bits, profile) = match self {
+            Decoder::Stored => (Decoders::STORED, 0),
+            Decoder::Fast => (Decoders::STORED | Decoders::FAST, 0),
+            Decoder::Smallest => (Decoders::STORED | Decoders::SMALLEST, Profile::Tiny as u8),
+        };
+        required_work_len(Decoders(bits), profile, MIN_SEGMENT_LOG2) as u64
+    }
 }
 
 /// The effective codec policy of a target (`[codec]` merged with `[target.codec]`).

@@ -128,7 +128,7 @@ impl ModelSlots {
 pub struct Target {
     /// Unique SKU name.
     pub sku: String,
-    /// Work buffer the applier may use, in bytes (>= 1 KiB).
+    /// Work buffer the applier may use, in bytes (>= [`crate::MIN_RAM_BUFFER`]).
     pub ram_buffer: u64,
     /// Flash geometry.
     pub flash: FlashGeometry,

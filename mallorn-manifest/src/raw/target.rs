@@ -15,7 +15,7 @@ pub(crate) struct RawTarget {
     /// Unique SKU name: letters, digits, `.`, `-`, `_`. Used in output file names.
     #[schemars(regex(pattern = r"^[A-Za-z0-9._-]+$"))]
     pub sku: Located<String>,
-    /// RAM the update applier may use as its work buffer (at least 1 KiB).
+    /// RAM the update applier may use as its work buffer (at least 1312 bytes).
     pub ram_buffer: Located<ByteSize>,
     /// Flash geometry.
     pub flash: Located<RawFlash>,

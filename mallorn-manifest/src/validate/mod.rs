@@ -15,11 +15,12 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
-use crate::model::{CodecPolicy, Manifest};
+use crate::model::{CodecPolicy, Decoder, Manifest};
 use crate::raw::RawManifest;
 
-/// Smallest RAM work buffer accepted (the engine checks the precise need per bundle).
-pub const MIN_RAM_BUFFER: u64 = 1024;
+/// Smallest RAM work buffer accepted: what the stored decoder, which needs the least, needs at
+/// its least (the engine checks the precise need per bundle).
+pub const MIN_RAM_BUFFER: u64 = Decoder::Stored.least_work_len();
 
 /// Validates `raw` (paths resolve against `base_dir`). Returns the manifest built from the
 /// values that passed; it is only meaningful when `out` holds no error.

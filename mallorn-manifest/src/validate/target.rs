@@ -69,9 +69,11 @@ pub(super) fn targets(
                     ),
                 )
                 .with_label("too small")
-                .with_hint(
-                    "the applier needs at least 1 KiB of work buffer; give it \"1KiB\" or more",
-                ),
+                .with_hint(format!(
+                    "give it at least {}: \"stored\", the decoder needing the least work \
+                     buffer, needs that much",
+                    format_size(MIN_RAM_BUFFER)
+                )),
             );
         }
         let flash = flash(&target.flash, out);
@@ -139,35 +141,32 @@ fn boot_settings(target: &RawTarget, out: &mut Diagnostics) -> BootSettings {
     boot
 }
 
-/// Work RAM the applier needs with `decoder` at its least (the smallest coder's tiny
-/// profile, the shortest payload segment), as the build computes it.
-fn least_work_len(decoder: Decoder) -> u64 {
-    use mallorn_runtime::apply::required_work_len;
-    use mallorn_runtime::codec::smallest::Profile;
-    use mallorn_runtime::format::Decoders;
-    use mallorn_runtime::format::segments::MIN_SEGMENT_LOG2;
-    let (bits, profile) = match decoder {
-        Decoder::Stored => (Decoders::STORED, 0),
-        Decoder::Fast => (Decoders::STORED | Decoders::FAST, 0),
-        Decoder::Smallest => (Decoders::STORED | Decoders::SMALLEST, Profile::Tiny as u8),
-    };
-    required_work_len(Decoders(bits), profile, MIN_SEGMENT_LOG2) as u64
-}
-
 /// At least one allowed decoder must fit `ram-buffer` (the build picks the best that does).
 fn decoder_fits(sku: &str, ram: &Located<ByteSize>, codec: &CodecPolicy, out: &mut Diagnostics) {
     if codec
         .decoders
         .iter()
-        .any(|&d| least_work_len(d) <= ram.value.0)
+        .any(|&d| d.least_work_len() <= ram.value.0)
     {
         return;
     }
     let needs: Vec<String> = codec
         .decoders
         .iter()
-        .map(|&d| format!("{} needs {}", d.as_str(), format_size(least_work_len(d))))
+        .map(|&d| format!("{} needs {}", d.as_str(), format_size(d.least_work_len())))
         .collect();
+    let least = codec.decoders.iter().map(|d| d.least_work_len()).min();
+    let mut hint = match least {
+        Some(least) => format!("raise `ram-buffer` to at least {}", format_size(least)),
+        None => "raise `ram-buffer`".to_owned(),
+    };
+    let stored = Decoder::Stored.least_work_len();
+    if !codec.decoders.contains(&Decoder::Stored) && stored <= ram.value.0 {
+        hint.push_str(&format!(
+            ", or allow \"stored\" in `[target.codec] decoders` (it needs {}, which fits)",
+            format_size(stored)
+        ));
+    }
     out.push(
         Diagnostic::error(
             "no-decoder-fits",
@@ -179,7 +178,7 @@ fn decoder_fits(sku: &str, ram: &Located<ByteSize>, codec: &CodecPolicy, out: &m
             ),
         )
         .with_label("too small for every allowed decoder")
-        .with_hint("raise `ram-buffer`, or allow another decoder in `[target.codec] decoders` (\"stored\" always fits)"),
+        .with_hint(hint),
     );
 }
 

@@ -301,6 +301,22 @@ fn ram_buffer_has_a_minimum() {
     );
 }
 
+/// The minimum is what the decoder needing the least needs: below it nothing can work, and the
+/// hint says so with the figure (1 KiB, the old minimum, is below it for every decoder).
+#[test]
+fn ram_buffer_minimum_is_the_least_any_decoder_needs() {
+    let least = Decoder::ALL.map(Decoder::least_work_len);
+    assert_eq!(Some(&crate::MIN_RAM_BUFFER), least.iter().min());
+    let d = single(
+        "ram-buffer = \"16KiB\"",
+        "ram-buffer = \"1KiB\"",
+        "ram-buffer-too-small",
+    );
+    let figure = crate::format_size(crate::MIN_RAM_BUFFER);
+    assert!(d.message.contains(&figure), "{}", d.message);
+    assert!(d.hint.as_deref().unwrap().contains(&figure), "{d:#?}");
+}
+
 #[test]
 fn flash_geometry_is_consistent() {
     single(
@@ -743,6 +759,14 @@ fn some_allowed_decoder_must_fit_ram_buffer() {
     let d = &errors[0];
     assert!(d.message.contains("smallest needs"), "{}", d.message);
     assert_eq!(&text[d.span.start..d.span.end], "\"2KiB\"");
+    // The hint gives the figures: what "smallest" needs, and that "stored" would fit.
+    let hint = d.hint.as_deref().unwrap();
+    let smallest = crate::format_size(Decoder::Smallest.least_work_len());
+    assert!(
+        hint.contains(&format!("raise `ram-buffer` to at least {smallest}")),
+        "{hint}"
+    );
+    assert!(hint.contains("allow \"stored\""), "{hint}");
 }
 
 #[test]
@@ -862,5 +886,56 @@ fn a_pinned_shipped_image_needs_a_lossy_model_and_a_file() {
             .contains("shipped image file `models/gone.tflite`"),
         "{}",
         error.message
+    );
+}
+
+/// docs/mallorn-toml.md states the minimum `ram-buffer` and lists every diagnostic code that
+/// validation can report.
+#[test]
+fn docs_state_the_minimum_ram_buffer_and_every_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("../docs/mallorn-toml.md")).unwrap();
+    let minimum = format!("at least {} bytes", crate::MIN_RAM_BUFFER);
+    assert!(
+        doc.contains(&minimum),
+        "docs/mallorn-toml.md must say {minimum:?}"
+    );
+    let schema = crate::json_schema().to_string();
+    assert!(schema.contains(&minimum), "the schema must say {minimum:?}");
+
+    let start = doc.find("\nCodes: ").expect("the list of codes");
+    let end = doc[start..].find("\n\n").map_or(doc.len(), |n| start + n);
+    let listed = &doc[start..end];
+    let mut missing = Vec::new();
+    let mut files = vec![root.join("src")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.file_name().is_some_and(|name| name == "tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Production code only: test modules make up codes of their own.
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        for call in ["Diagnostic::error(", "Diagnostic::warning("] {
+            for (at, _) in text.match_indices(call) {
+                let rest = text[at + call.len()..].trim_start();
+                let Some(quoted) = rest.strip_prefix('"') else {
+                    continue;
+                };
+                let code = &quoted[..quoted.find('"').unwrap()];
+                if !listed.contains(&format!("`{code}`")) {
+                    missing.push(code.to_owned());
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "codes missing from the list in docs/mallorn-toml.md: {missing:?}"
     );
 }
