@@ -268,6 +268,33 @@ fn failures_exit_1_with_a_clear_message_and_leave_the_output_alone() {
     assert_eq!(leftovers, ["mallorn"]);
 }
 
+/// With JSON messages, a Mallorn.toml with errors ends the build like any other failure: a
+/// final `build-finished` line with `error` on stdout, the diagnostics on stderr.
+#[test]
+fn json_build_of_an_invalid_manifest_ends_with_build_finished() {
+    let dir = example();
+    edit(
+        dir.path(),
+        "full-image-threshold = 0.9",
+        "full-image-threshold = 90",
+    );
+    for args in [
+        &["--message-format", "json", "build"][..],
+        &["--message-format", "json", "build", "--check"],
+    ] {
+        let run = mallorn(dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", run.stdout);
+        let last: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(last["reason"], "build-finished", "{last}");
+        assert_eq!(last["success"], false, "{last}");
+        let error = last["error"].as_str().unwrap();
+        assert!(error.contains("Mallorn.toml has 1 error"), "{error}");
+        assert!(run.stderr.contains("invalid-threshold"), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn unsigned_builds_need_a_flag_and_are_flagged() {
     let dir = example();

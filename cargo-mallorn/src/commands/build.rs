@@ -71,14 +71,20 @@ enum Mode {
 
 /// Runs the build (or the check).
 pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
-    let loaded = crate::manifest::load_valid(global)?;
+    let json = global.message_format == MessageFormat::Json;
+    // A Mallorn.toml that cannot be used fails the build like any other error: with JSON,
+    // the final `build-finished` line says so (the diagnostics themselves are on stderr).
+    let loaded = crate::manifest::load_valid(global).inspect_err(|report| {
+        if json {
+            failed_message(report.to_string());
+        }
+    })?;
     if args.check {
         return check(&args, global, &loaded);
     }
     if let Some(job) = &args.job {
         return super::build_job::run(&args, job, global, &loaded);
     }
-    let json = global.message_format == MessageFormat::Json;
     let output_dir = crate::target_dir::output_dir(&loaded);
     let progress = Progress::new(global.message_format);
     let started = Instant::now();
@@ -125,12 +131,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
 /// A failed build: its `build-finished` message with `--message-format json`, and the error.
 pub(crate) fn failed(error: BuildError, json: bool) -> miette::Report {
     if json {
-        message(&Message::BuildFailed {
-            success: false,
-            error: error.to_string(),
-        });
+        failed_message(error.to_string());
     }
     build_error(error)
+}
+
+/// The final `build-finished` message of a failed build.
+fn failed_message(error: String) {
+    message(&Message::BuildFailed {
+        success: false,
+        error,
+    });
 }
 
 /// The warning an unsigned build prints on stderr.
