@@ -27,16 +27,65 @@ pub(crate) struct RawCodec {
     pub decoders: Option<Located<Vec<Located<Decoder>>>>,
 }
 
+// Only "lossless" is a setting; the lossy forms are read so that validation can point at
+// `[model.lossy]` (`lossy-per-model`) instead of serde's "expected `lossless` or `lossy`".
 /// How model weights may be reconstructed on the device.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "kebab-case")]
 #[schemars(deny_unknown_fields, rename = "CodecMode")]
 pub(crate) enum RawCodecMode {
     /// The device reconstructs every byte exactly.
     Lossless,
+    /// Not here: lossy settings are declared per model, in `[model.lossy]`.
+    #[schemars(skip)]
+    LossyWord,
     /// Not here: error bounds are declared per model, in `[model.lossy]`.
     Lossy {
         /// Largest absolute difference allowed per weight.
         max_abs_error: f64,
     },
+}
+
+impl<'de> Deserialize<'de> for RawCodecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// `{ lossy = { max-abs-error = ... } }`.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+        enum CodecMode {
+            Lossy {
+                #[serde(rename = "max-abs-error")]
+                max_abs_error: f64,
+            },
+        }
+
+        struct ModeVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ModeVisitor {
+            type Value = RawCodecMode;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"lossless\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                match value {
+                    "lossless" => Ok(RawCodecMode::Lossless),
+                    "lossy" => Ok(RawCodecMode::LossyWord),
+                    // "lossy" is refused too: the only value to suggest is "lossless".
+                    other => Err(E::unknown_variant(other, &["lossless"])),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let CodecMode::Lossy { max_abs_error } =
+                    CodecMode::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawCodecMode::Lossy { max_abs_error })
+            }
+        }
+
+        deserializer.deserialize_any(ModeVisitor)
+    }
 }

@@ -1,6 +1,6 @@
 //! Rules for `[codec]` and `[target.codec]`, and their merge into an effective policy.
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Span};
 use crate::located::Located;
 use crate::model::{CodecMode, CodecPolicy, Decoder};
 use crate::raw::{RawCodec, RawCodecMode};
@@ -19,15 +19,11 @@ pub(super) fn policy(
     if let Some(mode) = &raw.mode {
         match mode.value {
             RawCodecMode::Lossless => policy.mode = CodecMode::Lossless,
-            RawCodecMode::Lossy { max_abs_error } => out.push(
-                Diagnostic::error(
-                    "lossy-per-model",
-                    mode.span,
-                    "error bounds are declared per model, not in the codec policy",
-                )
-                    .with_label("not a codec setting")
-                    .with_hint(format!("remove this `mode` and add `[model.lossy]` with `max-abs-error = {max_abs_error}` to each model that may ship lossy: every SKU carrying a model then holds the same shipped image")),
-            ),
+            RawCodecMode::LossyWord => out.push(lossy_per_model(mode.span, "max-abs-error = ...")),
+            RawCodecMode::Lossy { max_abs_error } => out.push(lossy_per_model(
+                mode.span,
+                &format!("max-abs-error = {max_abs_error}"),
+            )),
         }
     }
     if let Some(effort) = &raw.effort {
@@ -55,6 +51,21 @@ pub(super) fn policy(
         }
     }
     policy
+}
+
+/// `mode = "lossy"` or `mode = { lossy = ... }`: lossy settings live per model.
+fn lossy_per_model(span: Span, bound: &str) -> Diagnostic {
+    Diagnostic::error(
+        "lossy-per-model",
+        span,
+        "lossy settings are declared per model, in `[model.lossy]`, not in the codec policy",
+    )
+    .with_label("not a codec setting")
+    .with_hint(format!(
+        "remove this `mode` (or write \"lossless\" to refuse lossy models on this SKU) and add \
+         `[model.lossy]` with `{bound}` to each model that may ship lossy: every SKU carrying a \
+         model then holds the same shipped image"
+    ))
 }
 
 fn decoder_list(

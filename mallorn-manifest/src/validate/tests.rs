@@ -447,6 +447,18 @@ fn lossy_bounds_belong_to_models_not_the_codec() {
     assert!(d.hint.unwrap().contains("[model.lossy]"));
 }
 
+/// `mode = "lossy"` gets the same pointer, not serde's "invalid type: unit variant", and a
+/// misspelt mode is told the one value that is allowed.
+#[test]
+fn lossy_mode_word_points_at_model_lossy() {
+    let d = single("effort = \"max\"", "mode = \"lossy\"", "lossy-per-model");
+    assert!(d.message.contains("[model.lossy]"), "{}", d.message);
+    assert!(d.hint.unwrap().contains("[model.lossy]"));
+    let d = single("effort = \"max\"", "mode = \"lossles\"", "invalid-value");
+    assert!(d.message.contains("expected `lossless`"), "{}", d.message);
+    assert!(!d.message.contains("lossy"), "{}", d.message);
+}
+
 const MODEL_HEAD: &str = "format = \"tflite\"\n";
 
 #[test]
