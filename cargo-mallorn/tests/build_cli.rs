@@ -295,6 +295,37 @@ fn json_build_of_an_invalid_manifest_ends_with_build_finished() {
     }
 }
 
+/// A release file that is no recognisable model (here a truncated ONNX file) under
+/// `format = "auto"`: the help names what to change in Mallorn.toml, not a flag `build` lacks.
+#[test]
+fn an_unrecognised_model_file_gets_help_in_mallorn_toml_terms() {
+    let dir = example();
+    let onnx = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/parse_onnx/synthetic.onnx"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("models/micro_speech-1.1.0.tflite"),
+        &onnx[..onnx.len() / 2],
+    )
+    .unwrap();
+    edit(
+        dir.path(),
+        "name = \"micro-speech\"\nformat = \"tflite\"",
+        "name = \"micro-speech\"\nformat = \"auto\"",
+    );
+    let run = mallorn(dir.path(), &["build"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let stderr = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(stderr.contains("micro_speech-1.1.0.tflite"), "{stderr}");
+    assert!(stderr.contains("truncated or damaged"), "{stderr}");
+    assert!(stderr.contains("`format = \"onnx\"`"), "{stderr}");
+    assert!(
+        !stderr.contains("--format"),
+        "build has no --format: {stderr}"
+    );
+}
+
 #[test]
 fn unsigned_builds_need_a_flag_and_are_flagged() {
     let dir = example();

@@ -305,6 +305,43 @@ fn inspect_shows_header_operations_and_tensors() {
     );
 }
 
+/// `diff` on a file that is no recognisable model (a truncated ONNX file) with the default
+/// `--format auto`: the help speaks of `--format`, not of Mallorn.toml, which diff does not read.
+#[test]
+fn diff_of_an_unrecognised_file_gets_help_in_flag_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let onnx = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/parse_onnx/synthetic.onnx"),
+    )
+    .unwrap();
+    std::fs::write(d.join("full.onnx"), &onnx).unwrap();
+    std::fs::write(d.join("cut.onnx"), &onnx[..onnx.len() / 2]).unwrap();
+    let out = mallorn(
+        d,
+        &[
+            "diff",
+            "full.onnx",
+            "cut.onnx",
+            "-o",
+            "b.mlrn",
+            "--unsigned",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let shown = stderr(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(shown.contains("truncated or damaged"), "{shown}");
+    assert!(shown.contains("`--format onnx`"), "{shown}");
+    assert!(
+        !shown.contains("[[model]]"),
+        "diff reads no Mallorn.toml: {shown}"
+    );
+    assert!(!d.join("b.mlrn").exists());
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

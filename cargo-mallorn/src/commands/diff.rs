@@ -415,6 +415,30 @@ fn smallest_profile(coding: &Coding) -> Option<&'static str> {
     }
 }
 
+/// A failed bundle build, an unreadable input with help in terms of `--format` (the engine's
+/// help speaks of Mallorn.toml, which `diff` does not read).
+fn diff_error(error: mallorn_engine::bundle::BuildError) -> miette::Report {
+    use mallorn_engine::bundle::BuildError;
+    use mallorn_engine::model::InputError;
+    match error {
+        BuildError::Input(input) => {
+            let help = match &input.source {
+                InputError::Unrecognised { .. } => {
+                    "the file may be truncated or damaged, or not a model: pass its format (e.g. \
+                     `--format onnx`) to see where it stops parsing, or `--format raw` to code \
+                     both files as opaque bytes"
+                }
+                InputError::Invalid { .. } => {
+                    "the file may be truncated or damaged, or not that format: check it, pass \
+                     the right `--format`, or `--format raw` to code both files as opaque bytes"
+                }
+            };
+            super::failure(input.to_string(), help.to_owned())
+        }
+        other => super::error_report(&other),
+    }
+}
+
 /// Builds, checks, signs and writes the bundle.
 pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     let choice = choose_coding(&args)?;
@@ -435,7 +459,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
-    let built = built.into_diagnostic()?;
+    let built = built.map_err(diff_error)?;
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;

@@ -132,14 +132,15 @@ pub enum InputError {
 }
 
 impl InputError {
-    /// What to change, for reports.
+    /// What to change in Mallorn.toml, for reports of `build` (a command-line tool that takes
+    /// the format as a flag words its own help).
     pub fn help(&self) -> &'static str {
         match self {
             Self::Unrecognised { .. } => {
-                "check the file; to ship it as opaque bytes without tensor awareness, declare `format = \"raw\"` on its [[model]] (or pass `--format raw`)"
+                "the file may be truncated or damaged, or not a model: declare its format on its [[model]] (e.g. `format = \"onnx\"`) to see where it stops parsing, or `format = \"raw\"` to ship it as opaque bytes without tensor awareness"
             }
             Self::Invalid { .. } => {
-                "the file is damaged or not the format declared: check it, fix `format` on its [[model]], or declare `format = \"raw\"` to code it as opaque bytes"
+                "the file may be truncated or damaged, or not that format: check it, fix `format` on its [[model]], or declare `format = \"raw\"` to code it as opaque bytes"
             }
         }
     }
