@@ -207,6 +207,7 @@ fn the_documented_example_is_valid() {
     for file in [
         "models/okay_nabu-1.0.0.tflite",
         "models/okay_nabu-1.1.0.tflite",
+        "keys/release.key",
         "keys/release.key.pub",
         "keys/next.key.pub",
     ] {

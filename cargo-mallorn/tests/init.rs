@@ -131,8 +131,8 @@ fn the_templates_examples_are_valid_once_uncommented() {
         .collect();
     assert_eq!(
         codes,
-        ["missing-trusted-key"],
-        "only the not-yet-created public key is flagged"
+        ["missing-key-file", "missing-trusted-key"],
+        "only the not-yet-created key pair is flagged"
     );
 }
 

@@ -75,6 +75,40 @@ pub(super) fn output(
         rust: resolve(&raw.rust, "rust", true),
         c_header: resolve(&raw.c_header, "c-header", true),
         linker: resolve(&raw.linker, "linker", true),
-        templates: resolve(&raw.templates, "templates", false),
+        templates: resolve(&raw.templates, "templates", false)
+            .filter(|path| templates_exist(raw.templates.as_ref(), &path.absolute, out)),
     }
+}
+
+/// `templates` must name an existing directory: `build` and `build --check` render with it.
+fn templates_exist(
+    written: Option<&Located<String>>,
+    absolute: &Path,
+    out: &mut Diagnostics,
+) -> bool {
+    let Some(written) = written else {
+        return true;
+    };
+    let (code, problem, label) = match std::fs::metadata(absolute) {
+        Ok(metadata) if metadata.is_dir() => return true,
+        Ok(_) => ("not-a-directory", "is not a directory", "not a directory"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            ("missing-file", "does not exist", "not found")
+        }
+        // Unreadable metadata: rendering reports it, with the reason.
+        Err(_) => return true,
+    };
+    out.push(
+        Diagnostic::error(
+            code,
+            written.span,
+            format!("templates directory `{}` {problem}", written.value),
+        )
+        .with_label(label)
+        .with_hint(
+            "paths are relative to the directory holding Mallorn.toml: point `templates` at the \
+             directory of your template overrides, or remove it to use the built-in templates",
+        ),
+    );
+    false
 }

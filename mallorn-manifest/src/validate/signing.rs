@@ -54,10 +54,44 @@ fn key_source(
             );
             None
         }
-        (Some(file), None) => non_empty_path(file, "`key-file`", out)
-            .then(|| KeySource::File(ResolvedPath::new(base_dir, &file.value))),
+        (Some(file), None) => {
+            if !non_empty_path(file, "`key-file`", out) {
+                return None;
+            }
+            let path = ResolvedPath::new(base_dir, &file.value);
+            key_file_exists(file, &path.absolute, out);
+            Some(KeySource::File(path))
+        }
         (None, Some(env)) => env_name(env, out).then(|| KeySource::Env(env.value.clone())),
     }
+}
+
+/// Warns when `key-file` names no file. A warning, not an error: only signing needs the private
+/// key, and it is kept out of version control, so `plan`, `build --check` and `check` itself
+/// run in CI without it; `build` then fails, after this warning has pointed at the line.
+fn key_file_exists(file: &Located<String>, absolute: &Path, out: &mut Diagnostics) {
+    let (problem, label) = match std::fs::metadata(absolute) {
+        Ok(metadata) if metadata.is_file() => return,
+        Ok(_) => ("is not a file", "not a file"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            ("does not exist", "not found")
+        }
+        // Unreadable metadata: reading the key reports it, with the reason.
+        Err(_) => return,
+    };
+    out.push(
+        Diagnostic::warning(
+            "missing-key-file",
+            file.span,
+            format!("signing key file `{}` {problem}", file.value),
+        )
+        .with_label(label)
+        .with_hint(format!(
+            "`cargo mallorn build` needs it to sign bundles: create it with `cargo mallorn keygen \
+             -o {}` (paths are relative to Mallorn.toml), or use `key-env` where the key is a secret",
+            file.value
+        )),
+    );
 }
 
 /// An environment variable name, and not a pasted key.

@@ -53,6 +53,7 @@ fn project() -> tempfile::TempDir {
     std::fs::write(dir.path().join("models/a.tflite"), vec![1u8; 1000]).unwrap();
     std::fs::write(dir.path().join("models/b.tflite"), vec![2u8; 5000]).unwrap();
     std::fs::write(dir.path().join("keys/release.pub"), [0u8; 32]).unwrap();
+    std::fs::write(dir.path().join("keys/release.key"), [0u8; 32]).unwrap();
     dir
 }
 
@@ -457,6 +458,68 @@ fn lossy_mode_word_points_at_model_lossy() {
     let d = single("effort = \"max\"", "mode = \"lossles\"", "invalid-value");
     assert!(d.message.contains("expected `lossless`"), "{}", d.message);
     assert!(!d.message.contains("lossy"), "{}", d.message);
+}
+
+/// A `key-file` that does not exist is a warning at its line (only `build` needs the private
+/// key; `plan`, `build --check` and `check` run without it in CI). `key-env` is not checked.
+#[test]
+fn a_missing_key_file_is_reported_at_its_line() {
+    let dir = project();
+    std::fs::remove_file(dir.path().join("keys/release.key")).unwrap();
+    let loaded = load_in(dir.path(), VALID).unwrap();
+    let warnings = loaded.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let d = &warnings[0];
+    assert_eq!(d.code, "missing-key-file");
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(&VALID[d.span.start..d.span.end], "\"keys/release.key\"");
+    assert!(
+        d.hint
+            .as_deref()
+            .unwrap()
+            .contains("cargo mallorn keygen -o keys/release.key")
+    );
+
+    let env = VALID.replacen(
+        "key-file = \"keys/release.key\"",
+        "key-env = \"MALLORN_SIGNING_KEY\"",
+        1,
+    );
+    let loaded = load_in(dir.path(), &env).unwrap();
+    assert!(loaded.warnings().is_empty(), "{:#?}", loaded.warnings());
+}
+
+/// `[output] templates` must name an existing directory, reported at its line.
+#[test]
+fn a_missing_templates_directory_is_an_error_at_its_line() {
+    let d = single(
+        "rust = \"src/mallorn_generated.rs\"",
+        "rust = \"src/mallorn_generated.rs\"\ntemplates = \"mytpl\"",
+        "missing-file",
+    );
+    let text = VALID.replacen(
+        "rust = \"src/mallorn_generated.rs\"",
+        "rust = \"src/mallorn_generated.rs\"\ntemplates = \"mytpl\"",
+        1,
+    );
+    assert_eq!(&text[d.span.start..d.span.end], "\"mytpl\"");
+    assert!(
+        d.message.contains("templates directory `mytpl`"),
+        "{}",
+        d.message
+    );
+
+    // A file is not a directory; an existing directory is fine.
+    let dir = project();
+    std::fs::write(dir.path().join("mytpl"), "").unwrap();
+    let errors = load_in(dir.path(), &text).unwrap_err();
+    assert_eq!(
+        errors.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["not-a-directory"]
+    );
+    std::fs::remove_file(dir.path().join("mytpl")).unwrap();
+    std::fs::create_dir(dir.path().join("mytpl")).unwrap();
+    load_in(dir.path(), &text).unwrap();
 }
 
 const MODEL_HEAD: &str = "format = \"tflite\"\n";
