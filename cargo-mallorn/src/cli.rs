@@ -55,7 +55,7 @@ pub enum Command {
     Build(commands::build::Args),
     /// Show what `build` would produce (for CI matrices), without reading any model.
     Plan(commands::plan::Args),
-    /// Validate Mallorn.toml and report every problem, with its place in the file.
+    /// Validate Mallorn.toml and report its problems, with their place in the file.
     Check(commands::check::Args),
     /// Run every bundle on a simulated flash of each SKU through power cuts and flash faults.
     Simulate(commands::simulate::Args),

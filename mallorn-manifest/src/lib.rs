@@ -1,5 +1,7 @@
 //! `Mallorn.toml`: the declarative description of model lineages, device targets, codec policy,
-//! signing and outputs, with validation that reports every problem at once with source spans.
+//! signing and outputs, with validation that reports problems with source spans: every unknown
+//! key and rule in one run, except that a value of the wrong type stops the reading of its
+//! table (`[codec]`, one `[[target]]`, ...).
 //!
 //! ```no_run
 //! let loaded = mallorn_manifest::Manifest::load("Mallorn.toml")?;

@@ -1,4 +1,5 @@
-//! `cargo mallorn check`: validates Mallorn.toml and reports every problem in one run.
+//! `cargo mallorn check`: validates Mallorn.toml and reports its problems (every unknown key
+//! and rule in one run; a value of the wrong type stops the checks of its table).
 
 use std::process::ExitCode;
 

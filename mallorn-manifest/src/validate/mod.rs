@@ -1,7 +1,8 @@
 //! Validation: checks every rule on the raw sections and builds the typed [`Manifest`].
 //!
 //! Each rule reports into one [`Diagnostics`] list and validation carries on, so a single run
-//! shows every problem. Values that failed a check are left out of later cross-checks (e.g. a
+//! shows every problem of the sections that could be read (a section with a value of the
+//! wrong type is not; loading reported that value). Values that failed a check are left out of later cross-checks (e.g. a
 //! missing release file is not also reported as "does not fit its slot").
 
 mod codec;

@@ -522,6 +522,40 @@ fn a_missing_templates_directory_is_an_error_at_its_line() {
     load_in(dir.path(), &text).unwrap();
 }
 
+/// What one run reports, as docs/mallorn-toml.md ("Diagnostics") says: a wrong-typed value
+/// stops the reading of its table (the second bad value of `[codec]` waits for the next run),
+/// while unknown keys and the rules of the other tables are all reported.
+#[test]
+fn a_wrong_typed_value_stops_its_table_only() {
+    let text = VALID
+        .replacen(
+            "effort = \"max\"",
+            "effort = \"maximum\"\nfull-image-threshold = \"high\"",
+            1,
+        )
+        .replacen("format = \"tflite\"", "format = \"tflite\"\nfromat = 1", 1)
+        .replacen(
+            "ram-buffer = \"16KiB\"",
+            "ram-buffer = \"16KiB\"\ntrial-boots = 0",
+            1,
+        )
+        .replacen("[output]", "[output]\nrsut = \"x.rs\"", 1);
+    let dir = project();
+    let errors = load_in(dir.path(), &text).unwrap_err();
+    let codes: Vec<_> = errors.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        [
+            "unknown-key",
+            "invalid-value",
+            "unknown-key",
+            "trial-boots-out-of-range"
+        ],
+        "{errors:#?}"
+    );
+    assert!(errors[1].message.contains("maximum"), "{:#?}", errors[1]);
+}
+
 const MODEL_HEAD: &str = "format = \"tflite\"\n";
 
 #[test]
