@@ -173,7 +173,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
             ..*self.journal.state()
         };
         self.journal
-            .append(&mut *flash_io::borrow(self.flash)?, state)
+            .append(&mut *flash_io::borrow(self.flash)?, &state)
     }
 
     /// Reads bundle bytes from a flash region (for applying a staged bundle).
@@ -210,7 +210,7 @@ impl<'u, 'w, F: NorFlash> UpdateSession<'u, 'w, F> {
             ..*self.journal.state()
         };
         self.journal
-            .commit(&mut *flash_io::borrow(self.flash)?, pending)?;
+            .commit(&mut *flash_io::borrow(self.flash)?, &pending)?;
         Ok(Finished {
             slot: self.journal.state().active.other(),
             image: self.target.image,
@@ -224,7 +224,7 @@ fn discard<F: NorFlash>(flash: &RefCell<F>, journal: &mut Journal) -> Result<(),
         phase: Phase::Idle,
         ..*journal.state()
     };
-    journal.commit(&mut *flash_io::borrow(flash)?, idle)
+    journal.commit(&mut *flash_io::borrow(flash)?, &idle)
 }
 
 #[cfg(test)]

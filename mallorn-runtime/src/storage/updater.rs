@@ -264,7 +264,7 @@ impl<F: NorFlash> Updater<F> {
             },
             ..*state
         };
-        self.journal.commit(self.flash.get_mut(), trial)?;
+        self.journal.commit(self.flash.get_mut(), &trial)?;
         Ok((slot, target.image, BootKind::Trial))
     }
 
@@ -274,7 +274,7 @@ impl<F: NorFlash> Updater<F> {
             phase: Phase::Idle,
             ..*state
         };
-        self.journal.commit(self.flash.get_mut(), idle)
+        self.journal.commit(self.flash.get_mut(), &idle)
     }
 
     /// Commits the model on trial: its slot becomes the active slot and its security counter
@@ -292,7 +292,7 @@ impl<F: NorFlash> Updater<F> {
                     committed_counter: state.committed_counter.max(target.security_counter),
                     phase: Phase::Idle,
                 };
-                self.journal.commit(self.flash.get_mut(), confirmed)?;
+                self.journal.commit(self.flash.get_mut(), &confirmed)?;
                 decision.kind = BootKind::Confirmed;
                 Ok(())
             }
@@ -402,7 +402,7 @@ impl<F: NorFlash> Updater<F> {
             if !header.flags.contains(Flags::FULL_IMAGE) {
                 admit.check_base(header, &mut base)?;
             }
-            journal.commit(&mut *flash_io::borrow(flash)?, updating)?;
+            journal.commit(&mut *flash_io::borrow(flash)?, &updating)?;
         }
         // Built where the caller keeps the session: nothing below can fail, so no part of it
         // passes through a `Result` on this frame.

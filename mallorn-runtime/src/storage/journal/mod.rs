@@ -111,7 +111,7 @@ impl Journal {
             state,
             unreadable: 0,
         };
-        journal.commit(flash, state)?;
+        journal.commit(flash, &state)?;
         Ok(journal)
     }
 
@@ -137,7 +137,7 @@ impl Journal {
     pub(crate) fn commit<F: NorFlash>(
         &mut self,
         flash: &mut F,
-        state: DeviceState,
+        state: &DeviceState,
     ) -> Result<(), Error> {
         self.append(flash, state)?;
         let _spare = self.append(flash, state);
@@ -151,26 +151,24 @@ impl Journal {
     pub(crate) fn append<F: NorFlash>(
         &mut self,
         flash: &mut F,
-        state: DeviceState,
+        state: &DeviceState,
     ) -> Result<(), Error> {
         let mut attempt = 1;
         loop {
-            let (at, seq) = self.claim_slot(flash)?;
-            match write_record(flash, at, seq, &state, self.geometry.rec_len) {
-                Ok(()) => {
-                    self.state = state;
-                    self.state_bank = Some(self.bank);
-                    return Ok(());
+            match self.write_next(flash, state) {
+                Err(Error::JournalWriteFailed | Error::Flash(_)) if attempt < WRITE_ATTEMPTS => {
+                    attempt += 1;
                 }
-                Err(e) if attempt == WRITE_ATTEMPTS => return Err(e),
-                Err(_) => attempt += 1,
+                written => return written,
             }
         }
     }
 
-    /// The next slot to write and its sequence number, erasing the following bank first when
-    /// this one is full or was not erased in this power cycle.
-    fn claim_slot<F: NorFlash>(&mut self, flash: &mut F) -> Result<(u64, u32), Error> {
+    /// Writes `state` into the next slot, erasing the following bank first when this one is
+    /// full or was not erased in this power cycle. (Out of line: the retry loop would keep
+    /// its temporaries beside the record buffer.)
+    #[inline(never)]
+    fn write_next<F: NorFlash>(&mut self, flash: &mut F, state: &DeviceState) -> Result<(), Error> {
         let seq = self.seq.checked_add(1).ok_or(Error::JournalExhausted)?;
         let g = self.geometry;
         if self.next >= g.per_bank {
@@ -191,29 +189,22 @@ impl Journal {
         // outrank it.
         self.next += 1;
         self.seq = seq;
-        Ok((g.slot_offset(self.bank, index), seq))
+        let mut buf = [0u8; MAX_RECORD_LEN];
+        let record = &mut buf[..g.rec_len];
+        encode(state, seq, record);
+        let at = g.slot_offset(self.bank, index);
+        flash_io::write_verified(flash, at, record).map_err(|e| match e {
+            Error::ProgramVerifyFailed { .. } => Error::JournalWriteFailed,
+            other => other,
+        })?;
+        self.state = *state;
+        self.state_bank = Some(self.bank);
+        Ok(())
     }
 }
 
 /// Slots one append tries before it reports [`Error::JournalWriteFailed`].
 const WRITE_ATTEMPTS: u32 = 3;
-
-/// Writes the record of `state` numbered `seq` at `at` and reads it back.
-fn write_record<F: NorFlash>(
-    flash: &mut F,
-    at: u64,
-    seq: u32,
-    state: &DeviceState,
-    rec_len: usize,
-) -> Result<(), Error> {
-    let mut buf = [0u8; MAX_RECORD_LEN];
-    let record = &mut buf[..rec_len];
-    encode(state, seq, record);
-    flash_io::write_verified(flash, at, record).map_err(|e| match e {
-        Error::ProgramVerifyFailed { .. } => Error::JournalWriteFailed,
-        other => other,
-    })
-}
 
 #[cfg(test)]
 mod tests {
@@ -238,7 +229,7 @@ mod tests {
         let mut f = flash();
         let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
         for n in 1..40 {
-            j.append(&mut f, updating(n)).unwrap();
+            j.append(&mut f, &updating(n)).unwrap();
             let reopened = Journal::open(&mut f, geometry()).unwrap();
             assert_eq!(reopened.state(), &updating(n));
             // `format` wrote its state twice.
@@ -249,7 +240,7 @@ mod tests {
         assert_eq!(f.counts().erases, 3 + 10);
         // After a reboot the first append starts a fresh bank.
         let mut reopened = Journal::open(&mut f, geometry()).unwrap();
-        reopened.append(&mut f, updating(40)).unwrap();
+        reopened.append(&mut f, &updating(40)).unwrap();
         assert_eq!(f.counts().erases, 3 + 11);
         assert_eq!((reopened.bank, reopened.next), ((j.bank + 1) % 3, 1));
         assert_eq!(f.refused_writes(), 0);
@@ -263,7 +254,7 @@ mod tests {
             for read_error in [false, true] {
                 let mut f = flash();
                 let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
-                j.commit(&mut f, updating(1)).unwrap();
+                j.commit(&mut f, &updating(1)).unwrap();
                 let lost = geometry().slot_offset(j.bank, j.next - 3 + copy) as u32 + 100;
                 if read_error {
                     f.inject(Fault::ReadError {
@@ -301,7 +292,7 @@ mod tests {
             f.inject(fault(geometry().slot_offset(next_bank, 0) as u32 + 20));
             f.reboot();
             let mut j = Journal::open(&mut f, geometry()).unwrap();
-            j.commit(&mut f, updating(1)).unwrap();
+            j.commit(&mut f, &updating(1)).unwrap();
             f.reboot();
             assert_eq!(
                 Journal::open(&mut f, geometry()).unwrap().state(),
@@ -326,7 +317,7 @@ mod tests {
         }
         let mut j = Journal::open(&mut f, geometry).unwrap();
         assert_eq!(
-            j.append(&mut f, updating(1)),
+            j.append(&mut f, &updating(1)),
             Err(Error::JournalWriteFailed)
         );
         f.reboot();
@@ -360,7 +351,7 @@ mod tests {
         let mut j = Journal::open(&mut f, geometry()).unwrap();
         assert_eq!(j.seq(), u32::MAX);
         let before = f.counts().mutations();
-        assert_eq!(j.append(&mut f, updating(1)), Err(Error::JournalExhausted));
+        assert_eq!(j.append(&mut f, &updating(1)), Err(Error::JournalExhausted));
         assert_eq!(f.counts().mutations(), before);
         assert_eq!(j.state(), &updating(u32::MAX));
     }
@@ -395,7 +386,7 @@ mod tests {
         let first = clean.counts().mutations();
         let mut completed_after = vec![];
         for n in 1..12 {
-            j.append(&mut clean, updating(n)).unwrap();
+            j.append(&mut clean, &updating(n)).unwrap();
             completed_after.push(clean.counts().mutations());
         }
         let end = clean.counts().mutations();
@@ -406,7 +397,7 @@ mod tests {
                 let mut j = Journal::open(&mut f, geometry()).unwrap();
                 let mut done = 0;
                 for n in 1..12 {
-                    if j.append(&mut f, updating(n)).is_err() {
+                    if j.append(&mut f, &updating(n)).is_err() {
                         break;
                     }
                     done = n;
@@ -419,7 +410,7 @@ mod tests {
                     "cut at {at} {mode:?}: state after {done} appends is {got:?}"
                 );
                 for n in 100..106 {
-                    j.append(&mut f, updating(n)).unwrap();
+                    j.append(&mut f, &updating(n)).unwrap();
                 }
                 assert_eq!(
                     Journal::open(&mut f, geometry()).unwrap().state(),
@@ -453,7 +444,7 @@ mod tests {
                 .all(|&b| b == 0xFF)
         );
         let mut j = Journal::open(&mut f, geometry()).unwrap();
-        j.append(&mut f, updating(1)).unwrap();
+        j.append(&mut f, &updating(1)).unwrap();
         assert_eq!(
             Journal::open(&mut f, geometry()).unwrap().state(),
             &updating(1)
@@ -466,14 +457,14 @@ mod tests {
         let mut f = flash();
         let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
         for n in 1..4 {
-            j.append(&mut f, updating(n)).unwrap();
+            j.append(&mut f, &updating(n)).unwrap();
         }
         // Bank 2 is blank; fill its first slot with garbage as a half-finished erase would.
         f.program_at(1024 + 2 * 1024, &[0x5A; 208]);
         let mut j = Journal::open(&mut f, geometry()).unwrap();
         assert_eq!(j.state(), &updating(3));
-        j.append(&mut f, updating(4)).unwrap();
-        j.append(&mut f, updating(5)).unwrap();
+        j.append(&mut f, &updating(4)).unwrap();
+        j.append(&mut f, &updating(5)).unwrap();
         assert_eq!(
             Journal::open(&mut f, geometry()).unwrap().state(),
             &updating(5)
