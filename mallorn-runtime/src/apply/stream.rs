@@ -206,6 +206,10 @@ impl<'w> PayloadStream<'w> {
                 });
             }
             if self.auth.is_complete() {
+                // Every payload byte is in. If the decoder is not done, the signed payload
+                // itself ends inside a chunk (`PayloadTruncated`); if it is, `rest` lies past
+                // the payload's end and is none of the bundle's.
+                self.decoder.finish()?;
                 return Err(Error::PayloadTooLong);
             }
             consumed += self.auth.push(rest)?;
@@ -235,6 +239,28 @@ mod tests {
     use crate::image::SliceResult;
 
     const BASE: [u8; 10] = [3; 10];
+
+    #[test]
+    fn a_signed_payload_that_ends_inside_a_chunk_is_truncated() {
+        // Not `PayloadTooLong`, which tells the caller the payload is complete. (The chunk
+        // header already shows the payload too short; `feed`'s check when every payload byte
+        // is in guards the same for any decoder that could not tell.)
+        let plain = chunk(64, 0, &[1; 64]);
+        let (header, mut wire) = forged(&plain[..plain.len() - 10], &BASE, 64);
+        wire.push(0);
+        let mut work = vec![0u8; header.ram_required as usize];
+        let mut out = [0u8; 64];
+        let mut result = SliceResult::new(&mut out);
+        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
+        let mut rest = &wire[..];
+        let err = loop {
+            match stream.feed(rest, &mut &BASE[..], &mut result) {
+                Ok(fed) => rest = &rest[fed.consumed..],
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Error::PayloadTruncated);
+    }
 
     #[test]
     fn wire_bytes_past_the_payload_are_refused() {
