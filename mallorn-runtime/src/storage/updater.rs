@@ -250,8 +250,11 @@ impl<F: NorFlash> Updater<F> {
         if policy.verify_trial_boot {
             let mut buf = [0u8; BOOT_CHECK_STEP];
             let region = self.layout.slot(slot);
-            // A slot that fails to read cannot be shown to hold the model either.
-            let verified = slot_matches(self.flash.get_mut(), region, &target.image, &mut buf);
+            // A slot that fails to read (twice: once may be a glitch) cannot be shown to hold
+            // the model either.
+            let flash = self.flash.get_mut();
+            let verified = slot_matches(flash, region, &target.image, &mut buf)
+                .or_else(|_| slot_matches(flash, region, &target.image, &mut buf));
             if !matches!(verified, Ok(true)) {
                 self.revert(state)?;
                 return Ok((state.active, state.active_image, BootKind::TrialCorrupt));
