@@ -112,7 +112,7 @@ fn an_unconfirmed_trial_reverts_at_the_next_boot() {
 }
 
 /// A confirmed update stays confirmed, and its counter committed, when the record of the
-/// confirmation fails to read once or loses a bit: the journal writes every transition
+/// confirmation no longer reads or loses a bit: the journal writes every transition
 /// twice. (Found by an audit: the device went back to the old model and the old counter,
 /// for good, and took the confirmed bundle again.)
 #[test]
@@ -130,7 +130,7 @@ fn a_confirm_survives_a_lost_record() {
         if read_error {
             flash.inject(Fault::ReadError {
                 addr: lost,
-                persistence: Persistence::Once,
+                persistence: Persistence::Always,
             });
         } else {
             flash.flip_bits(lost, 0x10);

@@ -4,7 +4,7 @@
 //! inactive slot makes the update impossible, and must leave the old model booting.
 
 use mallorn_runtime::sim::{CutMode, Fault, FaultPlan, FlashOp, Persistence, SimFlash};
-use mallorn_runtime::storage::{BootPolicy, Region};
+use mallorn_runtime::storage::{BootPolicy, Region, journal};
 
 use crate::simulate::firmware::{
     Case, Drive, Firmware, Loaded, MAX_BOOTS, OnConfirmError, Script, Violation,
@@ -175,21 +175,30 @@ impl<'a, const W: usize, const E: usize> Catalogue<'a, '_, W, E> {
         }
     }
 
-    /// Writes and erases reported failed that landed, the confirm record included; the
-    /// firmware retries a failed confirm, or cancels and applies again.
+    /// Writes and erases reported failed that landed, the confirm record included. A journal
+    /// append moves past one such failure to its next slot; failing all its attempts in a row
+    /// fails the append, and the firmware then retries a failed confirm, or cancels and
+    /// applies again.
     fn failed_but_landed(&mut self) {
+        const APPEND: u64 = journal::WRITE_ATTEMPTS as u64;
+        const JOURNAL: [(u64, OnConfirmError); 3] = [
+            (1, OnConfirmError::Retry),
+            (APPEND, OnConfirmError::Retry),
+            (APPEND, OnConfirmError::Cancel),
+        ];
         for i in 0..self.log.len() {
             let at = self.first + i as u64;
-            let journal = inside(self.case.layout.state, self.log[i].range().start);
-            let reactions: &[OnConfirmError] = if journal {
-                &[OnConfirmError::Retry, OnConfirmError::Cancel]
-            } else {
-                &[OnConfirmError::Retry]
-            };
-            for &reaction in reactions {
-                let flash = self.faulty([Fault::FailedButLanded { at }]);
+            let cases: &[(u64, OnConfirmError)] =
+                if inside(self.case.layout.state, self.log[i].range().start) {
+                    &JOURNAL
+                } else {
+                    &[(1, OnConfirmError::Retry)]
+                };
+            for &(count, reaction) in cases {
+                let flash = self.faulty((at..at + count).map(|at| Fault::FailedButLanded { at }));
                 let name = format!(
-                    "mutation {at} reported failed but landed, confirm error: {reaction:?}"
+                    "mutations {at}..{} reported failed but landed, confirm error: {reaction:?}",
+                    at + count
                 );
                 self.run(name, flash, self.fw().on_confirm_error(reaction), true);
             }

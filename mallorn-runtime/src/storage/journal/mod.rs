@@ -8,7 +8,7 @@
 pub(crate) mod geometry;
 pub mod record;
 
-use embedded_storage::nor_flash::NorFlash;
+use embedded_storage::nor_flash::{NorFlash, NorFlashErrorKind};
 
 use crate::error::Error;
 use crate::storage::flash_io;
@@ -20,8 +20,8 @@ use crate::storage::state::DeviceState;
 #[derive(Debug, Clone)]
 pub(crate) struct Journal {
     geometry: JournalGeometry,
-    /// Bank being written: the newest record's, or the one after it once the first write of
-    /// this power cycle erased it.
+    /// Bank being written: the newest record's, or a later one once this power cycle erased
+    /// it (failed attempts may move it more than one bank past the newest record).
     bank: u32,
     /// Bank of the current state's record, which is never erased (`None` before `format`
     /// wrote the first record).
@@ -51,7 +51,12 @@ impl Journal {
         let mut unreadable = 0u32;
         for bank in 0..geometry.banks {
             for index in 0..geometry.per_bank {
-                if flash_io::read(flash, geometry.slot_offset(bank, index), slot).is_err() {
+                let at = geometry.slot_offset(bank, index);
+                // Read twice before giving a slot up: a glitch that hid both records of a
+                // transition would let the first append erase them.
+                let read =
+                    flash_io::read(flash, at, slot).or_else(|_| flash_io::read(flash, at, slot));
+                if read.is_err() {
                     unreadable += 1;
                     continue;
                 }
@@ -156,7 +161,11 @@ impl Journal {
         let mut attempt = 1;
         loop {
             match self.write_next(flash, state) {
-                Err(Error::JournalWriteFailed | Error::Flash(_)) if attempt < WRITE_ATTEMPTS => {
+                // A slot that did not take the record, or a driver's failure there; not a
+                // configuration error (out of bounds, misaligned), which every slot repeats.
+                Err(Error::JournalWriteFailed | Error::Flash(NorFlashErrorKind::Other))
+                    if attempt < WRITE_ATTEMPTS =>
+                {
                     attempt += 1;
                 }
                 written => return written,
@@ -203,8 +212,8 @@ impl Journal {
     }
 }
 
-/// Slots one append tries before it reports [`Error::JournalWriteFailed`].
-const WRITE_ATTEMPTS: u32 = 3;
+/// Attempts (slots, or an erase tried again) one append makes before it reports its failure.
+pub const WRITE_ATTEMPTS: u32 = 3;
 
 #[cfg(test)]
 mod tests {
@@ -259,7 +268,7 @@ mod tests {
                 if read_error {
                     f.inject(Fault::ReadError {
                         addr: lost,
-                        persistence: Persistence::Once,
+                        persistence: Persistence::Always,
                     });
                 } else {
                     f.flip_bits(lost, 0x10);
@@ -273,6 +282,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A slot whose read fails once (a bus glitch) is read again, not given up.
+    #[test]
+    fn a_read_glitch_does_not_make_a_slot_unreadable() {
+        let mut f = flash();
+        let mut j = Journal::format(&mut f, geometry(), updating(0)).unwrap();
+        j.commit(&mut f, &updating(1)).unwrap();
+        f.inject(Fault::ReadError {
+            addr: geometry().slot_offset(j.bank, j.next - 1) as u32 + 100,
+            persistence: Persistence::Once,
+        });
+        f.reboot();
+        let j = Journal::open(&mut f, geometry()).unwrap();
+        assert_eq!((j.state(), j.unreadable()), (&updating(1), 0));
+        assert_eq!(f.fault_counts().read_errors, 1);
     }
 
     /// The first record of a power cycle always goes to slot 0 of a fresh bank: a slot that
