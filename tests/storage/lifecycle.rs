@@ -168,27 +168,22 @@ fn a_trial_blocks_the_next_update_and_cancel_rejects_it() {
     up.boot(POLICY).unwrap();
     let (header, signature, _) = split(&rig.bundle);
     let mut work = vec![0; WORK_LEN];
-    let before = up.flash().counts().mutations();
-    let refused = up.begin(
-        &mut ParseOnlyAdmission::default(),
-        header,
-        signature,
-        &mut work,
-    );
-    assert_eq!(refused.err(), Some(Error::UpdateDuringTrial));
-    assert_eq!(up.flash().counts().mutations(), before);
+    let mut refused_during_trial = |up: &mut Updater<&mut Flash>| {
+        let before = up.flash().counts().mutations();
+        let refused = up.begin(
+            &mut ParseOnlyAdmission::default(),
+            header,
+            signature,
+            &mut work,
+        );
+        assert_eq!(refused.err(), Some(Error::UpdateDuringTrial));
+        assert_eq!(up.flash().counts().mutations(), before);
+    };
+    refused_during_trial(&mut up);
     up.cancel().unwrap();
     // Cancelled, but the firmware still runs the model it loaded from slot B in this power
     // cycle (in place, on many parts): slot B is not written before a reset.
-    let before = up.flash().counts().mutations();
-    let refused = up.begin(
-        &mut ParseOnlyAdmission::default(),
-        header,
-        signature,
-        &mut work,
-    );
-    assert_eq!(refused.err(), Some(Error::UpdateDuringTrial));
-    assert_eq!(up.flash().counts().mutations(), before);
+    refused_during_trial(&mut up);
     reset(up);
     let mut up = Updater::open(&mut flash, rig.layout).unwrap();
     let boot = up.boot(POLICY).unwrap();

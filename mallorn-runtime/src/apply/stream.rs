@@ -240,6 +240,22 @@ mod tests {
 
     const BASE: [u8; 10] = [3; 10];
 
+    /// Feeds `wire` (a payload whose result is 64 bytes of [`BASE`]'s update) until the stream
+    /// refuses it; returns the error and the bytes not taken.
+    fn feed_until_refused<'a>(header: &BundleHeader, wire: &'a [u8]) -> (Error, &'a [u8]) {
+        let mut work = vec![0u8; header.ram_required as usize];
+        let mut out = [0u8; 64];
+        let mut result = SliceResult::new(&mut out);
+        let mut stream = PayloadStream::new(header, &mut work).unwrap();
+        let mut rest = wire;
+        loop {
+            match stream.feed(rest, &mut &BASE[..], &mut result) {
+                Ok(fed) => rest = &rest[fed.consumed..],
+                Err(e) => return (e, rest),
+            }
+        }
+    }
+
     #[test]
     fn a_signed_payload_that_ends_inside_a_chunk_is_truncated() {
         // Not `PayloadTooLong`, which tells the caller the payload is complete. (The chunk
@@ -248,17 +264,7 @@ mod tests {
         let plain = chunk(64, 0, &[1; 64]);
         let (header, mut wire) = forged(&plain[..plain.len() - 10], &BASE, 64);
         wire.push(0);
-        let mut work = vec![0u8; header.ram_required as usize];
-        let mut out = [0u8; 64];
-        let mut result = SliceResult::new(&mut out);
-        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
-        let mut rest = &wire[..];
-        let err = loop {
-            match stream.feed(rest, &mut &BASE[..], &mut result) {
-                Ok(fed) => rest = &rest[fed.consumed..],
-                Err(e) => break e,
-            }
-        };
+        let (err, _) = feed_until_refused(&header, &wire);
         assert_eq!(err, Error::PayloadTruncated);
     }
 
@@ -266,17 +272,7 @@ mod tests {
     fn wire_bytes_past_the_payload_are_refused() {
         let (header, mut wire) = forged(&chunk(64, 0, &[1; 64]), &BASE, 64);
         wire.push(0);
-        let mut work = vec![0u8; header.ram_required as usize];
-        let mut out = [0u8; 64];
-        let mut result = SliceResult::new(&mut out);
-        let mut stream = PayloadStream::new(&header, &mut work).unwrap();
-        let mut rest = &wire[..];
-        let err = loop {
-            match stream.feed(rest, &mut &BASE[..], &mut result) {
-                Ok(fed) => rest = &rest[fed.consumed..],
-                Err(e) => break e,
-            }
-        };
+        let (err, rest) = feed_until_refused(&header, &wire);
         assert_eq!(err, Error::PayloadTooLong);
         assert_eq!(rest, [0], "only the extra byte is refused");
     }
