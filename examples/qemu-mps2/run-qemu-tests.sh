@@ -143,6 +143,10 @@ run_case "signed, fast" mallorn-qemu-mps2 "$fast_only" 0 "$ok_line"
 run_case "min-signed, fast" min-signed "$fast_only" 0 "$ok_line"
 run_case "min-unsigned, fast" min-unsigned "$fast_only,dev-unsigned" 0 "$ok_line"
 run_case "min-unsigned, all decoders" min-unsigned "--features codec-fast,dev-unsigned" 0 "$ok_line"
+# The decoding core alone (no signature, device checks or journal), for comparison with
+# patch appliers that leave the update's safety to the firmware.
+run_case "min-stream, fast" min-stream "$fast_only,dev-unsigned" 0 "MALLORN STREAM OK"
+run_case "min-stream" min-stream "--features dev-unsigned" 0 "MALLORN STREAM OK"
 # The opt-in salty verifier: the genuine bundle, and a tampered header refused.
 run_case "min-signed, salty" min-signed "--features ed25519-salty" 0 "$ok_line"
 run_case "min-signed, fast, salty" min-signed "$fast_only,ed25519-salty" 0 "$ok_line"
@@ -194,6 +198,8 @@ applier_cost smallest-signed "min-signed"
 applier_cost all-unsigned "min-unsigned, all decoders"
 applier_cost smallest-signed-salty "min-signed, salty"
 applier_cost fast-signed-salty "min-signed, fast, salty"
+applier_cost fast-unsigned-stream "min-stream, fast"
+applier_cost smallest-unsigned-stream "min-stream"
 
 # Decoder speed: apply instructions (segment hashes, decode, flash writes and read-back,
 # checkpoints, result read back) per byte of the new model.
