@@ -88,7 +88,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> super::CommandResult {
     }
     if tally.unfinishable > 0 {
         diagln!(
-            "{} runs with a dead cell could not finish and kept the old model booting, as they must",
+            "{} runs with a dead cell in the model's slot could not finish and kept the old model booting, as they must",
             tally.unfinishable
         );
     }

@@ -316,7 +316,15 @@ impl<'a, const W: usize, const E: usize> Catalogue<'a, '_, W, E> {
     }
 
     /// A dead cell in slot B: the update cannot complete; the old model must keep booting.
+    /// A dead cell in the journal must not stop it: an append moves past a slot that does
+    /// not take its record.
     fn dead_cell(&mut self) {
+        let journal_writes = writes_into(&self.log, self.first, self.case.layout.state);
+        for (_, addr, mask) in spread(&journal_writes, POINTS) {
+            let flash = self.faulty([Fault::WeakCell { addr, mask }]);
+            let name = format!("dead cell in the journal at {addr:#x}");
+            self.run(name, flash, self.fw(), true);
+        }
         let new = &self.case.new;
         if let Some(i) = new.iter().position(|&b| b != 0xFF) {
             let flash = self.faulty([Fault::WeakCell {
