@@ -400,19 +400,31 @@ mod tests {
         }
     }
 
+    /// Writes one state the way a journal user does: one record, or a transition's two.
+    type Write = fn(&mut Journal, &mut Flash, &DeviceState) -> Result<(), Error>;
+
     /// Cuts power at every mutation of a run of appends, before and in the middle of it:
     /// the reopened journal always holds the last completed state or the one being written,
     /// and appending continues without writing over anything.
     #[test]
     fn every_power_cut_leaves_the_old_or_the_new_state() {
+        every_power_cut_leaves_the_old_or_the_new(|j, f, s| j.append(f, s));
+    }
+
+    /// The same for state transitions, each written as two records: a cut between the two
+    /// copies, or in the second, keeps the new state.
+    #[test]
+    fn every_power_cut_in_a_transition_leaves_the_old_or_the_new_state() {
+        every_power_cut_leaves_the_old_or_the_new(|j, f, s| j.commit(f, s));
+    }
+
+    fn every_power_cut_leaves_the_old_or_the_new(write: Write) {
         let mut clean = flash();
         let mut j = Journal::format(&mut clean, geometry(), updating(0)).unwrap();
         let start = clean.clone();
         let first = clean.counts().mutations();
-        let mut completed_after = vec![];
         for n in 1..12 {
-            j.append(&mut clean, &updating(n)).unwrap();
-            completed_after.push(clean.counts().mutations());
+            write(&mut j, &mut clean, &updating(n)).unwrap();
         }
         let end = clean.counts().mutations();
         for at in first..end {
@@ -422,7 +434,7 @@ mod tests {
                 let mut j = Journal::open(&mut f, geometry()).unwrap();
                 let mut done = 0;
                 for n in 1..12 {
-                    if j.append(&mut f, &updating(n)).is_err() {
+                    if write(&mut j, &mut f, &updating(n)).is_err() {
                         break;
                     }
                     done = n;
@@ -432,10 +444,10 @@ mod tests {
                 let got = *j.state();
                 assert!(
                     got == updating(done) || got == updating(done + 1),
-                    "cut at {at} {mode:?}: state after {done} appends is {got:?}"
+                    "cut at {at} {mode:?}: state after {done} writes is {got:?}"
                 );
                 for n in 100..106 {
-                    j.append(&mut f, &updating(n)).unwrap();
+                    write(&mut j, &mut f, &updating(n)).unwrap();
                 }
                 assert_eq!(
                     Journal::open(&mut f, geometry()).unwrap().state(),
