@@ -57,4 +57,14 @@ fn one_sku_sampled_passes_and_prints_one_line() {
         run.stderr
     );
     assert!(!run.stderr.contains("wakeword-s3-8mb"), "{}", run.stderr);
+    // The SKU's boot policy (Mallorn.toml: `trial-boots = 2`, `verify-trial-boot = true`) is
+    // the one the simulated firmware boots with.
+    assert!(
+        run.stderr
+            .lines()
+            .filter(|line| line.starts_with('['))
+            .all(|line| line.contains(", 2 trial boots verified (")),
+        "{}",
+        run.stderr
+    );
 }

@@ -46,12 +46,18 @@ impl SimulateObserver for Progress {
     fn bundle_done(&self, case: &Case, tally: &Tally) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         diagln!(
-            "[{done}/{}] {}: {} runs, {} cut points, {} faults{} ({:.1}s)",
+            "[{done}/{}] {}: {} runs, {} cut points, {} faults, {} trial boots{}{} ({:.1}s)",
             self.total.load(Ordering::Relaxed),
             case.label(),
             tally.runs,
             tally.cut_points,
             tally.faults,
+            case.policy.trial_boots,
+            if case.policy.verify_trial_boot {
+                " verified"
+            } else {
+                ""
+            },
             if tally.passed() { "" } else { ", FAILED" },
             self.started.elapsed().as_secs_f64()
         );
