@@ -432,6 +432,12 @@ fn diff_error(error: mallorn_engine::bundle::BuildError) -> miette::Report {
                     "the file may be truncated or damaged, or not that format: check it, pass \
                      the right `--format`, or `--format raw` to code both files as opaque bytes"
                 }
+                InputError::ExternalData { .. } => {
+                    "save the model with its weights inside the file (ONNX: \
+                     `onnx.save_model(model, path, save_as_external_data=False)`, for models \
+                     under 2 GiB), or pass `--format raw` to code the model file alone as \
+                     opaque bytes and ship the data file in a bundle of its own"
+                }
             };
             super::failure(input.to_string(), help.to_owned())
         }

@@ -78,17 +78,21 @@ impl Inputs {
             }
         }
         // Then every file must be what its model's `format` says (sizes first: cheaper).
-        for (&(model, release), file) in &files {
+        // The latest release is what every bundle produces: it must hold all its weights.
+        for (&(model, index), file) in &files {
             let model = &manifest.models[model];
-            let release = &model.releases[release];
-            crate::model::parse_declared(&file.bytes, model.format).map_err(|source| {
-                BuildError::ModelFormat {
-                    model: model.name.clone(),
-                    version: release.version.to_string(),
-                    path: release.path.written.clone(),
-                    format: model.format.as_str(),
-                    source: Box::new(source),
-                }
+            let release = &model.releases[index];
+            let parse = if index + 1 == model.releases.len() {
+                crate::model::parse_shipped
+            } else {
+                crate::model::parse_declared
+            };
+            parse(&file.bytes, model.format).map_err(|source| BuildError::ModelFormat {
+                model: model.name.clone(),
+                version: release.version.to_string(),
+                path: release.path.written.clone(),
+                format: model.format.as_str(),
+                source: Box::new(source),
             })?;
         }
         let mut inputs = Self { files };

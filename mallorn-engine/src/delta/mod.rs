@@ -289,12 +289,18 @@ pub fn encode(
     result: &[u8],
     options: &EncodeOptions,
 ) -> Result<Encoded, EncodeError> {
-    let parse = |bytes, input| {
-        model::parse_declared(bytes, options.format).map_err(|source| EncodeError { input, source })
-    };
-    let result_map = parse(result, Input::Target)?;
+    let result_map =
+        model::parse_shipped(result, options.format).map_err(|source| EncodeError {
+            input: Input::Target,
+            source,
+        })?;
     let base_map = match base {
-        Some(base) => parse(base, Input::Base)?,
+        Some(base) => {
+            model::parse_declared(base, options.format).map_err(|source| EncodeError {
+                input: Input::Base,
+                source,
+            })?
+        }
         None => ModelMap::opaque(0),
     };
     let base = base.unwrap_or(&[]);

@@ -129,6 +129,22 @@ pub enum InputError {
         /// Where and why parsing failed.
         source: ModelError,
     },
+    /// The model keeps tensor data in other files (ONNX external data, TFLite external
+    /// buffers), which a bundle does not carry: the device would get the model without them.
+    #[error(
+        "{format} tensor `{first}`{} keeps its data in the external file `{location}`, which the bundle does not carry: the device would get the model without those weights",
+        if *tensors > 1 { format!(" (and {} more)", tensors - 1) } else { String::new() }
+    )]
+    ExternalData {
+        /// The model format.
+        format: super::format::Format,
+        /// How many tensors are external.
+        tensors: u64,
+        /// The first external tensor.
+        first: String,
+        /// Its file (ONNX `location`, TFLite buffer group name).
+        location: String,
+    },
 }
 
 impl InputError {
@@ -141,6 +157,9 @@ impl InputError {
             }
             Self::Invalid { .. } => {
                 "the file may be truncated or damaged, or not that format: check it, fix `format` on its [[model]], or declare `format = \"raw\"` to code it as opaque bytes"
+            }
+            Self::ExternalData { .. } => {
+                "save the model with its weights inside the file (ONNX: `onnx.save_model(model, path, save_as_external_data=False)`, for models under 2 GiB), or, to ship the data file as a model of its own, declare `format = \"raw\"` on both [[model]]s"
             }
         }
     }

@@ -73,6 +73,26 @@ pub fn parse_declared(
     })
 }
 
+/// [`parse_declared`] for a model a bundle produces: it also refuses a model that keeps tensor
+/// data in other files (ONNX external data, TFLite external buffers), since a bundle carries
+/// the model file alone and the device would get it without those weights. (A base may have
+/// them: the device holds its file, and a delta needs only that.)
+pub fn parse_shipped(
+    bytes: &[u8],
+    declared: mallorn_manifest::ModelFormat,
+) -> Result<ModelMap<'_>, InputError> {
+    let map = parse_declared(bytes, declared)?;
+    if let Some(first) = map.external.first() {
+        return Err(InputError::ExternalData {
+            format: map.format,
+            tensors: map.external.len() as u64,
+            first: first.name.to_string(),
+            location: first.location.to_string(),
+        });
+    }
+    Ok(map)
+}
+
 /// Maps `bytes` as the given format (no detection).
 pub fn parse_as(format: Format, bytes: &[u8]) -> Result<ModelMap<'_>, ModelError> {
     match format {
@@ -81,5 +101,60 @@ pub fn parse_as(format: Format, bytes: &[u8]) -> Result<ModelMap<'_>, ModelError
         Format::Onnx => onnx::parse(bytes),
         Format::Safetensors => safetensors::parse(bytes),
         Format::Unknown => Ok(ModelMap::opaque(bytes.len() as u64)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mallorn_manifest::ModelFormat;
+
+    #[test]
+    fn a_shipped_model_with_external_data_is_refused_unless_raw() {
+        // An ONNX file whose tensor `big` lives in `weights.bin`: a bundle carries the model
+        // file only, so the device would get the graph without those weights.
+        let file = onnx::tests::sample_model();
+        for declared in [ModelFormat::Auto, ModelFormat::Onnx] {
+            // As a base it is fine: the device holds that file, and a delta needs only it.
+            assert_eq!(parse_declared(&file, declared).unwrap().external.len(), 1);
+            let err = parse_shipped(&file, declared).unwrap_err();
+            let InputError::ExternalData {
+                format,
+                tensors,
+                first,
+                location,
+            } = &err
+            else {
+                panic!("expected an external-data refusal, got {err:?}");
+            };
+            assert_eq!(
+                (*format, *tensors, first.as_str(), location.as_str()),
+                (Format::Onnx, 1, "big", "weights.bin")
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains("`big`") && text.contains("weights.bin"),
+                "{text}"
+            );
+            assert!(err.help().contains("format = \"raw\""));
+        }
+        // Opting out of tensor awareness ships the file as it is; inspect still lists them.
+        assert!(parse_shipped(&file, ModelFormat::Raw).is_ok());
+        // The encoder takes such a model as its base, and refuses it as its target.
+        let options = crate::delta::EncodeOptions::default();
+        let inline = {
+            use onnx::tests::{len_field, tensor_raw, varint_field};
+            let mut graph = Vec::new();
+            len_field(5, &tensor_raw("big", 1, &[1000], &[7u8; 4000]), &mut graph);
+            let mut model = Vec::new();
+            varint_field(1, 8, &mut model);
+            len_field(7, &graph, &mut model);
+            model
+        };
+        assert!(crate::delta::encode(Some(&file), &inline, &options).is_ok());
+        let err = crate::delta::encode(None, &file, &options).unwrap_err();
+        assert_eq!(err.input, crate::delta::Input::Target);
+        assert!(matches!(err.source, InputError::ExternalData { .. }));
+        assert_eq!(parse(&file).unwrap().external.len(), 1);
     }
 }
