@@ -81,6 +81,11 @@ impl<'a> MatchFinder<'a> {
         self.head[h] = (self.entries.len() - 1) as u32;
     }
 
+    /// Every how many positions one is indexed.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
     /// Indexes every position of `base[start..end]`.
     pub fn index_base(&mut self, start: u64, end: u64) {
         let base = self.base;

@@ -9,8 +9,15 @@ use mallorn_runtime::codec::smallest::ops::Residual;
 
 use super::{BaseTensor, Planner, SAMPLE_BYTES, content_key};
 use crate::delta::layouts::layout_for;
+use crate::delta::matcher::Source;
 use crate::delta::scaling;
 use crate::model::TensorRegion;
+
+/// Points of a tensor probed for exact runs found elsewhere, and the run length that counts.
+const PROBES: u64 = 16;
+const PROBE_MATCH: u64 = 64;
+/// Positions probed at each point at most (an index step larger than this may miss runs).
+const MAX_PROBE_STEP: u64 = 64;
 
 impl Planner<'_> {
     pub(super) fn tensor(&mut self, t: &TensorRegion<'_>) {
@@ -26,9 +33,16 @@ impl Planner<'_> {
             }
         }
         let layout = usable_layout(t);
+        let matches = self.matches_for(t, layout);
+        if self.found_elsewhere(t, &matches) {
+            // Rearranged bytes (tensors fused, split or moved into another): plan them like
+            // glue, as copies from wherever they are.
+            self.glue(start, start + t.len);
+            return;
+        }
         let count = t.len / layout.element_size() as u64;
         let mut candidates: Vec<Vec<Op>> = vec![vec![Op::Literal { layout, count }]];
-        for matched in self.matches_for(t, layout) {
+        for matched in matches {
             candidates.push(vec![Op::Aligned {
                 layout,
                 residual: Residual::Sub,
@@ -65,6 +79,38 @@ impl Planner<'_> {
         }
         let chosen = candidates.swap_remove(choice);
         self.emit(chosen);
+    }
+
+    /// Whether most of `t` is found as long exact runs in the base or the result so far,
+    /// other than aligned with one of its `matches` (which its residuals code as well): probed
+    /// at evenly spread points, each over one indexing step so that a sparse index cannot
+    /// miss a match there.
+    fn found_elsewhere(&self, t: &TensorRegion<'_>, matches: &[BaseTensor]) -> bool {
+        if t.len < PROBES * PROBE_MATCH {
+            return false;
+        }
+        let end = t.offset + t.len;
+        let step = self.finder.step().min(MAX_PROBE_STEP);
+        let aligned = |p: u64, b: u64| {
+            matches
+                .iter()
+                .any(|m| m.offset as i64 - t.offset as i64 == b as i64 - p as i64)
+        };
+        let hits = (0..PROBES)
+            .filter(|i| {
+                let from = t.offset + (t.len - PROBE_MATCH) * i / (PROBES - 1);
+                (from..(from + step).min(end)).any(|p| {
+                    self.finder.find(p, end).is_some_and(|m| {
+                        m.len >= PROBE_MATCH
+                            && match m.source {
+                                Source::Base(b) => !aligned(p, b),
+                                Source::Result(_) => true,
+                            }
+                    })
+                })
+            })
+            .count() as u64;
+        hits * 2 > PROBES
     }
 
     /// Base tensors worth trying as references for `t`: by name, then by layout, size and
