@@ -93,3 +93,30 @@ fn fused_and_split_tensors_are_copied_from_the_base() {
         }
     }
 }
+
+#[test]
+fn a_tensor_repeated_in_the_new_release_is_copied_from_the_result() {
+    // Tied weights stored twice: the retrained embedding is also the output projection, so
+    // the second copy is a copy of bytes the bundle has just written.
+    let old_embedding = weights(1, 2048 * 256);
+    let embedding = weights(2, 2048 * 256);
+    let q = weights(3, 256 * 256);
+    let old = safetensors(&[("emb", &old_embedding), ("q", &q)]);
+    let new = safetensors(&[("emb", &embedding), ("q", &q), ("lm_head", &embedding)]);
+    for coder in [DeltaCodec::Smallest, DeltaCodec::Fast] {
+        let options = EncodeOptions {
+            coder,
+            ..EncodeOptions::default()
+        };
+        let once = bundle_len(
+            &old,
+            &safetensors(&[("emb", &embedding), ("q", &q)]),
+            options,
+        );
+        let twice = bundle_len(&old, &new, options);
+        assert!(
+            twice < once + 1024,
+            "{coder:?}: {twice} bytes with the embedding twice, {once} with it once"
+        );
+    }
+}

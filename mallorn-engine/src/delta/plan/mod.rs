@@ -176,6 +176,8 @@ struct Planner<'a> {
     /// Whether the match parse looks one byte ahead.
     lazy: bool,
     by_content: HashMap<(u64, u64), u64>,
+    /// Tensors of the result planned so far, by content: offset of the first.
+    result_content: HashMap<(u64, u64), u64>,
     by_name: HashMap<String, BaseTensor>,
     by_shape: HashMap<(LayoutId, u64), Vec<BaseTensor>>,
     shape_rank: HashMap<(LayoutId, u64), usize>,
@@ -250,6 +252,7 @@ impl<'a> Planner<'a> {
             indexed: 0,
             lazy: search.lazy,
             by_content,
+            result_content: HashMap::new(),
             by_name,
             by_shape,
             shape_rank: HashMap::new(),

@@ -1,4 +1,5 @@
-//! Planning a tensor of the result: an identical base tensor is copied; otherwise its
+//! Planning a tensor of the result: an identical base tensor, or an identical tensor earlier
+//! in the result, is copied; bytes found mostly elsewhere are planned like glue; otherwise its
 //! candidates (literal in its layout or as bytes, aligned with each matched base tensor by
 //! difference, XOR or scaled difference) are priced with the model, on samples for large
 //! tensors, and the cheapest is emitted.
@@ -25,11 +26,30 @@ impl Planner<'_> {
         let start = t.offset;
         debug_assert_eq!(start, self.pos);
         self.indexed = self.indexed.max(start + t.len);
-        if let Some(&offset) = self.by_content.get(&content_key(bytes)) {
+        let key = content_key(bytes);
+        if let Some(&offset) = self.by_content.get(&key) {
             if self.base[offset as usize..(offset + t.len) as usize] == *bytes {
                 self.emit(vec![Op::CopyBase { offset, len: t.len }]);
                 self.note_delta(offset as i64 - start as i64);
                 return;
+            }
+        }
+        // A tensor the result holds twice (tied weights stored twice): copy the first.
+        match self.result_content.get(&key) {
+            Some(&earlier)
+                if self.target[earlier as usize..(earlier + t.len) as usize] == *bytes =>
+            {
+                let distance = start - earlier;
+                self.emit(vec![Op::CopyResult {
+                    distance,
+                    len: t.len,
+                }]);
+                self.last_distance = distance;
+                return;
+            }
+            Some(_) => {}
+            None => {
+                self.result_content.insert(key, start);
             }
         }
         let layout = usable_layout(t);
