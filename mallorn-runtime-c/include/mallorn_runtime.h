@@ -651,7 +651,8 @@ extern "C" {
 /**
  * Writes the SHA-256 of `len` bytes at `data` to `out` (32 bytes). For memory-mapped slots
  * (the slot's address is `MALLORN_<MODEL>_SLOT_B_ADDRESS` of the generated header); read
- * other flash through `mallorn_updater_read_slot`.
+ * other flash through `mallorn_updater_read_slot`. A `len` above `PTRDIFF_MAX` is refused
+ * (`MALLORN_ERR_INVALID_ARGUMENT`).
  *
  * # Safety
  * `data` is NULL or valid for `len` bytes of reads; `out` is NULL or valid for 32 bytes of
@@ -667,7 +668,8 @@ mallorn_status_t mallorn_sha256(const uint8_t *data,
  * signature); `work` at least the header's `ram_required` bytes (`MALLORN_WORK_LEN` of the
  * generated header covers every bundle built for the SKU), any alignment. Admission
  * (signature against the trusted keys, SKU, model, anti-rollback counter, base SHA-256 of
- * the active slot) runs before anything is written. Then feed the payload from the
+ * the active slot) runs before anything is written. A `work_len` above `PTRDIFF_MAX` is refused
+ * (`MALLORN_ERR_INVALID_ARGUMENT`). Then feed the payload from the
  * progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
  * the session borrows the updater (its other calls return `MALLORN_ERR_BUSY`) and `work`.
  *
@@ -686,8 +688,9 @@ mallorn_status_t mallorn_session_begin(mallorn_session_t *session,
 
 /**
  * Applies the next `len` payload bytes (any number, contiguous from the progress's
- * `payload_offset`). After `MALLORN_ERR_PAYLOAD_SEGMENT_MISMATCH` the session goes on:
- * feed again from `payload_offset`. After `MALLORN_ERR_PAYLOAD_TOO_LONG` the data went on
+ * `payload_offset`; a `len` above `PTRDIFF_MAX` is refused with
+ * `MALLORN_ERR_INVALID_ARGUMENT`). After `MALLORN_ERR_PAYLOAD_SEGMENT_MISMATCH` the session
+ * goes on: feed again from `payload_offset`. After `MALLORN_ERR_PAYLOAD_TOO_LONG` the data went on
  * past the payload's end: the payload was applied, the rest was not used, and the session
  * goes on to `mallorn_session_finish`. After any other error the session has ended: abort it
  * and begin again with the same bundle (it resumes from the last checkpoint, or starts over
@@ -815,7 +818,8 @@ mallorn_status_t mallorn_updater_state(mallorn_updater_t *storage,
 
 /**
  * Reads `len` bytes at `offset` of slot `slot` (a `mallorn_slot_t` value) into `buf`: to
- * load or check the booted model.
+ * load or check the booted model. A `len` above `PTRDIFF_MAX` is refused
+ * (`MALLORN_ERR_INVALID_ARGUMENT`).
  *
  * # Safety
  * `storage` is NULL or valid; `buf` is NULL or valid for `len` bytes of writes.

@@ -7,7 +7,8 @@ use crate::status::mallorn_status_t;
 
 /// Writes the SHA-256 of `len` bytes at `data` to `out` (32 bytes). For memory-mapped slots
 /// (the slot's address is `MALLORN_<MODEL>_SLOT_B_ADDRESS` of the generated header); read
-/// other flash through `mallorn_updater_read_slot`.
+/// other flash through `mallorn_updater_read_slot`. A `len` above `PTRDIFF_MAX` is refused
+/// (`MALLORN_ERR_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `data` is NULL or valid for `len` bytes of reads; `out` is NULL or valid for 32 bytes of
@@ -20,6 +21,9 @@ pub unsafe extern "C" fn mallorn_sha256(
 ) -> mallorn_status_t {
     if out.is_null() || (data.is_null() && len > 0) {
         return mallorn_status_t::MALLORN_ERR_NULL_POINTER;
+    }
+    if !crate::types::buffer_len(len) {
+        return mallorn_status_t::MALLORN_ERR_INVALID_ARGUMENT;
     }
     let mut hasher = Sha256::new();
     if len > 0 {

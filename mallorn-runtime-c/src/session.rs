@@ -12,7 +12,8 @@ use crate::storage::{
     SESSION_MAGIC, SessionSlot, UpdaterSlot, mallorn_session_t, mallorn_updater_t,
 };
 use crate::types::{
-    MALLORN_MAX_TRUSTED_KEYS, mallorn_admission_t, mallorn_finished_t, mallorn_progress_t,
+    MALLORN_MAX_TRUSTED_KEYS, buffer_len, mallorn_admission_t, mallorn_finished_t,
+    mallorn_progress_t,
 };
 use crate::updater::tri;
 
@@ -55,7 +56,8 @@ unsafe fn trusted_keys(
 /// signature); `work` at least the header's `ram_required` bytes (`MALLORN_WORK_LEN` of the
 /// generated header covers every bundle built for the SKU), any alignment. Admission
 /// (signature against the trusted keys, SKU, model, anti-rollback counter, base SHA-256 of
-/// the active slot) runs before anything is written. Then feed the payload from the
+/// the active slot) runs before anything is written. A `work_len` above `PTRDIFF_MAX` is refused
+/// (`MALLORN_ERR_INVALID_ARGUMENT`). Then feed the payload from the
 /// progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
 /// the session borrows the updater (its other calls return `MALLORN_ERR_BUSY`) and `work`.
 ///
@@ -76,7 +78,7 @@ pub unsafe extern "C" fn mallorn_session_begin(
     if session.is_null() || admission.is_null() || prefix.is_null() || work.is_null() {
         return S::MALLORN_ERR_NULL_POINTER;
     }
-    if prefix_len != SIGNED_BUNDLE_PREFIX {
+    if prefix_len != SIGNED_BUNDLE_PREFIX || !buffer_len(work_len) {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
     // SAFETY: forwarded contract. A session in progress in this storage (of another
@@ -168,8 +170,9 @@ unsafe fn install(
 }
 
 /// Applies the next `len` payload bytes (any number, contiguous from the progress's
-/// `payload_offset`). After `MALLORN_ERR_PAYLOAD_SEGMENT_MISMATCH` the session goes on:
-/// feed again from `payload_offset`. After `MALLORN_ERR_PAYLOAD_TOO_LONG` the data went on
+/// `payload_offset`; a `len` above `PTRDIFF_MAX` is refused with
+/// `MALLORN_ERR_INVALID_ARGUMENT`). After `MALLORN_ERR_PAYLOAD_SEGMENT_MISMATCH` the session
+/// goes on: feed again from `payload_offset`. After `MALLORN_ERR_PAYLOAD_TOO_LONG` the data went on
 /// past the payload's end: the payload was applied, the rest was not used, and the session
 /// goes on to `mallorn_session_finish`. After any other error the session has ended: abort it
 /// and begin again with the same bundle (it resumes from the last checkpoint, or starts over
@@ -185,6 +188,9 @@ pub unsafe extern "C" fn mallorn_session_feed(
 ) -> mallorn_status_t {
     if data.is_null() && len > 0 {
         return S::MALLORN_ERR_NULL_POINTER;
+    }
+    if !buffer_len(len) {
+        return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
     // SAFETY: forwarded contract.
     let slot = tri!(unsafe { SessionSlot::open_at(session) });

@@ -20,6 +20,13 @@ const _: () = assert!(MALLORN_HEADER_LEN == mallorn_runtime::format::HEADER_LEN)
 const _: () = assert!(MALLORN_SIGNATURE_LEN == mallorn_runtime::format::SIGNATURE_LEN);
 const _: () = assert!(MALLORN_BUNDLE_PREFIX_LEN == mallorn_runtime::format::SIGNED_BUNDLE_PREFIX);
 
+/// Whether `len` bytes can be one buffer: no object is larger than `isize::MAX` bytes, and a
+/// slice of more is undefined behaviour. Checked on every length C passes before a slice is
+/// made of it (`MALLORN_ERR_INVALID_ARGUMENT` otherwise).
+pub(crate) const fn buffer_len(len: usize) -> bool {
+    len <= isize::MAX as usize
+}
+
 /// One of the two model slots.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

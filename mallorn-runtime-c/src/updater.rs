@@ -7,8 +7,8 @@ use crate::flash::{CFlash, mallorn_flash_t};
 use crate::status::{mallorn_status_t, status_of};
 use crate::storage::{UpdaterSlot, mallorn_updater_t};
 use crate::types::{
-    mallorn_boot_policy_t, mallorn_boot_t, mallorn_image_t, mallorn_layout_t, mallorn_state_t,
-    slot_from,
+    buffer_len, mallorn_boot_policy_t, mallorn_boot_t, mallorn_image_t, mallorn_layout_t,
+    mallorn_state_t, slot_from,
 };
 
 use mallorn_status_t as S;
@@ -219,7 +219,8 @@ pub unsafe extern "C" fn mallorn_updater_state(
 }
 
 /// Reads `len` bytes at `offset` of slot `slot` (a `mallorn_slot_t` value) into `buf`: to
-/// load or check the booted model.
+/// load or check the booted model. A `len` above `PTRDIFF_MAX` is refused
+/// (`MALLORN_ERR_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `storage` is NULL or valid; `buf` is NULL or valid for `len` bytes of writes.
@@ -234,7 +235,7 @@ pub unsafe extern "C" fn mallorn_updater_read_slot(
     if buf.is_null() && len > 0 {
         return S::MALLORN_ERR_NULL_POINTER;
     }
-    let Some(slot) = slot_from(slot) else {
+    let Some(slot) = slot_from(slot).filter(|_| buffer_len(len)) else {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     };
     // SAFETY: forwarded contract.

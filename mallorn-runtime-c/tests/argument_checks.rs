@@ -221,3 +221,54 @@ fn strerror_never_returns_null() {
         assert!(!text.is_empty());
     }
 }
+
+#[test]
+fn lengths_no_buffer_can_have_are_refused() {
+    // A length past `isize::MAX` cannot describe a buffer: it is refused as an argument before
+    // any slice is made of it (that would be undefined behaviour, and reads past the buffer).
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let u = storage.as_mut_ptr();
+    provisioned(&mut ram, u);
+    let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
+    let s = session.as_mut_ptr();
+    let admission = mallorn_admission_t {
+        sku_id: [0; 8],
+        model_id: [0; 8],
+        trusted_keys: null(),
+        trusted_key_count: 0,
+    };
+    let prefix = [0u8; MALLORN_BUNDLE_PREFIX_LEN];
+    let mut buf = [0u8; 64];
+    let mut digest = [0u8; 32];
+    for len in [usize::MAX, isize::MAX as usize + 1] {
+        unsafe {
+            assert_eq!(
+                mallorn_sha256(buf.as_ptr(), len, &mut digest),
+                S::MALLORN_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                mallorn_updater_read_slot(u, 0, 0, buf.as_mut_ptr(), len),
+                S::MALLORN_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                mallorn_session_begin(
+                    s,
+                    u,
+                    &admission,
+                    prefix.as_ptr(),
+                    272,
+                    buf.as_mut_ptr(),
+                    len
+                ),
+                S::MALLORN_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                mallorn_session_feed(s, buf.as_ptr(), len),
+                S::MALLORN_ERR_INVALID_ARGUMENT
+            );
+        }
+    }
+    // Nothing was started: the updater is free.
+    assert_eq!(unsafe { mallorn_updater_cancel(u) }, S::MALLORN_OK);
+}
