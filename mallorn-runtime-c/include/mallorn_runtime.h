@@ -82,7 +82,8 @@ typedef enum {
      */
     MALLORN_ERR_NOT_OPEN = 3,
     /**
-     * The updater has an open session: finish or abort it first.
+     * The updater has an open session (finish or abort it first), or is in a call already
+     * (a flash callback called back into it).
      */
     MALLORN_ERR_BUSY = 4,
     /**

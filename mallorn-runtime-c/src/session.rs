@@ -89,7 +89,7 @@ pub unsafe extern "C" fn mallorn_session_begin(
     // SAFETY: forwarded contract (the updater is checked open and not busy).
     let owner = tri!(unsafe { UpdaterSlot::open_at(updater) });
     // SAFETY: as above.
-    let up = tri!(unsafe { UpdaterSlot::updater(updater) });
+    let (up, _call) = tri!(unsafe { UpdaterSlot::updater(updater) });
     // SAFETY: non-NULL and valid per the contract.
     let admission = unsafe { &*admission };
     // SAFETY: forwarded contract.
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn mallorn_session_feed(
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
     // SAFETY: forwarded contract.
-    let slot = tri!(unsafe { SessionSlot::open_at(session) });
+    let (slot, _call) = tri!(unsafe { SessionSlot::enter(session) });
     let data = match len {
         0 => &[][..],
         // SAFETY: non-NULL and valid for `len` bytes per the contract.
@@ -218,7 +218,7 @@ pub unsafe extern "C" fn mallorn_session_progress(
         return S::MALLORN_ERR_NULL_POINTER;
     }
     // SAFETY: forwarded contract.
-    let slot = tri!(unsafe { SessionSlot::open_at(session) });
+    let (slot, _call) = tri!(unsafe { SessionSlot::enter(session) });
     // SAFETY: the slot is open, so `session` is initialised.
     let s = unsafe { &*addr_of!((*slot).session) };
     let progress = mallorn_progress_t {
@@ -246,7 +246,7 @@ pub unsafe extern "C" fn mallorn_session_finish(
     out: *mut mallorn_finished_t,
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
-    let slot = tri!(unsafe { SessionSlot::open_at(session) });
+    let (slot, _call) = tri!(unsafe { SessionSlot::enter(session) });
     // SAFETY: the slot is open. The session finishes where it lies: a copy would put a
     // second session on the stack.
     let finished = unsafe { (*addr_of_mut!((*slot).session)).finish() };
@@ -274,9 +274,9 @@ pub unsafe extern "C" fn mallorn_session_abort(
     session: *mut mallorn_session_t,
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
-    match unsafe { SessionSlot::open_at(session) } {
+    match unsafe { SessionSlot::enter(session) } {
         // SAFETY: the slot is open: closing it ends the session and frees the updater.
-        Ok(slot) => unsafe { SessionSlot::close(slot) },
+        Ok((slot, _call)) => unsafe { SessionSlot::close(slot) },
         Err(S::MALLORN_ERR_NOT_OPEN) => {}
         Err(status) => return status,
     }

@@ -19,7 +19,8 @@ pub enum mallorn_status_t {
     MALLORN_ERR_INVALID_ARGUMENT = 2,
     /// The updater or session storage was not opened (or was closed or finished).
     MALLORN_ERR_NOT_OPEN = 3,
-    /// The updater has an open session: finish or abort it first.
+    /// The updater has an open session (finish or abort it first), or is in a call already
+    /// (a flash callback called back into it).
     MALLORN_ERR_BUSY = 4,
     /// More trusted keys than `MALLORN_MAX_TRUSTED_KEYS`.
     MALLORN_ERR_TOO_MANY_KEYS = 5,
@@ -209,7 +210,7 @@ impl mallorn_status_t {
             S::MALLORN_ERR_NULL_POINTER => c"a required pointer or callback is NULL",
             S::MALLORN_ERR_INVALID_ARGUMENT => c"an argument is out of range",
             S::MALLORN_ERR_NOT_OPEN => c"the updater or session is not open",
-            S::MALLORN_ERR_BUSY => c"the updater has an open session",
+            S::MALLORN_ERR_BUSY => c"the updater has an open session or is in a call",
             S::MALLORN_ERR_TOO_MANY_KEYS => c"more trusted keys than MALLORN_MAX_TRUSTED_KEYS",
             S::MALLORN_ERR_OTHER => c"runtime error",
             other => bundle_text(other),

@@ -45,6 +45,9 @@ pub(crate) struct UpdaterSlot {
     pub(crate) magic: u32,
     /// A session borrows `updater`: nothing else may touch it until the session ends.
     pub(crate) session_open: bool,
+    /// A C call on the updater (or on its session) is running: a flash callback calling back
+    /// into it is refused rather than given an updater that is already borrowed.
+    pub(crate) in_call: bool,
     pub(crate) updater: Updater<CFlash>,
 }
 
@@ -70,6 +73,8 @@ const _: () = assert!(align_of::<mallorn_session_t>() == MALLORN_SESSION_ALIGN);
 
 pub(crate) const UPDATER_MAGIC: u32 = 0x4d4c_5255; // "MLRU"
 pub(crate) const SESSION_MAGIC: u32 = 0x4d4c_5253; // "MLRS"
+/// An updater being opened or provisioned into the storage: not open yet, and busy.
+const OPENING: u32 = 0x4d4c_524f; // "MLRO"
 const CLOSED: u32 = 0;
 
 impl UpdaterSlot {
@@ -92,23 +97,35 @@ impl UpdaterSlot {
         Ok(slot)
     }
 
-    /// The open updater in `storage`, if no session borrows it.
+    /// The open updater in `storage`, if no session borrows it and no other call on it is
+    /// running, marked in use until the returned guard drops.
     ///
     /// # Safety
-    /// As [`UpdaterSlot::open_at`]; the caller does not hold another reference to it.
+    /// As [`UpdaterSlot::open_at`]; the storage stays in place while the guard lives.
     pub(crate) unsafe fn updater<'a>(
         storage: *mut mallorn_updater_t,
-    ) -> Result<&'a mut Updater<CFlash>, mallorn_status_t> {
+    ) -> Result<(&'a mut Updater<CFlash>, InCall), mallorn_status_t> {
         // SAFETY: forwarded contract.
         let slot = unsafe { Self::open_at(storage)? };
         // SAFETY: the slot is open (tagged), so its fields are initialised; with no session
-        // open nothing else borrows `updater`.
+        // open and no call running nothing else borrows `updater`.
         unsafe {
-            if addr_of!((*slot).session_open).read() {
+            if addr_of!((*slot).session_open).read() || addr_of!((*slot).in_call).read() {
                 return Err(mallorn_status_t::MALLORN_ERR_BUSY);
             }
-            Ok(&mut *addr_of_mut!((*slot).updater))
+            let call = InCall::enter(slot);
+            Ok((&mut *addr_of_mut!((*slot).updater), call))
         }
+    }
+
+    /// Marks `storage` as being opened: refused by `open`, `provision` and `close`, not open
+    /// for the other calls, until [`UpdaterSlot::install`] or [`UpdaterSlot::close`].
+    ///
+    /// # Safety
+    /// `storage` points to a `mallorn_updater_t` that holds no busy updater.
+    pub(crate) unsafe fn opening(storage: *mut mallorn_updater_t) {
+        // SAFETY: writing the tag integer of valid storage.
+        unsafe { addr_of_mut!((*storage.cast::<UpdaterSlot>()).magic).write(OPENING) }
     }
 
     /// Puts a freshly opened updater into `storage`.
@@ -119,6 +136,7 @@ impl UpdaterSlot {
         let slot = UpdaterSlot {
             magic: UPDATER_MAGIC,
             session_open: false,
+            in_call: false,
             updater,
         };
         // SAFETY: size and alignment asserted above; an updater previously there is
@@ -135,16 +153,47 @@ impl UpdaterSlot {
         unsafe { addr_of_mut!((*storage.cast::<UpdaterSlot>()).magic).write(CLOSED) }
     }
 
-    /// Whether an open updater in `storage` has a session in progress.
+    /// Whether an open updater in `storage` has a session in progress or a call running, or
+    /// an updater is being opened into it.
     ///
     /// # Safety
     /// `storage` is non-NULL and points to a `mallorn_updater_t`.
     pub(crate) unsafe fn is_busy(storage: *mut mallorn_updater_t) -> bool {
         let slot = storage.cast::<UpdaterSlot>();
-        // SAFETY: tag read as an integer; `session_open` only read when the tag says open.
+        // SAFETY: tag read as an integer; the flags only read when the tag says open.
         unsafe {
-            addr_of!((*slot).magic).read() == UPDATER_MAGIC && addr_of!((*slot).session_open).read()
+            match addr_of!((*slot).magic).read() {
+                OPENING => true,
+                UPDATER_MAGIC => {
+                    addr_of!((*slot).session_open).read() || addr_of!((*slot).in_call).read()
+                }
+                _ => false,
+            }
         }
+    }
+}
+
+/// An updater in use for the length of one C call (on it or on its session). A flash
+/// callback that calls back into it, which the docs forbid, is refused with
+/// `MALLORN_ERR_BUSY` instead of reaching an updater (or session) already borrowed.
+pub(crate) struct InCall(*mut UpdaterSlot);
+
+impl InCall {
+    /// Marks `slot` in use.
+    ///
+    /// # Safety
+    /// `slot` is an open updater slot that stays in place while the guard lives.
+    unsafe fn enter(slot: *mut UpdaterSlot) -> Self {
+        // SAFETY: only the flag field of valid storage.
+        unsafe { addr_of_mut!((*slot).in_call).write(true) };
+        Self(slot)
+    }
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        // SAFETY: the slot stays in place while the guard lives (`InCall::enter`).
+        unsafe { addr_of_mut!((*self.0).in_call).write(false) }
     }
 }
 
@@ -165,6 +214,27 @@ impl SessionSlot {
             return Err(mallorn_status_t::MALLORN_ERR_NOT_OPEN);
         }
         Ok(slot)
+    }
+
+    /// The session in `storage`, if it is in progress and no other call on it (or on its
+    /// updater) is running, marked in use until the returned guard drops.
+    ///
+    /// # Safety
+    /// As [`SessionSlot::open_at`].
+    pub(crate) unsafe fn enter(
+        storage: *mut mallorn_session_t,
+    ) -> Result<(*mut SessionSlot, InCall), mallorn_status_t> {
+        // SAFETY: forwarded contract.
+        let slot = unsafe { Self::open_at(storage)? };
+        // SAFETY: the slot is open, so `owner` is the open updater slot it borrows, which the
+        // caller keeps in place until the session ends.
+        unsafe {
+            let owner = addr_of!((*slot).owner).read();
+            if addr_of!((*owner).in_call).read() {
+                return Err(mallorn_status_t::MALLORN_ERR_BUSY);
+            }
+            Ok((slot, InCall::enter(owner)))
+        }
     }
 
     /// Closes `slot`, drops its session where it lies (not moved out onto the stack first)

@@ -64,6 +64,8 @@ pub unsafe extern "C" fn mallorn_updater_open(
     // SAFETY: forwarded contract.
     let (flash, layout) = tri!(unsafe { opening(storage, flash, layout) });
     let geometry = flash.geometry();
+    // SAFETY: checked non-NULL and not busy by `opening`.
+    unsafe { UpdaterSlot::opening(storage) };
     install(
         storage,
         Updater::open_with_geometry(flash, layout, geometry),
@@ -96,6 +98,8 @@ pub unsafe extern "C" fn mallorn_updater_provision(
     // SAFETY: non-NULL and valid per the contract.
     let image = unsafe { &*image }.into();
     let geometry = flash.geometry();
+    // SAFETY: checked non-NULL and not busy by `opening`.
+    unsafe { UpdaterSlot::opening(storage) };
     let opened =
         Updater::provision_with_geometry(flash, layout, geometry, active, image, committed_counter);
     install(storage, opened)
@@ -155,7 +159,7 @@ pub unsafe extern "C" fn mallorn_updater_boot(
         return S::MALLORN_ERR_NULL_POINTER;
     }
     // SAFETY: forwarded contract.
-    let updater = tri!(unsafe { UpdaterSlot::updater(storage) });
+    let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     // SAFETY: non-NULL and valid per the contract.
     let policy = unsafe { &*policy }.into();
     match updater.boot(policy) {
@@ -178,7 +182,7 @@ pub unsafe extern "C" fn mallorn_updater_confirm(
     storage: *mut mallorn_updater_t,
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
-    let updater = tri!(unsafe { UpdaterSlot::updater(storage) });
+    let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     status_of(updater.confirm())
 }
 
@@ -192,7 +196,7 @@ pub unsafe extern "C" fn mallorn_updater_cancel(
     storage: *mut mallorn_updater_t,
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
-    let updater = tri!(unsafe { UpdaterSlot::updater(storage) });
+    let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     status_of(updater.cancel())
 }
 
@@ -209,7 +213,7 @@ pub unsafe extern "C" fn mallorn_updater_state(
         return S::MALLORN_ERR_NULL_POINTER;
     }
     // SAFETY: forwarded contract.
-    let updater = tri!(unsafe { UpdaterSlot::updater(storage) });
+    let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     let mut state = mallorn_state_t::from(updater.state());
     state.journal_sequence = updater.journal_sequence();
     state.journal_unreadable_slots = updater.journal_unreadable_slots();
@@ -239,7 +243,7 @@ pub unsafe extern "C" fn mallorn_updater_read_slot(
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     };
     // SAFETY: forwarded contract.
-    let updater = tri!(unsafe { UpdaterSlot::updater(storage) });
+    let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     if len == 0 {
         return S::MALLORN_OK;
     }

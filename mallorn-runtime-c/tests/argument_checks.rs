@@ -272,3 +272,82 @@ fn lengths_no_buffer_can_have_are_refused() {
     // Nothing was started: the updater is free.
     assert_eq!(unsafe { mallorn_updater_cancel(u) }, S::MALLORN_OK);
 }
+
+/// Flash whose read callback calls back into the C ABI on the updater reading it (which the
+/// docs forbid): every such call must be refused, not run on an updater already in use.
+struct CallingBack {
+    ram: Ram,
+    updater: *mut mallorn_updater_t,
+    statuses: Vec<(&'static str, mallorn_status_t)>,
+}
+
+unsafe extern "C" fn read_calling_back(
+    ctx: *mut c_void,
+    offset: u32,
+    buf: *mut u8,
+    len: usize,
+) -> i32 {
+    // SAFETY: ctx is the test's `CallingBack`; the calls below get storage that is valid.
+    let this = unsafe { &mut *ctx.cast::<CallingBack>() };
+    let u = this.updater;
+    let mut state = MaybeUninit::<mallorn_state_t>::uninit();
+    let mut boot = MaybeUninit::<mallorn_boot_t>::uninit();
+    let policy = mallorn_boot_policy_t {
+        trial_boots: 1,
+        verify_trial_boot: 0,
+    };
+    let ops = flash(&mut this.ram);
+    let calls = unsafe {
+        [
+            ("state", mallorn_updater_state(u, state.as_mut_ptr())),
+            ("boot", mallorn_updater_boot(u, &policy, boot.as_mut_ptr())),
+            ("confirm", mallorn_updater_confirm(u)),
+            ("cancel", mallorn_updater_cancel(u)),
+            ("close", mallorn_updater_close(u)),
+            ("open", mallorn_updater_open(u, &ops, &layout())),
+            (
+                "provision",
+                mallorn_updater_provision(u, &ops, &layout(), 1, &IMAGE, 0),
+            ),
+        ]
+    };
+    this.statuses.extend(calls);
+    unsafe { read((&mut this.ram as *mut Ram).cast(), offset, buf, len) }
+}
+
+#[test]
+fn a_callback_calling_back_into_its_updater_is_refused() {
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let u = storage.as_mut_ptr();
+    let mut device = Box::new(CallingBack {
+        ram: Ram(vec![0xFF; 10 * ERASE as usize]),
+        updater: u,
+        statuses: Vec::new(),
+    });
+    provisioned(&mut device.ram, u);
+    let mut ops = flash(&mut device.ram);
+    ops.ctx = (&mut *device as *mut CallingBack).cast();
+    ops.read = Some(read_calling_back);
+    unsafe {
+        assert_eq!(mallorn_updater_open(u, &ops, &layout()), S::MALLORN_OK);
+        device.statuses.clear();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            mallorn_updater_read_slot(u, 0, 0, buf.as_mut_ptr(), 8),
+            S::MALLORN_OK
+        );
+    }
+    assert!(!device.statuses.is_empty());
+    for (call, status) in &device.statuses {
+        assert_eq!(*status, S::MALLORN_ERR_BUSY, "{call}");
+    }
+    // The updater is free again after the call, and the journal unchanged.
+    let mut state = MaybeUninit::<mallorn_state_t>::uninit();
+    unsafe {
+        assert_eq!(mallorn_updater_state(u, state.as_mut_ptr()), S::MALLORN_OK);
+        let state = state.assume_init();
+        assert_eq!(state.active, mallorn_slot_t::MALLORN_SLOT_A);
+        assert_eq!((state.active_image, state.committed_counter), (IMAGE, 3));
+        assert_eq!(mallorn_updater_close(u), S::MALLORN_OK);
+    }
+}

@@ -231,6 +231,45 @@ static void test_session_holds_the_updater(void) {
     expect_old_model();
 }
 
+/* A program callback that calls back into the session and updater it serves (which the
+ * docs forbid): every such call is refused, none ends or reaches the session in use. */
+static long calls_back_refused, calls_back_other;
+static void call_back(void) {
+    mallorn_progress_t p;
+    mallorn_state_t state;
+    mallorn_status_t got[6];
+    size_t i;
+    got[0] = mallorn_session_feed(&session, delta.bytes, 1);
+    got[1] = mallorn_session_progress(&session, &p);
+    got[2] = mallorn_session_abort(&session);
+    got[3] = mallorn_session_finish(&session, NULL);
+    got[4] = mallorn_updater_cancel(&updater);
+    got[5] = mallorn_updater_state(&updater, &state);
+    for (i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] == MALLORN_ERR_BUSY) {
+            calls_back_refused++;
+        } else {
+            calls_back_other++;
+        }
+    }
+}
+
+static void test_callbacks_calling_back(void) {
+    mallorn_admission_t a = admission();
+    factory(factory_counter);
+    (void)reset();
+    CHECK_STATUS(mallorn_session_begin(&session, &updater, &a, delta.bytes,
+                                       MALLORN_BUNDLE_PREFIX_LEN, work, sizeof work),
+                 MALLORN_OK);
+    calls_back_refused = calls_back_other = 0;
+    nor.on_program = call_back;
+    CHECK_STATUS(feed_rest(&delta, 4096), MALLORN_OK);
+    CHECK_STATUS(mallorn_session_finish(&session, NULL), MALLORN_OK);
+    nor.on_program = NULL;
+    CHECK(calls_back_refused > 0 && calls_back_other == 0);
+    expect_new_model();
+}
+
 /* A bundle with one bit flipped at `offset` is refused with `expected`. */
 static void tampered(size_t offset, mallorn_status_t expected) {
     blob_t copy;
@@ -385,6 +424,7 @@ int main(int argc, char **argv) {
     }
     test_fragment_sizes();
     test_session_holds_the_updater();
+    test_callbacks_calling_back();
     test_refusals();
     test_header_tamper_and_small_buffer();
     test_power_cuts();

@@ -48,6 +48,9 @@ static int32_t nor_program(void *ctx, uint32_t offset, const uint8_t *data, size
     if (nor->off) {
         return -1;
     }
+    if (nor->on_program != NULL) {
+        nor->on_program();
+    }
     if (offset % nor->write_size != 0 || len % nor->write_size != 0 ||
         (uint64_t)offset + len > nor->capacity) {
         nor->violations++;

@@ -21,6 +21,7 @@ typedef struct {
     uint32_t violations;  /* calls that broke NOR's rules: a test failure */
     long cut_after;       /* power is cut at this mutation (negative: never) */
     int off;              /* power is off: everything fails */
+    void (*on_program)(void); /* called at every program before it is done (NULL: none) */
 } nor_t;
 
 void nor_init(nor_t *nor, uint8_t *bytes, uint32_t capacity, uint32_t erase_size,
