@@ -74,7 +74,8 @@ typedef enum {
      */
     MALLORN_ERR_NULL_POINTER = 1,
     /**
-     * A length, slot number or other argument is out of range.
+     * A length, slot number or other argument is out of range, or a pointer is not aligned
+     * for its type (storage not 8-aligned, say).
      */
     MALLORN_ERR_INVALID_ARGUMENT = 2,
     /**

@@ -12,7 +12,7 @@ use crate::storage::{
     SESSION_MAGIC, SessionSlot, UpdaterSlot, mallorn_session_t, mallorn_updater_t,
 };
 use crate::types::{
-    MALLORN_MAX_TRUSTED_KEYS, buffer_len, mallorn_admission_t, mallorn_finished_t,
+    MALLORN_MAX_TRUSTED_KEYS, buffer_len, check_ptr, mallorn_admission_t, mallorn_finished_t,
     mallorn_progress_t,
 };
 use crate::updater::tri;
@@ -78,6 +78,7 @@ pub unsafe extern "C" fn mallorn_session_begin(
     if session.is_null() || admission.is_null() || prefix.is_null() || work.is_null() {
         return S::MALLORN_ERR_NULL_POINTER;
     }
+    tri!(check_ptr(session).and(check_ptr(admission)));
     if prefix_len != SIGNED_BUNDLE_PREFIX || !buffer_len(work_len) {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
@@ -214,9 +215,7 @@ pub unsafe extern "C" fn mallorn_session_progress(
     session: *mut mallorn_session_t,
     out: *mut mallorn_progress_t,
 ) -> mallorn_status_t {
-    if out.is_null() {
-        return S::MALLORN_ERR_NULL_POINTER;
-    }
+    tri!(check_ptr(out));
     // SAFETY: forwarded contract.
     let (slot, _call) = tri!(unsafe { SessionSlot::enter(session) });
     // SAFETY: the slot is open, so `session` is initialised.
@@ -245,6 +244,9 @@ pub unsafe extern "C" fn mallorn_session_finish(
     session: *mut mallorn_session_t,
     out: *mut mallorn_finished_t,
 ) -> mallorn_status_t {
+    if !out.is_null() {
+        tri!(check_ptr(out));
+    }
     // SAFETY: forwarded contract.
     let (slot, _call) = tri!(unsafe { SessionSlot::enter(session) });
     // SAFETY: the slot is open. The session finishes where it lies: a copy would put a

@@ -15,7 +15,8 @@ pub enum mallorn_status_t {
     MALLORN_OK = 0,
     /// A required pointer (or callback) is NULL.
     MALLORN_ERR_NULL_POINTER = 1,
-    /// A length, slot number or other argument is out of range.
+    /// A length, slot number or other argument is out of range, or a pointer is not aligned
+    /// for its type (storage not 8-aligned, say).
     MALLORN_ERR_INVALID_ARGUMENT = 2,
     /// The updater or session storage was not opened (or was closed or finished).
     MALLORN_ERR_NOT_OPEN = 3,

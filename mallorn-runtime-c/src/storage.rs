@@ -9,6 +9,7 @@ use mallorn_runtime::storage::{UpdateSession, Updater};
 
 use crate::flash::CFlash;
 use crate::status::mallorn_status_t;
+use crate::types::check_ptr;
 
 /// Bytes of a `mallorn_updater_t`: an upper bound over the supported targets (the updater
 /// is 448 bytes on 32-bit targets, 504 on 64-bit hosts), with room for the runtime to grow.
@@ -85,9 +86,7 @@ impl UpdaterSlot {
     pub(crate) unsafe fn open_at(
         storage: *mut mallorn_updater_t,
     ) -> Result<*mut UpdaterSlot, mallorn_status_t> {
-        if storage.is_null() {
-            return Err(mallorn_status_t::MALLORN_ERR_NULL_POINTER);
-        }
+        check_ptr(storage)?;
         let slot = storage.cast::<UpdaterSlot>();
         // SAFETY: `storage` is a valid `mallorn_updater_t`, large and aligned enough for a
         // slot (asserted above); the tag is read as a plain integer, whatever the bytes are.
@@ -205,9 +204,7 @@ impl SessionSlot {
     pub(crate) unsafe fn open_at(
         storage: *mut mallorn_session_t,
     ) -> Result<*mut SessionSlot, mallorn_status_t> {
-        if storage.is_null() {
-            return Err(mallorn_status_t::MALLORN_ERR_NULL_POINTER);
-        }
+        check_ptr(storage)?;
         let slot = storage.cast::<SessionSlot>();
         // SAFETY: as in `UpdaterSlot::open_at`.
         if unsafe { addr_of!((*slot).magic).read() } != SESSION_MAGIC {

@@ -27,6 +27,20 @@ pub(crate) const fn buffer_len(len: usize) -> bool {
     len <= isize::MAX as usize
 }
 
+/// A pointer C passed, checked: NULL is `MALLORN_ERR_NULL_POINTER`; one not aligned for `T`
+/// (storage declared as a byte array, say), which Rust may not read or write through, is
+/// `MALLORN_ERR_INVALID_ARGUMENT`.
+pub(crate) fn check_ptr<T>(p: *const T) -> Result<(), crate::status::mallorn_status_t> {
+    use crate::status::mallorn_status_t as S;
+    if p.is_null() {
+        Err(S::MALLORN_ERR_NULL_POINTER)
+    } else if !p.is_aligned() {
+        Err(S::MALLORN_ERR_INVALID_ARGUMENT)
+    } else {
+        Ok(())
+    }
+}
+
 /// One of the two model slots.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use crate::flash::{CFlash, mallorn_flash_t};
 use crate::status::{mallorn_status_t, status_of};
 use crate::storage::{UpdaterSlot, mallorn_updater_t};
 use crate::types::{
-    buffer_len, mallorn_boot_policy_t, mallorn_boot_t, mallorn_image_t, mallorn_layout_t,
-    mallorn_state_t, slot_from,
+    buffer_len, check_ptr, mallorn_boot_policy_t, mallorn_boot_t, mallorn_image_t,
+    mallorn_layout_t, mallorn_state_t, slot_from,
 };
 
 use mallorn_status_t as S;
@@ -37,6 +37,9 @@ unsafe fn opening(
     if storage.is_null() || flash.is_null() || layout.is_null() {
         return Err(S::MALLORN_ERR_NULL_POINTER);
     }
+    check_ptr(storage)?;
+    check_ptr(flash)?;
+    check_ptr(layout)?;
     // SAFETY: non-NULL and valid per the contract.
     if unsafe { UpdaterSlot::is_busy(storage) } {
         return Err(S::MALLORN_ERR_BUSY);
@@ -89,9 +92,7 @@ pub unsafe extern "C" fn mallorn_updater_provision(
 ) -> mallorn_status_t {
     // SAFETY: forwarded contract.
     let (flash, layout) = tri!(unsafe { opening(storage, flash, layout) });
-    if image.is_null() {
-        return S::MALLORN_ERR_NULL_POINTER;
-    }
+    tri!(check_ptr(image));
     let Some(active) = slot_from(active) else {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     };
@@ -130,9 +131,7 @@ fn install(
 pub unsafe extern "C" fn mallorn_updater_close(
     storage: *mut mallorn_updater_t,
 ) -> mallorn_status_t {
-    if storage.is_null() {
-        return S::MALLORN_ERR_NULL_POINTER;
-    }
+    tri!(check_ptr(storage));
     // SAFETY: non-NULL and valid per the contract.
     unsafe {
         if UpdaterSlot::is_busy(storage) {
@@ -158,6 +157,7 @@ pub unsafe extern "C" fn mallorn_updater_boot(
     if policy.is_null() || out.is_null() {
         return S::MALLORN_ERR_NULL_POINTER;
     }
+    tri!(check_ptr(policy).and(check_ptr(out)));
     // SAFETY: forwarded contract.
     let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     // SAFETY: non-NULL and valid per the contract.
@@ -209,9 +209,7 @@ pub unsafe extern "C" fn mallorn_updater_state(
     storage: *mut mallorn_updater_t,
     out: *mut mallorn_state_t,
 ) -> mallorn_status_t {
-    if out.is_null() {
-        return S::MALLORN_ERR_NULL_POINTER;
-    }
+    tri!(check_ptr(out));
     // SAFETY: forwarded contract.
     let (updater, _call) = tri!(unsafe { UpdaterSlot::updater(storage) });
     let mut state = mallorn_state_t::from(updater.state());

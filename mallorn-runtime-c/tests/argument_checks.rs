@@ -351,3 +351,60 @@ fn a_callback_calling_back_into_its_updater_is_refused() {
         assert_eq!(mallorn_updater_close(u), S::MALLORN_OK);
     }
 }
+
+/// Bytes aligned for any storage, to carve misaligned pointers from.
+#[repr(C, align(16))]
+struct Aligned([u8; 2 * MALLORN_SESSION_SIZE]);
+
+#[test]
+fn misaligned_storage_and_structs_are_refused() {
+    // Storage declared as a byte array (`uint8_t buf[MALLORN_UPDATER_SIZE]`) need not be
+    // 8-aligned; the Rust values in it must be. A misaligned pointer is refused, not used.
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut bytes = Box::new(Aligned([0; 2 * MALLORN_SESSION_SIZE]));
+    let odd = unsafe { bytes.0.as_mut_ptr().add(4) };
+    let (u, s) = (
+        odd.cast::<mallorn_updater_t>(),
+        odd.cast::<mallorn_session_t>(),
+    );
+    let invalid = S::MALLORN_ERR_INVALID_ARGUMENT;
+    unsafe {
+        assert_eq!(
+            mallorn_updater_open(u, &flash(&mut ram), &layout()),
+            invalid
+        );
+        let provision = mallorn_updater_provision(u, &flash(&mut ram), &layout(), 0, &IMAGE, 3);
+        assert_eq!(provision, invalid);
+        assert_eq!(mallorn_updater_confirm(u), invalid);
+        assert_eq!(mallorn_updater_cancel(u), invalid);
+        assert_eq!(mallorn_updater_close(u), invalid);
+        assert_eq!(mallorn_session_feed(s, null(), 0), invalid);
+        assert_eq!(mallorn_session_abort(s), invalid);
+        assert_eq!(mallorn_session_finish(s, null_mut()), invalid);
+    }
+    // Misaligned structs the caller passes or receives.
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let good = storage.as_mut_ptr();
+    provisioned(&mut ram, good);
+    unsafe {
+        assert_eq!(
+            mallorn_updater_state(good, odd.cast::<mallorn_state_t>()),
+            invalid
+        );
+        let policy = mallorn_boot_policy_t {
+            trial_boots: 1,
+            verify_trial_boot: 0,
+        };
+        assert_eq!(
+            mallorn_updater_boot(good, &policy, odd.cast::<mallorn_boot_t>()),
+            invalid
+        );
+        let image = odd.cast::<mallorn_image_t>();
+        image.write_unaligned(IMAGE);
+        let mut other = MaybeUninit::<mallorn_updater_t>::zeroed();
+        let provision =
+            mallorn_updater_provision(other.as_mut_ptr(), &flash(&mut ram), &layout(), 0, image, 3);
+        assert_eq!(provision, invalid);
+        assert_eq!(mallorn_updater_close(good), S::MALLORN_OK);
+    }
+}
