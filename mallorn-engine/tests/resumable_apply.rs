@@ -163,3 +163,45 @@ fn the_record_of_another_bundle_is_ignored() {
     assert_eq!(applied.resumed_from, None);
     assert_eq!(std::fs::read(&output).unwrap(), second.new);
 }
+
+/// Links planted where an apply writes (`<output>.mallorn-partial`, the record written
+/// beside `<output>.mallorn-resume`), pointing at another file: the apply never writes
+/// through them, the file they point at stays as it was, and the result is still right.
+#[test]
+fn a_link_planted_beside_the_output_never_redirects_a_write() {
+    let pair = pair(12);
+    let folder = tempfile::tempdir().unwrap();
+    let victim = folder.path().join("base-model.bin");
+    type Link = fn(&Path, &Path) -> std::io::Result<()>;
+    let links: [(&str, Link); 2] = [
+        ("symlink", |from, to| std::os::unix::fs::symlink(from, to)),
+        ("hard link", |from, to| std::fs::hard_link(from, to)),
+    ];
+    for (kind, link) in links {
+        for (suffix, resume) in [
+            (".mallorn-partial", false),
+            (".mallorn-partial", true),
+            (".mallorn-resume.next", false),
+        ] {
+            let case = format!("{kind} as {suffix}, resuming: {resume}");
+            std::fs::write(&victim, &pair.old).unwrap();
+            let output = folder.path().join("model.bin");
+            std::fs::write(&output, b"running model").unwrap();
+            if resume {
+                interrupted(&pair, pair.bundle.len() / 2, &output);
+            }
+            let planted = sibling(&output, suffix);
+            let _ = std::fs::remove_file(&planted);
+            link(&victim, &planted).unwrap();
+
+            let applied = apply_to_file(&pair.bundle, &pair.header, &pair.old, &output, &OPTIONS);
+            assert!(
+                std::fs::read(&victim).unwrap() == pair.old,
+                "{case}: written through"
+            );
+            applied.unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert!(std::fs::read(&output).unwrap() == pair.new, "{case}");
+            let _ = std::fs::remove_file(&planted);
+        }
+    }
+}

@@ -231,22 +231,35 @@ impl Run<'_> {
     /// holds at least what it covers.
     fn resumable(&self) -> Option<Checkpoint> {
         let record = ResumeRecord::read(&self.paths.record)?;
-        let on_disk = std::fs::metadata(&self.paths.partial).ok()?.len();
+        // Not through a link: only a plain file of its own is a partial result.
+        let on_disk = std::fs::symlink_metadata(&self.paths.partial).ok()?;
+        if !plain(&on_disk) {
+            return None;
+        }
+        let on_disk = on_disk.len();
         (record.bundle == self.bundle && on_disk >= record.checkpoint.progress.output_offset)
             .then_some(record.checkpoint)
     }
 
+    /// Opens the partial result: the one a record covers, or a new file. Never through a
+    /// link (symbolic or hard) someone left at its path: writing there would write, or cut,
+    /// the file it points at (OLD, say).
     fn open_partial(&self, resume: bool) -> Result<File, FileApplyError> {
         let io = || self.paths.io(&self.paths.partial);
-        if !resume {
-            // A record of another bundle, or of a partial result that is gone, is stale.
-            match std::fs::remove_file(&self.paths.record) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io()(e)),
-                _ => {}
-            }
-        }
         let mut open = OpenOptions::new();
-        open.read(true).write(true).create(true).truncate(!resume);
+        open.read(true).write(true);
+        if resume {
+            let file = open.open(&self.paths.partial).map_err(io())?;
+            return same_plain_file(&file, &self.paths.partial)
+                .map(|()| file)
+                .map_err(io());
+        }
+        // A record of another bundle, or of a partial result that is gone, is stale; what
+        // is at the partial result's path goes (the name only, not what a link points at),
+        // and a new file is made there (`create_new` does not follow links).
+        remove_if_present(&self.paths.record).map_err(io())?;
+        remove_if_present(&self.paths.partial).map_err(io())?;
+        open.create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o644);
         open.open(&self.paths.partial).map_err(io())
@@ -303,5 +316,44 @@ impl Run<'_> {
         sync_folder(&self.paths.output).map_err(self.paths.io(&self.paths.output))?;
         let _ = std::fs::remove_file(&self.paths.record);
         Ok(())
+    }
+}
+
+/// Removes the name `path`, if there is one.
+pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `meta` (of a path, not followed) is a regular file with no other name.
+fn plain(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    let single = std::os::unix::fs::MetadataExt::nlink(meta) == 1;
+    #[cfg(not(unix))]
+    let single = true;
+    meta.file_type().is_file() && single
+}
+
+/// Checks that `file`, opened at `path`, is the plain file at `path` (not one a link there
+/// led to, nor one swapped in after the check that chose to resume).
+fn same_plain_file(file: &File, path: &Path) -> std::io::Result<()> {
+    let named = std::fs::symlink_metadata(path)?;
+    #[cfg(unix)]
+    let same = {
+        use std::os::unix::fs::MetadataExt;
+        let opened = file.metadata()?;
+        (opened.dev(), opened.ino()) == (named.dev(), named.ino())
+    };
+    #[cfg(not(unix))]
+    let same = file.metadata().is_ok();
+    if same && plain(&named) {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the partial result is a link, not a file of its own",
+        ))
     }
 }

@@ -51,12 +51,13 @@ impl ResumeRecord {
         std::fs::read(path).ok().and_then(|b| Self::from_bytes(&b))
     }
 
-    /// Replaces the record at `path` with this one, durably.
+    /// Replaces the record at `path` with this one, durably. `beside` is made anew (never
+    /// opened through a link left there, which would write the file it points at).
     pub fn write(self, path: &Path, beside: &Path) -> std::io::Result<()> {
+        crate::apply::remove_if_present(beside)?;
         let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(beside)?;
         file.write_all(&self.to_bytes())?;
         file.sync_all()?;
