@@ -205,3 +205,55 @@ fn a_link_planted_beside_the_output_never_redirects_a_write() {
         }
     }
 }
+
+/// Two applies of the same bundle to the same output at once (a service restarted while its
+/// old instance still runs, two updaters in one folder): the output only ever ends as the
+/// checked result, and a run that overlaps another is refused, keeping the other's progress.
+#[test]
+fn concurrent_applies_to_one_output_never_publish_a_mixed_result() {
+    let old = synthetic_model(3 << 20, 13);
+    let mut new = old.clone();
+    for (i, byte) in new.iter_mut().enumerate().step_by(3) {
+        *byte = byte.wrapping_add(i as u8 | 1);
+    }
+    let identity = BundleIdentity {
+        security_counter: 2,
+        ..BundleIdentity::default()
+    };
+    let bundle = raw_delta_bundle(&old, &new, identity, 4096);
+    let header = BundleHeader::parse(bundle[..HEADER_LEN].try_into().unwrap()).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("model.bin");
+    for round in 0..8 {
+        std::fs::write(&output, b"running model").unwrap();
+        let start = std::sync::Barrier::new(2);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        apply_to_file(&bundle, &header, &old, &output, &OPTIONS)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|run| run.join().unwrap()).collect()
+        });
+        let published = std::fs::read(&output).unwrap();
+        assert!(
+            published == new || published == b"running model",
+            "round {round}: the output holds neither model"
+        );
+        for result in &results {
+            if let Err(error) = result {
+                assert!(error.keeps_progress(), "round {round}: {error}");
+                assert!(
+                    matches!(error, FileApplyError::Busy { .. }),
+                    "round {round}: {error}"
+                );
+            }
+        }
+        // Whatever was refused, running it again ends with the new model.
+        apply_to_file(&bundle, &header, &old, &output, &OPTIONS).unwrap();
+        assert!(std::fs::read(&output).unwrap() == new, "round {round}");
+    }
+}

@@ -11,6 +11,7 @@ use mallorn_runtime::apply::{Checkpoint, PayloadStream};
 use mallorn_runtime::format::{BundleHeader, SIGNED_BUNDLE_PREFIX};
 use mallorn_runtime::hash::sha256;
 
+use crate::lock::OutputLock;
 use crate::record::{ResumeRecord, sync_folder};
 use crate::result_file::FileResult;
 
@@ -69,6 +70,13 @@ pub enum FileApplyError {
     /// The runtime refused the payload or the result.
     #[error(transparent)]
     Runtime(#[from] mallorn_runtime::Error),
+    /// Another apply to the same output is running (it holds `<output>.mallorn-lock`); its
+    /// progress is left alone. Try again once it has ended.
+    #[error("another apply to {} is running", path.display())]
+    Busy {
+        /// The output.
+        path: PathBuf,
+    },
     /// A file could not be read or written; what was applied so far is kept, and the same
     /// call resumes it.
     #[error("cannot write {}: {source}", path.display())]
@@ -87,7 +95,7 @@ impl FileApplyError {
     pub fn keeps_progress(&self) -> bool {
         use mallorn_runtime::Error as E;
         match self {
-            Self::Io { .. } => true,
+            Self::Io { .. } | Self::Busy { .. } => true,
             Self::Runtime(e) => matches!(e, E::PayloadTruncated | E::PayloadSegmentMismatch { .. }),
             Self::TooShort { .. } | Self::WorkTooLarge { .. } => false,
         }
@@ -100,6 +108,7 @@ struct Paths {
     partial: PathBuf,
     record: PathBuf,
     record_next: PathBuf,
+    lock: PathBuf,
 }
 
 impl Paths {
@@ -114,6 +123,7 @@ impl Paths {
             partial: beside(".mallorn-partial"),
             record: beside(".mallorn-resume"),
             record_next: beside(".mallorn-resume.next"),
+            lock: beside(".mallorn-lock"),
         }
     }
 
@@ -139,7 +149,8 @@ impl Paths {
 /// space or had only part of the bundle is resumed by calling this again with the same bundle
 /// and output: it continues from the last record without redoing what it covers. `output`
 /// itself appears only once the whole result matches the header's SHA-256, by an atomic
-/// rename; until then it is left as it was.
+/// rename; until then it is left as it was. While it runs it holds `<output>.mallorn-lock`:
+/// a second apply to the same output meanwhile is refused ([`FileApplyError::Busy`]).
 pub fn apply_to_file(
     bundle: &[u8],
     header: &BundleHeader,
@@ -156,6 +167,12 @@ pub fn apply_to_file(
         .get(..SIGNED_BUNDLE_PREFIX)
         .ok_or(FileApplyError::TooShort { len: bundle.len() })?;
     let paths = Paths::new(output);
+    // Held until the apply has ended (published, or its progress kept or discarded).
+    let _lock = OutputLock::take(&paths.lock)
+        .map_err(paths.io(&paths.lock))?
+        .ok_or_else(|| FileApplyError::Busy {
+            path: output.to_owned(),
+        })?;
     let run = Run {
         paths: &paths,
         bundle: sha256(prefix),

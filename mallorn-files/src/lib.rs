@@ -16,6 +16,7 @@
 //! ```text
 //! <output>.mallorn-partial      the result so far
 //! <output>.mallorn-resume       bundle id + last durable checkpoint (replaced atomically)
+//! <output>.mallorn-lock        held while an apply runs (a second one is refused)
 //! <output>                      appears (or is replaced) only when the result checks out
 //! ```
 //!
@@ -23,6 +24,7 @@
 //! flash under the runtime's `Updater`, with its trial boots, confirm and revert.
 
 mod apply;
+mod lock;
 mod record;
 mod result_file;
 mod slots;
