@@ -263,3 +263,27 @@ fn a_kill_at_any_flash_operation_resumes_to_the_new_model() {
     assert!(kills >= 10, "only {kills} kills landed during the update");
     assert!(resumed > 0, "no kill fell mid-payload");
 }
+
+/// Two updaters over the same files (a status tool or a second instance of the service next
+/// to the running one) would each keep their own copy of the journal state and write records
+/// over the other's: the second `FileSlots` on the same journal is refused while the first is
+/// open, and opens once it is closed (or its process died).
+#[test]
+fn a_second_file_slots_on_the_same_journal_is_refused_while_one_is_open() {
+    let pair = pair();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    provisioned(d, &pair.old);
+    let first = FileSlots::open(d, "kws", MAX_MODEL).unwrap();
+    let second = FileSlots::open(d, "kws", MAX_MODEL).map(drop);
+    assert_eq!(
+        second.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock)
+    );
+    // Another model in the same folder is another journal.
+    FileSlots::open(d, "other", MAX_MODEL).unwrap();
+    drop(first);
+    let layout = FileSlots::open(d, "kws", MAX_MODEL).unwrap().layout();
+    let mut up = Updater::open(FileSlots::open(d, "kws", MAX_MODEL).unwrap(), layout).unwrap();
+    assert_eq!(up.boot(POLICY).unwrap().kind, BootKind::Confirmed);
+}

@@ -59,12 +59,14 @@ impl Drop for OutputLock {
     }
 }
 
+/// Takes an exclusive `flock` on `file` without waiting: `false` when another open file
+/// holds it. Released when `file` (every handle to it) is closed, or its process dies.
 #[cfg(unix)]
 #[allow(
     unsafe_code,
     reason = "flock(2) through libc: std has File::try_lock only from Rust 1.89"
 )]
-fn try_lock(file: &File) -> std::io::Result<bool> {
+pub(crate) fn try_lock(file: &File) -> std::io::Result<bool> {
     use std::os::unix::io::AsRawFd;
     // SAFETY: flock on a file descriptor this function borrows; no memory is passed.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -87,7 +89,7 @@ fn same_file(file: &File, named: &std::fs::Metadata) -> std::io::Result<bool> {
 
 // Elsewhere the lock is not taken (no portable advisory lock before Rust 1.89).
 #[cfg(not(unix))]
-fn try_lock(_: &File) -> std::io::Result<bool> {
+pub(crate) fn try_lock(_: &File) -> std::io::Result<bool> {
     Ok(true)
 }
 

@@ -63,7 +63,9 @@ impl FileSlots {
     /// Opens (creating what is missing) `<dir>/<name>.a`, `.b` and `.journal`, for models of
     /// up to `max_model_len` bytes (at most about 2 GiB: the runtime's flash addresses are
     /// 32-bit). Keep `max_model_len` the same across runs. A new journal file is blank: call
-    /// `Updater::provision` once, with the model the factory put in `<name>.a`.
+    /// `Updater::provision` once, with the model the factory put in `<name>.a`. The journal
+    /// file stays locked (`flock`, on Unix) while the slots are open: opening them a second
+    /// time meanwhile, from this process or another, fails with `ErrorKind::WouldBlock`.
     pub fn open(dir: &Path, name: &str, max_model_len: u64) -> std::io::Result<Self> {
         let unit = SLOT_ERASE_SIZE as u64;
         let state_len = min_state_len(SLOT_ERASE_SIZE, 1).unwrap_or(2 * unit);
@@ -89,6 +91,13 @@ impl FileSlots {
                 .open(path)
         };
         let files = [open(&paths[0])?, open(&paths[1])?, open(&paths[2])?];
+        // One updater per journal: a second one would write records over the first's.
+        if !crate::lock::try_lock(&files[2])? {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("{} is open in another FileSlots", paths[2].display()),
+            ));
+        }
         Ok(Self {
             paths,
             files,
