@@ -403,6 +403,56 @@ static void test_power_cuts(void) {
     CHECK(in_spare >= 1);
 }
 
+/* One read, or one erase or program, fails once during an update (nothing done, the
+ * power stays on): the firmware aborts and begins again with the same bundle in the same
+ * power cycle, and ends with the new model; slot A holds the old one until then. */
+static void test_transient_faults(void) {
+    mallorn_admission_t a = admission();
+    uint32_t reads, mutations, k, step, failed = 0;
+    int kind;
+    factory(factory_counter);
+    (void)reset();
+    nor.reads = 0;
+    nor.fail_read_at = 1L << 40;
+    reads = nor.mutations;
+    CHECK_STATUS(apply(&delta, &a, 700), MALLORN_OK);
+    mutations = nor.mutations - reads;
+    reads = nor.reads;
+    for (kind = 0; kind < 2; kind++) {
+        uint32_t total = kind == 0 ? reads : mutations;
+        step = total / 150 + 1;
+        for (k = 0; k < total; k += step) {
+            mallorn_status_t status;
+            factory(factory_counter);
+            (void)reset();
+            nor.reads = 0;
+            if (kind == 0) {
+                nor.fail_read_at = (long)k;
+            } else {
+                nor.fail_mutation_at = (long)(nor.mutations + k);
+            }
+            status = apply(&delta, &a, 700);
+            CHECK(memcmp(flash_bytes + MALLORN_OKAY_NABU_SLOT_A_OFFSET, old_model.bytes,
+                         old_model.len) == 0);
+            if (status != MALLORN_OK) {
+                failed++;
+                status = apply(&delta, &a, 700);
+                if (status != MALLORN_OK) {
+                    fprintf(stderr, "%s %u: retry returned %d (%s)\n",
+                            kind == 0 ? "read" : "mutation", k, (int)status,
+                            mallorn_strerror(status));
+                }
+                CHECK_STATUS(status, MALLORN_OK);
+            }
+            nor.fail_read_at = nor.fail_mutation_at = -1;
+            expect_new_model();
+        }
+    }
+    printf("transient faults: %u reads, %u mutations, %u failed an apply\n", reads, mutations,
+           failed);
+    CHECK(failed > 0);
+}
+
 int main(int argc, char **argv) {
     if (argc != 6) {
         fprintf(stderr, "usage: %s OLD NEW DELTA FULL OLD_SHA256_HEX\n", argv[0]);
@@ -428,6 +478,7 @@ int main(int argc, char **argv) {
     test_refusals();
     test_header_tamper_and_small_buffer();
     test_power_cuts();
+    test_transient_faults();
     printf("c_api: %ld checks passed\n", checks);
     free(old_model.bytes);
     free(new_model.bytes);

@@ -11,6 +11,8 @@ void nor_init(nor_t *nor, uint8_t *bytes, uint32_t capacity, uint32_t erase_size
     nor->write_size = write_size;
     nor->read_size = read_size;
     nor->cut_after = -1;
+    nor->fail_read_at = -1;
+    nor->fail_mutation_at = -1;
     memset(bytes, 0xFF, capacity);
 }
 
@@ -20,6 +22,15 @@ void nor_power_on(nor_t *nor) {
 }
 
 /* Whether this mutation is the one the power cut hits (it is then torn). */
+/* Whether this mutation is the one that fails once without doing anything. */
+static int fail_now(nor_t *nor) {
+    if (nor->fail_mutation_at >= 0 && (long)nor->mutations == nor->fail_mutation_at) {
+        nor->fail_mutation_at = -1;
+        return 1;
+    }
+    return 0;
+}
+
 static int cut_now(nor_t *nor) {
     if (nor->cut_after >= 0 && (long)nor->mutations >= nor->cut_after) {
         nor->off = 1;
@@ -38,6 +49,10 @@ static int32_t nor_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len) {
         nor->violations++;
         return -1;
     }
+    if (nor->fail_read_at >= 0 && (long)nor->reads++ == nor->fail_read_at) {
+        nor->fail_read_at = -1;
+        return -1;
+    }
     memcpy(buf, nor->bytes + offset, len);
     return 0;
 }
@@ -50,6 +65,9 @@ static int32_t nor_program(void *ctx, uint32_t offset, const uint8_t *data, size
     }
     if (nor->on_program != NULL) {
         nor->on_program();
+    }
+    if (fail_now(nor)) {
+        return -1;
     }
     if (offset % nor->write_size != 0 || len % nor->write_size != 0 ||
         (uint64_t)offset + len > nor->capacity) {
@@ -79,6 +97,9 @@ static int32_t nor_erase(void *ctx, uint32_t from, uint32_t to) {
     if (from % nor->erase_size != 0 || to % nor->erase_size != 0 || to < from ||
         to > nor->capacity) {
         nor->violations++;
+        return -1;
+    }
+    if (fail_now(nor)) {
         return -1;
     }
     if (cut_now(nor)) {

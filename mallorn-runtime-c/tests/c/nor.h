@@ -22,6 +22,9 @@ typedef struct {
     long cut_after;       /* power is cut at this mutation (negative: never) */
     int off;              /* power is off: everything fails */
     void (*on_program)(void); /* called at every program before it is done (NULL: none) */
+    uint32_t reads;       /* read calls */
+    long fail_read_at;    /* this read fails once, nothing read (negative: never) */
+    long fail_mutation_at; /* this erase or program fails once, nothing done (negative: never) */
 } nor_t;
 
 void nor_init(nor_t *nor, uint8_t *bytes, uint32_t capacity, uint32_t erase_size,
