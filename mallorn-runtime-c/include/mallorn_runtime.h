@@ -670,9 +670,10 @@ mallorn_status_t mallorn_sha256(const uint8_t *data,
  * signature); `work` at least the header's `ram_required` bytes (`MALLORN_WORK_LEN` of the
  * generated header covers every bundle built for the SKU), any alignment. Admission
  * (signature against the trusted keys, SKU, model, anti-rollback counter, base SHA-256 of
- * the active slot) runs before anything is written. A `work_len` above `PTRDIFF_MAX` is refused
- * (`MALLORN_ERR_INVALID_ARGUMENT`). Then feed the payload from the
- * progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
+ * the active slot) runs before anything is written. Refused with
+ * `MALLORN_ERR_INVALID_ARGUMENT`: a `work_len` above `PTRDIFF_MAX`, and `work` sharing a
+ * byte with the session, the updater or the prefix (or the session with the updater). Then
+ * feed the payload from the progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
  * the session borrows the updater (its other calls return `MALLORN_ERR_BUSY`) and `work`.
  *
  * # Safety

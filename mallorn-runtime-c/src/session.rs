@@ -9,7 +9,8 @@ use mallorn_runtime::verify::TrustedKey;
 use crate::flash::CFlash;
 use crate::status::{mallorn_status_t, status_of};
 use crate::storage::{
-    SESSION_MAGIC, SessionSlot, UpdaterSlot, mallorn_session_t, mallorn_updater_t,
+    MALLORN_SESSION_SIZE, MALLORN_UPDATER_SIZE, SESSION_MAGIC, SessionSlot, UpdaterSlot,
+    mallorn_session_t, mallorn_updater_t,
 };
 use crate::types::{
     MALLORN_MAX_TRUSTED_KEYS, buffer_len, check_ptr, mallorn_admission_t, mallorn_finished_t,
@@ -56,9 +57,10 @@ unsafe fn trusted_keys(
 /// signature); `work` at least the header's `ram_required` bytes (`MALLORN_WORK_LEN` of the
 /// generated header covers every bundle built for the SKU), any alignment. Admission
 /// (signature against the trusted keys, SKU, model, anti-rollback counter, base SHA-256 of
-/// the active slot) runs before anything is written. A `work_len` above `PTRDIFF_MAX` is refused
-/// (`MALLORN_ERR_INVALID_ARGUMENT`). Then feed the payload from the
-/// progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
+/// the active slot) runs before anything is written. Refused with
+/// `MALLORN_ERR_INVALID_ARGUMENT`: a `work_len` above `PTRDIFF_MAX`, and `work` sharing a
+/// byte with the session, the updater or the prefix (or the session with the updater). Then
+/// feed the payload from the progress's `payload_offset`. Until `mallorn_session_finish` or `mallorn_session_abort`,
 /// the session borrows the updater (its other calls return `MALLORN_ERR_BUSY`) and `work`.
 ///
 /// # Safety
@@ -80,6 +82,17 @@ pub unsafe extern "C" fn mallorn_session_begin(
     }
     tri!(check_ptr(session).and(check_ptr(admission)));
     if prefix_len != SIGNED_BUNDLE_PREFIX || !buffer_len(work_len) {
+        return S::MALLORN_ERR_INVALID_ARGUMENT;
+    }
+    // The decoder writes all of `work` while the session and the updater live in their
+    // storage: none of them may share a byte (nor `work` the prefix admission reads).
+    let regions = [
+        span(session, MALLORN_SESSION_SIZE),
+        span(updater, MALLORN_UPDATER_SIZE),
+        span(prefix, prefix_len),
+    ];
+    let work_span = span(work, work_len);
+    if regions.iter().any(|r| overlap(work_span, *r)) || overlap(regions[0], regions[1]) {
         return S::MALLORN_ERR_INVALID_ARGUMENT;
     }
     // SAFETY: forwarded contract. A session in progress in this storage (of another
@@ -136,6 +149,20 @@ unsafe fn start(
         Err(e) => return e.into(),
     }
     S::MALLORN_OK
+}
+
+/// The addresses `[start, end)` of `len` bytes at `p` (`None` when they would wrap).
+fn span<T>(p: *const T, len: usize) -> Option<(usize, usize)> {
+    let start = p as usize;
+    start.checked_add(len).map(|end| (start, end))
+}
+
+/// Whether two spans share a byte (a span that wraps the address space overlaps anything).
+fn overlap(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> bool {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => true,
+    }
 }
 
 /// A bundle's signed prefix, as `mallorn_session_begin` reads it.

@@ -408,3 +408,66 @@ fn misaligned_storage_and_structs_are_refused() {
         assert_eq!(mallorn_updater_close(good), S::MALLORN_OK);
     }
 }
+
+#[test]
+fn a_work_buffer_over_the_storage_or_the_prefix_is_refused() {
+    // The decoder writes all over `work` while the session lives in its storage and the
+    // updater in its own: a work buffer (or a session) laid over another of them is refused
+    // before admission, not found out by the model it corrupts.
+    let mut ram = Ram(vec![0xFF; 10 * ERASE as usize]);
+    let mut storage = MaybeUninit::<mallorn_updater_t>::zeroed();
+    let u = storage.as_mut_ptr();
+    provisioned(&mut ram, u);
+    let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
+    let s = session.as_mut_ptr();
+    let admission = mallorn_admission_t {
+        sku_id: [0; 8],
+        model_id: [0; 8],
+        trusted_keys: null(),
+        trusted_key_count: 0,
+    };
+    let mut bytes = vec![0u8; 4096];
+    let mut work = vec![0u8; 4096];
+    let p = bytes.as_ptr();
+    let invalid = S::MALLORN_ERR_INVALID_ARGUMENT;
+    unsafe {
+        let cases: [(&str, *mut mallorn_session_t, *const u8, *mut u8, usize); 5] = [
+            ("work over the session", s, p, s.cast::<u8>().add(8), 64),
+            ("work over the updater", s, p, u.cast::<u8>(), 64),
+            (
+                "work ending in the updater",
+                s,
+                p,
+                u.cast::<u8>().wrapping_sub(8),
+                16,
+            ),
+            (
+                "work over the prefix",
+                s,
+                p,
+                bytes.as_mut_ptr().add(100),
+                1000,
+            ),
+            (
+                "session over the updater",
+                u.cast(),
+                p,
+                work.as_mut_ptr(),
+                4096,
+            ),
+        ];
+        for (case, session, prefix, w, len) in cases {
+            assert_eq!(
+                mallorn_session_begin(session, u, &admission, prefix, 272, w, len),
+                invalid,
+                "{case}"
+            );
+        }
+        // Apart, they go on to admission (which refuses this zeroed prefix).
+        assert_eq!(
+            mallorn_session_begin(s, u, &admission, p, 272, work.as_mut_ptr(), 4096),
+            S::MALLORN_ERR_BAD_MAGIC
+        );
+        assert_eq!(mallorn_updater_close(u), S::MALLORN_OK);
+    }
+}
