@@ -51,9 +51,11 @@ unsafe fn opening(
 }
 
 /// Opens the updater over `flash` and `layout` at boot: reads the state journal. Fails with
-/// `MALLORN_ERR_JOURNAL_BLANK` on a device never provisioned. `storage` may be uninitialised;
-/// it is closed on failure. Refused (`MALLORN_ERR_BUSY`) while `storage` holds an updater
-/// with a session in progress.
+/// `MALLORN_ERR_JOURNAL_BLANK` on a device never provisioned. `storage` must be zeroed at
+/// boot (static storage is, by the C startup; storage on the stack or in a no-init section
+/// needs a `memset` first), or closed; it is closed on failure. Refused (`MALLORN_ERR_BUSY`)
+/// while `storage` holds an updater with a session in progress or in a call, so stale bytes
+/// left by a reset in the middle of a session would refuse it too.
 ///
 /// # Safety
 /// Each pointer is NULL or valid for its type; `flash->ctx` and the callbacks stay valid

@@ -59,6 +59,7 @@ static uint8_t flash_bytes[MALLORN_FLASH_SIZE];
 static nor_t nor;
 static mallorn_flash_t ops;
 static mallorn_updater_t updater;
+static mallorn_updater_t stale;
 static mallorn_session_t session;
 static uint8_t work[MALLORN_WORK_LEN];
 static uint8_t slot_copy[MALLORN_OKAY_NABU_SLOT_A_SIZE];
@@ -223,6 +224,14 @@ static void test_session_holds_the_updater(void) {
     CHECK_STATUS(mallorn_session_begin(&session, &updater, &a, delta.bytes,
                                        MALLORN_BUNDLE_PREFIX_LEN, work, sizeof work),
                  MALLORN_ERR_BUSY);
+    /* Storage that kept its bytes across a reset in the middle of this session (on the stack
+     * or in a no-init section) still says so, and is refused until it is zeroed, as the docs
+     * of mallorn_updater_open say. */
+    memcpy(&stale, &updater, sizeof stale);
+    CHECK_STATUS(mallorn_updater_open(&stale, &ops, &layout), MALLORN_ERR_BUSY);
+    memset(&stale, 0, sizeof stale);
+    CHECK_STATUS(mallorn_updater_open(&stale, &ops, &layout), MALLORN_OK);
+    CHECK_STATUS(mallorn_updater_close(&stale), MALLORN_OK);
     CHECK_STATUS(mallorn_session_progress(&session, &p), MALLORN_OK);
     CHECK(!p.resumed && p.payload_offset == 0 && p.payload_len + 272 == delta.len);
     CHECK_STATUS(mallorn_session_finish(&session, NULL), MALLORN_ERR_PAYLOAD_TRUNCATED);
