@@ -91,6 +91,11 @@ impl FileSlots {
                 .open(path)
         };
         let files = [open(&paths[0])?, open(&paths[1])?, open(&paths[2])?];
+        // The names `open` may just have created must outlive a power loss before any journal
+        // record vouches for a file's bytes: `fsync` on a file does not cover its directory
+        // entry.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
         // One updater per journal: a second one would write records over the first's.
         if !crate::lock::try_lock(&files[2])? {
             return Err(std::io::Error::new(
