@@ -334,6 +334,8 @@ fn diff_of_an_unrecognised_file_gets_help_in_flag_terms() {
         .collect::<Vec<_>>()
         .join(" ");
     assert!(shown.contains("truncated or damaged"), "{shown}");
+    // The file is named as the user gave it.
+    assert!(shown.contains("cut.onnx: "), "{shown}");
     assert!(shown.contains("`--format onnx`"), "{shown}");
     assert!(
         !shown.contains("[[model]]"),

@@ -415,10 +415,12 @@ fn smallest_profile(coding: &Coding) -> Option<&'static str> {
     }
 }
 
-/// A failed bundle build, an unreadable input with help in terms of `--format` (the engine's
-/// help speaks of Mallorn.toml, which `diff` does not read).
-fn diff_error(error: mallorn_engine::bundle::BuildError) -> miette::Report {
+/// A failed bundle build, an unreadable input named by its path (OLD or NEW as given) with
+/// help in terms of `--format` (the engine's help speaks of Mallorn.toml, which `diff` does
+/// not read).
+fn diff_error(error: mallorn_engine::bundle::BuildError, args: &Args) -> miette::Report {
     use mallorn_engine::bundle::BuildError;
+    use mallorn_engine::delta::Input;
     use mallorn_engine::model::InputError;
     match error {
         BuildError::Input(input) => {
@@ -439,7 +441,12 @@ fn diff_error(error: mallorn_engine::bundle::BuildError) -> miette::Report {
                      opaque bytes and ship the data file in a bundle of its own"
                 }
             };
-            super::failure(input.to_string(), help.to_owned())
+            let path = match input.input {
+                Input::Base => &args.old,
+                Input::Target => &args.new,
+            };
+            let message = format!("{}: {}", path.display(), input.source);
+            super::failure(message, help.to_owned())
         }
         other => super::error_report(&other),
     }
@@ -465,7 +472,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CommandResult {
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
-    let built = built.map_err(diff_error)?;
+    let built = built.map_err(|error| diff_error(error, &args))?;
     write_atomically(&args.output, &built.bytes)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", args.output.display()))?;
