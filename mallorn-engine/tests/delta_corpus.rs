@@ -1,29 +1,14 @@
 //! Every consecutive pair of every lineage in the shared corpus round-trips byte-exactly
 //! through a bundle, with both codec settings; so do OLD -> OLD and empty and tiny files.
 //! Each bundle is built with `build_bundle` (which applies it once itself) and applied again
-//! here through the host apply path.
+//! here through the host apply path (`mallorn_tests::round_trip_len`).
 
 mod parsers_support;
 
 use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
 use mallorn_engine::delta::{DeltaCodec, EncodeOptions, ModelFormat};
 use mallorn_runtime::codec::smallest::Profile;
-
-fn roundtrip(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
-    let request = BundleRequest {
-        base: Some(old),
-        result: new,
-        identity: BundleIdentity::default(),
-        options,
-        key: None,
-    };
-    let built = build_bundle(&request).expect("bundle builds");
-    assert_eq!(
-        apply_bundle(&built.bytes, old).expect("bundle applies"),
-        new
-    );
-    built.bytes.len()
-}
+use mallorn_tests::round_trip_len;
 
 #[test]
 fn every_corpus_pair_round_trips_with_both_codecs() {
@@ -38,8 +23,8 @@ fn every_corpus_pair_round_trips_with_both_codecs() {
     for (old_path, new_path) in pairs {
         let old = std::fs::read(&old_path).unwrap();
         let new = std::fs::read(&new_path).unwrap();
-        let smallest = roundtrip(&old, &new, EncodeOptions::default());
-        let fast = roundtrip(
+        let smallest = round_trip_len(&old, &new, EncodeOptions::default());
+        let fast = round_trip_len(
             &old,
             &new,
             EncodeOptions {
@@ -70,7 +55,7 @@ fn a_model_to_itself_costs_almost_nothing() {
     for (path, _) in pairs.iter().take(12).step_by(3) {
         let model = std::fs::read(path).unwrap();
         let options = EncodeOptions::default();
-        let size = roundtrip(&model, &model, options);
+        let size = round_trip_len(&model, &model, options);
         // The signed header, then a copy in each chunk (framing, one operation, coder flush).
         let chunks = (model.len() as u64).div_ceil(options.chunk_len) as usize;
         assert!(
@@ -90,17 +75,17 @@ fn empty_and_tiny_files() {
             format: ModelFormat::Raw,
             ..EncodeOptions::default()
         };
-        roundtrip(b"", b"", options);
-        roundtrip(b"", b"x", options);
-        roundtrip(b"x", b"", options);
-        roundtrip(b"abc", b"abd", options);
-        roundtrip(&[0u8; 1], &[0xffu8; 3], options);
+        round_trip_len(b"", b"", options);
+        round_trip_len(b"", b"x", options);
+        round_trip_len(b"x", b"", options);
+        round_trip_len(b"abc", b"abd", options);
+        round_trip_len(&[0u8; 1], &[0xffu8; 3], options);
         let fast = EncodeOptions {
             coder: DeltaCodec::Fast,
             ..options
         };
-        roundtrip(b"", b"xyz", fast);
-        roundtrip(b"abc", b"abd", fast);
+        round_trip_len(b"", b"xyz", fast);
+        round_trip_len(b"abc", b"abd", fast);
     }
 }
 

@@ -2,8 +2,8 @@
 //! into one qkv tensor, or a fused tensor split again) are copies of base bytes at another
 //! place: a bundle costs about what a generic delta tool pays for them, not a re-send.
 
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
 use mallorn_engine::delta::{DeltaCodec, EncodeOptions};
+use mallorn_tests::round_trip_len;
 
 /// A safetensors file of F16 tensors `(name, values)`, in rows of 256 values.
 fn safetensors(tensors: &[(&str, &[u16])]) -> Vec<u8> {
@@ -48,22 +48,6 @@ fn weights(seed: u64, n: usize) -> Vec<u16> {
         .collect()
 }
 
-fn bundle_len(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
-    let request = BundleRequest {
-        base: Some(old),
-        result: new,
-        identity: BundleIdentity::default(),
-        options,
-        key: None,
-    };
-    let built = build_bundle(&request).expect("bundle builds");
-    assert_eq!(
-        apply_bundle(&built.bytes, old).expect("bundle applies"),
-        new
-    );
-    built.bytes.len()
-}
-
 #[test]
 fn fused_and_split_tensors_are_copied_from_the_base() {
     let (q, k, v) = (
@@ -82,7 +66,7 @@ fn fused_and_split_tensors_are_copied_from_the_base() {
                 coder,
                 ..EncodeOptions::default()
             };
-            let len = bundle_len(old, new, options);
+            let len = round_trip_len(old, new, options);
             // zstd --patch-from and xdelta3 need under 300 bytes; re-sending the 384 KiB of
             // rearranged weights costs over 300 KiB.
             assert!(
@@ -108,12 +92,12 @@ fn a_tensor_repeated_in_the_new_release_is_copied_from_the_result() {
             coder,
             ..EncodeOptions::default()
         };
-        let once = bundle_len(
+        let once = round_trip_len(
             &old,
             &safetensors(&[("emb", &embedding), ("q", &q)]),
             options,
         );
-        let twice = bundle_len(&old, &new, options);
+        let twice = round_trip_len(&old, &new, options);
         assert!(
             twice < once + 1024,
             "{coder:?}: {twice} bytes with the embedding twice, {once} with it once"

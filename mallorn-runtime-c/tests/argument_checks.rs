@@ -67,6 +67,14 @@ const IMAGE: mallorn_image_t = mallorn_image_t {
     sha256: [1; 32],
 };
 
+/// An admission that trusts no key: enough to reach the checks before the bundle's.
+const NO_KEYS: mallorn_admission_t = mallorn_admission_t {
+    sku_id: [0; 8],
+    model_id: [0; 8],
+    trusted_keys: null(),
+    trusted_key_count: 0,
+};
+
 fn provisioned(ram: &mut Ram, storage: *mut mallorn_updater_t) {
     let status =
         unsafe { mallorn_updater_provision(storage, &flash(ram), &layout(), 0, &IMAGE, 3) };
@@ -162,12 +170,7 @@ fn begin_checks_its_arguments_before_the_bundle() {
     provisioned(&mut ram, u);
     let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
     let s = session.as_mut_ptr();
-    let admission = mallorn_admission_t {
-        sku_id: [0; 8],
-        model_id: [0; 8],
-        trusted_keys: null(),
-        trusted_key_count: 0,
-    };
+    let admission = NO_KEYS;
     let prefix = [0u8; MALLORN_BUNDLE_PREFIX_LEN];
     let mut work = [0u8; 64];
     let (p, w) = (prefix.as_ptr(), work.as_mut_ptr());
@@ -232,12 +235,7 @@ fn lengths_no_buffer_can_have_are_refused() {
     provisioned(&mut ram, u);
     let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
     let s = session.as_mut_ptr();
-    let admission = mallorn_admission_t {
-        sku_id: [0; 8],
-        model_id: [0; 8],
-        trusted_keys: null(),
-        trusted_key_count: 0,
-    };
+    let admission = NO_KEYS;
     let prefix = [0u8; MALLORN_BUNDLE_PREFIX_LEN];
     let mut buf = [0u8; 64];
     let mut digest = [0u8; 32];
@@ -420,12 +418,7 @@ fn a_work_buffer_over_the_storage_or_the_prefix_is_refused() {
     provisioned(&mut ram, u);
     let mut session = MaybeUninit::<mallorn_session_t>::zeroed();
     let s = session.as_mut_ptr();
-    let admission = mallorn_admission_t {
-        sku_id: [0; 8],
-        model_id: [0; 8],
-        trusted_keys: null(),
-        trusted_key_count: 0,
-    };
+    let admission = NO_KEYS;
     let mut bytes = vec![0u8; 4096];
     let mut work = vec![0u8; 4096];
     let p = bytes.as_ptr();

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use mallorn_engine::bundle::{BundleIdentity, BundleRequest, build_bundle};
+use mallorn_engine::bundle::{BundleIdentity, BundleRequest, apply_bundle, build_bundle};
 use mallorn_engine::delta::{EncodeOptions, ModelFormat};
 
 /// Environment variable naming the corpus folder, instead of `../shared/corpus`. A relative
@@ -150,6 +150,25 @@ fn collect_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) 
             files.insert(name, std::fs::read(&path).unwrap());
         }
     }
+}
+
+/// Builds the unsigned bundle from `old` to `new` with `options` (which applies it once
+/// itself), applies it again through the host apply path, checks that it gives `new`, and
+/// returns the bundle's length.
+pub fn round_trip_len(old: &[u8], new: &[u8], options: EncodeOptions) -> usize {
+    let request = BundleRequest {
+        base: Some(old),
+        result: new,
+        identity: BundleIdentity::default(),
+        options,
+        key: None,
+    };
+    let built = build_bundle(&request).expect("bundle builds");
+    assert_eq!(
+        apply_bundle(&built.bytes, old).expect("bundle applies"),
+        new
+    );
+    built.bytes.len()
 }
 
 /// An unsigned bundle from `old` to `new`, both coded as raw bytes, in chunks of `chunk_len`
